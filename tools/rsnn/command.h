@@ -1,0 +1,29 @@
+// Commands of the `rsnn` program register themselves here, one file per command group:
+//   static rsnn::cli::Register reg([](CLI::App& app) { auto* c = app.add_subcommand(...); });
+// Library errors (rsnn::Error) thrown from a callback are printed on one line by main().
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace rsnn::cli {
+
+using Adder = std::function<void(CLI::App&)>;
+std::vector<Adder>& registry();
+
+struct Register {
+  explicit Register(Adder add) { registry().push_back(std::move(add)); }
+};
+
+// --device and --threads, shared by every command that computes.
+struct RunOptions {
+  std::string device = "auto";
+  int threads = 0;
+};
+void add_run_options(CLI::App* cmd, RunOptions& opt);
+// Applies --threads.
+void apply_threads(const RunOptions& opt);
+
+}  // namespace rsnn::cli

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what rsnn needs to build and test on a Debian machine (idempotent), then
+# configures and builds it in ./build (or $RSNN_BUILD_DIR).
+# Usage: tools/setup.sh            install missing packages, configure, build everything
+#        RSNN_CUDA=OFF tools/setup.sh   build without the CUDA backend
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake ninja-build ccache pkg-config
+  libopenblas-dev liblapacke-dev libhdf5-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
+  dataset-fashion-mnist python3 python3-numpy python3-h5py python3-matplotlib)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "rsnn setup: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "rsnn setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# nvcc is often installed outside PATH.
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH="/usr/local/cuda/bin:$PATH"
+fi
+
+build=${RSNN_BUILD_DIR:-build}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRSNN_CUDA="${RSNN_CUDA:-AUTO}" >/dev/null
+jobs=${RSNN_BUILD_JOBS:-$(nproc)}
+cmake --build "$build" -j "$jobs"
