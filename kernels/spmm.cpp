@@ -5,6 +5,9 @@
 namespace rsnn::kernels {
 namespace {
 
+// Parallel only when a call has enough work to pay for the threads.
+bool worth_threads(int64_t nnz, int64_t B) { return nnz * B > (1 << 16); }
+
 void check_args(const Projection& p, const Tensor& w, const Tensor& x, const char* what) {
   RSNN_CHECK(p.post_ptr.defined(), what, ": empty projection");
   RSNN_CHECK(p.device().is_cpu() && w.device().is_cpu() && x.device().is_cpu(), what,
@@ -22,7 +25,7 @@ void forward_t(const Projection& p, const T* w, const T* x, T* out, int64_t B) {
   const int32_t* pre = p.pre_idx.data<int32_t>();
   const float* sign = p.source_sign.data<float>();
   const int64_t Np = p.n_pre, No = p.n_post;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_threads(p.nnz(), B))
   for (int64_t b = 0; b < B; ++b)
     for (int64_t i = 0; i < No; ++i) {
       const T* xb = x + b * Np;
@@ -40,7 +43,7 @@ void backward_t(const Projection& p, const T* w, const T* x, const T* dout, T* d
   const float* sign = p.source_sign.data<float>();
   const int64_t Np = p.n_pre, No = p.n_post;
   if (dx) {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_threads(p.nnz(), B))
     for (int64_t b = 0; b < B; ++b)
       for (int64_t j = 0; j < Np; ++j) {
         const T* gb = dout + b * No;
@@ -50,7 +53,7 @@ void backward_t(const Projection& p, const T* w, const T* x, const T* dout, T* d
       }
   }
   if (dw) {
-#pragma omp parallel
+#pragma omp parallel if (worth_threads(p.nnz(), B))
     {
       std::vector<int64_t> firing;
       firing.reserve(static_cast<size_t>(B));
