@@ -1,10 +1,12 @@
 // Optimized CPU recurrent LIF layer (contract in recurrent_lif.h).
 //
-// Layout: per-step state x[n * B + b] (neuron-major, batch innermost); saved u, a [T, N, B];
-// spikes also as bit masks, W = ceil(B / 64) words per neuron. One OpenMP parallel region
-// spans the time loop; phases are `omp for` loops over neuron rows or explicit per-thread
-// partitions separated by barriers. Every output element is written by one thread and summed
-// in a fixed order (below), so results do not depend on the thread count.
+// Work split. The batch is cut into blocks of kBlock samples; consecutive blocks form slices,
+// and each slice runs the whole time loop on its own private state [N, B_slice] (neuron-major,
+// batch innermost) with no synchronization: samples are independent except in the parameter
+// gradients, which are summed per block and reduced over blocks in block order at the end, so
+// results do not depend on the number of threads. With fewer than two blocks (B <= kBlock) and
+// a large network, one slice is shared by all threads, split over neuron rows with barriers
+// between phases (each row owned by one thread).
 //
 // Input current of neuron i at step t: I = I_ext + (P + C), with
 //   P = sum over the synapses carrying the previous step's spikes (sources in group(i) or
@@ -14,16 +16,16 @@
 // pull: per target row, P and C are gathered as B-vectors from the firing sources' spike
 //       vectors (cost ~ nnz * B, vectorized; wins when many samples fire).
 // push: per sample, every spike (j, b) scatters its pre-major row into a per-sample
-//       accumulator acc[b * N + i] (cost ~ spikes * out-degree; the accumulator of a sample
-//       stays in cache). Threads own samples (and target ranges when B < threads).
+//       accumulator acc[b * N + i] (cost ~ spikes * out-degree; a sample's accumulator stays
+//       in cache). In a shared slice, threads own samples and target ranges.
 // Both add the same non-zero terms in the same order, so they give the same values and are
-// mixed step by step (Propagation::automatic, decided from the previous step's firing).
+// mixed step by step (Propagation::automatic, decided from the slice's previous step).
 //
 // Backward, per step in reverse, groups in reverse: dL/ds of a neuron = what later steps and
 // later groups sent it + the readout and spike-output gradients; the neuron's reverse step
 // gives dL/dv; the error reaches the sources as a B-vector gather over the pre-major rows
 // (wg = sign * w * dv/dI of the target), and the weight gradient sums dv_i over the samples
-// where the source fired (q).
+// where the source fired (q, per block).
 #include "kernels/recurrent_lif.h"
 
 #include <omp.h>
@@ -33,238 +35,62 @@
 #include <vector>
 
 #include "kernels/recurrent_lif_detail.h"
-
-// Hot loops are compiled twice (baseline x86-64 and x86-64-v3 = AVX2 + FMA) and picked at load
-// time. Thread-count and strategy invariance hold within one machine.
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define RSNN_HOT __attribute__((target_clones("default", "arch=x86-64-v3"), noinline))
-#else
-#define RSNN_HOT
-#endif
+#include "kernels/recurrent_lif_rows.h"
 
 namespace rsnn::kernels {
 namespace {
 
 using namespace lif_detail;
+using namespace lif_rows;
 
-template <class T>
-struct Vec {
-  typedef T type __attribute__((vector_size(32)));
-  static constexpr int lanes = 32 / sizeof(T);
-};
+constexpr int64_t kBlock = 8;  // samples per gradient block
 
 template <class T>
 const T* ptr_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
 
-// Threads for the time loop: one when a step is too small to pay for its barriers.
-int loop_threads(const Dims& d) {
-  const int64_t work_per_step = (d.nnz + 4 * d.N) * d.B;
-  return work_per_step < (1 << 18) ? 1 : omp_get_max_threads();
-}
-
-// ---- the B-vector gather: acc[0:B] += sum_k w[k] * rows[idx[k]][0:B] ------------------------
-// Entries whose source is silent (active != null and active[idx] == 0) are skipped. Chunks of
-// up to 8 vectors of acc stay in registers while the entries stream by; each element sums in
-// ascending k.
-template <class T, int CH>
-inline int64_t gather_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, const int32_t* idx,
-                            const T* w, const T* rows, const int32_t* active, T* acc) {
-  using V = typename Vec<T>::type;
-  constexpr int L = Vec<T>::lanes;
-  for (; b0 + CH * L <= B; b0 += CH * L) {
-    V a[CH];
-    for (int c = 0; c < CH; ++c) std::memcpy(&a[c], acc + b0 + c * L, sizeof(V));
-    for (int64_t k = k0; k < k1; ++k) {
-      const int64_t j = idx[k];
-      if (active && active[j] == 0) continue;
-      const T* r = rows + j * B + b0;
-      const T wk = w[k];
-      for (int c = 0; c < CH; ++c) {
-        V x;
-        std::memcpy(&x, r + c * L, sizeof(V));
-        a[c] += wk * x;
-      }
-    }
-    for (int c = 0; c < CH; ++c) std::memcpy(acc + b0 + c * L, &a[c], sizeof(V));
-  }
-  return b0;
-}
-
-template <class T>
-RSNN_HOT void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
-                          const T* rows, const int32_t* active, T* acc) {
-  int64_t b0 = gather_chunk<T, 8>(B, 0, k0, k1, idx, w, rows, active, acc);
-  b0 = gather_chunk<T, 4>(B, b0, k0, k1, idx, w, rows, active, acc);
-  b0 = gather_chunk<T, 2>(B, b0, k0, k1, idx, w, rows, active, acc);
-  b0 = gather_chunk<T, 1>(B, b0, k0, k1, idx, w, rows, active, acc);
-  for (; b0 < B; ++b0) {
-    T s = acc[b0];
-    for (int64_t k = k0; k < k1; ++k) {
-      const int64_t j = idx[k];
-      if (active && active[j] == 0) continue;
-      s += w[k] * rows[j * B + b0];
-    }
-    acc[b0] = s;
-  }
-}
-
-// Backward form: the gather above (no skipping) and, where the source fired in `cnt` samples
-// (list, values sval), q[k] += sum over those samples of sval[b] * rows[idx[k]][b].
-template <class T>
-RSNN_HOT void gather_rows_q(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
-                            const T* rows, T* acc, T* q, const T* sval, const int32_t* list,
-                            int32_t cnt) {
-  gather_rows<T>(B, k0, k1, idx, w, rows, nullptr, acc);
-  if (!q || cnt == 0) return;
-  for (int64_t k = k0; k < k1; ++k) {
-    const T* r = rows + static_cast<int64_t>(idx[k]) * B;
-    T s = T(0);
-    for (int32_t c = 0; c < cnt; ++c) s += sval[list[c]] * r[list[c]];
-    q[k] += s;
-  }
-}
-
-// ---- per-sample push ---------------------------------------------------------------------
-// A thread's share of a push phase: samples [b0, b1), targets [i0, i1).
-struct Part {
-  int64_t b0 = 0, b1 = 0, i0 = 0, i1 = 0;
-  bool idle = true;
+// How a call is split over threads: slices [b0[s], b0[s+1]) and whether the one slice is
+// shared by a team (row-parallel with barriers).
+struct Plan {
+  std::vector<int64_t> b0;
+  bool shared = false;
+  int threads = 1;
+  int64_t slices() const { return static_cast<int64_t>(b0.size()) - 1; }
 };
 
-Part part_of(int tid, int nth, int64_t B, int64_t N) {
-  Part p;
-  const int64_t nb = std::min<int64_t>(B, nth), ni = nth / nb;
-  if (tid >= nb * ni) return p;
-  const int64_t bp = tid % nb, ip = tid / nb;
-  p.b0 = B * bp / nb;
-  p.b1 = B * (bp + 1) / nb;
-  p.i0 = N * ip / ni;
-  p.i1 = N * (ip + 1) / ni;
-  p.idle = p.b0 >= p.b1 || p.i0 >= p.i1;
+Plan make_plan(const Dims& d, int64_t work_per_step, int64_t min_shared_work) {
+  Plan p;
+  const int nth = omp_get_max_threads();
+  const int64_t blocks = (d.B + kBlock - 1) / kBlock;
+  if (nth > 1 && blocks >= 2) {
+    const int64_t s = std::min<int64_t>(nth, blocks);
+    for (int64_t k = 0; k <= s; ++k) p.b0.push_back(std::min(d.B, kBlock * (blocks * k / s)));
+    p.threads = static_cast<int>(s);
+    return p;
+  }
+  p.b0 = {0, d.B};
+  if (nth > 1 && work_per_step >= min_shared_work) {
+    p.shared = true;
+    p.threads = nth;
+  }
   return p;
 }
 
-inline uint64_t word_mask(int64_t w, int64_t b0, int64_t b1) {
-  const int64_t lo = std::max<int64_t>(b0, w * 64) - w * 64, hi = std::min<int64_t>(b1, w * 64 + 64) - w * 64;
-  const uint64_t upto = hi >= 64 ? ~uint64_t(0) : ((uint64_t(1) << hi) - 1);
-  return upto & ~((uint64_t(1) << lo) - 1);
-}
-
-// For every source j in [j0, j1) and every sample b of the part where j fired: scatter the
-// pre-major entries [first[j], last[j]) with targets in [i0, i1) into acc[b * N + target],
-// adding w_t[k] * s[j * B + b]. Sources ascending, so each target sums in source order.
-template <class T>
-RSNN_HOT void push_phase(const Part& part, int64_t N, int64_t B, int64_t W, int64_t j0, int64_t j1,
-                         const int64_t* first, const int64_t* last, const int32_t* post,
-                         const T* w_t, const uint64_t* mask, const int32_t* cnt, const T* s, T* acc) {
-  if (part.idle) return;
-  const bool all_targets = part.i0 == 0 && part.i1 == N;
-  const int64_t w0 = part.b0 / 64, w1 = (part.b1 - 1) / 64;
-  for (int64_t j = j0; j < j1; ++j) {
-    if (cnt[j] == 0) continue;
-    int64_t k0 = first[j], k1 = last[j];
-    if (k0 == k1) continue;
-    if (!all_targets) {
-      k0 = std::lower_bound(post + k0, post + k1, static_cast<int32_t>(part.i0)) - post;
-      k1 = std::lower_bound(post + k0, post + k1, static_cast<int32_t>(part.i1)) - post;
-    }
-    for (int64_t w = w0; w <= w1; ++w) {
-      uint64_t m = mask[j * W + w] & word_mask(w, part.b0, part.b1);
-      while (m) {
-        const int64_t b = w * 64 + __builtin_ctzll(m);
-        m &= m - 1;
-        const T sv = s[j * B + b];
-        T* ab = acc + b * N;
-        for (int64_t k = k0; k < k1; ++k) ab[post[k]] += w_t[k] * sv;
-      }
-    }
+// Row loop of a phase: `omp for` over a shared slice, a plain loop over a private one.
+template <class F>
+inline void for_rows(bool shared, int64_t i0, int64_t i1, F&& f) {
+  if (shared) {
+#pragma omp for schedule(dynamic, 8)
+    for (int64_t i = i0; i < i1; ++i) f(i);
+  } else {
+    for (int64_t i = i0; i < i1; ++i) f(i);
   }
 }
-
-// ---- neuron rows ---------------------------------------------------------------------------
-// Forward update of row i for all samples. P, C: the two current parts (stride ps, cs: 1 for
-// a gathered B-vector, N for the per-sample accumulators, which are then zeroed; C may be
-// null). e: external current of the row (stride e_stride) or null. Writes v, a, s_cur, the
-// mask words and the saved u, a (when non-null). Returns the number of samples that fired.
-template <class T>
-RSNN_HOT int32_t update_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c, int64_t B,
-                            T* P, int64_t ps, T* C, int64_t cs, bool zero_parts, const T* e,
-                            int64_t e_stride, T* v, T* a, const T* s_prev, T* s_cur, uint64_t* mask,
-                            T* u_out, T* a_out) {
-  for (int64_t b = 0; b < B; ++b) {
-    const T rec = C ? P[b * ps] + C[b * cs] : P[b * ps];
-    const T cur = (e ? e[b * e_stride] : T(0)) + rec;
-    const T u = lif::neuron_step(m, c, cur, s_prev[b], v[b], a[b]);
-    if (u_out) u_out[b] = u;
-    s_cur[b] = lif::spike_of(u);
+inline void sync(bool shared) {
+  if (shared) {
+#pragma omp barrier
   }
-  if (zero_parts) {
-    for (int64_t b = 0; b < B; ++b) P[b * ps] = T(0);
-    if (C)
-      for (int64_t b = 0; b < B; ++b) C[b * cs] = T(0);
-  }
-  if (a_out) std::memcpy(a_out, a, sizeof(T) * B);
-  const int64_t W = (B + 63) / 64;
-  int32_t cnt = 0;
-  for (int64_t w = 0; w < W; ++w) {
-    uint64_t bits = 0;
-    const int64_t n = std::min<int64_t>(64, B - w * 64);
-    for (int64_t k = 0; k < n; ++k) bits |= static_cast<uint64_t>(s_cur[w * 64 + k] != T(0)) << k;
-    mask[w] = bits;
-    cnt += __builtin_popcountll(bits);
-  }
-  return cnt;
-}
-
-// Reverse step of row j for all samples; see lif::neuron_step_backward. u_p, a_p: the row at
-// step t-1 (null at t = 0: then s_prev = s0, a_prev = a0, v_prev = v0, all [B]). Accumulates
-// sum_b dv * v_prev, dv * I_ext and drho in double.
-template <class T>
-struct RowGradSums {
-  double dv_v = 0, dv_e = 0, drho = 0;
-};
-
-template <class T>
-RSNN_HOT RowGradSums<T> backward_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
-                                     const lif::SurrogateParams<T>& sg, int64_t B, const T* ds,
-                                     const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
-                                     const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
-                                     const T* e, int64_t e_stride, T* dv_out, T* da_out, T* ds_prev,
-                                     T* di, int64_t di_stride) {
-  double dv_v = 0, dv_e = 0, drho = 0;
-  const bool alif = m.adaptive();
-#pragma omp simd reduction(+ : dv_v, dv_e, drho)
-  for (int64_t b = 0; b < B; ++b) {
-    T s_prev, a_prev, v_prev;
-    if (u_p) {
-      s_prev = lif::spike_of(u_p[b]);
-      a_prev = alif ? a_p[b] : T(0);
-      v_prev = u_p[b] + lif::threshold(m, c, a_prev);
-    } else {
-      s_prev = s0[b];
-      a_prev = a0[b];
-      v_prev = v0[b];
-    }
-    const lif::StepGrad<T> g = lif::neuron_step_backward(
-        m, c, sg, ds[b], c.decay * dv_next[b], alif ? c.rho * da_next[b] : T(0), u_t[b],
-        alif ? a_t[b] : T(0), s_prev, a_prev);
-    dv_out[b] = g.dv;
-    if (alif) da_out[b] = g.da;
-    ds_prev[b] = g.ds_prev;
-    dv_v += static_cast<double>(g.dv) * static_cast<double>(v_prev);
-    drho += static_cast<double>(g.drho);
-    if (e) {
-      dv_e += static_cast<double>(g.dv) * static_cast<double>(e[b * e_stride]);
-      if (di) di[b * di_stride] = c.in_gain * g.dv;
-    }
-  }
-  RowGradSums<T> r;
-  r.dv_v = dv_v;
-  r.dv_e = dv_e;
-  r.drho = drho;
-  return r;
 }
 
 // ---- per-call tables -----------------------------------------------------------------------
@@ -274,7 +100,7 @@ struct Net {
   lif::ModelParams<T> m;
   lif::SurrogateParams<T> sg;
   std::vector<lif::NeuronConst<T>> nc;
-  std::vector<int64_t> post_split, pre_split;
+  std::vector<int64_t> post_split, pre_split, pre_end;
   const int64_t *post_ptr = nullptr, *pre_ptr = nullptr, *syn_of_pre = nullptr;
   const int32_t *pre_idx = nullptr, *post_idx = nullptr;
   const float* sign = nullptr;
@@ -293,6 +119,7 @@ struct Net {
     pre_idx = p.pre_idx.data<int32_t>();
     post_idx = p.post_idx.data<int32_t>();
     sign = p.source_sign.data<float>();
+    pre_end.assign(pre_ptr + 1, pre_ptr + d.N + 1);
     const T* w = x.w.data<T>();
     ws.resize(static_cast<size_t>(d.nnz));
     for (int64_t k = 0; k < d.nnz; ++k) ws[k] = static_cast<T>(sign[pre_idx[k]]) * w[k];
@@ -316,35 +143,205 @@ struct Net {
   }
 };
 
-// [N, B] (row n, sample b) -> one step of a [T, B, N] tensor: dst[b * N + n].
-template <class S, class D, class F>
-void transpose_out(const S* src, D* dst, int64_t B, int64_t N, F conv) {
-  constexpr int64_t tile = 32;
-#pragma omp for schedule(static)
-  for (int64_t n0 = 0; n0 < N; n0 += tile) {
-    const int64_t n1 = std::min(N, n0 + tile);
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t n = n0; n < n1; ++n) dst[b * N + n] = conv(src[n * B + b]);
-  }
+// Rows [N] of samples [b0, b0 + Bs) of a [B, N] tensor, neuron-major [N, Bs] (zeros if null).
+template <class T>
+std::vector<T> slice_neuron_major(const T* src, int64_t B, int64_t N, int64_t b0, int64_t Bs) {
+  std::vector<T> out(static_cast<size_t>(Bs * N), T(0));
+  if (src)
+    for (int64_t b = 0; b < Bs; ++b)
+      for (int64_t n = 0; n < N; ++n) out[n * Bs + b] = src[(b0 + b) * N + n];
+  (void)B;
+  return out;
 }
 
-// [B, N] -> [N, B] (zeros when src is null).
+// ================================ forward =====================================================
+
 template <class T>
-std::vector<T> to_neuron_major(const T* src, int64_t B, int64_t N) {
-  std::vector<T> out(static_cast<size_t>(B * N), T(0));
-  if (src)
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t n = 0; n < N; ++n) out[n * B + b] = src[b * N + n];
-  return out;
+struct FwdCall {
+  const Net<T>* net;
+  const LifConfig* cfg;
+  const T* ext;              // [T, B, N_in]
+  T* su = nullptr;           // saved u [T, N, B]
+  T* sa = nullptr;           // saved a [T, N, B]
+  T* y = nullptr;            // readout [T, B, R]
+  T* spikes = nullptr;       // [T, B, N]
+  uint8_t* record = nullptr;  // [T, B, N]
+  T* v_rec = nullptr;        // [T, B, N]
+  T* a_rec = nullptr;        // [T, B, N]
+  std::vector<T> ws_t;       // pre-major sign * w (push)
+  bool gs = true;
+  bool may_push = true;
+};
+
+// One slice's private state.
+template <class T>
+struct FwdSlice {
+  int64_t b0 = 0, Bs = 0, W = 0;
+  std::vector<T> v, a, s_a, s_b;           // [N, Bs]
+  std::vector<uint64_t> mask_a, mask_b;    // [N, W]
+  std::vector<int32_t> cnt_a, cnt_b;       // [N]
+  std::vector<T> acc_prev, acc_cur;        // [Bs, N] (push), zero between uses
+  int64_t spikes0 = 0;
+  // results
+  std::vector<int64_t> spikes_now;         // per team thread, double-buffered by step parity
+  int64_t spikes = 0, events = 0, push_steps = 0;
+};
+
+template <class T>
+void init_slice(FwdSlice<T>& s, const FwdCall<T>& c, const LifInputs& x, int64_t b0, int64_t b1, int team) {
+  const Dims& d = c.net->d;
+  const int64_t N = d.N;
+  s.b0 = b0;
+  s.Bs = b1 - b0;
+  s.W = (s.Bs + 63) / 64;
+  s.v = slice_neuron_major(ptr_or_null<T>(x.v0), d.B, N, b0, s.Bs);
+  s.a = slice_neuron_major(ptr_or_null<T>(x.a0), d.B, N, b0, s.Bs);
+  s.s_a = slice_neuron_major(ptr_or_null<T>(x.s0), d.B, N, b0, s.Bs);
+  s.s_b.assign(s.s_a.size(), T(0));
+  s.mask_a.assign(static_cast<size_t>(N * s.W), 0);
+  s.mask_b.assign(static_cast<size_t>(N * s.W), 0);
+  s.cnt_a.assign(static_cast<size_t>(N), 0);
+  s.cnt_b.assign(static_cast<size_t>(N), 0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t b = 0; b < s.Bs; ++b)
+      if (s.s_a[n * s.Bs + b] != T(0)) {
+        s.mask_a[n * s.W + b / 64] |= uint64_t(1) << (b % 64);
+        ++s.cnt_a[n];
+        ++s.spikes0;
+      }
+  if (c.may_push) {
+    s.acc_prev.assign(static_cast<size_t>(s.Bs * N), T(0));
+    if (c.gs) s.acc_cur.assign(static_cast<size_t>(s.Bs * N), T(0));
+  }
+  s.spikes_now.assign(2 * static_cast<size_t>(team), 0);
+}
+
+// [N, Bs] slice rows -> samples [b0, b0 + Bs) of one step of a [T, B, N] output.
+template <class S, class D, class F>
+void slice_out(bool shared, const S* src, D* dst, int64_t Bs, int64_t N, F conv) {
+  constexpr int64_t tile = 32;
+  const int64_t tiles = (N + tile - 1) / tile;
+  for_rows(shared, 0, tiles, [&](int64_t q) {
+    const int64_t n0 = q * tile, n1 = std::min(N, n0 + tile);
+    for (int64_t b = 0; b < Bs; ++b)
+      for (int64_t n = n0; n < n1; ++n) dst[b * N + n] = conv(src[n * Bs + b]);
+  });
+}
+
+// The time loop of one slice, run by one thread (shared = false) or by every thread of the
+// team (shared = true).
+template <class T>
+void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
+  const Net<T>& net = *c.net;
+  const Dims& d = net.d;
+  const LifConfig& cfg = *c.cfg;
+  const int64_t N = d.N, B = d.B, Bs = sl.Bs, W = sl.W, b0 = sl.b0;
+  const int tid = shared ? omp_get_thread_num() : 0, nth = shared ? omp_get_num_threads() : 1;
+  const Part part = part_of(tid, nth, Bs, N);
+  std::vector<T> pbuf(Bs), cbuf(Bs);
+  T *s_prev = sl.s_a.data(), *s_cur = sl.s_b.data();
+  uint64_t *mask_prev = sl.mask_a.data(), *mask_cur = sl.mask_b.data();
+  int32_t *cnt_prev = sl.cnt_a.data(), *cnt_cur = sl.cnt_b.data();
+  int64_t spikes_prev = sl.spikes0, my_spikes = 0, my_events = 0, pushes = 0;
+
+  for (int64_t t = 0; t < d.T; ++t) {
+    const bool push = cfg.propagation == Propagation::push ||
+                      (cfg.propagation == Propagation::automatic &&
+                       static_cast<double>(spikes_prev) < cfg.push_below * static_cast<double>(N * Bs));
+    if (push) {
+      ++pushes;
+      push_phase<T>(part, N, Bs, W, 0, N, net.pre_ptr, net.pre_split.data(), net.post_idx, c.ws_t.data(),
+                    mask_prev, cnt_prev, s_prev, sl.acc_prev.data());
+      sync(shared);
+    }
+    const T* ext_t = c.ext + (t * B + b0) * d.N_in;
+    int64_t& spikes_now = sl.spikes_now[(t & 1) * nth + tid];
+    spikes_now = 0;
+    for (int64_t g = 0; g < d.G; ++g) {
+      for_rows(shared, d.offsets[g], d.offsets[g + 1], [&](int64_t i) {
+        T *P, *C = nullptr;
+        int64_t ps = 1, cs = 1;
+        if (push) {
+          P = sl.acc_prev.data() + i;
+          ps = N;
+          if (c.gs) {
+            C = sl.acc_cur.data() + i;
+            cs = N;
+          }
+        } else {
+          P = pbuf.data();
+          std::fill(P, P + Bs, T(0));
+          gather_rows<T>(Bs, net.post_split[i], net.post_ptr[i + 1], net.pre_idx, net.ws.data(), s_prev,
+                         cnt_prev, P);
+          if (c.gs) {
+            C = cbuf.data();
+            std::fill(C, C + Bs, T(0));
+            gather_rows<T>(Bs, net.post_ptr[i], net.post_split[i], net.pre_idx, net.ws.data(), s_cur,
+                           cnt_cur, C);
+          }
+        }
+        const bool driven = i >= d.in_off && i < d.in_off + d.N_in;
+        const int32_t cnt = update_row<T>(
+            net.m, net.nc[i], Bs, P, ps, C, cs, push, driven ? ext_t + (i - d.in_off) : nullptr, d.N_in,
+            sl.v.data() + i * Bs, sl.a.data() + i * Bs, s_prev + i * Bs, s_cur + i * Bs, mask_cur + i * W,
+            c.su ? c.su + (t * N + i) * B + b0 : nullptr, c.sa ? c.sa + (t * N + i) * B + b0 : nullptr);
+        cnt_cur[i] = cnt;
+        spikes_now += cnt;
+        my_spikes += cnt;
+        my_events += cnt * (net.pre_ptr[i + 1] - net.pre_ptr[i]);
+      });
+      // (a shared loop ends with a barrier: group g is complete)
+      if (c.gs && push && g + 1 < d.G) {
+        push_phase<T>(part, N, Bs, W, d.offsets[g], d.offsets[g + 1], net.pre_split.data(), net.pre_end.data(),
+                      net.post_idx, c.ws_t.data(), mask_cur, cnt_cur, s_cur, sl.acc_cur.data());
+        sync(shared);
+      }
+    }
+    // readout: y[t, b, :] += W_ro[:, col] for every spike of a readout neuron, in column order
+    if (c.y && !part.idle && part.i0 == 0) {
+      const int64_t R = d.R;
+      T* yt = c.y + (t * B + b0) * R;
+      const int64_t w0 = part.b0 / 64, w1 = (part.b1 - 1) / 64;
+      for (int64_t col = 0; col < d.N_ro; ++col) {
+        const int64_t n = net.ro_neuron[col];
+        if (cnt_cur[n] == 0) continue;
+        const T* wc = net.wro_t.data() + col * R;
+        for (int64_t w = w0; w <= w1; ++w) {
+          uint64_t mm = mask_cur[n * W + w] & word_mask(w, part.b0, part.b1);
+          while (mm) {
+            T* yb = yt + (w * 64 + __builtin_ctzll(mm)) * R;
+            mm &= mm - 1;
+            for (int64_t r = 0; r < R; ++r) yb[r] += wc[r];
+          }
+        }
+      }
+    }
+    const int64_t out_at = (t * B + b0) * N;
+    if (c.spikes) slice_out(shared, s_cur, c.spikes + out_at, Bs, N, [](T s) { return s; });
+    if (c.record)
+      slice_out(shared, s_cur, c.record + out_at, Bs, N, [](T s) { return static_cast<uint8_t>(s != T(0)); });
+    if (c.v_rec) slice_out(shared, sl.v.data(), c.v_rec + out_at, Bs, N, [](T s) { return s; });
+    if (c.a_rec) slice_out(shared, sl.a.data(), c.a_rec + out_at, Bs, N, [](T s) { return s; });
+    sync(shared);
+    spikes_prev = 0;
+    for (int k = 0; k < nth; ++k) spikes_prev += sl.spikes_now[(t & 1) * nth + k];
+    std::swap(s_prev, s_cur);
+    std::swap(mask_prev, mask_cur);
+    std::swap(cnt_prev, cnt_cur);
+  }
+#pragma omp atomic
+  sl.spikes += my_spikes;
+#pragma omp atomic
+  sl.events += my_events;
+  if (tid == 0) sl.push_steps = pushes;
 }
 
 template <class T>
 LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInputs& x, bool keep) {
   const Net<T> net(p, cfg, x);
   const Dims& d = net.d;
-  const int64_t T_ = d.T, B = d.B, N = d.N, BN = d.B * d.N, W = (d.B + 63) / 64;
+  const int64_t T_ = d.T, B = d.B, N = d.N;
   const DType dt = x.w.dtype();
-  const bool gs = d.gauss_seidel && d.G > 1;
   const bool alif = cfg.model == NeuronModel::alif;
 
   LifForward out;
@@ -359,148 +356,168 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
     out.saved.u = Tensor::empty({T_, N, B}, dt);
     if (alif) out.saved.a = Tensor::empty({T_, N, B}, dt);
   }
-  T* su = keep ? out.saved.u.data<T>() : nullptr;
-  T* sa = keep && alif ? out.saved.a.data<T>() : nullptr;
-  T* y = d.has_readout ? out.readout.data<T>() : nullptr;
+  FwdCall<T> c;
+  c.net = &net;
+  c.cfg = &cfg;
+  c.ext = x.i_ext.data<T>();
+  c.su = keep ? out.saved.u.data<T>() : nullptr;
+  c.sa = keep && alif ? out.saved.a.data<T>() : nullptr;
+  c.y = d.has_readout ? out.readout.data<T>() : nullptr;
+  c.spikes = cfg.output_spikes ? out.spikes.data<T>() : nullptr;
+  c.record = cfg.record_spikes ? out.spike_record.data<uint8_t>() : nullptr;
+  c.v_rec = cfg.record_state ? out.v_record.data<T>() : nullptr;
+  c.a_rec = cfg.record_state ? out.a_record.data<T>() : nullptr;
+  c.gs = d.gauss_seidel && d.G > 1;
+  c.may_push = cfg.propagation != Propagation::pull;
+  if (c.may_push) c.ws_t = net.pre_major([](int64_t, T v) { return v; });
 
-  const bool may_push = cfg.propagation != Propagation::pull;
-  const std::vector<T> ws_t = may_push ? net.pre_major([](int64_t, T v) { return v; }) : std::vector<T>();
-  std::vector<int64_t> pre_end(N);  // pre_ptr[j + 1], as a "last" array for push_phase
-  for (int64_t j = 0; j < N; ++j) pre_end[j] = net.pre_ptr[j + 1];
-
-  // state, neuron-major [N, B]; spikes of the previous and current step as values and masks
-  std::vector<T> v = to_neuron_major(ptr_or_null<T>(x.v0), B, N);
-  std::vector<T> a = to_neuron_major(ptr_or_null<T>(x.a0), B, N);
-  std::vector<T> s_a = to_neuron_major(ptr_or_null<T>(x.s0), B, N), s_b(BN, T(0));
-  std::vector<uint64_t> mask_a(N * W, 0), mask_b(N * W, 0);
-  std::vector<int32_t> cnt_a(N, 0), cnt_b(N, 0);
-  int64_t spikes0 = 0;
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t b = 0; b < B; ++b)
-      if (s_a[n * B + b] != T(0)) {
-        mask_a[n * W + b / 64] |= uint64_t(1) << (b % 64);
-        ++cnt_a[n];
-        ++spikes0;
-      }
-  // per-sample accumulators [B, N] of the two current parts (push), kept zero between uses
-  std::vector<T> acc_prev(may_push ? BN : 0, T(0)), acc_cur(may_push && gs ? BN : 0, T(0));
-
-  const int nth_max = omp_get_max_threads();
-  std::vector<int64_t> spikes_part(2 * static_cast<size_t>(nth_max), 0);
-  std::vector<int64_t> events_part(nth_max, 0), total_part(nth_max, 0);
-  int64_t push_steps = 0;
-  const T* ext = x.i_ext.data<T>();
-
-#pragma omp parallel num_threads(loop_threads(d))
-  {
-    const int tid = omp_get_thread_num(), nth = omp_get_num_threads();
-    const Part part = part_of(tid, nth, B, N);
-    std::vector<T> pbuf(B), cbuf(B);
-    T *s_prev = s_a.data(), *s_cur = s_b.data();
-    uint64_t *mask_prev = mask_a.data(), *mask_cur = mask_b.data();
-    int32_t *cnt_prev = cnt_a.data(), *cnt_cur = cnt_b.data();
-    int64_t spikes_prev = spikes0;
-    if (tid == 0) out.stats.threads = nth;
-
-    for (int64_t t = 0; t < T_; ++t) {
-      const bool push = cfg.propagation == Propagation::push ||
-                        (cfg.propagation == Propagation::automatic &&
-                         static_cast<double>(spikes_prev) < cfg.push_below * static_cast<double>(BN));
-      if (push) {
-        if (tid == 0) ++push_steps;
-        push_phase<T>(part, N, B, W, 0, N, net.pre_ptr, net.pre_split.data(), net.post_idx, ws_t.data(),
-                      mask_prev, cnt_prev, s_prev, acc_prev.data());
-#pragma omp barrier
-      }
-      const T* ext_t = ext + t * B * d.N_in;
-      int64_t& spikes_now = spikes_part[(t & 1) * nth_max + tid];
-      spikes_now = 0;
-      for (int64_t g = 0; g < d.G; ++g) {
-#pragma omp for schedule(dynamic, 8)
-        for (int64_t i = d.offsets[g]; i < d.offsets[g + 1]; ++i) {
-          T *P, *C = nullptr;
-          int64_t ps = 1, cs = 1;
-          if (push) {
-            P = acc_prev.data() + i;
-            ps = N;
-            if (gs) {
-              C = acc_cur.data() + i;
-              cs = N;
-            }
-          } else {
-            P = pbuf.data();
-            std::fill(P, P + B, T(0));
-            gather_rows<T>(B, net.post_split[i], net.post_ptr[i + 1], net.pre_idx, net.ws.data(), s_prev,
-                           cnt_prev, P);
-            if (gs) {
-              C = cbuf.data();
-              std::fill(C, C + B, T(0));
-              gather_rows<T>(B, net.post_ptr[i], net.post_split[i], net.pre_idx, net.ws.data(), s_cur,
-                             cnt_cur, C);
-            }
-          }
-          const bool driven = i >= d.in_off && i < d.in_off + d.N_in;
-          const int32_t cnt = update_row<T>(
-              net.m, net.nc[i], B, P, ps, C, cs, push, driven ? ext_t + (i - d.in_off) : nullptr, d.N_in,
-              v.data() + i * B, a.data() + i * B, s_prev + i * B, s_cur + i * B, mask_cur + i * W,
-              su ? su + (t * N + i) * B : nullptr, sa ? sa + (t * N + i) * B : nullptr);
-          cnt_cur[i] = cnt;
-          spikes_now += cnt;
-          total_part[tid] += cnt;
-          events_part[tid] += cnt * (net.pre_ptr[i + 1] - net.pre_ptr[i]);
-        }
-        // implicit barrier: group g is complete
-        if (gs && push && g + 1 < d.G) {
-          push_phase<T>(part, N, B, W, d.offsets[g], d.offsets[g + 1], net.pre_split.data(), pre_end.data(),
-                        net.post_idx, ws_t.data(), mask_cur, cnt_cur, s_cur, acc_cur.data());
-#pragma omp barrier
-        }
-      }
-      // readout: y[t, b, :] += W_ro[:, col] for every spike of a readout neuron, in column order
-      if (y && !part.idle && part.i0 == 0) {
-        const int64_t R = d.R;
-        T* yt = y + t * B * R;
-        const int64_t w0 = part.b0 / 64, w1 = (part.b1 - 1) / 64;
-        for (int64_t col = 0; col < d.N_ro; ++col) {
-          const int64_t n = net.ro_neuron[col];
-          if (cnt_cur[n] == 0) continue;
-          const T* wc = net.wro_t.data() + col * R;
-          for (int64_t w = w0; w <= w1; ++w) {
-            uint64_t mm = mask_cur[n * W + w] & word_mask(w, part.b0, part.b1);
-            while (mm) {
-              T* yb = yt + (w * 64 + __builtin_ctzll(mm)) * R;
-              mm &= mm - 1;
-              for (int64_t r = 0; r < R; ++r) yb[r] += wc[r];
-            }
-          }
-        }
-      }
-      if (cfg.output_spikes)
-        transpose_out(s_cur, out.spikes.data<T>() + t * BN, B, N, [](T s) { return s; });
-      if (cfg.record_spikes)
-        transpose_out(s_cur, out.spike_record.data<uint8_t>() + t * BN, B, N,
-                      [](T s) { return static_cast<uint8_t>(s != T(0)); });
-      if (cfg.record_state) {
-        transpose_out(v.data(), out.v_record.data<T>() + t * BN, B, N, [](T s) { return s; });
-        transpose_out(a.data(), out.a_record.data<T>() + t * BN, B, N, [](T s) { return s; });
-      }
-#pragma omp barrier
-      spikes_prev = 0;
-      for (int k = 0; k < nth; ++k) spikes_prev += spikes_part[(t & 1) * nth_max + k];
-      std::swap(s_prev, s_cur);
-      std::swap(mask_prev, mask_cur);
-      std::swap(cnt_prev, cnt_cur);
-    }
+  // forward work per step: neuron updates and (roughly) the event-driven propagation
+  const Plan plan = make_plan(d, (4 * N + d.nnz / 16) * B, cfg.row_parallel_min_work);
+  std::vector<FwdSlice<T>> slices(static_cast<size_t>(plan.slices()));
+  for (int64_t s = 0; s < plan.slices(); ++s)
+    init_slice(slices[s], c, x, plan.b0[s], plan.b0[s + 1], plan.shared ? plan.threads : 1);
+  if (plan.shared) {
+#pragma omp parallel num_threads(plan.threads)
+    forward_slice(c, slices[0], true);
+  } else {
+#pragma omp parallel for num_threads(plan.threads) schedule(static, 1)
+    for (int64_t s = 0; s < plan.slices(); ++s) forward_slice(c, slices[s], false);
   }
-  for (int k = 0; k < nth_max; ++k) {
-    out.stats.spikes += total_part[k];
-    out.stats.synaptic_events += events_part[k];
+  for (const FwdSlice<T>& s : slices) {
+    out.stats.spikes += s.spikes;
+    out.stats.synaptic_events += s.events;
+    out.stats.push_steps += s.push_steps;
   }
-  out.stats.push_steps = push_steps;
-  out.stats.pull_steps = T_ - push_steps;
+  // push_steps: summed over slices, reported as steps (rounded average over slices)
+  out.stats.push_steps = (out.stats.push_steps + plan.slices() / 2) / plan.slices();
+  out.stats.pull_steps = T_ - out.stats.push_steps;
+  out.stats.threads = plan.threads;
   return out;
 }
 
+// ================================ backward ====================================================
+
+template <class T>
+struct BwdCall {
+  const Net<T>* net;
+  const LifConfig* cfg;
+  const T *su, *sa, *dsp, *dy, *ext, *v0, *a0, *s0;
+  T* di = nullptr;
+  std::vector<T> wg_t;           // pre-major sign * w * in_gain(target)
+  std::vector<int32_t> ident;    // 0..R-1
+  bool want_q = false, want_wro = false;
+  // per-block partial sums, block-major
+  std::vector<T> q;              // [blocks, nnz] pre-major sums of dv_i[t] * s_j[t']
+  std::vector<double> dalpha_v, dalpha_e, drho;  // [blocks, N]
+  std::vector<T> dwro_t;         // [blocks, N_ro, R]
+};
+
+template <class T>
+struct BwdSlice {
+  int64_t b0 = 0, Bs = 0;
+  std::vector<T> dv_a, dv_b, da_a, da_b, ds_c;  // [N, Bs]
+  std::vector<T> dy_t;                          // [R, Bs]
+  std::vector<T> s0, a0, v0;                    // [N, Bs]
+  std::vector<T> dv0, da0;                      // dL/dv[0], dL/da[0] after the loop (views)
+};
+
+// Samples of a row that fired (u > 0; or, with nonzero, s0 != 0), ascending, with the start
+// of each block of the slice in the list.
+template <class T>
+int32_t list_firing(const T* row, int64_t Bs, int64_t n_blocks, int32_t* list, int32_t* blk_begin, bool nonzero) {
+  int32_t cnt = 0;
+  for (int64_t c = 0; c < n_blocks; ++c) {
+    blk_begin[c] = cnt;
+    const int64_t e = std::min(Bs, (c + 1) * kBlock);
+    for (int64_t b = c * kBlock; b < e; ++b)
+      if (nonzero ? row[b] != T(0) : row[b] > T(0)) list[cnt++] = static_cast<int32_t>(b);
+  }
+  blk_begin[n_blocks] = cnt;
+  return cnt;
+}
+
+template <class T>
+void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
+  const Net<T>& net = *c.net;
+  const Dims& d = net.d;
+  const int64_t N = d.N, B = d.B, R = d.R, Bs = sl.Bs, b0 = sl.b0, nnz = d.nnz;
+  const bool alif = c.cfg->model == NeuronModel::alif;
+  const int64_t blk0 = b0 / kBlock, n_blk = (Bs + kBlock - 1) / kBlock;
+  std::vector<T> ds(Bs);
+  std::vector<int32_t> list(Bs), blk_begin(n_blk + 1);
+  const std::vector<T> ones(Bs, T(1));
+  T *dv_cur = sl.dv_a.data(), *dv_next = sl.dv_b.data();
+  T *da_cur = alif ? sl.da_a.data() : nullptr, *da_next = alif ? sl.da_b.data() : nullptr;
+  T* q = c.want_q ? c.q.data() + blk0 * nnz : nullptr;
+  for (int64_t t = d.T - 1; t >= 0; --t) {
+    const int64_t BN = B * N;
+    const T* u_t = c.su + t * BN + b0;  // row j at u_t + j * B
+    const T* u_p = t > 0 ? c.su + (t - 1) * BN + b0 : nullptr;
+    const T* a_t = c.sa ? c.sa + t * BN + b0 : nullptr;
+    const T* a_p = c.sa && t > 0 ? c.sa + (t - 1) * BN + b0 : nullptr;
+    if (c.dy) {
+      for_rows(shared, 0, R, [&](int64_t r) {
+        for (int64_t b = 0; b < Bs; ++b) sl.dy_t[r * Bs + b] = c.dy[(t * B + b0 + b) * R + r];
+      });
+    }
+    for (int64_t g = d.G - 1; g >= 0; --g) {
+      for_rows(shared, d.offsets[g], d.offsets[g + 1], [&](int64_t j) {
+        T* dsj = ds.data();
+        std::copy(sl.ds_c.begin() + j * Bs, sl.ds_c.begin() + (j + 1) * Bs, dsj);
+        if (c.dsp)
+          for (int64_t b = 0; b < Bs; ++b) dsj[b] += c.dsp[(t * B + b0 + b) * N + j];
+        const int64_t col = d.ro_col[j];
+        if (c.dy && col >= 0)
+          gather_rows<T>(Bs, 0, R, c.ident.data(), net.wro_t.data() + col * R, sl.dy_t.data(), nullptr, dsj);
+        const T* uj = u_t + j * B;
+        const int32_t cnt = list_firing(uj, Bs, n_blk, list.data(), blk_begin.data(), false);
+        // same-step targets (later groups, already done this step)
+        gather_rows_q<T>(Bs, net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, c.wg_t.data(), dv_cur, dsj, q,
+                         nnz, n_blk, blk_begin.data(), ones.data(), list.data());
+        const bool driven = j >= d.in_off && j < d.in_off + d.N_in;
+        const int64_t e_off = (t * B + b0) * d.N_in + (j - d.in_off);
+        for (int64_t cb = 0; cb < n_blk; ++cb) {  // per block: the parameter sums stay per block
+          const int64_t o = cb * kBlock, n = std::min(kBlock, Bs - o);
+          const RowGradSums sums = backward_row<T>(
+              net.m, net.nc[j], net.sg, n, dsj + o, dv_next + j * Bs + o, alif ? da_next + j * Bs + o : nullptr,
+              uj + o, a_t ? a_t + j * B + o : nullptr, u_p ? u_p + j * B + o : nullptr,
+              a_p ? a_p + j * B + o : nullptr, sl.s0.data() + j * Bs + o, sl.a0.data() + j * Bs + o,
+              sl.v0.data() + j * Bs + o, driven ? c.ext + e_off + o * d.N_in : nullptr, d.N_in,
+              dv_cur + j * Bs + o, alif ? da_cur + j * Bs + o : nullptr, sl.ds_c.data() + j * Bs + o,
+              driven && c.di ? c.di + e_off + o * d.N_in : nullptr, d.N_in);
+          const int64_t at = (blk0 + cb) * N + j;
+          c.dalpha_v[at] += sums.dv_v;
+          c.dalpha_e[at] += sums.dv_e;
+          c.drho[at] += sums.drho;
+        }
+        if (c.want_wro && c.dy && col >= 0 && cnt > 0) {
+          for (int64_t cb = 0; cb < n_blk; ++cb) {
+            T* dwc = c.dwro_t.data() + ((blk0 + cb) * d.N_ro + col) * R;
+            for (int32_t l = blk_begin[cb]; l < blk_begin[cb + 1]; ++l) {
+              const T* gy = c.dy + (t * B + b0 + list[l]) * R;
+              for (int64_t r = 0; r < R; ++r) dwc[r] += gy[r];
+            }
+          }
+        }
+      });
+    }
+    // previous-step targets: complete dL/ds[t-1] (ds_c holds the own part) and q
+    for_rows(shared, 0, N, [&](int64_t j) {
+      const T* svals;
+      if (t > 0) {
+        list_firing(u_p + j * B, Bs, n_blk, list.data(), blk_begin.data(), false);
+        svals = ones.data();
+      } else {
+        list_firing(sl.s0.data() + j * Bs, Bs, n_blk, list.data(), blk_begin.data(), true);
+        svals = sl.s0.data() + j * Bs;
+      }
+      gather_rows_q<T>(Bs, net.pre_ptr[j], net.pre_split[j], net.post_idx, c.wg_t.data(), dv_cur,
+                       sl.ds_c.data() + j * Bs, q, nnz, n_blk, blk_begin.data(), svals, list.data());
+    });
+    std::swap(dv_cur, dv_next);
+    std::swap(da_cur, da_next);
+  }
+}
 
 template <class T>
 LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInputs& x,
@@ -508,7 +525,7 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
                        const LifNeeds& needs) {
   const Net<T> net(p, cfg, x);
   const Dims& d = net.d;
-  const int64_t T_ = d.T, B = d.B, N = d.N, BN = d.B * d.N, R = d.R;
+  const int64_t T_ = d.T, B = d.B, N = d.N, R = d.R, nnz = d.nnz;
   const DType dt = x.w.dtype();
   const bool alif = cfg.model == NeuronModel::alif;
   RSNN_CHECK(saved.u.defined(), "recurrent_lif_backward: nothing was saved (run the forward with keep_for_backward)");
@@ -528,136 +545,92 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
     check_shape(dreadout, {T_, B, R}, "recurrent_lif_backward: dreadout");
     check_dtype(dreadout, dt, "recurrent_lif_backward: dreadout");
   }
-  const T* su = saved.u.data<T>();
-  const T* sa = alif ? saved.a.data<T>() : nullptr;
-  const T* dsp = ptr_or_null<T>(dspikes);
-  const T* dy = ptr_or_null<T>(dreadout);
-  const T* ext = x.i_ext.data<T>();
   const bool want_tau_m = needs.tau_m && cfg.model != NeuronModel::if_;
-  const bool want_q = needs.w || want_tau_m;
+  const int64_t blocks = (B + kBlock - 1) / kBlock;
 
-  // pre-major sign * w * dv/dI of the target: carries dL/dv of the target back to the source
-  const std::vector<T> wg_t = net.pre_major([&](int64_t k, T v) { return v * net.nc[net.post_idx[k]].in_gain; });
-  std::vector<T> q_t(want_q ? d.nnz : 0, T(0));  // pre-major sum over t, b of dv_i[t] * s_j[t']
-  std::vector<T> dv_a(BN, T(0)), dv_b(BN, T(0)), da_a(alif ? BN : 0, T(0)), da_b(alif ? BN : 0, T(0));
-  std::vector<T> ds_c(BN, T(0));  // dL/ds of the step being processed, minus its same-step part
-  std::vector<double> dalpha_v(N, 0.0), dalpha_e(N, 0.0), drho(N, 0.0);
-  std::vector<T> dwro_t(d.has_readout && needs.w_ro ? d.N_ro * R : 0, T(0));
-  std::vector<T> dy_t(dy ? R * B : 0);
-  std::vector<int32_t> ident(static_cast<size_t>(R));
-  for (int64_t r = 0; r < R; ++r) ident[r] = static_cast<int32_t>(r);
-  // initial state, neuron-major, and the non-zero lists of s0
-  const std::vector<T> s0_t = to_neuron_major(ptr_or_null<T>(x.s0), B, N);
-  const std::vector<T> a0_t = to_neuron_major(ptr_or_null<T>(x.a0), B, N);
-  const std::vector<T> v0_t = to_neuron_major(ptr_or_null<T>(x.v0), B, N);
-  std::vector<int32_t> s0_list(BN), s0_cnt(N, 0);
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t b = 0; b < B; ++b)
-      if (s0_t[n * B + b] != T(0)) s0_list[n * B + s0_cnt[n]++] = static_cast<int32_t>(b);
-  const std::vector<T> ones(B, T(1));
-
+  BwdCall<T> c;
+  c.net = &net;
+  c.cfg = &cfg;
+  c.su = saved.u.data<T>();
+  c.sa = alif ? saved.a.data<T>() : nullptr;
+  c.dsp = ptr_or_null<T>(dspikes);
+  c.dy = ptr_or_null<T>(dreadout);
+  c.ext = x.i_ext.data<T>();
   LifGrads gr;
   if (needs.i_ext) gr.di_ext = Tensor::zeros(x.i_ext.shape(), dt);
-  T* di = needs.i_ext ? gr.di_ext.data<T>() : nullptr;
+  c.di = needs.i_ext ? gr.di_ext.data<T>() : nullptr;
+  c.wg_t = net.pre_major([&](int64_t k, T v) { return v * net.nc[net.post_idx[k]].in_gain; });
+  c.ident.resize(static_cast<size_t>(R));
+  for (int64_t r = 0; r < R; ++r) c.ident[r] = static_cast<int32_t>(r);
+  c.want_q = needs.w || want_tau_m;
+  c.want_wro = d.has_readout && needs.w_ro;
+  if (c.want_q) c.q.assign(static_cast<size_t>(blocks * nnz), T(0));
+  c.dalpha_v.assign(static_cast<size_t>(blocks * N), 0.0);
+  c.dalpha_e.assign(static_cast<size_t>(blocks * N), 0.0);
+  c.drho.assign(static_cast<size_t>(blocks * N), 0.0);
+  if (c.want_wro) c.dwro_t.assign(static_cast<size_t>(blocks * d.N_ro * R), T(0));
 
-#pragma omp parallel num_threads(loop_threads(d))
-  {
-    std::vector<T> ds(B);
-    std::vector<int32_t> list(B);
-    T *dv_cur = dv_a.data(), *dv_next = dv_b.data();
-    T *da_cur = alif ? da_a.data() : nullptr, *da_next = alif ? da_b.data() : nullptr;
-    for (int64_t t = T_ - 1; t >= 0; --t) {
-      const T* u_t = su + t * BN;
-      const T* u_p = t > 0 ? su + (t - 1) * BN : nullptr;
-      const T* a_t = sa ? sa + t * BN : nullptr;
-      const T* a_p = sa && t > 0 ? sa + (t - 1) * BN : nullptr;
-      if (dy) {
-#pragma omp for schedule(static)
-        for (int64_t r = 0; r < R; ++r)
-          for (int64_t b = 0; b < B; ++b) dy_t[r * B + b] = dy[(t * B + b) * R + r];
-      }
-      for (int64_t g = d.G - 1; g >= 0; --g) {
-#pragma omp for schedule(dynamic, 4)
-        for (int64_t j = d.offsets[g]; j < d.offsets[g + 1]; ++j) {
-          T* dsj = ds.data();
-          std::copy(ds_c.begin() + j * B, ds_c.begin() + (j + 1) * B, dsj);
-          if (dsp)
-            for (int64_t b = 0; b < B; ++b) dsj[b] += dsp[(t * B + b) * N + j];
-          const int64_t col = d.ro_col[j];
-          if (dy && col >= 0) gather_rows<T>(B, 0, R, ident.data(), net.wro_t.data() + col * R, dy_t.data(), nullptr, dsj);
-          // this step's spikes of j
-          const T* uj = u_t + j * B;
-          int32_t cnt = 0;
-          for (int64_t b = 0; b < B; ++b)
-            if (uj[b] > T(0)) list[cnt++] = static_cast<int32_t>(b);
-          // same-step targets (later groups, already done this step)
-          gather_rows_q<T>(B, net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, wg_t.data(), dv_cur, dsj,
-                           want_q ? q_t.data() : nullptr, ones.data(), list.data(), cnt);
-          const bool driven = j >= d.in_off && j < d.in_off + d.N_in;
-          const int64_t e_off = t * B * d.N_in + (j - d.in_off);
-          const RowGradSums<T> sums = backward_row<T>(
-              net.m, net.nc[j], net.sg, B, dsj, dv_next + j * B, alif ? da_next + j * B : nullptr, uj,
-              a_t ? a_t + j * B : nullptr, u_p ? u_p + j * B : nullptr, a_p ? a_p + j * B : nullptr,
-              s0_t.data() + j * B, a0_t.data() + j * B, v0_t.data() + j * B, driven ? ext + e_off : nullptr,
-              d.N_in, dv_cur + j * B, alif ? da_cur + j * B : nullptr, ds_c.data() + j * B,
-              driven && di ? di + e_off : nullptr, d.N_in);
-          dalpha_v[j] += sums.dv_v;
-          dalpha_e[j] += sums.dv_e;
-          drho[j] += sums.drho;
-          if (!dwro_t.empty() && dy && col >= 0) {
-            T* dwc = dwro_t.data() + col * R;
-            for (int32_t c = 0; c < cnt; ++c) {
-              const T* g = dy + (t * B + list[c]) * R;
-              for (int64_t r = 0; r < R; ++r) dwc[r] += g[r];
-            }
-          }
-        }
-      }
-      // previous-step targets: complete dL/ds[t-1] (ds_c holds the own part) and q
-#pragma omp for schedule(dynamic, 8)
-      for (int64_t j = 0; j < N; ++j) {
-        const T* svals;
-        const int32_t* lst;
-        int32_t cnt = 0;
-        if (t > 0) {
-          const T* uj = u_p + j * B;
-          for (int64_t b = 0; b < B; ++b)
-            if (uj[b] > T(0)) list[cnt++] = static_cast<int32_t>(b);
-          svals = ones.data();
-          lst = list.data();
-        } else {
-          cnt = s0_cnt[j];
-          svals = s0_t.data() + j * B;
-          lst = s0_list.data() + j * B;
-        }
-        gather_rows_q<T>(B, net.pre_ptr[j], net.pre_split[j], net.post_idx, wg_t.data(), dv_cur,
-                         ds_c.data() + j * B, want_q ? q_t.data() : nullptr, svals, lst, cnt);
-      }
-      std::swap(dv_cur, dv_next);
-      std::swap(da_cur, da_next);
+  const Plan plan = make_plan(d, (d.nnz + 4 * N) * B, cfg.row_parallel_min_work);
+  std::vector<BwdSlice<T>> slices(static_cast<size_t>(plan.slices()));
+  for (int64_t s = 0; s < plan.slices(); ++s) {
+    BwdSlice<T>& sl = slices[s];
+    sl.b0 = plan.b0[s];
+    sl.Bs = plan.b0[s + 1] - plan.b0[s];
+    const size_t n = static_cast<size_t>(N * sl.Bs);
+    sl.dv_a.assign(n, T(0));
+    sl.dv_b.assign(n, T(0));
+    if (alif) {
+      sl.da_a.assign(n, T(0));
+      sl.da_b.assign(n, T(0));
     }
+    sl.ds_c.assign(n, T(0));
+    sl.dy_t.assign(static_cast<size_t>(R * sl.Bs), T(0));
+    sl.s0 = slice_neuron_major(ptr_or_null<T>(x.s0), B, N, sl.b0, sl.Bs);
+    sl.a0 = slice_neuron_major(ptr_or_null<T>(x.a0), B, N, sl.b0, sl.Bs);
+    sl.v0 = slice_neuron_major(ptr_or_null<T>(x.v0), B, N, sl.b0, sl.Bs);
   }
-  // After the loop the "next" buffers hold dL/dv[0], dL/da[0].
-  const T* dv0n = (T_ % 2 == 1) ? dv_a.data() : dv_b.data();
-  const T* da0n = alif ? ((T_ % 2 == 1) ? da_a.data() : da_b.data()) : nullptr;
+  if (plan.shared) {
+#pragma omp parallel num_threads(plan.threads)
+    backward_slice(c, slices[0], true);
+  } else {
+#pragma omp parallel for num_threads(plan.threads) schedule(static, 1)
+    for (int64_t s = 0; s < plan.slices(); ++s) backward_slice(c, slices[s], false);
+  }
+
+  // initial-state gradients: after the loop the "next" buffers hold dL/dv[0], dL/da[0]
   if (needs.v0) gr.dv0 = Tensor::empty({B, N}, dt);
   if (needs.a0) gr.da0 = Tensor::zeros({B, N}, dt);
   if (needs.s0) gr.ds0 = Tensor::empty({B, N}, dt);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t n = 0; n < N; ++n) {
-      const int64_t at = n * B + b;
-      if (needs.v0) gr.dv0.data<T>()[b * N + n] = net.nc[n].decay * dv0n[at];
-      if (needs.a0 && da0n) gr.da0.data<T>()[b * N + n] = net.nc[n].rho * da0n[at];
-      if (needs.s0) gr.ds0.data<T>()[b * N + n] = ds_c[at];
-    }
-  std::vector<T> q(want_q ? d.nnz : 0);
-  for (int64_t k = 0; k < static_cast<int64_t>(q.size()); ++k) q[net.syn_of_pre[k]] = q_t[k];
+  for (const BwdSlice<T>& sl : slices) {
+    const T* dv0n = (T_ % 2 == 1) ? sl.dv_a.data() : sl.dv_b.data();
+    const T* da0n = alif ? ((T_ % 2 == 1) ? sl.da_a.data() : sl.da_b.data()) : nullptr;
+    for (int64_t b = 0; b < sl.Bs; ++b)
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t at = n * sl.Bs + b, o = (sl.b0 + b) * N + n;
+        if (needs.v0) gr.dv0.data<T>()[o] = net.nc[n].decay * dv0n[at];
+        if (needs.a0 && da0n) gr.da0.data<T>()[o] = net.nc[n].rho * da0n[at];
+        if (needs.s0) gr.ds0.data<T>()[o] = sl.ds_c[at];
+      }
+  }
+  // reduce the per-block sums in block order
+  std::vector<T> q_post(c.want_q ? nnz : 0, T(0));
+  if (c.want_q) {
+    std::vector<T> q_sum(c.q.begin(), c.q.begin() + nnz);
+    for (int64_t blk = 1; blk < blocks; ++blk)
+      for (int64_t k = 0; k < nnz; ++k) q_sum[k] += c.q[blk * nnz + k];
+    for (int64_t k = 0; k < nnz; ++k) q_post[net.syn_of_pre[k]] = q_sum[k];
+  }
+  auto block_sum = [&](const std::vector<double>& v, int64_t i) {
+    double s = 0;
+    for (int64_t blk = 0; blk < blocks; ++blk) s += v[blk * N + i];
+    return s;
+  };
   if (needs.w) {
-    gr.dw = Tensor::empty({d.nnz}, dt);
+    gr.dw = Tensor::empty({nnz}, dt);
     T* dw = gr.dw.data<T>();
     for (int64_t i = 0; i < N; ++i)
       for (int64_t k = net.post_ptr[i]; k < net.post_ptr[i + 1]; ++k)
-        dw[k] = static_cast<T>(net.sign[net.pre_idx[k]]) * net.nc[i].in_gain * q[k];
+        dw[k] = static_cast<T>(net.sign[net.pre_idx[k]]) * net.nc[i].in_gain * q_post[k];
   }
   if (needs.tau_m) {
     gr.dtau_m = Tensor::zeros({N}, dt);
@@ -667,9 +640,9 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
       for (int64_t i = 0; i < N; ++i) {
         double rec = 0.0;  // sum_t,b dv_i * (recurrent current)_i = sum_k sign*w * q
         for (int64_t k = net.post_ptr[i]; k < net.post_ptr[i + 1]; ++k)
-          rec += static_cast<double>(net.ws[k]) * static_cast<double>(q[k]);
+          rec += static_cast<double>(net.ws[k]) * static_cast<double>(q_post[k]);
         // v[t] = decay*v[t-1] + (1-decay)*r_m*I - ...: dL/ddecay = sum dv * (v[t-1] - r_m*I)
-        const T dalpha = static_cast<T>(dalpha_v[i] - r_m * dalpha_e[i] - r_m * rec);
+        const T dalpha = static_cast<T>(block_sum(c.dalpha_v, i) - r_m * block_sum(c.dalpha_e, i) - r_m * rec);
         gr.dtau_m.data<T>()[i] = lif::dtau_from_dfactor(dalpha, net.nc[i].decay, tau[i], net.m.dt);
       }
     }
@@ -678,13 +651,18 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
     gr.dtau_adp = Tensor::zeros({N}, dt);
     if (alif)
       for (int64_t i = 0; i < N; ++i)
-        gr.dtau_adp.data<T>()[i] = lif::dtau_from_dfactor(static_cast<T>(drho[i]), net.nc[i].rho,
+        gr.dtau_adp.data<T>()[i] = lif::dtau_from_dfactor(static_cast<T>(block_sum(c.drho, i)), net.nc[i].rho,
                                                           x.tau_adp.data<T>()[i], net.m.dt);
   }
-  if (!dwro_t.empty()) {
+  if (c.want_wro) {
     gr.dw_ro = Tensor::empty({R, d.N_ro}, dt);
-    for (int64_t r = 0; r < R; ++r)
-      for (int64_t c = 0; c < d.N_ro; ++c) gr.dw_ro.data<T>()[r * d.N_ro + c] = dwro_t[c * R + r];
+    T* dw = gr.dw_ro.data<T>();
+    for (int64_t col = 0; col < d.N_ro; ++col)
+      for (int64_t r = 0; r < R; ++r) {
+        T s = c.dwro_t[col * R + r];
+        for (int64_t blk = 1; blk < blocks; ++blk) s += c.dwro_t[(blk * d.N_ro + col) * R + r];
+        dw[r * d.N_ro + col] = s;
+      }
   } else if (needs.w_ro && d.has_readout) {
     gr.dw_ro = Tensor::zeros({R, d.N_ro}, dt);
   }

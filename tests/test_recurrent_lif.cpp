@@ -233,9 +233,9 @@ TEST(RecurrentLif, GradientsMatchFiniteDifferencesWithoutSpikeFlips) {
 
 namespace {
 // 240 * scale neurons in 4 groups.
-SmallNet medium_net(DType dt, double drive, int64_t scale = 1) {
+SmallNet medium_net(DType dt, double drive, int64_t scale = 1, int64_t B = 6) {
   SmallNet n;
-  const int64_t T = scale > 1 ? 10 : 25, B = 6, N = 240 * scale;
+  const int64_t T = scale > 1 ? 10 : 25, N = 240 * scale;
   n.p = lif_net::random_groups({60 * scale, 20 * scale, 100 * scale, 60 * scale},
                                {1.f, -1.f, 1.f, -1.f}, {}, scale > 1 ? 0.12 : 0.15, 21);
   n.cfg.model = NeuronModel::alif;
@@ -290,38 +290,48 @@ TEST(RecurrentLif, PullPushAndAutomaticAreIdentical) {
       }
 }
 
+// Two splits: a batch of 24 (3 blocks of 8 samples: one slice per thread) and a batch of 4
+// split over neuron rows (forced by row_parallel_min_work = 0).
 TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
   const int before = num_threads();
-  for (DType dt : {DType::f32, DType::f64}) {
-    SmallNet n = medium_net(dt, 2.0, 3);  // big enough for the loop to use every thread
-    std::vector<kernels::LifForward> f;
-    std::vector<kernels::LifGrads> g;
-    for (int threads : {1, 2, 3}) {
-      set_num_threads(threads);
-      f.push_back(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true));
-      EXPECT_EQ(f.back().stats.threads, threads);
-      g.push_back(kernels::recurrent_lif_backward(n.p, n.cfg, n.x, f.back().saved, n.dspikes,
-                                                  n.dreadout, all_needs()));
+  for (DType dt : {DType::f32, DType::f64})
+    for (int64_t B : {24, 4}) {
+      SCOPED_TRACE("B = " + std::to_string(B) + (dt == DType::f32 ? " float32" : " float64"));
+      SmallNet n = medium_net(dt, 2.0, 3, B);
+      if (B == 4) n.cfg.row_parallel_min_work = 0;
+      n.cfg.push_below = 0.1;  // some steps push, some pull
+      std::vector<kernels::LifForward> f;
+      std::vector<kernels::LifGrads> g;
+      for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        f.push_back(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true));
+        EXPECT_EQ(f.back().stats.threads, threads);
+        EXPECT_GT(f.back().stats.push_steps, 0);
+        EXPECT_GT(f.back().stats.pull_steps, 0);
+        g.push_back(kernels::recurrent_lif_backward(n.p, n.cfg, n.x, f.back().saved, n.dspikes,
+                                                    n.dreadout, all_needs()));
+      }
+      for (size_t k = 1; k < f.size(); ++k) {
+        const std::string what = "threads " + std::to_string(k + 1) + " vs 1:";
+        expect_same_run(f[0], f[k], what);
+        expect_identical(g[0].dw, g[k].dw, what + " dw");
+        expect_identical(g[0].dtau_m, g[k].dtau_m, what + " dtau_m");
+        expect_identical(g[0].dtau_adp, g[k].dtau_adp, what + " dtau_adp");
+        expect_identical(g[0].di_ext, g[k].di_ext, what + " di_ext");
+        expect_identical(g[0].dv0, g[k].dv0, what + " dv0");
+        expect_identical(g[0].da0, g[k].da0, what + " da0");
+        expect_identical(g[0].ds0, g[k].ds0, what + " ds0");
+        expect_identical(g[0].dw_ro, g[k].dw_ro, what + " dw_ro");
+      }
     }
-    for (size_t k = 1; k < f.size(); ++k) {
-      const std::string what = "threads " + std::to_string(k + 1) + " vs 1:";
-      expect_same_run(f[0], f[k], what);
-      expect_identical(g[0].dw, g[k].dw, what + " dw");
-      expect_identical(g[0].dtau_m, g[k].dtau_m, what + " dtau_m");
-      expect_identical(g[0].dtau_adp, g[k].dtau_adp, what + " dtau_adp");
-      expect_identical(g[0].di_ext, g[k].di_ext, what + " di_ext");
-      expect_identical(g[0].dv0, g[k].dv0, what + " dv0");
-      expect_identical(g[0].da0, g[k].da0, what + " da0");
-      expect_identical(g[0].ds0, g[k].ds0, what + " ds0");
-      expect_identical(g[0].dw_ro, g[k].dw_ro, what + " dw_ro");
-    }
-  }
   set_num_threads(before);
 }
 
 TEST(RecurrentLif, MediumNetworkMatchesReference) {
-  SmallNet n = medium_net(DType::f64, 2.0);
-  compare_to_reference(n, DType::f64, 1e-12, 1e-10);
+  for (int64_t B : {6, 20}) {
+    SmallNet n = medium_net(DType::f64, 2.0, 1, B);
+    compare_to_reference(n, DType::f64, 1e-12, 1e-10);
+  }
 }
 
 // ---- what is kept for backward -------------------------------------------------------
