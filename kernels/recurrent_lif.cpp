@@ -31,6 +31,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <cstring>
 #include <vector>
 
@@ -44,6 +46,26 @@ using namespace lif_detail;
 using namespace lif_rows;
 
 constexpr int64_t kBlock = 8;  // samples per gradient block
+
+// 64-byte aligned storage for the slices' [N, B_slice] rows (a row of 16 floats = one line).
+template <class T>
+struct AlignedAlloc {
+  using value_type = T;
+  AlignedAlloc() = default;
+  template <class U>
+  AlignedAlloc(const AlignedAlloc<U>&) {}
+  T* allocate(size_t n) {
+    void* p = ::operator new(n * sizeof(T), std::align_val_t(64));
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
+  template <class U>
+  bool operator==(const AlignedAlloc<U>&) const { return true; }
+  template <class U>
+  bool operator!=(const AlignedAlloc<U>&) const { return false; }
+};
+template <class T>
+using AVec = std::vector<T, AlignedAlloc<T>>;
 
 template <class T>
 const T* ptr_or_null(const Tensor& t) {
@@ -63,6 +85,14 @@ Plan make_plan(const Dims& d, int64_t work_per_step, int64_t min_shared_work) {
   Plan p;
   const int nth = omp_get_max_threads();
   const int64_t blocks = (d.B + kBlock - 1) / kBlock;
+  const char* env = std::getenv("RSNN_LIF_SLICE_BLOCKS");
+  const int64_t per = env ? std::atoi(env) : 0;
+  if (per > 0 && blocks >= 2) {
+    const int64_t s = (blocks + per - 1) / per;
+    for (int64_t k = 0; k <= s; ++k) p.b0.push_back(std::min(d.B, kBlock * std::min(blocks, per * k)));
+    p.threads = static_cast<int>(std::min<int64_t>(nth, s));
+    return p;
+  }
   if (nth > 1 && blocks >= 2) {
     const int64_t s = std::min<int64_t>(nth, blocks);
     for (int64_t k = 0; k <= s; ++k) p.b0.push_back(std::min(d.B, kBlock * (blocks * k / s)));
@@ -145,8 +175,8 @@ struct Net {
 
 // Rows [N] of samples [b0, b0 + Bs) of a [B, N] tensor, neuron-major [N, Bs] (zeros if null).
 template <class T>
-std::vector<T> slice_neuron_major(const T* src, int64_t B, int64_t N, int64_t b0, int64_t Bs) {
-  std::vector<T> out(static_cast<size_t>(Bs * N), T(0));
+AVec<T> slice_neuron_major(const T* src, int64_t B, int64_t N, int64_t b0, int64_t Bs) {
+  AVec<T> out(static_cast<size_t>(Bs * N), T(0));
   if (src)
     for (int64_t b = 0; b < Bs; ++b)
       for (int64_t n = 0; n < N; ++n) out[n * Bs + b] = src[(b0 + b) * N + n];
@@ -177,10 +207,10 @@ struct FwdCall {
 template <class T>
 struct FwdSlice {
   int64_t b0 = 0, Bs = 0, W = 0;
-  std::vector<T> v, a, s_a, s_b;           // [N, Bs]
+  AVec<T> v, a, s_a, s_b;                  // [N, Bs]
   std::vector<uint64_t> mask_a, mask_b;    // [N, W]
   std::vector<int32_t> cnt_a, cnt_b;       // [N]
-  std::vector<T> acc_prev, acc_cur;        // [Bs, N] (push), zero between uses
+  AVec<T> acc_prev, acc_cur;               // [Bs, N] (push), zero between uses
   int64_t spikes0 = 0;
   // results
   std::vector<int64_t> spikes_now;         // per team thread, double-buffered by step parity
@@ -401,38 +431,32 @@ template <class T>
 struct BwdCall {
   const Net<T>* net;
   const LifConfig* cfg;
-  const T *su, *sa, *dsp, *dy, *ext, *v0, *a0, *s0;
+  const T *su, *sa, *dsp, *dy, *ext;
   T* di = nullptr;
   std::vector<T> wg_t;           // pre-major sign * w * in_gain(target)
   std::vector<int32_t> ident;    // 0..R-1
   bool want_q = false, want_wro = false;
   // per-block partial sums, block-major
   std::vector<T> q;              // [blocks, nnz] pre-major sums of dv_i[t] * s_j[t']
-  std::vector<double> dalpha_v, dalpha_e, drho;  // [blocks, N]
+  std::vector<double> sums;      // [blocks, N, 3]: dv * v_prev, dv * I_ext, drho
   std::vector<T> dwro_t;         // [blocks, N_ro, R]
 };
 
 template <class T>
 struct BwdSlice {
   int64_t b0 = 0, Bs = 0;
-  std::vector<T> dv_a, dv_b, da_a, da_b, ds_c;  // [N, Bs]
-  std::vector<T> dy_t;                          // [R, Bs]
-  std::vector<T> s0, a0, v0;                    // [N, Bs]
-  std::vector<T> dv0, da0;                      // dL/dv[0], dL/da[0] after the loop (views)
+  AVec<T> dv_a, dv_b, da_a, da_b, ds_c;  // [N, Bs]
+  AVec<T> dvt;                           // [Bs, N] dL/dv of the current step, sample-major
+  AVec<T> dy_t;                          // [R, Bs]
+  AVec<T> s0, a0, v0;                    // [N, Bs]
 };
 
-// Samples of a row that fired (u > 0; or, with nonzero, s0 != 0), ascending, with the start
-// of each block of the slice in the list.
+// Samples of a row where it fired (u > 0; or, with nonzero, s0 != 0), ascending.
 template <class T>
-int32_t list_firing(const T* row, int64_t Bs, int64_t n_blocks, int32_t* list, int32_t* blk_begin, bool nonzero) {
+int32_t list_firing(const T* row, int64_t Bs, int32_t* list, bool nonzero) {
   int32_t cnt = 0;
-  for (int64_t c = 0; c < n_blocks; ++c) {
-    blk_begin[c] = cnt;
-    const int64_t e = std::min(Bs, (c + 1) * kBlock);
-    for (int64_t b = c * kBlock; b < e; ++b)
-      if (nonzero ? row[b] != T(0) : row[b] > T(0)) list[cnt++] = static_cast<int32_t>(b);
-  }
-  blk_begin[n_blocks] = cnt;
+  for (int64_t b = 0; b < Bs; ++b)
+    if (nonzero ? row[b] != T(0) : row[b] > T(0)) list[cnt++] = static_cast<int32_t>(b);
   return cnt;
 }
 
@@ -442,13 +466,15 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
   const Dims& d = net.d;
   const int64_t N = d.N, B = d.B, R = d.R, Bs = sl.Bs, b0 = sl.b0, nnz = d.nnz;
   const bool alif = c.cfg->model == NeuronModel::alif;
-  const int64_t blk0 = b0 / kBlock, n_blk = (Bs + kBlock - 1) / kBlock;
+  const int64_t blk0 = b0 / kBlock;
   std::vector<T> ds(Bs);
-  std::vector<int32_t> list(Bs), blk_begin(n_blk + 1);
+  std::vector<int32_t> list(Bs);
   const std::vector<T> ones(Bs, T(1));
   T *dv_cur = sl.dv_a.data(), *dv_next = sl.dv_b.data();
   T *da_cur = alif ? sl.da_a.data() : nullptr, *da_next = alif ? sl.da_b.data() : nullptr;
   T* q = c.want_q ? c.q.data() + blk0 * nnz : nullptr;
+  double* sums = c.sums.data() + blk0 * N * 3;
+  std::vector<double> row_sums(3 * ((Bs + kBlock - 1) / kBlock));
   for (int64_t t = d.T - 1; t >= 0; --t) {
     const int64_t BN = B * N;
     const T* u_t = c.su + t * BN + b0;  // row j at u_t + j * B
@@ -468,51 +494,52 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
           for (int64_t b = 0; b < Bs; ++b) dsj[b] += c.dsp[(t * B + b0 + b) * N + j];
         const int64_t col = d.ro_col[j];
         if (c.dy && col >= 0)
-          gather_rows<T>(Bs, 0, R, c.ident.data(), net.wro_t.data() + col * R, sl.dy_t.data(), nullptr, dsj);
-        const T* uj = u_t + j * B;
-        const int32_t cnt = list_firing(uj, Bs, n_blk, list.data(), blk_begin.data(), false);
+          gather_rows_split<T>(Bs, 0, R, c.ident.data(), net.wro_t.data() + col * R, sl.dy_t.data(), dsj);
         // same-step targets (later groups, already done this step)
-        gather_rows_q<T>(Bs, net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, c.wg_t.data(), dv_cur, dsj, q,
-                         nnz, n_blk, blk_begin.data(), ones.data(), list.data());
+        gather_rows_split<T>(Bs, net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, c.wg_t.data(), dv_cur, dsj);
+        const int32_t cnt = list_firing(u_t + j * B, Bs, list.data(), false);
+        if (q) q_push<T>(net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, sl.dvt.data(), N, list.data(), cnt,
+                         ones.data(), kBlock, q, nnz);
         const bool driven = j >= d.in_off && j < d.in_off + d.N_in;
         const int64_t e_off = (t * B + b0) * d.N_in + (j - d.in_off);
-        for (int64_t cb = 0; cb < n_blk; ++cb) {  // per block: the parameter sums stay per block
-          const int64_t o = cb * kBlock, n = std::min(kBlock, Bs - o);
-          const RowGradSums sums = backward_row<T>(
-              net.m, net.nc[j], net.sg, n, dsj + o, dv_next + j * Bs + o, alif ? da_next + j * Bs + o : nullptr,
-              uj + o, a_t ? a_t + j * B + o : nullptr, u_p ? u_p + j * B + o : nullptr,
-              a_p ? a_p + j * B + o : nullptr, sl.s0.data() + j * Bs + o, sl.a0.data() + j * Bs + o,
-              sl.v0.data() + j * Bs + o, driven ? c.ext + e_off + o * d.N_in : nullptr, d.N_in,
-              dv_cur + j * Bs + o, alif ? da_cur + j * Bs + o : nullptr, sl.ds_c.data() + j * Bs + o,
-              driven && c.di ? c.di + e_off + o * d.N_in : nullptr, d.N_in);
-          const int64_t at = (blk0 + cb) * N + j;
-          c.dalpha_v[at] += sums.dv_v;
-          c.dalpha_e[at] += sums.dv_e;
-          c.drho[at] += sums.drho;
+        std::fill(row_sums.begin(), row_sums.end(), 0.0);
+        backward_row<T>(net.m, net.nc[j], net.sg, Bs, kBlock, dsj, dv_next + j * Bs,
+                        alif ? da_next + j * Bs : nullptr, u_t + j * B, a_t ? a_t + j * B : nullptr,
+                        u_p ? u_p + j * B : nullptr, a_p ? a_p + j * B : nullptr, sl.s0.data() + j * Bs,
+                        sl.a0.data() + j * Bs, sl.v0.data() + j * Bs, driven ? c.ext + e_off : nullptr, d.N_in,
+                        dv_cur + j * Bs, sl.dvt.data() + j, N, alif ? da_cur + j * Bs : nullptr,
+                        sl.ds_c.data() + j * Bs, driven && c.di ? c.di + e_off : nullptr, d.N_in,
+                        row_sums.data());
+        for (size_t k = 0; k < row_sums.size(); ++k) {
+          const size_t blk = k / 3, m = k % 3;
+          sums[(blk * N + j) * 3 + m] += row_sums[k];
         }
-        if (c.want_wro && c.dy && col >= 0 && cnt > 0) {
-          for (int64_t cb = 0; cb < n_blk; ++cb) {
-            T* dwc = c.dwro_t.data() + ((blk0 + cb) * d.N_ro + col) * R;
-            for (int32_t l = blk_begin[cb]; l < blk_begin[cb + 1]; ++l) {
-              const T* gy = c.dy + (t * B + b0 + list[l]) * R;
-              for (int64_t r = 0; r < R; ++r) dwc[r] += gy[r];
-            }
+        if (c.want_wro && c.dy && col >= 0) {
+          for (int32_t l = 0; l < cnt; ++l) {
+            const int64_t b = list[l];
+            T* dwc = c.dwro_t.data() + ((blk0 + b / kBlock) * d.N_ro + col) * R;
+            const T* gy = c.dy + (t * B + b0 + b) * R;
+            for (int64_t r = 0; r < R; ++r) dwc[r] += gy[r];
           }
         }
       });
     }
     // previous-step targets: complete dL/ds[t-1] (ds_c holds the own part) and q
     for_rows(shared, 0, N, [&](int64_t j) {
+      gather_rows_split<T>(Bs, net.pre_ptr[j], net.pre_split[j], net.post_idx, c.wg_t.data(), dv_cur,
+                           sl.ds_c.data() + j * Bs);
+      if (!q) return;
+      int32_t cnt;
       const T* svals;
       if (t > 0) {
-        list_firing(u_p + j * B, Bs, n_blk, list.data(), blk_begin.data(), false);
+        cnt = list_firing(u_p + j * B, Bs, list.data(), false);
         svals = ones.data();
       } else {
-        list_firing(sl.s0.data() + j * Bs, Bs, n_blk, list.data(), blk_begin.data(), true);
+        cnt = list_firing(sl.s0.data() + j * Bs, Bs, list.data(), true);
         svals = sl.s0.data() + j * Bs;
       }
-      gather_rows_q<T>(Bs, net.pre_ptr[j], net.pre_split[j], net.post_idx, c.wg_t.data(), dv_cur,
-                       sl.ds_c.data() + j * Bs, q, nnz, n_blk, blk_begin.data(), svals, list.data());
+      q_push<T>(net.pre_ptr[j], net.pre_split[j], net.post_idx, sl.dvt.data(), N, list.data(), cnt, svals,
+                kBlock, q, nnz);
     });
     std::swap(dv_cur, dv_next);
     std::swap(da_cur, da_next);
@@ -565,9 +592,7 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
   c.want_q = needs.w || want_tau_m;
   c.want_wro = d.has_readout && needs.w_ro;
   if (c.want_q) c.q.assign(static_cast<size_t>(blocks * nnz), T(0));
-  c.dalpha_v.assign(static_cast<size_t>(blocks * N), 0.0);
-  c.dalpha_e.assign(static_cast<size_t>(blocks * N), 0.0);
-  c.drho.assign(static_cast<size_t>(blocks * N), 0.0);
+  c.sums.assign(static_cast<size_t>(blocks * N * 3), 0.0);
   if (c.want_wro) c.dwro_t.assign(static_cast<size_t>(blocks * d.N_ro * R), T(0));
 
   const Plan plan = make_plan(d, (d.nnz + 4 * N) * B, cfg.row_parallel_min_work);
@@ -584,6 +609,7 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
       sl.da_b.assign(n, T(0));
     }
     sl.ds_c.assign(n, T(0));
+    sl.dvt.assign(n, T(0));
     sl.dy_t.assign(static_cast<size_t>(R * sl.Bs), T(0));
     sl.s0 = slice_neuron_major(ptr_or_null<T>(x.s0), B, N, sl.b0, sl.Bs);
     sl.a0 = slice_neuron_major(ptr_or_null<T>(x.a0), B, N, sl.b0, sl.Bs);
@@ -620,9 +646,9 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
       for (int64_t k = 0; k < nnz; ++k) q_sum[k] += c.q[blk * nnz + k];
     for (int64_t k = 0; k < nnz; ++k) q_post[net.syn_of_pre[k]] = q_sum[k];
   }
-  auto block_sum = [&](const std::vector<double>& v, int64_t i) {
+  auto block_sum = [&](int m, int64_t i) {  // m: 0 dv * v_prev, 1 dv * I_ext, 2 drho
     double s = 0;
-    for (int64_t blk = 0; blk < blocks; ++blk) s += v[blk * N + i];
+    for (int64_t blk = 0; blk < blocks; ++blk) s += c.sums[(blk * N + i) * 3 + m];
     return s;
   };
   if (needs.w) {
@@ -642,7 +668,7 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
         for (int64_t k = net.post_ptr[i]; k < net.post_ptr[i + 1]; ++k)
           rec += static_cast<double>(net.ws[k]) * static_cast<double>(q_post[k]);
         // v[t] = decay*v[t-1] + (1-decay)*r_m*I - ...: dL/ddecay = sum dv * (v[t-1] - r_m*I)
-        const T dalpha = static_cast<T>(block_sum(c.dalpha_v, i) - r_m * block_sum(c.dalpha_e, i) - r_m * rec);
+        const T dalpha = static_cast<T>(block_sum(0, i) - r_m * block_sum(1, i) - r_m * rec);
         gr.dtau_m.data<T>()[i] = lif::dtau_from_dfactor(dalpha, net.nc[i].decay, tau[i], net.m.dt);
       }
     }
@@ -651,7 +677,7 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
     gr.dtau_adp = Tensor::zeros({N}, dt);
     if (alif)
       for (int64_t i = 0; i < N; ++i)
-        gr.dtau_adp.data<T>()[i] = lif::dtau_from_dfactor(static_cast<T>(block_sum(c.drho, i)), net.nc[i].rho,
+        gr.dtau_adp.data<T>()[i] = lif::dtau_from_dfactor(static_cast<T>(block_sum(2, i)), net.nc[i].rho,
                                                           x.tau_adp.data<T>()[i], net.m.dt);
   }
   if (c.want_wro) {

@@ -69,26 +69,80 @@ RSNN_HOT void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx,
   }
 }
 
-// Backward form: the gather above (no skipping) and the weight-gradient sums of the samples
-// where the source fired: for every block c of the slice with samples listed in
-// list[blk_begin[c] .. blk_begin[c+1]) (values sval[b]), q[c * q_stride + k] +=
-// sum over those samples of sval[b] * rows[idx[k]][b]. q may be null.
-template <class T>
-RSNN_HOT void gather_rows_q(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
-                            const T* rows, T* acc, T* q, int64_t q_stride, int64_t n_blocks,
-                            const int32_t* blk_begin, const T* sval, const int32_t* list) {
-  gather_rows<T>(B, k0, k1, idx, w, rows, nullptr, acc);
-  if (!q || blk_begin[n_blocks] == blk_begin[0]) return;
-  for (int64_t c = 0; c < n_blocks; ++c) {
-    const int32_t l0 = blk_begin[c], l1 = blk_begin[c + 1];
-    if (l0 == l1) continue;
-    T* qc = q + c * q_stride;
-    for (int64_t k = k0; k < k1; ++k) {
-      const T* r = rows + static_cast<int64_t>(idx[k]) * B;
-      T s = T(0);
-      for (int32_t l = l0; l < l1; ++l) s += sval[list[l]] * r[list[l]];
-      qc[k] += s;
+// The same sum with U independent partial sums per element (entries k = k0 + U m + u go to
+// partial u; then (p0 + p1) + (p2 + p3)), so the row is not bound by the latency of one chain
+// of multiply-adds. A different but equally fixed summation order; used
+// where no other path must match bit for bit (the backward pass). No skipping.
+template <class T, int CH, int U>
+inline int64_t gather_chunk_split(int64_t B, int64_t b0, int64_t k0, int64_t k1, const int32_t* idx,
+                                  const T* w, const T* rows, T* acc) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  for (; b0 + CH * L <= B; b0 += CH * L) {
+    V a[U][CH];
+    for (int c = 0; c < CH; ++c) std::memcpy(&a[0][c], acc + b0 + c * L, sizeof(V));
+    for (int u = 1; u < U; ++u)
+      for (int c = 0; c < CH; ++c) a[u][c] = V{};
+    int64_t k = k0;
+    for (; k + U <= k1; k += U)
+      for (int u = 0; u < U; ++u) {
+        const T* r = rows + static_cast<int64_t>(idx[k + u]) * B + b0;
+        const T wk = w[k + u];
+        for (int c = 0; c < CH; ++c) {
+          V x;
+          std::memcpy(&x, r + c * L, sizeof(V));
+          a[u][c] += wk * x;
+        }
+      }
+    for (int u = 0; k < k1; ++k, ++u) {
+      const T* r = rows + static_cast<int64_t>(idx[k]) * B + b0;
+      const T wk = w[k];
+      for (int c = 0; c < CH; ++c) {
+        V x;
+        std::memcpy(&x, r + c * L, sizeof(V));
+        a[u][c] += wk * x;
+      }
     }
+    for (int step = 1; step < U; step *= 2)
+      for (int u = 0; u + step < U; u += 2 * step)
+        for (int c = 0; c < CH; ++c) a[u][c] += a[u + step][c];
+    for (int c = 0; c < CH; ++c) std::memcpy(acc + b0 + c * L, &a[0][c], sizeof(V));
+  }
+  return b0;
+}
+
+template <class T>
+RSNN_HOT void gather_rows_split(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
+                                const T* rows, T* acc) {
+  // U = 4 everywhere: the order of each element's sum must not depend on B (the slice width)
+  int64_t b0 = gather_chunk_split<T, 2, 4>(B, 0, k0, k1, idx, w, rows, acc);
+  b0 = gather_chunk_split<T, 1, 4>(B, b0, k0, k1, idx, w, rows, acc);
+  for (; b0 < B; ++b0) {
+    T p[4] = {acc[b0], T(0), T(0), T(0)};
+    int64_t k = k0;
+    for (; k + 4 <= k1; k += 4)
+      for (int u = 0; u < 4; ++u) p[u] += w[k + u] * rows[static_cast<int64_t>(idx[k + u]) * B + b0];
+    for (int u = 0; k < k1; ++k, ++u) p[u] += w[k] * rows[static_cast<int64_t>(idx[k]) * B + b0];
+    acc[b0] = (p[0] + p[1]) + (p[2] + p[3]);
+  }
+}
+
+// Weight-gradient sums of one source row: for every sample b in list (ascending) where the
+// source's spike value sval[b] is non-zero, and every entry k in [k0, k1):
+//   q[(b / block) * q_stride + k] += sval[b] * dvt[b * N + post[k]]
+// dvt is the targets' dL/dv sample-major [B, N], so a sample's row stays in cache while the
+// entries stream by (the same access pattern as the forward push).
+template <class T>
+RSNN_HOT void q_push(int64_t k0, int64_t k1, const int32_t* post, const T* dvt, int64_t N,
+                     const int32_t* list, int32_t cnt, const T* sval, int64_t block, T* q,
+                     int64_t q_stride) {
+  if (k0 == k1) return;
+  for (int32_t l = 0; l < cnt; ++l) {
+    const int64_t b = list[l];
+    const T sv = sval[b];
+    const T* d = dvt + b * N;
+    T* qc = q + (b / block) * q_stride;
+    for (int64_t k = k0; k < k1; ++k) qc[k] += sv * d[post[k]];
   }
 }
 
@@ -185,51 +239,50 @@ RSNN_HOT int32_t update_row(const lif::ModelParams<T>& m, const lif::NeuronConst
 }
 
 // Reverse step of row j for all samples; see lif::neuron_step_backward. u_p, a_p: the row at
-// step t-1 (null at t = 0: then s_prev = s0, a_prev = a0, v_prev = v0, all [B]). Accumulates
-// sum_b dv * v_prev, dv * I_ext and drho in double.
-struct RowGradSums {
-  double dv_v = 0, dv_e = 0, drho = 0;
-};
-
+// step t-1 (null at t = 0: then s_prev = s0, a_prev = a0, v_prev = v0, all [B]). Writes dL/dv
+// also sample-major (dvt[b * dvt_stride]). Adds, per block of `block` samples c, the sums
+// over the block of dv * v_prev, dv * I_ext and drho (in double) to sums[3 * c + 0..2].
 template <class T>
-RSNN_HOT RowGradSums backward_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
-                                     const lif::SurrogateParams<T>& sg, int64_t B, const T* ds,
-                                     const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
-                                     const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
-                                     const T* e, int64_t e_stride, T* dv_out, T* da_out, T* ds_prev,
-                                     T* di, int64_t di_stride) {
-  double dv_v = 0, dv_e = 0, drho = 0;
+RSNN_HOT void backward_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
+                           const lif::SurrogateParams<T>& sg, int64_t B, int64_t block, const T* ds,
+                           const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
+                           const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
+                           const T* e, int64_t e_stride, T* dv_out, T* dvt, int64_t dvt_stride,
+                           T* da_out, T* ds_prev, T* di, int64_t di_stride, double* sums) {
   const bool alif = m.adaptive();
+  for (int64_t b0 = 0, blk = 0; b0 < B; b0 += block, ++blk) {
+    const int64_t b1 = std::min(B, b0 + block);
+    double dv_v = 0, dv_e = 0, drho = 0;
 #pragma omp simd reduction(+ : dv_v, dv_e, drho)
-  for (int64_t b = 0; b < B; ++b) {
-    T s_prev, a_prev, v_prev;
-    if (u_p) {
-      s_prev = lif::spike_of(u_p[b]);
-      a_prev = alif ? a_p[b] : T(0);
-      v_prev = u_p[b] + lif::threshold(m, c, a_prev);
-    } else {
-      s_prev = s0[b];
-      a_prev = a0[b];
-      v_prev = v0[b];
+    for (int64_t b = b0; b < b1; ++b) {
+      T s_prev, a_prev, v_prev;
+      if (u_p) {
+        s_prev = lif::spike_of(u_p[b]);
+        a_prev = alif ? a_p[b] : T(0);
+        v_prev = u_p[b] + lif::threshold(m, c, a_prev);
+      } else {
+        s_prev = s0[b];
+        a_prev = a0[b];
+        v_prev = v0[b];
+      }
+      const lif::StepGrad<T> g = lif::neuron_step_backward(
+          m, c, sg, ds[b], c.decay * dv_next[b], alif ? c.rho * da_next[b] : T(0), u_t[b],
+          alif ? a_t[b] : T(0), s_prev, a_prev);
+      dv_out[b] = g.dv;
+      dvt[b * dvt_stride] = g.dv;
+      if (alif) da_out[b] = g.da;
+      ds_prev[b] = g.ds_prev;
+      dv_v += static_cast<double>(g.dv) * static_cast<double>(v_prev);
+      drho += static_cast<double>(g.drho);
+      if (e) {
+        dv_e += static_cast<double>(g.dv) * static_cast<double>(e[b * e_stride]);
+        if (di) di[b * di_stride] = c.in_gain * g.dv;
+      }
     }
-    const lif::StepGrad<T> g = lif::neuron_step_backward(
-        m, c, sg, ds[b], c.decay * dv_next[b], alif ? c.rho * da_next[b] : T(0), u_t[b],
-        alif ? a_t[b] : T(0), s_prev, a_prev);
-    dv_out[b] = g.dv;
-    if (alif) da_out[b] = g.da;
-    ds_prev[b] = g.ds_prev;
-    dv_v += static_cast<double>(g.dv) * static_cast<double>(v_prev);
-    drho += static_cast<double>(g.drho);
-    if (e) {
-      dv_e += static_cast<double>(g.dv) * static_cast<double>(e[b * e_stride]);
-      if (di) di[b * di_stride] = c.in_gain * g.dv;
-    }
+    sums[3 * blk + 0] += dv_v;
+    sums[3 * blk + 1] += dv_e;
+    sums[3 * blk + 2] += drho;
   }
-  RowGradSums r;
-  r.dv_v = dv_v;
-  r.dv_e = dv_e;
-  r.drho = drho;
-  return r;
 }
 
 }  // namespace rsnn::kernels::lif_rows
