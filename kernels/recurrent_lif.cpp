@@ -31,7 +31,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <new>
 #include <cstring>
 #include <vector>
@@ -73,7 +72,8 @@ const T* ptr_or_null(const Tensor& t) {
 }
 
 // How a call is split over threads: slices [b0[s], b0[s+1]) and whether the one slice is
-// shared by a team (row-parallel with barriers).
+// shared by a team (row-parallel with barriers). A slice is a whole number of blocks, at most
+// 64 samples, and narrow enough to give every thread a slice.
 struct Plan {
   std::vector<int64_t> b0;
   bool shared = false;
@@ -85,18 +85,14 @@ Plan make_plan(const Dims& d, int64_t work_per_step, int64_t min_shared_work) {
   Plan p;
   const int nth = omp_get_max_threads();
   const int64_t blocks = (d.B + kBlock - 1) / kBlock;
-  const char* env = std::getenv("RSNN_LIF_SLICE_BLOCKS");
-  const int64_t per = env ? std::atoi(env) : 0;
-  if (per > 0 && blocks >= 2) {
+  if (blocks >= 2) {
+    // 64 samples per slice at most: wide enough for the vector loops, and a wider slice only
+    // spreads the state over more cache
+    const int64_t cache_blocks = 64 / kBlock;
+    const int64_t per = std::max<int64_t>(1, std::min(cache_blocks, (blocks + nth - 1) / nth));
     const int64_t s = (blocks + per - 1) / per;
     for (int64_t k = 0; k <= s; ++k) p.b0.push_back(std::min(d.B, kBlock * std::min(blocks, per * k)));
     p.threads = static_cast<int>(std::min<int64_t>(nth, s));
-    return p;
-  }
-  if (nth > 1 && blocks >= 2) {
-    const int64_t s = std::min<int64_t>(nth, blocks);
-    for (int64_t k = 0; k <= s; ++k) p.b0.push_back(std::min(d.B, kBlock * (blocks * k / s)));
-    p.threads = static_cast<int>(s);
     return p;
   }
   p.b0 = {0, d.B};
@@ -410,7 +406,7 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
 #pragma omp parallel num_threads(plan.threads)
     forward_slice(c, slices[0], true);
   } else {
-#pragma omp parallel for num_threads(plan.threads) schedule(static, 1)
+#pragma omp parallel for num_threads(plan.threads) schedule(dynamic, 1)
     for (int64_t s = 0; s < plan.slices(); ++s) forward_slice(c, slices[s], false);
   }
   for (const FwdSlice<T>& s : slices) {
@@ -619,7 +615,7 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
 #pragma omp parallel num_threads(plan.threads)
     backward_slice(c, slices[0], true);
   } else {
-#pragma omp parallel for num_threads(plan.threads) schedule(static, 1)
+#pragma omp parallel for num_threads(plan.threads) schedule(dynamic, 1)
     for (int64_t s = 0; s < plan.slices(); ++s) backward_slice(c, slices[s], false);
   }
 
