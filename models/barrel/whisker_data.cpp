@@ -15,6 +15,26 @@ constexpr int64_t kFrameSize = kWhiskers * kSegments * kAxes;  // 279
 constexpr int64_t kSweepSize = kFrames * kFrameSize;            // 30,690
 constexpr int64_t kSampleSize = kSweeps * kSweepSize;           // 368,280
 
+// The first non-finite value of a [N, 12, 110, 31, 3, 3] float32 tensor, named by its indices.
+void check_finite_values(const Tensor& t, const std::string& where, const char* name) {
+  const float* p = t.data<float>();
+  const int64_t n = t.numel();
+  int64_t first = n;
+#pragma omp parallel for reduction(min : first) schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(p[i]) && i < first) first = i;
+  if (first == n) return;
+  int64_t r = first;
+  const int64_t axis = r % kAxes; r /= kAxes;
+  const int64_t seg = r % kSegments; r /= kSegments;
+  const int64_t whisker = r % kWhiskers; r /= kWhiskers;
+  const int64_t frame = r % kFrames; r /= kFrames;
+  const int64_t sweep = r % kSweeps; r /= kSweeps;
+  RSNN_FAIL(where, ": dataset '", name, "': non-finite value ", p[first], " at sample ", r,
+            ", sweep ", sweep, ", frame ", frame, ", whisker ", whisker, ", segment ", seg,
+            ", axis ", axis);
+}
+
 void check_sweep(int64_t sweep, const char* what) {
   RSNN_CHECK(sweep >= 0 && sweep < kSweeps, what, ": sweep ", sweep, " is outside 0..",
              kSweeps - 1);
@@ -59,12 +79,13 @@ int label_of_category(double category, const std::string& where) {
             " (expected ShapeNet category 53 = helmet, 55 = box or 113 = plane)");
 }
 
-void validate(const WhiskerData& d, const std::string& where) {
+void check_layout(const WhiskerData& d, const std::string& where) {
   RSNN_CHECK(d.force.defined(), where, ": dataset 'force' is missing");
   RSNN_CHECK(d.torque.defined(), where, ": dataset 'torque' is missing");
   RSNN_CHECK(d.label.defined(), where, ": dataset 'label' is missing");
   RSNN_CHECK(d.label.ndim() == 1, where, ": dataset 'label': expected shape [N], got ",
              d.label.shape_str());
+  check_dtype(d.label, DType::i32, where + ": dataset 'label'");
   const int64_t n = d.label.numel();
   for (const auto& [name, t] : {std::pair<const char*, const Tensor*>{"force", &d.force},
                                 {"torque", &d.torque}}) {
@@ -74,18 +95,25 @@ void validate(const WhiskerData& d, const std::string& where) {
                " samples but 'label' has ", n);
     check_shape(*t, whisker_data_shape(n), where + ": dataset '" + name + "'");
     check_dtype(*t, DType::f32, where + ": dataset '" + name + "'");
-    check_finite(*t, where + ": dataset '" + name + "'");
   }
-  check_dtype(d.label, DType::i32, where + ": dataset 'label'");
-  const Tensor lab = d.label.to(Device::cpu());
-  const int32_t* l = lab.data<int32_t>();
-  for (int64_t i = 0; i < n; ++i)
+  for (const Tensor* t : {&d.force, &d.torque, &d.label})
+    RSNN_CHECK(t->device().is_cpu(), where, ": whisker data must be on the CPU, found ",
+               t->device().str());
+}
+
+void validate(const WhiskerData& d, const std::string& where) {
+  check_layout(d, where);
+  check_finite_values(d.force, where, "force");
+  check_finite_values(d.torque, where, "torque");
+  const int32_t* l = d.label.data<int32_t>();
+  for (int64_t i = 0; i < d.size(); ++i)
     RSNN_CHECK(l[i] >= 0 && l[i] < kClasses, where, ": dataset 'label': sample ", i,
                " has class id ", l[i], ", expected 0..2");
 }
 
 Tensor spike_probabilities(const WhiskerData& d, int64_t sweep) {
   check_sweep(sweep, "spike_probabilities");
+  check_layout(d, "spike_probabilities");
   const int64_t N = d.size();
   Tensor out = Tensor::empty({N, 2, kFrames, kSpikeInputs}, DType::f32);
   const float* src[2] = {d.force.data<float>(), d.torque.data<float>()};
@@ -134,6 +162,7 @@ Tensor encode_spikes(const WhiskerData& d, uint64_t seed, uint64_t stream, int64
 
 Tensor encode_real(const WhiskerData& d, int64_t sweep) {
   check_sweep(sweep, "encode_real");
+  check_layout(d, "encode_real");
   const int64_t N = d.size();
   Tensor out = Tensor::empty({N, kFrames, kRealFeatures}, DType::f32);
   const float* src[2] = {d.force.data<float>(), d.torque.data<float>()};
@@ -162,6 +191,7 @@ Tensor encode_real(const WhiskerData& d, int64_t sweep) {
 }
 
 void deprive_(WhiskerData& d, const std::vector<int>& whiskers) {
+  check_layout(d, "deprive");
   for (int w : whiskers)
     RSNN_CHECK(w >= 0 && w < kWhiskers, "deprive: whisker ", w, " is outside 0..", kWhiskers - 1);
   const int64_t rows = d.size() * kSweeps * kFrames;
@@ -206,6 +236,7 @@ std::vector<std::vector<int>> deprivation_sets(int k, int trials, uint64_t seed,
 }
 
 WhiskerData subset(const WhiskerData& d, const std::vector<int64_t>& index) {
+  check_layout(d, "whisker data subset");
   const int64_t N = d.size(), M = static_cast<int64_t>(index.size());
   for (int64_t i : index)
     RSNN_CHECK(i >= 0 && i < N, "whisker data subset: sample ", i, " is outside 0..", N - 1);

@@ -56,6 +56,8 @@ double category_of_label(int label);      // 53, 55, 113
 // 53 -> 0, 55 -> 1, 113 -> 2; anything else throws naming `where` and the value.
 int label_of_category(double category, const std::string& where);
 
+// Shapes, dtypes, matching N and CPU placement only (cheap; every function here checks it).
+void check_layout(const WhiskerData& d, const std::string& where);
 // Every shape, dtype and value: ranks and dims, the same N in all three, finite forces and
 // torques, labels in 0..2. Throws naming `where` and the dataset.
 void validate(const WhiskerData& d, const std::string& where);
@@ -68,14 +70,15 @@ void write_whisker_h5(const std::string& path, const WhiskerData& d);
 
 // ---- spike encoding (§2.2) ----
 
-// |v|_2 over xyz with exact zeros replaced by 1e-5.
+// |v|_2 over xyz (squares summed in double, so large finite values do not overflow) with
+// exact zeros replaced by 1e-5.
 RSNN_HD float contact_magnitude(float x, float y, float z) {
-  const float m = sqrtf(x * x + y * y + z * z);
-  return m == 0.0f ? kZeroMagnitude : m;
+  const double m = sqrt(double(x) * x + double(y) * y + double(z) * z);
+  return m == 0.0 ? kZeroMagnitude : static_cast<float>(m);
 }
-// sigmoid(ln m - c) = m / (m + e^c); exp_offset = e^c.
+// sigmoid(ln m - c) = m / (m + e^c), written 1 / (1 + e^c / m) so that m = inf gives 1.
 RSNN_HD float spike_probability(float magnitude, float exp_offset) {
-  return magnitude / (magnitude + exp_offset);
+  return 1.0f / (1.0f + exp_offset / magnitude);
 }
 
 // Per-frame spike probabilities of one sweep: float32 [N, 2, 110, 93] (channel 0 force,
