@@ -65,8 +65,10 @@ void validate(const WhiskerData& d, const std::string& where);
 // HDF5 in the original layout. The reader accepts float32 or float64 force/torque and any
 // numeric label dtype, validates everything (naming the file and dataset) and returns
 // float32 / int32. The writer writes atomically (temporary file + rename).
+// `attributes` become string attributes of the root group (e.g. how the data were made).
 WhiskerData read_whisker_h5(const std::string& path);
-void write_whisker_h5(const std::string& path, const WhiskerData& d);
+void write_whisker_h5(const std::string& path, const WhiskerData& d,
+                      const std::vector<std::pair<std::string, std::string>>& attributes = {});
 
 // ---- spike encoding (§2.2) ----
 
