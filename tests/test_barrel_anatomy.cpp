@@ -59,11 +59,12 @@ std::string error_of(F&& f) {
   return "";
 }
 
-// The shipped CSV with one cell (row r, column c, both 1-based over the data) replaced.
+// The CSV with one cell replaced: data_row 0 is the header, 1..13 the data rows; col 0 is
+// the name column.
 std::string csv_with_cell(const std::string& csv, int data_row, int col, const std::string& value) {
   std::istringstream in(csv);
   std::string line, out;
-  int row = -1;  // -1 until the header has been seen
+  int row = 0;  // 0 = the header
   while (std::getline(in, line)) {
     if (!line.empty() && line[0] != '#') {
       if (row == data_row) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "models/barrel/whisker_data.h"
+#include "runtime/hdf5_io.h"
 #include "runtime/threads.h"
 
 using namespace rsnn;
@@ -31,6 +32,20 @@ WhiskerData constant_magnitude(int64_t n, float mf, float mt) {
   }
   return d;
 }
+
+// A fresh temporary folder, removed with its files at the end of the test.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/rsnn_whisker_XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    const std::string cmd = "rm -rf '" + path + "'";
+    (void)std::system(cmd.c_str());
+  }
+  std::string file(const std::string& name) const { return path + "/" + name; }
+};
 
 template <class F>
 std::string error_of(F&& f) {
@@ -299,4 +314,99 @@ TEST(WhiskerValidate, ClearErrorsForBadShapesValuesAndLabels) {
   missing.torque = Tensor();
   msg = error_of([&] { validate(missing, "data.h5"); });
   EXPECT_NE(msg.find("'torque' is missing"), std::string::npos) << msg;
+}
+
+TEST(WhiskerH5, RoundTripKeepsValuesAndLabels) {
+  TempDir dir;
+  WhiskerData d = constant_magnitude(3, 1.5f, -2.5f);
+  d.force.data<float>()[at(2, 11, 109, 30, 2, 2)] = 123.25f;
+  d.label.data<int32_t>()[0] = 2;
+  d.label.data<int32_t>()[1] = 0;
+  d.label.data<int32_t>()[2] = 1;
+  const std::string path = dir.file("w.h5");
+  write_whisker_h5(path, d, {{"generator", "test"}});
+  const WhiskerData r = read_whisker_h5(path);
+  EXPECT_EQ(r.label.to_vector<int32_t>(), (std::vector<int32_t>{2, 0, 1}));
+  ASSERT_EQ(r.force.shape(), whisker_data_shape(3));
+  EXPECT_EQ(std::memcmp(r.force.data<float>(), d.force.data<float>(), d.force.nbytes()), 0);
+  EXPECT_EQ(std::memcmp(r.torque.data<float>(), d.torque.data<float>(), d.torque.nbytes()), 0);
+  // The file holds the original encoding: labels as ShapeNet categories.
+  const H5File f = H5File::open_read(path);
+  EXPECT_EQ(f.read_as("label", DType::f64).to_vector<double>(), (std::vector<double>{113, 53, 55}));
+  EXPECT_EQ(f.dataset_dtype("force"), DType::f32);
+  EXPECT_EQ(f.get_attr_string("/", "generator"), "test");
+}
+
+TEST(WhiskerH5, ReadsFloat64DataAndColumnLabels) {
+  TempDir dir;
+  const std::string path = dir.file("f64.h5");
+  {
+    H5File f = H5File::create(path);
+    Tensor force = Tensor::full(whisker_data_shape(2), 0.5, DType::f64);
+    f.write("force", force);
+    f.write("torque", Tensor::zeros(whisker_data_shape(2), DType::f64));
+    f.write("label", Tensor::from_vector(std::vector<float>{55.f, 113.f}, {2, 1}));
+    f.close();
+  }
+  const WhiskerData r = read_whisker_h5(path);
+  EXPECT_EQ(r.force.dtype(), DType::f32);
+  EXPECT_EQ(r.force.data<float>()[17], 0.5f);
+  EXPECT_EQ(r.label.to_vector<int32_t>(), (std::vector<int32_t>{1, 2}));
+}
+
+TEST(WhiskerH5, EveryErrorNamesTheFileAndDataset) {
+  TempDir dir;
+  // Writes a file from the given datasets (undefined tensors are left out).
+  auto make = [&](const std::string& name, const Tensor& force, const Tensor& torque, const Tensor& label) {
+    const std::string path = dir.file(name);
+    H5File f = H5File::create(path);
+    if (force.defined()) f.write("force", force);
+    if (torque.defined()) f.write("torque", torque);
+    if (label.defined()) f.write("label", label);
+    f.close();
+    return path;
+  };
+  auto expect_error = [&](const std::string& path, const std::vector<std::string>& needles) {
+    const std::string msg = error_of([&] { read_whisker_h5(path); });
+    ASSERT_FALSE(msg.empty()) << path << " was accepted";
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    for (const auto& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "'" << n << "' not in: " << msg;
+  };
+  const Tensor good = Tensor::zeros(whisker_data_shape(2), DType::f32);
+  const Tensor labels = Tensor::from_vector(std::vector<double>{53, 55});
+
+  expect_error(dir.file("missing.h5"), {});
+  expect_error(make("no_torque.h5", good, Tensor(), labels), {"'torque' not found"});
+  expect_error(make("no_label.h5", good, good, Tensor()), {"'label' not found"});
+  expect_error(make("rank.h5", Tensor::zeros({2, 12, 110, 93, 3}, DType::f32), good, labels),
+               {"'force'", "rank 6", "[2, 12, 110, 93, 3]"});
+  expect_error(make("dims.h5", good, Tensor::zeros({2, 12, 110, 31, 3, 2}, DType::f32), labels),
+               {"'torque'", "[2, 12, 110, 31, 3, 2]", "expected [2, 12, 110, 31, 3, 3]"});
+  expect_error(make("count.h5", good, good, Tensor::from_vector(std::vector<double>{53, 55, 113})),
+               {"'force' has 2 samples but 'label' has 3"});
+  expect_error(make("label_rank.h5", good, good, Tensor::zeros({2, 2}, DType::f64)),
+               {"'label'", "expected shape [N]"});
+  expect_error(make("unknown.h5", good, good, Tensor::from_vector(std::vector<double>{53, 54})),
+               {"'label'", "sample 1", "unknown label 54"});
+  Tensor nan = good.clone();
+  nan.data<float>()[at(1, 0, 5, 6, 0, 1)] = std::nanf("");
+  expect_error(make("nan.h5", nan, good, labels), {"'force'", "non-finite", "sample 1, sweep 0, frame 5, whisker 6"});
+  Tensor inf = good.clone();
+  inf.data<float>()[7] = -INFINITY;
+  expect_error(make("inf.h5", good, inf, labels), {"'torque'", "non-finite"});
+  // Not an HDF5 file at all.
+  const std::string text = dir.file("text.h5");
+  { std::FILE* f = std::fopen(text.c_str(), "w"); std::fputs("not hdf5", f); std::fclose(f); }
+  expect_error(text, {});
+}
+
+TEST(WhiskerH5, WriterRefusesInvalidDataAndLeavesNoFile) {
+  TempDir dir;
+  WhiskerData d = WhiskerData::zeros(1);
+  d.label.data<int32_t>()[0] = 5;
+  const std::string path = dir.file("bad.h5");
+  EXPECT_THROW(write_whisker_h5(path, d), Error);
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  EXPECT_EQ(f, nullptr);
+  if (f) std::fclose(f);
 }

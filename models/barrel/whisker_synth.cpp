@@ -21,7 +21,7 @@ constexpr int kUnits = 20;                  // whisker units; joints j at s = j 
 constexpr int kCurvePoints = 64;            // samples along each whisker
 constexpr double kYoung = 3300.0;           // N/mm^2 (3.3 GPa)
 constexpr double kTipRatio = 0.06;          // tip radius / base radius
-constexpr double kForceUnit = 1e-5;         // N per force unit (10 uN)
+constexpr double kForceUnit = 1e-6;         // N per force unit (1 uN)
 constexpr double kFriction = 0.3;
 constexpr double kNoise = 0.03;             // relative sensor noise
 constexpr double kSlipFraction = 0.5;       // deflection saturates at this fraction of s_c

@@ -26,8 +26,8 @@
 //    is transmitted unchanged to the three base joints (at s = 0, L/20, 2L/20); the torque at
 //    joint j is (x_c - x_j) x F. A 3 % Gaussian sensor noise is added per component. Frames
 //    without contact are exactly zero.
-//  - Units: force in 10 uN, torque in 10 uN*mm, so that typical contacts give magnitudes
-//    around e^2 (force) and e^4 (torque), the midpoints of the spike encoding (§2.2).
+//  - Units: force in uN, torque in uN*mm. Typical contacts then span the spike encoding's
+//    sensitive range around its midpoints e^2 (force) and e^4 (torque) (§2.2).
 //
 // Every random number is philox(seed, stream, counter): the data depend only on
 // (seed, stream, sample), never on the thread count.

@@ -77,7 +77,9 @@ void run_synth(const SynthArgs& a) {
   for (const Part& p : parts) {
     ProgressBar bar(std::string("whisker synth (") + p.name + ")", p.n, "sample");
     const barrel::WhiskerData d =
-        barrel::synthesize_whisker_data(p.n, a.seed, p.stream, [&](int64_t done) { bar.update(done); });
+        barrel::synthesize_whisker_data(p.n, a.seed, p.stream, [&](int64_t done) {
+          if (done < p.n) bar.update(done);  // finish() prints the last line
+        });
     bar.finish();
     const std::string path = a.out + "/whisker_" + p.name + ".h5";
     barrel::write_whisker_h5(path, d,
