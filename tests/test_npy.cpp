@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -126,6 +127,15 @@ TEST_F(Npy, SaveWritesNumpyCompatibleHeader) {
             std::string::npos);
   npy_save(path("b.npy"), Tensor::zeros({2, 5}, DType::i64));
   EXPECT_NE(read_all(path("b.npy")).find("'shape': (2, 5)"), std::string::npos);
+  // A header beyond 65535 bytes (here: 22000 dimensions) needs format version 2.0.
+  Tensor deep = Tensor::full(Shape(22000, 1), 5.0, DType::i32);
+  npy_save(path("deep.npy"), deep);
+  const NpyHeader h = npy_header(path("deep.npy"));
+  EXPECT_EQ(h.major_version, 2);
+  EXPECT_EQ(h.data_offset % 64, 0u);
+  Tensor back = npy_load(path("deep.npy"));
+  EXPECT_EQ(back.shape(), deep.shape());
+  EXPECT_EQ(back.item<int32_t>(), 5);
 }
 
 TEST_F(Npy, SaveIsAtomicAndReplaces) {
@@ -293,6 +303,68 @@ TEST_F(Npy, Errors) {
                                           "'shape': (2, -2)}",
                                           data)),
                {"shape.npy", "dimension"});
+}
+
+// ---- interchange with NumPy ------------------------------------------------------------
+
+namespace {
+// A python3 that can import numpy, or "" when none.
+std::string python_with_numpy() {
+  for (const char* py : {"python3", "/usr/bin/python3"}) {
+    const std::string cmd = std::string(py) + " -c 'import numpy' >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) == 0) return py;
+  }
+  return "";
+}
+}  // namespace
+
+TEST_F(Npy, InterchangeWithNumpy) {
+  const std::string py = python_with_numpy();
+  if (py.empty()) GTEST_SKIP() << "no python3 with numpy found";
+  // NumPy writes arrays in several layouts and byte orders; we read them.
+  std::ofstream(path("w.py"))
+      << "import sys, numpy as np\n"
+         "d = sys.argv[1]\n"
+         "a = np.arange(24, dtype=np.float64).reshape(2, 3, 4) * 0.5\n"
+         "np.save(d + '/c.npy', a)\n"
+         "np.save(d + '/f.npy', np.asfortranarray(a))\n"
+         "np.save(d + '/be.npy', a.astype('>f4'))\n"
+         "np.save(d + '/bef.npy', np.asfortranarray(a.astype('>i8')))\n"
+         "np.save(d + '/b.npy', np.array([[True, False], [False, True]]))\n"
+         "np.save(d + '/s.npy', np.float32(7.5))\n"
+         "np.save(d + '/e.npy', np.zeros((0, 5), dtype=np.int32))\n";
+  ASSERT_EQ(std::system((py + " " + path("w.py") + " " + dir_).c_str()), 0);
+  std::vector<double> expected(24);
+  for (int i = 0; i < 24; ++i) expected[i] = 0.5 * i;
+  for (const char* name : {"c.npy", "f.npy", "be.npy", "bef.npy"}) {
+    SCOPED_TRACE(name);
+    Tensor t = npy_load(path(name));
+    EXPECT_EQ(t.shape(), (Shape{2, 3, 4}));
+    std::vector<double> want = expected;
+    if (std::string(name) == "bef.npy")
+      for (double& w : want) w = static_cast<double>(static_cast<int64_t>(w));
+    EXPECT_EQ(t.to_vector<double>(), want);
+  }
+  EXPECT_EQ(npy_load(path("b.npy")).to_vector<int>(), (std::vector<int>{1, 0, 0, 1}));
+  EXPECT_EQ(npy_load(path("s.npy")).shape(), Shape{});
+  EXPECT_EQ(npy_load(path("s.npy")).item<float>(), 7.5f);
+  EXPECT_EQ(npy_load(path("e.npy")).shape(), (Shape{0, 5}));
+
+  // We write; NumPy reads.
+  npy_save(path("ours_f.npy"), Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3}));
+  npy_save(path("ours_u.npy"), Tensor::from_vector<uint8_t>({9, 8}));
+  npy_save(path("ours_s.npy"), Tensor::full({}, -4.0, DType::i64));
+  std::ofstream(path("r.py"))
+      << "import sys, numpy as np\n"
+         "d = sys.argv[1]\n"
+         "f = np.load(d + '/ours_f.npy')\n"
+         "assert f.dtype == np.float32 and (f == np.arange(1, 7).reshape(2, 3)).all()\n"
+         "u = np.load(d + '/ours_u.npy')\n"
+         "assert u.dtype == np.uint8 and list(u) == [9, 8]\n"
+         "s = np.load(d + '/ours_s.npy')\n"
+         "assert s.shape == () and s.dtype == np.int64 and s == -4\n";
+  EXPECT_EQ(std::system((py + " " + path("r.py") + " " + dir_).c_str()), 0)
+      << "numpy could not read what rsnn wrote";
 }
 
 // ---- the project's data files ---------------------------------------------------------
