@@ -49,7 +49,7 @@ class AtomicFile {
  private:
   std::string path_;
   std::string tmp_;
-  bool done_ = false;       // committed or discarded
+  bool done_ = false;  // committed or discarded
   bool committed_ = false;
 };
 

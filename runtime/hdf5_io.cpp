@@ -143,12 +143,18 @@ bool dtype_for(hid_t type, DType& out) {
   const H5T_class_t cls = H5Tget_class(type);
   const size_t size = H5Tget_size(type);
   const bool is_signed = cls == H5T_INTEGER && H5Tget_sign(type) != H5T_SGN_NONE;
-  if (cls == H5T_FLOAT && size == 4) out = DType::f32;
-  else if (cls == H5T_FLOAT && size == 8) out = DType::f64;
-  else if (cls == H5T_INTEGER && is_signed && size == 4) out = DType::i32;
-  else if (cls == H5T_INTEGER && is_signed && size == 8) out = DType::i64;
-  else if (cls == H5T_INTEGER && !is_signed && size == 1) out = DType::u8;
-  else return false;
+  if (cls == H5T_FLOAT && size == 4)
+    out = DType::f32;
+  else if (cls == H5T_FLOAT && size == 8)
+    out = DType::f64;
+  else if (cls == H5T_INTEGER && is_signed && size == 4)
+    out = DType::i32;
+  else if (cls == H5T_INTEGER && is_signed && size == 8)
+    out = DType::i64;
+  else if (cls == H5T_INTEGER && !is_signed && size == 1)
+    out = DType::u8;
+  else
+    return false;
   return true;
 }
 
@@ -192,7 +198,8 @@ std::vector<hsize_t> auto_chunk(const Shape& shape, size_t item) {
 }
 
 Handle intermediate_groups_lcpl(const std::string& file) {
-  Handle lcpl = checked(H5Pcreate(H5P_LINK_CREATE), H5Pclose, file, "cannot create a property list");
+  Handle lcpl =
+      checked(H5Pcreate(H5P_LINK_CREATE), H5Pclose, file, "cannot create a property list");
   check(H5Pset_create_intermediate_group(lcpl.get(), 1), file, "cannot set link properties");
   return lcpl;
 }
@@ -209,7 +216,8 @@ void require_file(const std::string& path) {
 }
 
 Handle file_access_plist(const std::string& file) {
-  Handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, file, "cannot create a property list");
+  Handle fapl =
+      checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, file, "cannot create a property list");
   // Close every object with the file, so the file is really closed before a rename.
   check(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), file, "cannot set file properties");
   return fapl;
@@ -393,20 +401,23 @@ int64_t H5File::open_dataset(const std::string& dataset) const {
 Shape H5File::dataset_shape(const std::string& dataset) const {
   Handle ds(open_dataset(dataset), H5Dclose);
   const std::string what = "dataset '" + normalize(dataset) + "'";
-  Handle space = checked(H5Dget_space(ds.get()), H5Sclose, path_, "cannot read the dataspace of " + what);
+  Handle space =
+      checked(H5Dget_space(ds.get()), H5Sclose, path_, "cannot read the dataspace of " + what);
   return space_shape(space.get(), path_, what);
 }
 
 std::string H5File::dataset_type_name(const std::string& dataset) const {
   Handle ds(open_dataset(dataset), H5Dclose);
-  Handle type = checked(H5Dget_type(ds.get()), H5Tclose, path_, "cannot read the type of '" + normalize(dataset) + "'");
+  Handle type = checked(H5Dget_type(ds.get()), H5Tclose, path_,
+                        "cannot read the type of '" + normalize(dataset) + "'");
   return type_name(type.get());
 }
 
 DType H5File::dataset_dtype(const std::string& dataset) const {
   Handle ds(open_dataset(dataset), H5Dclose);
   const std::string p = normalize(dataset);
-  Handle type = checked(H5Dget_type(ds.get()), H5Tclose, path_, "cannot read the type of '" + p + "'");
+  Handle type =
+      checked(H5Dget_type(ds.get()), H5Tclose, path_, "cannot read the type of '" + p + "'");
   DType t;
   RSNN_CHECK(dtype_for(type.get(), t), path_, ": dataset '", p, "' has type ",
              type_name(type.get()), ", which no Tensor dtype holds (use read_as to convert)");
@@ -417,11 +428,12 @@ void H5File::write(const std::string& dataset, const Tensor& t, const H5WriteOpt
   RSNN_CHECK(is_open(), path_, ": HDF5 file is closed");
   RSNN_CHECK(mode_ != Mode::read, path_, ": cannot write dataset '", normalize(dataset),
              "': file is open read-only");
-  RSNN_CHECK(t.defined(), path_, ": cannot write an undefined tensor to '", normalize(dataset), "'");
+  RSNN_CHECK(t.defined(), path_, ": cannot write an undefined tensor to '", normalize(dataset),
+             "'");
   const std::string p = normalize(dataset);
   RSNN_CHECK(p != "/", path_, ": '/' is the root group, not a dataset name");
-  RSNN_CHECK(opt.gzip >= -1 && opt.gzip <= 9, path_, ": gzip level ", opt.gzip,
-             " for '", p, "' is not in 0..9");
+  RSNN_CHECK(opt.gzip >= -1 && opt.gzip <= 9, path_, ": gzip level ", opt.gzip, " for '", p,
+             "' is not in 0..9");
   const Tensor host = t.to(Device::cpu());
   const Shape& shape = host.shape();
   const std::string what = "dataset '" + p + "'";
@@ -429,7 +441,8 @@ void H5File::write(const std::string& dataset, const Tensor& t, const H5WriteOpt
   if (exists(p)) {
     if (is_dataset(p) && dataset_shape(p) == shape) {
       Handle ds(open_dataset(p), H5Dclose);
-      Handle type = checked(H5Dget_type(ds.get()), H5Tclose, path_, "cannot read the type of " + what);
+      Handle type =
+          checked(H5Dget_type(ds.get()), H5Tclose, path_, "cannot read the type of " + what);
       DType stored;
       if (dtype_for(type.get(), stored) && stored == host.dtype()) {
         if (host.numel() > 0)
@@ -448,7 +461,8 @@ void H5File::write(const std::string& dataset, const Tensor& t, const H5WriteOpt
   const bool chunked = can_chunk && want_chunks;
   const int gzip = opt.gzip >= 0 ? opt.gzip : (chunked ? 4 : 0);
 
-  Handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, path_, "cannot create a property list");
+  Handle dcpl =
+      checked(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, path_, "cannot create a property list");
   if (chunked) {
     std::vector<hsize_t> chunk;
     if (opt.chunk.empty()) {
@@ -487,7 +501,8 @@ Tensor H5File::read_impl(const std::string& dataset, const Shape* expected, cons
   const std::string p = normalize(dataset);
   const std::string what = "dataset '" + p + "'";
   Handle ds(open_dataset(p), H5Dclose);
-  Handle space = checked(H5Dget_space(ds.get()), H5Sclose, path_, "cannot read the dataspace of " + what);
+  Handle space =
+      checked(H5Dget_space(ds.get()), H5Sclose, path_, "cannot read the dataspace of " + what);
   const Shape shape = space_shape(space.get(), path_, what);
   if (expected)
     RSNN_CHECK(shape_matches(shape, *expected), path_, ": ", what, " has shape ", shape_str(shape),
@@ -513,15 +528,16 @@ Tensor H5File::read_impl(const std::string& dataset, const Shape* expected, cons
 
   if (cls == H5T_ENUM) {
     // HDF5 has no enum -> number conversion: read the enum's integer base, then convert.
-    Handle base = checked(H5Tget_super(type.get()), H5Tclose, path_, "cannot read the base of " + what);
+    Handle base =
+        checked(H5Tget_super(type.get()), H5Tclose, path_, "cannot read the base of " + what);
     Handle native = checked(H5Tget_native_type(base.get(), H5T_DIR_ASCEND), H5Tclose, path_,
                             "cannot map the type of " + what);
     const size_t item = std::max(H5Tget_size(native.get()), dtype_size(target));
     std::vector<unsigned char> buf(n * item);
     check(H5Dread(ds.get(), native.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), path_,
           "cannot read " + what);
-    check(H5Tconvert(native.get(), memory_type(target), n, buf.data(), nullptr, H5P_DEFAULT),
-          path_, "cannot convert " + what + " to " + dtype_name(target));
+    check(H5Tconvert(native.get(), memory_type(target), n, buf.data(), nullptr, H5P_DEFAULT), path_,
+          "cannot convert " + what + " to " + dtype_name(target));
     std::memcpy(out.raw(), buf.data(), out.nbytes());
     return out;
   }
@@ -530,7 +546,9 @@ Tensor H5File::read_impl(const std::string& dataset, const Shape* expected, cons
   return out;
 }
 
-Tensor H5File::read(const std::string& dataset) const { return read_impl(dataset, nullptr, nullptr); }
+Tensor H5File::read(const std::string& dataset) const {
+  return read_impl(dataset, nullptr, nullptr);
+}
 
 Tensor H5File::read_as(const std::string& dataset, DType dtype) const {
   return read_impl(dataset, nullptr, &dtype);
@@ -565,8 +583,9 @@ void H5File::write_attr(const std::string& object, const std::string& name, int6
   if (has > 0) check(H5Adelete(obj.get(), name.c_str()), path_, "cannot replace " + what);
   Handle space = make_space(shape);
   if (space.get() < 0) h5_fail(path_, "cannot create the dataspace of " + what);
-  Handle attr = checked(H5Acreate2(obj.get(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                        H5Aclose, path_, "cannot create " + what);
+  Handle attr =
+      checked(H5Acreate2(obj.get(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose, path_, "cannot create " + what);
   hid_t mem = type;
   if (type == H5T_IEEE_F64LE) mem = H5T_NATIVE_DOUBLE;
   if (type == H5T_STD_I64LE) mem = H5T_NATIVE_INT64;
@@ -585,7 +604,8 @@ void H5File::set_attr(const std::string& object, const std::string& name, int va
 void H5File::set_attr(const std::string& object, const std::string& name, const char* value) {
   set_attr(object, name, std::string(value));
 }
-void H5File::set_attr(const std::string& object, const std::string& name, const std::string& value) {
+void H5File::set_attr(const std::string& object, const std::string& name,
+                      const std::string& value) {
   Handle type = checked(H5Tcopy(H5T_C_S1), H5Tclose, path_, "cannot make a string type");
   check(H5Tset_size(type.get(), H5T_VARIABLE), path_, "cannot make a string type");
   check(H5Tset_cset(type.get(), H5T_CSET_UTF8), path_, "cannot make a string type");
@@ -604,7 +624,8 @@ void H5File::set_attr(const std::string& object, const std::string& name,
 bool H5File::has_attr(const std::string& object, const std::string& name) const {
   Handle obj(open_object(object), H5Oclose);
   const htri_t has = H5Aexists(obj.get(), name.c_str());
-  if (has < 0) h5_fail(path_, "cannot look up attribute '" + name + "' of '" + normalize(object) + "'");
+  if (has < 0)
+    h5_fail(path_, "cannot look up attribute '" + name + "' of '" + normalize(object) + "'");
   return has > 0;
 }
 
@@ -644,7 +665,8 @@ std::vector<T> read_numeric_attr(hid_t attr, hid_t mem, bool integers_only, cons
   const H5T_class_t cls = H5Tget_class(type.get());
   RSNN_CHECK(cls == H5T_INTEGER || (!integers_only && cls == H5T_FLOAT), file, ": ", what, " is ",
              type_name(type.get()), ", not ", integers_only ? "an integer" : "a number");
-  Handle space = checked(H5Aget_space(attr), H5Sclose, file, "cannot read the dataspace of " + what);
+  Handle space =
+      checked(H5Aget_space(attr), H5Sclose, file, "cannot read the dataspace of " + what);
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   if (n < 0) h5_fail(file, "cannot read the size of " + what);
   std::vector<T> out(static_cast<size_t>(n));
@@ -653,13 +675,15 @@ std::vector<T> read_numeric_attr(hid_t attr, hid_t mem, bool integers_only, cons
 }
 }  // namespace
 
-std::vector<double> H5File::get_attr_doubles(const std::string& object, const std::string& name) const {
+std::vector<double> H5File::get_attr_doubles(const std::string& object,
+                                             const std::string& name) const {
   Handle attr(open_attr(object, name), H5Aclose);
   return read_numeric_attr<double>(attr.get(), H5T_NATIVE_DOUBLE, false, path_,
                                    "attribute '" + name + "' of '" + normalize(object) + "'");
 }
 
-std::vector<int64_t> H5File::get_attr_ints(const std::string& object, const std::string& name) const {
+std::vector<int64_t> H5File::get_attr_ints(const std::string& object,
+                                           const std::string& name) const {
   Handle attr(open_attr(object, name), H5Aclose);
   return read_numeric_attr<int64_t>(attr.get(), H5T_NATIVE_INT64, true, path_,
                                     "attribute '" + name + "' of '" + normalize(object) + "'");
@@ -682,10 +706,12 @@ int64_t H5File::get_attr_int(const std::string& object, const std::string& name)
 std::string H5File::get_attr_string(const std::string& object, const std::string& name) const {
   const std::string what = "attribute '" + name + "' of '" + normalize(object) + "'";
   Handle attr(open_attr(object, name), H5Aclose);
-  Handle type = checked(H5Aget_type(attr.get()), H5Tclose, path_, "cannot read the type of " + what);
+  Handle type =
+      checked(H5Aget_type(attr.get()), H5Tclose, path_, "cannot read the type of " + what);
   RSNN_CHECK(H5Tget_class(type.get()) == H5T_STRING, path_, ": ", what, " is ",
              type_name(type.get()), ", not a string");
-  Handle space = checked(H5Aget_space(attr.get()), H5Sclose, path_, "cannot read the dataspace of " + what);
+  Handle space =
+      checked(H5Aget_space(attr.get()), H5Sclose, path_, "cannot read the dataspace of " + what);
   RSNN_CHECK(H5Sget_simple_extent_npoints(space.get()) == 1, path_, ": ", what,
              " is not a single string");
   Handle mem = checked(H5Tcopy(type.get()), H5Tclose, path_, "cannot copy the type of " + what);

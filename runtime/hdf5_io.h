@@ -79,8 +79,8 @@ class H5File {
   Tensor read_checked(const std::string& dataset, const Shape& expected) const;
   Tensor read_checked(const std::string& dataset, const Shape& expected, DType dtype) const;
 
-  Shape dataset_shape(const std::string& dataset) const;   // [] for a scalar dataset
-  DType dataset_dtype(const std::string& dataset) const;   // throws when no Tensor dtype fits
+  Shape dataset_shape(const std::string& dataset) const;  // [] for a scalar dataset
+  DType dataset_dtype(const std::string& dataset) const;  // throws when no Tensor dtype fits
   std::string dataset_type_name(const std::string& dataset) const;  // "int16", "enum of int8"
 
   // ---- structure ----
@@ -108,7 +108,7 @@ class H5File {
                 const std::vector<int64_t>& values);
 
   bool has_attr(const std::string& object, const std::string& name) const;
-  std::vector<std::string> attr_names(const std::string& object) const;  // sorted
+  std::vector<std::string> attr_names(const std::string& object) const;              // sorted
   double get_attr_double(const std::string& object, const std::string& name) const;  // any number
   int64_t get_attr_int(const std::string& object, const std::string& name) const;    // integers
   std::string get_attr_string(const std::string& object, const std::string& name) const;
@@ -126,11 +126,11 @@ class H5File {
                   const Shape& shape, const void* data);
   Tensor read_impl(const std::string& dataset, const Shape* expected, const DType* as) const;
 
-  std::string path_;     // the file the user named
-  std::string tmp_;      // create(): where the data goes until close()
-  int64_t id_ = -1;      // hid_t of the open file, -1 when closed
+  std::string path_;  // the file the user named
+  std::string tmp_;   // create(): where the data goes until close()
+  int64_t id_ = -1;   // hid_t of the open file, -1 when closed
   Mode mode_ = Mode::read;
-  int uncaught_ = 0;     // std::uncaught_exceptions() at creation
+  int uncaught_ = 0;  // std::uncaught_exceptions() at creation
 };
 
 }  // namespace rsnn

@@ -23,8 +23,8 @@ class GzReader {
   explicit GzReader(const std::string& path) : path_(path) {
     errno = 0;
     f_ = gzopen(path.c_str(), "rb");
-    RSNN_CHECK(f_, path, ": cannot open IDX file: ",
-               errno ? std::strerror(errno) : "out of memory");
+    RSNN_CHECK(f_, path,
+               ": cannot open IDX file: ", errno ? std::strerror(errno) : "out of memory");
     gzbuffer(f_, 1 << 18);
   }
   ~GzReader() {
@@ -38,8 +38,7 @@ class GzReader {
     auto* p = static_cast<unsigned char*>(dst);
     size_t done = 0;
     while (done < bytes) {
-      const unsigned want =
-          static_cast<unsigned>(std::min<size_t>(bytes - done, size_t(1) << 30));
+      const unsigned want = static_cast<unsigned>(std::min<size_t>(bytes - done, size_t(1) << 30));
       const int got = gzread(f_, p + done, want);
       if (got < 0) {
         int code = Z_OK;
@@ -99,8 +98,7 @@ IdxHeader read_header(GzReader& in, const std::string& path) {
   h.type_code = magic[2];
   h.dtype = type_info(h.type_code, path).dtype;
   const int rank = magic[3];
-  RSNN_CHECK(rank >= 1 && rank <= kMaxRank, path, ": IDX rank ", rank, " is not in 1..",
-             kMaxRank);
+  RSNN_CHECK(rank >= 1 && rank <= kMaxRank, path, ": IDX rank ", rank, " is not in 1..", kMaxRank);
   std::vector<unsigned char> dims(4 * static_cast<size_t>(rank));
   RSNN_CHECK(in.read(dims.data(), dims.size()) == dims.size(), path,
              ": truncated IDX file (the header announces ", rank, " dimensions)");
@@ -153,10 +151,12 @@ Tensor idx_load(const std::string& path) {
               why.empty() ? "" : ")");
   }
   unsigned char extra;
-  RSNN_CHECK(in.read(&extra, 1) == 0, path, ": IDX file has trailing bytes after the ",
-             bytes, " data bytes that its dimensions ", shape_str(h.shape), " describe");
-  if (direct) byteswap_items(raw, count, t.item);
-  else widen(raw, t, count, out);
+  RSNN_CHECK(in.read(&extra, 1) == 0, path, ": IDX file has trailing bytes after the ", bytes,
+             " data bytes that its dimensions ", shape_str(h.shape), " describe");
+  if (direct)
+    byteswap_items(raw, count, t.item);
+  else
+    widen(raw, t, count, out);
   return out;
 }
 

@@ -51,7 +51,10 @@ class HeaderParser {
     expect('{');
     while (true) {
       skip_space();
-      if (peek() == '}') { ++pos_; break; }
+      if (peek() == '}') {
+        ++pos_;
+        break;
+      }
       const std::string key = parse_string();
       expect(':');
       if (key == "descr") {
@@ -73,7 +76,10 @@ class HeaderParser {
         fail("unknown key '" + key + "'");
       }
       skip_space();
-      if (peek() == ',') { ++pos_; continue; }
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
       expect('}');
       break;
     }
@@ -88,13 +94,15 @@ class HeaderParser {
  private:
   [[noreturn]] void fail(const std::string& what) const {
     std::string text = s_;
-    while (!text.empty() && (std::isspace(static_cast<unsigned char>(text.back())) || text.back() == '\0'))
+    while (!text.empty() &&
+           (std::isspace(static_cast<unsigned char>(text.back())) || text.back() == '\0'))
       text.pop_back();
     RSNN_FAIL(path_, ": cannot parse the .npy header (", what, " at offset ", pos_, "): ", text);
   }
   char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
   void skip_space() {
-    while (pos_ < s_.size() && (std::isspace(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '\0'))
+    while (pos_ < s_.size() &&
+           (std::isspace(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '\0'))
       ++pos_;
   }
   void expect(char c) {
@@ -114,8 +122,14 @@ class HeaderParser {
   }
   bool parse_bool() {
     skip_space();
-    if (s_.compare(pos_, 4, "True") == 0) { pos_ += 4; return true; }
-    if (s_.compare(pos_, 5, "False") == 0) { pos_ += 5; return false; }
+    if (s_.compare(pos_, 4, "True") == 0) {
+      pos_ += 4;
+      return true;
+    }
+    if (s_.compare(pos_, 5, "False") == 0) {
+      pos_ += 5;
+      return false;
+    }
     fail("expected True or False");
   }
   Shape parse_shape() {
@@ -123,7 +137,10 @@ class HeaderParser {
     expect('(');
     while (true) {
       skip_space();
-      if (peek() == ')') { ++pos_; break; }
+      if (peek() == ')') {
+        ++pos_;
+        break;
+      }
       if (!std::isdigit(static_cast<unsigned char>(peek()))) fail("expected a dimension");
       int64_t v = 0;
       while (std::isdigit(static_cast<unsigned char>(peek()))) {
@@ -134,7 +151,10 @@ class HeaderParser {
       if (peek() == 'L') ++pos_;
       shape.push_back(v);
       skip_space();
-      if (peek() == ',') { ++pos_; continue; }
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
       expect(')');
       break;
     }
@@ -159,18 +179,21 @@ DType dtype_from_descr(const std::string& descr, const std::string& path, bool& 
              "', pickled); only numeric arrays are supported");
   RSNN_CHECK(order == '<' || order == '>' || order == '|' || order == '=', path,
              ": unsupported .npy dtype '", descr, "' (unknown byte order '", order, "')");
-  DType t;
-  if (kind == 'f' && size == "4") t = DType::f32;
-  else if (kind == 'f' && size == "8") t = DType::f64;
-  else if (kind == 'i' && size == "4") t = DType::i32;
-  else if (kind == 'i' && size == "8") t = DType::i64;
-  else if (kind == 'u' && size == "1") t = DType::u8;
-  else if (kind == 'b' && size == "1") {
-    t = DType::u8;
-    is_bool = true;
-  } else
-    RSNN_FAIL(path, ": unsupported .npy dtype '", descr,
-              "' (supported: <f4 <f8 <i4 <i8 |u1 |b1, either byte order)");
+  // kind + item size -> Tensor dtype; 'b1' is NumPy's bool (bytes 0/1).
+  struct Entry {
+    const char* kind_size;
+    DType dtype;
+  };
+  static const Entry table[] = {{"f4", DType::f32}, {"f8", DType::f64}, {"i4", DType::i32},
+                                {"i8", DType::i64}, {"u1", DType::u8},  {"b1", DType::u8}};
+  const std::string kind_size = std::string(1, kind) + size;
+  const Entry* found = nullptr;
+  for (const Entry& e : table)
+    if (kind_size == e.kind_size) found = &e;
+  RSNN_CHECK(found, path, ": unsupported .npy dtype '", descr,
+             "' (supported: <f4 <f8 <i4 <i8 |u1 |b1, either byte order)");
+  const DType t = found->dtype;
+  is_bool = kind == 'b';
   RSNN_CHECK(order != '|' || dtype_size(t) == 1, path, ": .npy dtype '", descr,
              "' has no byte order but items of ", dtype_size(t), " bytes");
   swap = order == '>' && dtype_size(t) > 1;
@@ -181,8 +204,8 @@ int64_t checked_numel(const Shape& shape, const std::string& path) {
   int64_t n = 1;
   for (int64_t d : shape) {
     RSNN_CHECK(d >= 0, path, ": negative dimension in .npy shape ", shape_str(shape));
-    RSNN_CHECK(d == 0 || n <= std::numeric_limits<int64_t>::max() / 16 / d, path,
-               ": .npy shape ", shape_str(shape), " is too large");
+    RSNN_CHECK(d == 0 || n <= std::numeric_limits<int64_t>::max() / 16 / d, path, ": .npy shape ",
+               shape_str(shape), " is too large");
     n *= d;
   }
   return n;
@@ -225,8 +248,8 @@ ParsedHeader read_header(std::FILE* f, const std::string& path) {
   HeaderParser(text, path).parse(h);
   h.dtype = dtype_from_descr(h.descr, path, p.swap, p.is_bool);
   h.data_offset = prelude_len + header_len;
-  const uint64_t expected = static_cast<uint64_t>(checked_numel(h.shape, path)) *
-                            dtype_size(h.dtype);
+  const uint64_t expected =
+      static_cast<uint64_t>(checked_numel(h.shape, path)) * dtype_size(h.dtype);
   const uint64_t actual = size - h.data_offset;
   RSNN_CHECK(actual == expected, path, ": .npy data length does not match its header: shape ",
              shape_str(h.shape), " of '", h.descr, "' needs ", expected, " data bytes, file has ",
@@ -251,7 +274,7 @@ void fortran_to_c(const T* src, T* dst, const Shape& shape) {
   const int64_t last = shape[rank - 1];
   const int64_t last_stride = stride[rank - 1];
   std::vector<int64_t> idx(rank - 1, 0);  // C-order counter over all but the last dim
-  int64_t base = 0;                        // Fortran offset of (idx..., 0)
+  int64_t base = 0;                       // Fortran offset of (idx..., 0)
   for (int64_t out = 0; out < n; out += last) {
     for (int64_t j = 0; j < last; ++j) dst[out + j] = src[base + j * last_stride];
     for (int k = rank - 2; k >= 0; --k) {
@@ -265,9 +288,15 @@ void fortran_to_c(const T* src, T* dst, const Shape& shape) {
 
 void fortran_to_c_bytes(const void* src, void* dst, const Shape& shape, size_t item) {
   switch (item) {
-    case 1: fortran_to_c(static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), shape); break;
-    case 4: fortran_to_c(static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst), shape); break;
-    case 8: fortran_to_c(static_cast<const uint64_t*>(src), static_cast<uint64_t*>(dst), shape); break;
+    case 1:
+      fortran_to_c(static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), shape);
+      break;
+    case 4:
+      fortran_to_c(static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst), shape);
+      break;
+    case 8:
+      fortran_to_c(static_cast<const uint64_t*>(src), static_cast<uint64_t*>(dst), shape);
+      break;
     default: RSNN_FAIL("npy: no Fortran-order copy for items of ", item, " bytes");
   }
 }
@@ -306,8 +335,8 @@ Tensor npy_load(const std::string& path) {
   RSNN_CHECK(std::fseek(f.get(), static_cast<long>(h.data_offset), SEEK_SET) == 0, path,
              ": cannot seek to the .npy data: ", std::strerror(errno));
   const size_t got = std::fread(raw.raw(), 1, bytes, f.get());
-  RSNN_CHECK(got == bytes, path, ": cannot read the .npy data: expected ", bytes,
-             " bytes, read ", got);
+  RSNN_CHECK(got == bytes, path, ": cannot read the .npy data: expected ", bytes, " bytes, read ",
+             got);
   const size_t n = static_cast<size_t>(out.numel());
   if (p.swap) byteswap_items(raw.raw(), n, dtype_size(h.dtype));
   if (p.is_bool) {
@@ -341,7 +370,8 @@ void npy_save(const std::string& path, const Tensor& t) {
   head.push_back(static_cast<char>(v1 ? 1 : 2));
   head.push_back(0);
   const uint64_t len = header.size();
-  for (size_t i = 0; i < prelude - 8; ++i) head.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
+  for (size_t i = 0; i < prelude - 8; ++i)
+    head.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
   head += header;
 
   AtomicFile out(path);
@@ -352,8 +382,8 @@ void npy_save(const std::string& path, const Tensor& t) {
     ok = std::fwrite(host.raw(), 1, host.nbytes(), f.get()) == host.nbytes();
   const int write_errno = errno;
   RSNN_CHECK(ok, path, ": write failed: ", std::strerror(write_errno));
-  RSNN_CHECK(std::fclose(f.release()) == 0, path, ": cannot close '", out.temp_path(), "': ",
-             std::strerror(errno));
+  RSNN_CHECK(std::fclose(f.release()) == 0, path, ": cannot close '", out.temp_path(),
+             "': ", std::strerror(errno));
   out.commit();
 }
 

@@ -25,12 +25,12 @@ namespace rsnn {
 struct NpyHeader {
   int major_version = 1;
   int minor_version = 0;
-  std::string descr;           // as written in the file, e.g. "<f8"
+  std::string descr;  // as written in the file, e.g. "<f8"
   bool fortran_order = false;
-  Shape shape;                 // the array's logical shape; [] for a 0-d array
-  DType dtype = DType::f32;    // the dtype npy_load returns
-  size_t data_offset = 0;      // bytes before the array data
-  size_t data_bytes() const;   // numel * item size
+  Shape shape;                // the array's logical shape; [] for a 0-d array
+  DType dtype = DType::f32;   // the dtype npy_load returns
+  size_t data_offset = 0;     // bytes before the array data
+  size_t data_bytes() const;  // numel * item size
 };
 
 // Read and validate the header only (cheap: does not read the data, but does check that the

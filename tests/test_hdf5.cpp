@@ -53,7 +53,8 @@ void expect_error(F&& f, const std::vector<std::string>& parts) {
 template <class T>
 Tensor pattern(const Shape& shape, int salt = 0) {
   std::vector<T> v(static_cast<size_t>(shape_numel(shape)));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<T>(static_cast<int>((i * 7 + salt) % 200) - 50);
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<T>(static_cast<int>((i * 7 + salt) % 200) - 50);
   Tensor t = Tensor::from_vector(v, {static_cast<int64_t>(v.size())});
   return t.reshape(shape);
 }
@@ -91,7 +92,8 @@ TEST_F(H5, RoundTripEveryDtypeAndShape) {
   }
   EXPECT_EQ(files_in_dir(), 1);  // no temporary file left
   H5File f = H5File::open_read(p);
-  EXPECT_EQ(f.list(), (std::vector<std::string>{"empty", "f32", "f64", "i32", "i64", "scalar", "u8"}));
+  EXPECT_EQ(f.list(),
+            (std::vector<std::string>{"empty", "f32", "f64", "i32", "i64", "scalar", "u8"}));
   auto same = [&](const char* name, const Tensor& expected) {
     SCOPED_TRACE(name);
     EXPECT_EQ(f.dataset_shape(name), expected.shape());
@@ -131,7 +133,11 @@ TEST_F(H5, ChunkedAndCompressed) {
   odd_chunks.chunk = {7, 5000};  // larger than the second dimension: clamped
   odd_chunks.gzip = 0;
 
-  struct Case { const char* name; H5WriteOptions opt; bool compressed; };
+  struct Case {
+    const char* name;
+    H5WriteOptions opt;
+    bool compressed;
+  };
   for (const Case& c : {Case{"plain", plain, false}, Case{"gzip", gz, true},
                         Case{"auto", auto_small, true}, Case{"chunks", odd_chunks, false}}) {
     SCOPED_TRACE(c.name);
@@ -142,8 +148,10 @@ TEST_F(H5, ChunkedAndCompressed) {
       f.close();
     }
     const size_t size = fs::file_size(p);
-    if (c.compressed) EXPECT_LT(size, raw_bytes / 10);
-    else EXPECT_GT(size, raw_bytes);
+    if (c.compressed)
+      EXPECT_LT(size, raw_bytes / 10);
+    else
+      EXPECT_GT(size, raw_bytes);
     H5File f = H5File::open_read(p);
     Tensor back = f.read("/data/x");
     ASSERT_EQ(back.shape(), s);
@@ -173,7 +181,8 @@ TEST_F(H5, GroupsAndStructure) {
   EXPECT_FALSE(f.exists("/nope"));
   EXPECT_FALSE(f.is_dataset("/nope"));
   EXPECT_FALSE(f.exists("/a/b/c/x/y"));  // below a dataset
-  expect_error([&] { f.write("/a/b/c/x/y", Tensor::zeros({1})); }, {"cannot create dataset '/a/b/c/x/y'"});
+  expect_error([&] { f.write("/a/b/c/x/y", Tensor::zeros({1})); },
+               {"cannot create dataset '/a/b/c/x/y'"});
   EXPECT_EQ(f.list("/"), (std::vector<std::string>{"a", "e"}));
   EXPECT_EQ(f.list("/a"), (std::vector<std::string>{"b", "d"}));
   EXPECT_TRUE(f.list("/e/f").empty());
@@ -241,8 +250,10 @@ TEST_F(H5, Attributes) {
   EXPECT_TRUE(f.has_attr("/", "dt"));
   EXPECT_FALSE(f.has_attr("/", "nope"));
   EXPECT_EQ(f.attr_names("/"), (std::vector<std::string>{"count", "dt", "name", "seed"}));
-  expect_error([&] { f.get_attr_double("/", "nope"); }, {"attr.h5", "attribute 'nope' of '/' not found"});
-  expect_error([&] { f.get_attr_int("/", "dt"); }, {"attribute 'dt' of '/' is float64, not an integer"});
+  expect_error([&] { f.get_attr_double("/", "nope"); },
+               {"attr.h5", "attribute 'nope' of '/' not found"});
+  expect_error([&] { f.get_attr_int("/", "dt"); },
+               {"attribute 'dt' of '/' is float64, not an integer"});
   expect_error([&] { f.get_attr_string("/", "dt"); }, {"not a string"});
   expect_error([&] { f.get_attr_double("/", "name"); }, {"is string, not a number"});
   expect_error([&] { f.get_attr_double("/net", "taus"); }, {"holds 2 values, expected one"});
@@ -288,7 +299,8 @@ TEST_F(H5, ReadAsConvertsOtherTypes) {
   expect_error([&] { f.read("dangling"); }, {"dataset '/dangling' not found"});
   EXPECT_EQ(f.read_as("i32", DType::f64).to_vector<double>(), (std::vector<double>{-3, 0, 7}));
   EXPECT_EQ(f.read_as("f64", DType::f32).to_vector<float>(), (std::vector<float>{0.5f, 1.5f}));
-  EXPECT_EQ(f.read_as("i16", DType::i32).to_vector<int32_t>(), (std::vector<int32_t>{-300, 0, 300}));
+  EXPECT_EQ(f.read_as("i16", DType::i32).to_vector<int32_t>(),
+            (std::vector<int32_t>{-300, 0, 300}));
   EXPECT_EQ(f.read_as("i16", DType::f32).to_vector<float>(), (std::vector<float>{-300, 0, 300}));
   EXPECT_EQ(f.read_as("u32", DType::i64).to_vector<int64_t>(),
             (std::vector<int64_t>{0, 4000000000LL, 5}));
@@ -318,8 +330,11 @@ TEST_F(H5, ReadChecked) {
   EXPECT_EQ(f.read_checked("x", {3, 4}).shape(), (Shape{3, 4}));
   EXPECT_EQ(f.read_checked("x", {-1, 4}).shape(), (Shape{3, 4}));
   EXPECT_EQ(f.read_checked("x", {-1, -1}, DType::f64).dtype(), DType::f64);
-  expect_error([&] { f.read_checked("x", {3, 5}); },
-               {p + ": dataset '/x' has shape [3, 4], expected [3, 5]"});
+  expect_error(
+      [&] {
+        f.read_checked("x", {3, 5});
+      },
+      {p + ": dataset '/x' has shape [3, 4], expected [3, 5]"});
   expect_error([&] { f.read_checked("x", {-1}); }, {"has shape [3, 4], expected [-1]"});
   expect_error([&] { f.read_checked("/force", {-1}); }, {p + ": dataset '/force' not found"});
 }
@@ -359,10 +374,9 @@ TEST_F(H5, CreateIsAtomic) {
 TEST_F(H5, FileErrors) {
   expect_error([&] { H5File::open_read(path("missing.h5")); }, {"missing.h5", "No such file"});
   expect_error([&] { H5File::open_rw(path("missing.h5")); }, {"missing.h5"});
-  {
-    std::ofstream(path("notes.txt")) << "just some text, not HDF5\n";
-  }
-  expect_error([&] { H5File::open_read(path("notes.txt")); }, {path("notes.txt") + ": not an HDF5 file"});
+  { std::ofstream(path("notes.txt")) << "just some text, not HDF5\n"; }
+  expect_error([&] { H5File::open_read(path("notes.txt")); },
+               {path("notes.txt") + ": not an HDF5 file"});
   expect_error([&] { H5File::open_read(dir_); }, {"not a regular file"});
 }
 
@@ -505,4 +519,16 @@ TEST_F(H5, InterchangeWithH5py) {
   EXPECT_EQ(f.get_attr_double("/", "lr"), 0.01);
   EXPECT_EQ(f.get_attr_int("/", "n"), 5);
   EXPECT_EQ(f.get_attr_doubles("g", "v"), (std::vector<double>{1, 2, 3}));
+}
+
+TEST_F(H5, WritesDeviceTensors) {
+  RSNN_SKIP_WITHOUT_CUDA();
+  Tensor host = Tensor::from_vector<double>({1, 2, 3, 4}, {2, 2});
+  {
+    H5File f = H5File::create(path("dev.h5"));
+    f.write("w", host.to(Device::cuda(0)));
+    f.close();
+  }
+  EXPECT_EQ(H5File::open_read(path("dev.h5")).read("w").to_vector<double>(),
+            host.to_vector<double>());
 }

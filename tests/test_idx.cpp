@@ -32,13 +32,15 @@ class Idx : public ::testing::Test {
 };
 
 void write_plain(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 void write_gz(const std::string& path, const std::string& bytes) {
   gzFile f = gzopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr);
-  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
+  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
+            static_cast<int>(bytes.size()));
   ASSERT_EQ(gzclose(f), Z_OK);
 }
 
@@ -162,7 +164,8 @@ TEST_F(Idx, Errors) {
   std::string bad_crc = gz;
   bad_crc[gz.size() - 6] ^= 1;  // the CRC-32 in the gzip trailer
   write_plain(path("crc.gz"), bad_crc);
-  expect_error([&] { idx_load(path("crc.gz")); }, {"crc.gz: corrupt gzip data: incorrect data check"});
+  expect_error([&] { idx_load(path("crc.gz")); },
+               {"crc.gz: corrupt gzip data: incorrect data check"});
   EXPECT_EQ(idx_load(path("full.gz")).numel(), 1000);
 }
 

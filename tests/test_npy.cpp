@@ -179,9 +179,9 @@ TEST_F(Npy, FortranOrderAnyRank) {
     for (int k = 0; k < 4; ++k)
       for (int j = 0; j < 3; ++j)
         for (int i = 0; i < 2; ++i) col.push_back(1000 * i + 100 * j + 10 * k + l);
-  write_all(path("f4.npy"),
-            make_npy("{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3, 4, 2), }",
-                     bytes_of(col)));
+  write_all(
+      path("f4.npy"),
+      make_npy("{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3, 4, 2), }", bytes_of(col)));
   Tensor t = npy_load(path("f4.npy"));
   ASSERT_EQ(t.shape(), s);
   const int32_t* p = t.data<int32_t>();
@@ -228,7 +228,8 @@ TEST_F(Npy, Versions2And3) {
 TEST_F(Npy, BigEndianIsSwapped) {
   write_all(path("be8.npy"), make_npy("{'descr': '>f8', 'fortran_order': False, 'shape': (3,), }",
                                       big_endian_bytes_of<double>({1.5, -2.25, 1e300})));
-  EXPECT_EQ(npy_load(path("be8.npy")).to_vector<double>(), (std::vector<double>{1.5, -2.25, 1e300}));
+  EXPECT_EQ(npy_load(path("be8.npy")).to_vector<double>(),
+            (std::vector<double>{1.5, -2.25, 1e300}));
   write_all(path("be4.npy"), make_npy("{'descr': '>i4', 'fortran_order': True, 'shape': (2, 2), }",
                                       big_endian_bytes_of<int32_t>({1, 3, -2, 70000})));
   EXPECT_EQ(npy_load(path("be4.npy")).to_vector<int32_t>(),
@@ -277,18 +278,17 @@ TEST_F(Npy, Errors) {
   expect_error(load("trunc.npy", make_npy(good, data.substr(0, 20))),
                {"trunc.npy", "needs 32 data bytes", "has 20", "truncated"});
   expect_error(load("trail.npy", make_npy(good, data + "xx")), {"trail.npy", "trailing"});
-  expect_error(load("header.npy", make_npy(good, "").substr(0, 30)),
-               {"header.npy", "truncated"});
-  expect_error(load("dtype.npy", make_npy("{'descr': '<i2', 'fortran_order': False, 'shape': (4,), }",
-                                          data)),
+  expect_error(load("header.npy", make_npy(good, "").substr(0, 30)), {"header.npy", "truncated"});
+  expect_error(load("dtype.npy",
+                    make_npy("{'descr': '<i2', 'fortran_order': False, 'shape': (4,), }", data)),
                {"dtype.npy", "'<i2'"});
-  expect_error(load("obj.npy", make_npy("{'descr': '|O', 'fortran_order': False, 'shape': (4,), }",
-                                        data)),
-               {"obj.npy", "Python objects"});
-  expect_error(load("struct.npy",
-                    make_npy("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (4,), }",
-                             data)),
-               {"struct.npy", "structured"});
+  expect_error(
+      load("obj.npy", make_npy("{'descr': '|O', 'fortran_order': False, 'shape': (4,), }", data)),
+      {"obj.npy", "Python objects"});
+  expect_error(
+      load("struct.npy",
+           make_npy("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (4,), }", data)),
+      {"struct.npy", "structured"});
   expect_error(load("nokey.npy", make_npy("{'descr': '<f8', 'shape': (2, 2), }", data)),
                {"nokey.npy", "fortran_order"});
   expect_error(load("extra.npy", make_npy("{'descr': '<f8', 'fortran_order': False, "
@@ -322,17 +322,16 @@ TEST_F(Npy, InterchangeWithNumpy) {
   const std::string py = python_with_numpy();
   if (py.empty()) GTEST_SKIP() << "no python3 with numpy found";
   // NumPy writes arrays in several layouts and byte orders; we read them.
-  std::ofstream(path("w.py"))
-      << "import sys, numpy as np\n"
-         "d = sys.argv[1]\n"
-         "a = np.arange(24, dtype=np.float64).reshape(2, 3, 4) * 0.5\n"
-         "np.save(d + '/c.npy', a)\n"
-         "np.save(d + '/f.npy', np.asfortranarray(a))\n"
-         "np.save(d + '/be.npy', a.astype('>f4'))\n"
-         "np.save(d + '/bef.npy', np.asfortranarray(a.astype('>i8')))\n"
-         "np.save(d + '/b.npy', np.array([[True, False], [False, True]]))\n"
-         "np.save(d + '/s.npy', np.float32(7.5))\n"
-         "np.save(d + '/e.npy', np.zeros((0, 5), dtype=np.int32))\n";
+  std::ofstream(path("w.py")) << "import sys, numpy as np\n"
+                                 "d = sys.argv[1]\n"
+                                 "a = np.arange(24, dtype=np.float64).reshape(2, 3, 4) * 0.5\n"
+                                 "np.save(d + '/c.npy', a)\n"
+                                 "np.save(d + '/f.npy', np.asfortranarray(a))\n"
+                                 "np.save(d + '/be.npy', a.astype('>f4'))\n"
+                                 "np.save(d + '/bef.npy', np.asfortranarray(a.astype('>i8')))\n"
+                                 "np.save(d + '/b.npy', np.array([[True, False], [False, True]]))\n"
+                                 "np.save(d + '/s.npy', np.float32(7.5))\n"
+                                 "np.save(d + '/e.npy', np.zeros((0, 5), dtype=np.int32))\n";
   ASSERT_EQ(std::system((py + " " + path("w.py") + " " + dir_).c_str()), 0);
   std::vector<double> expected(24);
   for (int i = 0; i < 24; ++i) expected[i] = 0.5 * i;
@@ -508,4 +507,11 @@ TEST(AtomicFile, WriteTextAndDiscard) {
   expect_error([&] { commit_temp((dir / "nope").string(), p); }, {"nope"});
   expect_error([&] { write_text_atomic((dir / "a/b.txt").string(), "x"); }, {"a/b.txt"});
   fs::remove_all(dir);
+}
+
+TEST_F(Npy, SavesDeviceTensors) {
+  RSNN_SKIP_WITHOUT_CUDA();
+  Tensor host = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});
+  npy_save(path("dev.npy"), host.to(Device::cuda(0)));
+  EXPECT_EQ(npy_load(path("dev.npy")).to_vector<float>(), host.to_vector<float>());
 }
