@@ -1,7 +1,7 @@
 // Building sparse projections from connection probabilities (kernels/projection.h).
 // Counters: synapses/s; structure bytes and bytes per synapse (both CSR orders, syn_of_pre,
 // signs); peak_bytes = high-water mark of pooled CPU memory during the build (the structure
-// plus the sampling and transpose scratch).
+// plus the sampling and transpose scratch). Times are wall-clock (the builds use OpenMP).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -98,7 +98,7 @@ void run_build(benchmark::State& state, const rsnn::ProjectionSpec& spec) {
 }
 
 void BM_BuildBarrel(benchmark::State& state) { run_build(state, barrel_spec()); }
-BENCHMARK(BM_BuildBarrel)->Name("ProjectionBuild/barrel")->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BuildBarrel)->Name("ProjectionBuild/barrel")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // One group of N neurons with p = nnz / N^2.
 void BM_BuildUniform(benchmark::State& state, int64_t n, int64_t nnz) {
@@ -106,13 +106,13 @@ void BM_BuildUniform(benchmark::State& state, int64_t n, int64_t nnz) {
 }
 BENCHMARK_CAPTURE(BM_BuildUniform, 100k_10M, 100000, 10000000)
     ->Name("ProjectionBuild/N:100000/nnz:10M")
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_BuildUniform, 1M_10M, 1000000, 10000000)
     ->Name("ProjectionBuild/N:1000000/nnz:10M")
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_BuildUniform, 1M_100M, 1000000, 100000000)
     ->Name("ProjectionBuild/N:1000000/nnz:100M")
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // ---- transpose variants (the post-major -> pre-major step of every build) ----------------
 
@@ -185,12 +185,12 @@ void BM_Transpose(benchmark::State& state, int variant, int64_t n, int64_t nnz) 
   state.counters["bytes/s"] = benchmark::Counter(bytes * state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK_CAPTURE(BM_Transpose, 1, 1, 1000000, 100000000)
-    ->Name("ProjectionTranspose/one_pass/N:1000000/nnz:100M")->Unit(benchmark::kMillisecond);
+    ->Name("ProjectionTranspose/one_pass/N:1000000/nnz:100M")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Transpose, 2, 2, 1000000, 100000000)
-    ->Name("ProjectionTranspose/bucketed/N:1000000/nnz:100M")->Unit(benchmark::kMillisecond);
+    ->Name("ProjectionTranspose/bucketed/N:1000000/nnz:100M")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Transpose, 1, 1, 100000, 10000000)
-    ->Name("ProjectionTranspose/one_pass/N:100000/nnz:10M")->Unit(benchmark::kMillisecond);
+    ->Name("ProjectionTranspose/one_pass/N:100000/nnz:10M")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Transpose, 2, 2, 100000, 10000000)
-    ->Name("ProjectionTranspose/bucketed/N:100000/nnz:10M")->Unit(benchmark::kMillisecond);
+    ->Name("ProjectionTranspose/bucketed/N:100000/nnz:10M")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

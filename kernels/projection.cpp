@@ -96,6 +96,8 @@ void detail::build_pre_major(Projection& p) {
   constexpr int kParkBits = 40;
   constexpr int64_t kSynMask = (int64_t(1) << kParkBits) - 1;
   RSNN_CHECK(nnz <= kSynMask, "projection: ", nnz, " synapses exceed the 2^40 supported");
+  RSNN_CHECK(p.post_ptr.device().is_cpu() && p.pre_idx.device().is_cpu(),
+             "build_pre_major: the post-major arrays must be on the CPU");
   const int64_t* post_ptr = p.post_ptr.data<int64_t>();
   const int32_t* pre_idx = p.pre_idx.data<int32_t>();
   p.pre_ptr = Tensor::empty({n_pre + 1}, DType::i64);
@@ -308,16 +310,19 @@ void Projection::validate(const std::string& what) const {
                        const char* ptr_name, const char* idx_name) {
     RSNN_CHECK(ptr[0] == 0 && ptr[rows] == n, what, ": ", ptr_name, " must run from 0 to nnz = ", n,
                ", got ", ptr[0], " .. ", ptr[rows]);
+    for (int64_t r = 0; r < rows; ++r)  // first, so that the index loop stays in bounds
+      RSNN_CHECK(ptr[r] <= ptr[r + 1], what, ": ", ptr_name, " decreases at row ", r, " (", ptr[r],
+                 " > ", ptr[r + 1], ")");
     int64_t bad = -1;
 #pragma omp parallel for schedule(static) reduction(max : bad) if (n > 65536)
     for (int64_t r = 0; r < rows; ++r) {
-      bool ok = ptr[r] <= ptr[r + 1];
+      bool ok = true;
       for (int64_t e = ptr[r]; ok && e < ptr[r + 1]; ++e)
         ok = idx[e] >= 0 && idx[e] < cols && (e == ptr[r] || idx[e - 1] < idx[e]);
       if (!ok) bad = std::max(bad, r);
     }
-    RSNN_CHECK(bad < 0, what, ": row ", bad, " of ", ptr_name, "/", idx_name,
-               " is not monotone, strictly ascending and in range [0, ", cols, ")");
+    RSNN_CHECK(bad < 0, what, ": row ", bad, " of ", idx_name,
+               " is not strictly ascending and in range [0, ", cols, ")");
   };
   const int64_t* post_ptr_v = pp.data<int64_t>();
   const int32_t* pre_idx_v = pi.data<int32_t>();

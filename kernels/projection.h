@@ -31,6 +31,7 @@ struct PopulationLayout {
   void validate(const std::string& what) const;  // throws on mismatched lengths, bad sizes/signs
 };
 
+// Memory: 16 bytes per synapse (pre_idx, post_idx, syn_of_pre) + 20 per neuron (pointers, sign).
 struct Projection {
   int64_t n_pre = 0;
   int64_t n_post = 0;

@@ -365,6 +365,11 @@ TEST(ProjectionStructure, ValidateCatchesCorruption) {
     p.post_idx.data<int32_t>()[0] = static_cast<int32_t>(p.n_post);
     expect_error([&] { p.validate("range"); }, "in range");
   }
+  {
+    Projection p = good.to(Device::cpu());
+    p.pre_ptr.data<int64_t>()[5] = -7;
+    expect_error([&] { p.validate("ptr"); }, "pre_ptr decreases at row 4");
+  }
 }
 
 TEST(ProjectionStructure, BlockCountsMatchBruteForce) {
