@@ -329,3 +329,36 @@ TEST(BarrelAnatomy, DataDirFromEnvironment) {
   EXPECT_NE(error_of([] { barrel_data_dir(); }).find("RSNN_DATA_DIR"), std::string::npos);
   if (old) ::setenv("RSNN_DATA_DIR", saved.c_str(), 1); else ::unsetenv("RSNN_DATA_DIR");
 }
+
+TEST(BarrelAnatomy, SampledNetworkMatchesTheExpectedCounts) {
+  const ConnectionTables t = load_tables(kShipped);
+  const ProjectionSpec spec = network_projection_spec(t, 515, 0);
+  const Projection net = build_projection(spec);
+  EXPECT_EQ(net.n_pre, kNetworkNeurons);
+  EXPECT_EQ(net.n_post, kNetworkNeurons);
+  const ExpectedCounts c = expected_counts(t);
+  const Tensor counts = block_counts(net, spec.pre, spec.post);
+  const auto got = counts.to_vector<int64_t>();
+  const auto expect = c.synapses.to_vector<double>();
+  const auto prob = spec.prob.to_vector<double>();
+  const auto sizes = spec.pre.sizes;
+  double var_total = 0;
+  for (int a = 0; a < 14; ++a)
+    for (int b = 0; b < 14; ++b) {
+      const double p = prob[a * 14 + b], n = double(sizes[a]) * double(sizes[b]);
+      const double sd = std::sqrt(n * p * (1 - p));
+      var_total += n * p * (1 - p);
+      if (p == 0) {
+        EXPECT_EQ(got[a * 14 + b], 0) << spec.pre.names[a] << " -> " << spec.post.names[b];
+      } else {
+        EXPECT_NEAR(double(got[a * 14 + b]), expect[a * 14 + b], 5 * sd + 1)
+            << spec.pre.names[a] << " -> " << spec.post.names[b];
+      }
+    }
+  EXPECT_NEAR(double(net.nnz()), c.recurrent_total + c.thalamic, 5 * std::sqrt(var_total));
+  // Signs follow the source population (Dale): VPM and the E populations +1, I -1.
+  const auto sign = net.source_sign.to_vector<float>();
+  const auto offsets = spec.pre.offsets();
+  for (int g = 0; g < 14; ++g)
+    EXPECT_EQ(sign[offsets[g]], static_cast<float>(spec.pre.signs[g])) << spec.pre.names[g];
+}

@@ -387,6 +387,7 @@ ProjectionSpec network_projection_spec(const ConnectionTables& t, uint64_t seed,
   spec.pre = network_layout();
   spec.post = network_layout();
   spec.prob = network_prob(t);
+  spec.pre.validate("barrel network layout");
   spec.same_network = true;
   spec.allow_autapses = true;
   spec.seed = seed;
