@@ -9,6 +9,7 @@
 
 #include "models/barrel/whisker_data.h"
 #include "runtime/hdf5_io.h"
+#include "runtime/philox.h"
 #include "runtime/threads.h"
 
 using namespace rsnn;
@@ -135,6 +136,24 @@ TEST(WhiskerEncoding, SpikeRateMatchesProbabilityWithinFourSigma) {
     const double sigma = std::sqrt(p * (1 - p) / n);
     EXPECT_NEAR(rate, p, 4 * sigma) << "channel " << ch;
   }
+}
+
+TEST(WhiskerEncoding, SpikesAreTheDocumentedPhiloxDraws) {
+  WhiskerData d = constant_magnitude(2, 5.0f, 60.0f);
+  d.force.data<float>()[at(1, 0, 20, 3, 1, 0)] = 0.0f;  // one silent input
+  const Tensor s = encode_spikes(d, 77, 5);
+  const Tensor p = spike_probabilities(d);
+  const uint8_t* sp = s.data<uint8_t>();
+  const float* pp = p.data<float>();
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t ch = 0; ch < 2; ++ch)
+      for (int64_t t = 0; t < kSteps; ++t)
+        for (int64_t i = 0; i < kSpikeInputs; ++i) {
+          const uint64_t index = static_cast<uint64_t>(((n * 2 + ch) * kSteps + t) * kSpikeInputs + i);
+          const float prob = pp[((n * 2 + ch) * kFrames + t / kRepeat) * kSpikeInputs + i];
+          ASSERT_EQ(sp[index], philox::bernoulli(77, 5, index, prob) ? 1 : 0)
+              << "sample " << n << " channel " << ch << " step " << t << " input " << i;
+        }
 }
 
 TEST(WhiskerEncoding, SpikesAreDeterministicAcrossThreadsSeedsAndSlices) {

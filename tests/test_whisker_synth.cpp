@@ -2,12 +2,19 @@
 // class separability.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
 #include "models/barrel/baseline.h"
+#include "models/barrel/whisker_data.h"
 #include "models/barrel/whisker_synth.h"
 #include "runtime/threads.h"
 
@@ -243,4 +250,52 @@ TEST(SoftmaxBaseline, BeatsChanceOnASmallSyntheticSet) {
   for (const auto& row : r.confusion)
     for (int64_t c : row) total += c;
   EXPECT_EQ(total, 30);
+}
+
+namespace {
+// Runs a shell command; returns its exit status and its stdout+stderr.
+std::pair<int, std::string> run(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return {-1, ""};
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+}  // namespace
+
+TEST(WhiskerCli, SynthBaselineAndSummaryEndToEnd) {
+  const std::string exe = RSNN_RSNN_EXE;
+  struct stat st;
+  if (::stat(exe.c_str(), &st) != 0) GTEST_SKIP() << "the rsnn program is not built: " << exe;
+  char tmpl[] = "/tmp/rsnn_whisker_cli_XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  const auto [rc, out] = run(exe + " whisker synth --out " + dir + "/data --train 9 --test 6 --seed 3 --threads 2");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("generated 9 + 6 samples"), std::string::npos) << out;
+  EXPECT_NE(out.find("frames touched"), std::string::npos) << out;
+  const WhiskerData train = read_whisker_h5(dir + "/data/whisker_train.h5");
+  const WhiskerData test = read_whisker_h5(dir + "/data/whisker_test.h5");
+  EXPECT_EQ(train.size(), 9);
+  EXPECT_EQ(test.size(), 6);
+  EXPECT_EQ(class_counts(train), (std::vector<int64_t>{3, 3, 3}));
+  // The files hold exactly what the library generates for that seed and stream.
+  const WhiskerData again = synthesize_whisker_data(6, 3, kTestStream);
+  EXPECT_EQ(std::memcmp(again.torque.data<float>(), test.torque.data<float>(), test.torque.nbytes()), 0);
+
+  const auto [rc2, out2] = run(exe + " whisker baseline --data " + dir + "/data --max-iter 50");
+  ASSERT_EQ(rc2, 0) << out2;
+  EXPECT_NE(out2.find("test accuracy"), std::string::npos) << out2;
+
+  const auto [rc3, out3] = run(exe + " whisker summary " + dir + "/data/whisker_test.h5 " + dir + "/missing.h5");
+  EXPECT_NE(rc3, 0);
+  EXPECT_NE(out3.find("6 samples"), std::string::npos) << out3;
+  EXPECT_NE(out3.find("missing.h5"), std::string::npos) << out3;
+
+  const auto [rc4, out4] = run(exe + " whisker baseline");
+  EXPECT_NE(rc4, 0);
+  EXPECT_NE(out4.find("--data"), std::string::npos) << out4;
+  (void)std::system(("rm -rf '" + dir + "'").c_str());
 }
