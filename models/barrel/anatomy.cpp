@@ -356,7 +356,7 @@ std::string barrel_data_dir() {
       const size_t slash = dir.rfind('/');
       if (slash == std::string::npos) break;
       dir = dir.substr(0, slash);
-      const std::string d = (dir.empty() ? "" : dir) + "/data/barrel";
+      const std::string d = dir + "/data/barrel";
       tried.push_back(d);
       if (ok(d)) return d;
     }

@@ -262,9 +262,10 @@ void simulate_sample(const SceneParams& scene, uint64_t seed, uint64_t stream, i
       for (int64_t w = 0; w < kWhiskers; ++w) {
         const WhiskerCurve& wc = curves[w];
         Stick& st = stick[w];
-        const bool near = geom::norm(wc.centre - c) <= bound + wc.radius;
-        if (!near) st.active = false;
-        if (!near) continue;
+        if (geom::norm(wc.centre - c) > bound + wc.radius) {  // object out of reach
+          st.active = false;
+          continue;
+        }
         // March from just beyond the measured joints to the tip, never stepping over a surface.
         const double s_min = (kSegments - 0.5) * wc.length / kUnits;
         double best_d = std::numeric_limits<double>::infinity(), best_s = 0;

@@ -75,7 +75,7 @@ struct SceneParams {
 // The setting of sample `sample` of (seed, stream) with the given class.
 SceneParams scene_params(uint64_t seed, uint64_t stream, int64_t sample, int label);
 // Simulate one sample: writes force and torque, each float32 [12, 110, 31, 3, 3] (contiguous).
-// noise_seed/noise_stream/sample pick the sensor noise.
+// (seed, stream, sample) pick the sensor noise.
 void simulate_sample(const SceneParams& scene, uint64_t seed, uint64_t stream, int64_t sample,
                      float* force, float* torque);
 
