@@ -177,7 +177,7 @@ AdamState Adam::state() const {
                                                                               : nullptr;
       AdamParamState s;
       s.step = st ? st->step : 0;
-      auto copy = [&](const Tensor& t) { return st && matches(t, p) ? t.clone() : zeros_like(p); };
+      auto copy = [&](const Tensor& t) { return t.defined() ? t.clone() : zeros_like(p); };
       s.m = copy(st ? st->m : Tensor());
       s.v = copy(st ? st->v : Tensor());
       if (options_.amsgrad) s.vmax = copy(st ? st->vmax : Tensor());
@@ -251,8 +251,8 @@ SGDState SGD::state() const {
       SGDParamState s;
       s.step = st ? st->step : 0;
       if (use_momentum)
-        s.momentum_buffer = st && matches(st->momentum_buffer, p) ? st->momentum_buffer.clone()
-                                                                  : zeros_like(p);
+        s.momentum_buffer = st && st->momentum_buffer.defined() ? st->momentum_buffer.clone()
+                                                                : zeros_like(p);
       out.params.push_back(std::move(s));
     }
   return out;

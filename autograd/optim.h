@@ -56,6 +56,11 @@ std::function<void(Var&)> clamp_hook(double lo, double hi);
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
+  // Not copyable: a copy would share (alias) the state tensors.
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+  Optimizer(Optimizer&&) = default;
+  Optimizer& operator=(Optimizer&&) = default;
   virtual void step() = 0;
   // Forget every parameter's gradient (it becomes undefined, as PyTorch's set_to_none).
   void zero_grad();
