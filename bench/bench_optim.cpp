@@ -124,8 +124,11 @@ constexpr int64_t kBarrelParams = 1270000;
 
 }  // namespace
 
-BENCHMARK(BM_AdamRef)->Name("Adam/ref")->ArgName("N")->Arg(kBarrelParams)->UseRealTime();
-BENCHMARK(BM_AdamCpu)->Name("Adam/cpu")->ArgName("N")->Arg(kBarrelParams)->UseRealTime();
-BENCHMARK(BM_AdamStreamFloor)->Name("Adam/stream_floor")->ArgName("N")->Arg(kBarrelParams)->UseRealTime();
-BENCHMARK(BM_AdamCuda)->Name("Adam/cuda")->ArgName("N")->Arg(kBarrelParams)->UseRealTime();
-BENCHMARK(BM_SgdMomentumCpu)->Name("SGD/cpu")->ArgName("N")->Arg(kBarrelParams)->UseRealTime();
+#define RSNN_OPTIM_BENCH(fn, name) \
+  BENCHMARK(fn)->Name(name)->ArgName("N")->Arg(kBarrelParams)->UseRealTime()
+
+RSNN_OPTIM_BENCH(BM_AdamRef, "Adam/ref");
+RSNN_OPTIM_BENCH(BM_AdamCpu, "Adam/cpu");
+RSNN_OPTIM_BENCH(BM_AdamStreamFloor, "Adam/stream_floor");
+RSNN_OPTIM_BENCH(BM_AdamCuda, "Adam/cuda");
+RSNN_OPTIM_BENCH(BM_SgdMomentumCpu, "SGD/cpu");

@@ -9,13 +9,24 @@ namespace {
 constexpr int64_t kParallelMin = 32768;
 
 template <class T, bool kDecoupled, bool kAmsgrad>
-void adam_loop(T* __restrict param, const T* __restrict grad, T* __restrict m,
-               T* __restrict v, T* __restrict vmax, int64_t n, const AdamCoeffs<T> c) {
-#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
-    T unused = 0;
-    adam_element(param[i], grad[i], m[i], v[i], kAmsgrad ? vmax[i] : unused, c, kDecoupled,
-                 kAmsgrad);
+void adam_loop(T* param_, const T* grad_, T* m_, T* v_, T* vmax_, int64_t n,
+               const AdamCoeffs<T>& c_) {
+#pragma omp parallel if (n > kParallelMin)
+  {
+    // Thread-private copies: restrict-qualified pointers and coefficients the compiler
+    // keeps in registers (shared ones are reloaded and re-broadcast every iteration).
+    T* __restrict param = param_;
+    const T* __restrict grad = grad_;
+    T* __restrict m = m_;
+    T* __restrict v = v_;
+    T* __restrict vmax = vmax_;
+    const AdamCoeffs<T> c = c_;
+#pragma omp for simd schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      T unused = 0;
+      adam_element(param[i], grad[i], m[i], v[i], kAmsgrad ? vmax[i] : unused, c, kDecoupled,
+                   kAmsgrad);
+    }
   }
 }
 

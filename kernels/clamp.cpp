@@ -8,9 +8,15 @@ namespace {
 constexpr int64_t kParallelMin = 65536;
 
 template <class T>
-void clamp_loop(T* __restrict x, int64_t n, T lo, T hi) {
-#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) x[i] = clamp_element(x[i], lo, hi);
+void clamp_loop(T* x_, int64_t n, T lo_, T hi_) {
+#pragma omp parallel if (n > kParallelMin)
+  {
+    // Thread-private copies stay in registers (see adam.cpp).
+    T* __restrict x = x_;
+    const T lo = lo_, hi = hi_;
+#pragma omp for simd schedule(static)
+    for (int64_t i = 0; i < n; ++i) x[i] = clamp_element(x[i], lo, hi);
+  }
 }
 }  // namespace
 

@@ -10,12 +10,21 @@ namespace {
 constexpr int64_t kParallelMin = 32768;
 
 template <class T, bool kMomentum, bool kNesterov>
-void sgd_loop(T* __restrict param, const T* __restrict grad, T* __restrict buf, int64_t n,
-              const SgdCoeffs<T> c, bool first) {
-#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
-    T unused = 0;
-    sgd_element(param[i], grad[i], kMomentum ? buf[i] : unused, c, kMomentum, kNesterov, first);
+void sgd_loop(T* param_, const T* grad_, T* buf_, int64_t n, const SgdCoeffs<T>& c_,
+              bool first) {
+#pragma omp parallel if (n > kParallelMin)
+  {
+    // Thread-private restrict pointers and coefficients stay in registers (see adam.cpp).
+    T* __restrict param = param_;
+    const T* __restrict grad = grad_;
+    T* __restrict buf = buf_;
+    const SgdCoeffs<T> c = c_;
+#pragma omp for simd schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      T unused = 0;
+      sgd_element(param[i], grad[i], kMomentum ? buf[i] : unused, c, kMomentum, kNesterov,
+                  first);
+    }
   }
 }
 
