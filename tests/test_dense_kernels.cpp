@@ -18,7 +18,7 @@
 #include "kernels/loss.h"
 #include "kernels/reduce.h"
 #include "kernels/softmax.h"
-#include "runtime/random.h"
+#include "runtime/philox.h"
 #include "test_util.h"
 
 using namespace rsnn;
@@ -51,6 +51,9 @@ struct Case {
   double atol32 = 1e-5, rtol32 = 2e-5;  // float32 results vs the float64 reference
 };
 
+// gtest prints a parameter by this (else as raw bytes).
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 constexpr double kAtol64 = 1e-9, kRtol64 = 1e-9;  // float64 results vs the float64 reference
 constexpr int64_t kGuard = 16;
 constexpr double kSentinel = -7777.0;  // exact in float32, float64 and int64
@@ -70,21 +73,29 @@ const int64_t* L(const Tensor& t) { return t.data<int64_t>(); }
 
 // ---- inputs and guarded outputs --------------------------------------------------------
 
+// Uniform values on [lo, hi), drawn serially (the harness itself starts no OpenMP threads:
+// on a loaded 2-core machine every parallel region costs a scheduler slice).
+std::vector<double> uniform(int64_t n, uint64_t seed, uint64_t stream, double lo, double hi) {
+  std::vector<double> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    v[static_cast<size_t>(i)] = lo + (hi - lo) * philox::uniform_f64(seed, stream, static_cast<uint64_t>(i));
+  return v;
+}
+
 // Float inputs are drawn in float64 and rounded through float32, so every precision sees
 // the same values.
 Ins make_inputs(const std::vector<Input>& spec, uint64_t seed) {
   Ins in;
   for (size_t i = 0; i < spec.size(); ++i) {
-    Tensor t = Tensor::empty(spec[i].shape, DType::f64);
+    const int64_t n = shape_numel(spec[i].shape);
     if (spec[i].classes > 0) {
-      fill_uniform(t, seed, i, 0.0, static_cast<double>(spec[i].classes));
-      std::vector<double> v = t.to_vector<double>();
+      const std::vector<double> v = uniform(n, seed, i, 0.0, static_cast<double>(spec[i].classes));
       std::vector<int64_t> lab(v.size());
       for (size_t j = 0; j < v.size(); ++j)
         lab[j] = std::min<int64_t>(spec[i].classes - 1, static_cast<int64_t>(v[j]));
       in.push_back(Tensor::from_vector(lab, spec[i].shape));
     } else {
-      fill_uniform(t, seed, i, spec[i].lo, spec[i].hi);
+      const Tensor t = Tensor::from_vector(uniform(n, seed, i, spec[i].lo, spec[i].hi), spec[i].shape);
       in.push_back(t.to_dtype(DType::f32).to_dtype(DType::f64));
     }
   }
@@ -105,8 +116,8 @@ Ins make_inits(const std::vector<Output>& spec, uint64_t seed) {
     if (spec[i].index) {
       out.push_back(Tensor::full(spec[i].shape, -1.0, DType::i64));
     } else {
-      Tensor t = Tensor::empty(spec[i].shape, DType::f64);
-      fill_uniform(t, seed, 100 + i, -1.0, 1.0);
+      const Tensor t = Tensor::from_vector(uniform(shape_numel(spec[i].shape), seed, 100 + i, -1, 1),
+                                           spec[i].shape);
       out.push_back(t.to_dtype(DType::f32).to_dtype(DType::f64));
     }
   }
