@@ -70,26 +70,28 @@ Var mul_or_div(k::BinaryOp op, const Var& a, const Var& b) {
   if (!will_record({a, b})) return Var(out);
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
   const Tensor av = a.value(), bv = b.value();
-  return record1(k::binary_op_name(op), {a, b}, out,
-                 [op, need_a, need_b, av, bv](const Grads& g) {
-                   Grads d(2);
-                   k::binary_backward(op, need_a ? &d[0] : nullptr, need_b ? &d[1] : nullptr,
-                                      g[0], av, bv);
-                   return d;
-                 });
+  return record1(k::binary_op_name(op), {a, b}, out, [op, need_a, need_b, av, bv](const Grads& g) {
+    Grads d(2);
+    k::binary_backward(op, need_a ? &d[0] : nullptr, need_b ? &d[1] : nullptr, g[0], av, bv);
+    return d;
+  });
 }
 
 // ---- softmax family ----
 
 Var softmax_like(bool log, const Var& x) {
   Tensor y;
-  if (log) k::log_softmax_forward(y, x.value());
-  else k::softmax_forward(y, x.value());
+  if (log)
+    k::log_softmax_forward(y, x.value());
+  else
+    k::softmax_forward(y, x.value());
   if (!will_record({x})) return Var(y);
   return record1(log ? "log_softmax" : "softmax", {x}, y, [log, y](const Grads& g) {
     Tensor dx;
-    if (log) k::log_softmax_backward(dx, g[0], y);
-    else k::softmax_backward(dx, g[0], y);
+    if (log)
+      k::log_softmax_backward(dx, g[0], y);
+    else
+      k::softmax_backward(dx, g[0], y);
     return Grads{dx};
   });
 }
@@ -97,9 +99,8 @@ Var softmax_like(bool log, const Var& x) {
 void check_same_kind(const std::vector<Var>& xs, const char* what) {
   RSNN_CHECK(!xs.empty(), what, ": no inputs");
   for (size_t i = 1; i < xs.size(); ++i) {
-    RSNN_CHECK(xs[i].dtype() == xs[0].dtype() && xs[i].device() == xs[0].device(), what,
-               ": input ", i, " is ", xs[i].value().describe(), ", input 0 is ",
-               xs[0].value().describe());
+    RSNN_CHECK(xs[i].dtype() == xs[0].dtype() && xs[i].device() == xs[0].device(), what, ": input ",
+               i, " is ", xs[i].value().describe(), ", input 0 is ", xs[0].value().describe());
   }
 }
 
@@ -197,8 +198,8 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   return record1("linear", inputs, out, [=](const Grads& g) {
     Grads d(n_inputs);
     Tensor db;
-    k::linear_backward(need_x ? &d[0] : nullptr, need_w ? &d[1] : nullptr,
-                       need_b ? &db : nullptr, g[0], xv, wv);
+    k::linear_backward(need_x ? &d[0] : nullptr, need_w ? &d[1] : nullptr, need_b ? &db : nullptr,
+                       g[0], xv, wv);
     if (need_x) d[0] = d[0].reshape(x_shape);
     if (need_b) d[2] = db;
     return d;
@@ -269,10 +270,10 @@ Var concat_last(const std::vector<Var>& xs) {
   int64_t width = 0;
   for (size_t i = 0; i < xs.size(); ++i) {
     const Shape& s = xs[i].shape();
-    RSNN_CHECK(s.size() == out_shape.size() &&
-                   std::equal(s.begin(), s.end() - 1, out_shape.begin()),
-               "concat_last: input ", i, " has shape ", shape_str(s), ", input 0 has ",
-               shape_str(out_shape), " (all but the last dim must agree)");
+    RSNN_CHECK(
+        s.size() == out_shape.size() && std::equal(s.begin(), s.end() - 1, out_shape.begin()),
+        "concat_last: input ", i, " has shape ", shape_str(s), ", input 0 has ",
+        shape_str(out_shape), " (all but the last dim must agree)");
     offsets.push_back(width);
     width += s.back();
   }
@@ -323,9 +324,10 @@ Var concat0(const std::vector<Var>& xs) {
   int64_t total = 0;
   for (size_t i = 0; i < xs.size(); ++i) {
     const Shape& s = xs[i].shape();
-    RSNN_CHECK(s.size() == out_shape.size() && std::equal(s.begin() + 1, s.end(), out_shape.begin() + 1),
-               "concat0: input ", i, " has shape ", shape_str(s), ", input 0 has ",
-               shape_str(out_shape), " (all but dim 0 must agree)");
+    RSNN_CHECK(
+        s.size() == out_shape.size() && std::equal(s.begin() + 1, s.end(), out_shape.begin() + 1),
+        "concat0: input ", i, " has shape ", shape_str(s), ", input 0 has ", shape_str(out_shape),
+        " (all but dim 0 must agree)");
     rows.push_back(s[0]);
     total += s[0];
   }

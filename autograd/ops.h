@@ -26,13 +26,13 @@ Var exp(const Var& a);
 Var log(const Var& a);
 Var sigmoid(const Var& a);
 Var tanh(const Var& a);
-Var relu(const Var& a);                       // derivative 0 at 0
-Var clipped_relu(const Var& a, double cap);   // min(max(a, 0), cap)
-Var softplus(const Var& a);                   // log(1 + exp(a)), stable
+Var relu(const Var& a);                      // derivative 0 at 0
+Var clipped_relu(const Var& a, double cap);  // min(max(a, 0), cap)
+Var softplus(const Var& a);                  // log(1 + exp(a)), stable
 Var square(const Var& a);
 Var sqrt(const Var& a);
-Var abs(const Var& a);                        // derivative 0 at 0
-Var pow_scalar(const Var& a, double p);       // a^p
+Var abs(const Var& a);                   // derivative 0 at 0
+Var pow_scalar(const Var& a, double p);  // a^p
 
 // ---- reductions ------------------------------------------------------------------------
 Var sum(const Var& a);                         // [1]
@@ -53,10 +53,10 @@ Var cross_entropy(const Var& logits, const Tensor& labels);
 Var mse(const Var& a, const Var& b);  // mean of (a - b)^2 over all elements, same shapes
 
 // ---- shapes ----------------------------------------------------------------------------
-Var reshape(const Var& a, const Shape& s);                  // a view; one dim may be -1
-Var concat_last(const std::vector<Var>& xs);                // along the last dim
-Var slice_last(const Var& a, int64_t start, int64_t len);   // [..., start : start + len]
-Var concat0(const std::vector<Var>& xs);                    // along dim 0
-Var narrow0(const Var& a, int64_t start, int64_t len);      // rows [start, start + len)
+Var reshape(const Var& a, const Shape& s);                 // a view; one dim may be -1
+Var concat_last(const std::vector<Var>& xs);               // along the last dim
+Var slice_last(const Var& a, int64_t start, int64_t len);  // [..., start : start + len]
+Var concat0(const std::vector<Var>& xs);                   // along dim 0
+Var narrow0(const Var& a, int64_t start, int64_t len);     // rows [start, start + len)
 
 }  // namespace rsnn::ag

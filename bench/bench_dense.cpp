@@ -64,8 +64,7 @@ void run(benchmark::State& state, Impl impl, const std::string& key, F&& body) {
     ref_seconds()[key] = per_iter;
   } else {
     auto it = ref_seconds().find(key);
-    if (it != ref_seconds().end())
-      state.counters["vs_ref"] = it->second / per_iter;
+    if (it != ref_seconds().end()) state.counters["vs_ref"] = it->second / per_iter;
   }
 }
 
@@ -84,7 +83,8 @@ void linear_fwd(benchmark::State& state, Impl impl) {
   Tensor out = Tensor::empty({M, N}, DType::f32, d);
   run(state, impl, key_of("linear_fwd", state, 3), [&] {
     if (impl == Impl::ref)
-      k::linear_forward_ref(out.data<float>(), x.data<float>(), w.data<float>(), b.data<float>(), M, K, N);
+      k::linear_forward_ref(out.data<float>(), x.data<float>(), w.data<float>(), b.data<float>(), M,
+                            K, N);
     else
       k::linear_forward(out, x, w, &b);
   });
@@ -100,8 +100,8 @@ void linear_bwd(benchmark::State& state, Impl impl) {
          db = Tensor::zeros({N}, DType::f32, d);
   run(state, impl, key_of("linear_bwd", state, 3), [&] {
     if (impl == Impl::ref)
-      k::linear_backward_ref(dx.data<float>(), dw.data<float>(), db.data<float>(), dout.data<float>(),
-                             x.data<float>(), w.data<float>(), M, K, N);
+      k::linear_backward_ref(dx.data<float>(), dw.data<float>(), db.data<float>(),
+                             dout.data<float>(), x.data<float>(), w.data<float>(), M, K, N);
     else
       k::linear_backward(&dx, &dw, &db, dout, x, w);
   });
@@ -117,8 +117,10 @@ void softmax_fwd(benchmark::State& state, Impl impl) {
   const Tensor x = rnd({M, C}, d, -5, 5);
   Tensor y = Tensor::empty({M, C}, DType::f32, d);
   run(state, impl, key_of("softmax_fwd", state, 2), [&] {
-    if (impl == Impl::ref) k::softmax_forward_ref(y.data<float>(), x.data<float>(), M, C);
-    else k::softmax_forward(y, x);
+    if (impl == Impl::ref)
+      k::softmax_forward_ref(y.data<float>(), x.data<float>(), M, C);
+    else
+      k::softmax_forward(y, x);
   });
   benchmark::DoNotOptimize(y.raw());
   rsnn::bench::set_floor_counters(state, 8.0 * M * C, 0);
@@ -138,8 +140,9 @@ void cross_entropy_fwd_bwd(benchmark::State& state, Impl impl) {
     if (impl == Impl::ref) {
       k::cross_entropy_forward_ref(loss.data<float>(), lse.data<float>(), logits.data<float>(),
                                    lab.data<int64_t>(), M, C);
-      k::cross_entropy_backward_ref(dlogits.data<float>(), dloss.data<float>(), logits.data<float>(),
-                                    lse.data<float>(), lab.data<int64_t>(), M, C);
+      k::cross_entropy_backward_ref(dlogits.data<float>(), dloss.data<float>(),
+                                    logits.data<float>(), lse.data<float>(), lab.data<int64_t>(), M,
+                                    C);
     } else {
       k::cross_entropy_forward(loss, &lse, logits, lab);
       k::cross_entropy_backward(dlogits, dloss, logits, lse, lab);
@@ -157,11 +160,14 @@ void elementwise(benchmark::State& state, Impl impl, bool is_exp) {
   Tensor out = Tensor::empty({n}, DType::f32, d);
   run(state, impl, key_of(is_exp ? "exp" : "add", state, 1), [&] {
     if (is_exp) {
-      if (impl == Impl::ref) k::unary_forward_ref(k::UnaryOp::exp, out.data<float>(), a.data<float>(), n, 0.f);
-      else k::unary_forward(k::UnaryOp::exp, out, a);
+      if (impl == Impl::ref)
+        k::unary_forward_ref(k::UnaryOp::exp, out.data<float>(), a.data<float>(), n, 0.f);
+      else
+        k::unary_forward(k::UnaryOp::exp, out, a);
     } else {
       if (impl == Impl::ref)
-        k::binary_forward_ref(k::BinaryOp::add, out.data<float>(), a.data<float>(), b.data<float>(), 1, n, true, true);
+        k::binary_forward_ref(k::BinaryOp::add, out.data<float>(), a.data<float>(), b.data<float>(),
+                              1, n, true, true);
       else
         k::binary_forward(k::BinaryOp::add, out, a, b);
     }
@@ -188,21 +194,32 @@ void reg(const std::string& family, Impl impl, const std::string& pass,
   if (cuda_usable()) fast.push_back(Impl::cuda);
   const std::vector<std::string> mkn = {"M", "K", "N"};
   for (Impl impl : {Impl::ref, Impl::cpu}) {
-    reg("Linear", impl, "fwd", [impl](benchmark::State& s) { linear_fwd(s, impl); }, {128, 3606, 128}, mkn);
-    reg("Linear", impl, "bwd", [impl](benchmark::State& s) { linear_bwd(s, impl); }, {128, 3606, 128}, mkn);
+    reg(
+        "Linear", impl, "fwd", [impl](benchmark::State& s) { linear_fwd(s, impl); },
+        {128, 3606, 128}, mkn);
+    reg(
+        "Linear", impl, "bwd", [impl](benchmark::State& s) { linear_bwd(s, impl); },
+        {128, 3606, 128}, mkn);
   }
   for (Impl impl : fast) {
-    reg("Linear", impl, "fwd", [impl](benchmark::State& s) { linear_fwd(s, impl); }, {2048, 3606, 128}, mkn);
-    reg("Linear", impl, "bwd", [impl](benchmark::State& s) { linear_bwd(s, impl); }, {2048, 3606, 128}, mkn);
+    reg(
+        "Linear", impl, "fwd", [impl](benchmark::State& s) { linear_fwd(s, impl); },
+        {2048, 3606, 128}, mkn);
+    reg(
+        "Linear", impl, "bwd", [impl](benchmark::State& s) { linear_bwd(s, impl); },
+        {2048, 3606, 128}, mkn);
   }
   std::vector<Impl> all = {Impl::ref, Impl::cpu};
   if (cuda_usable()) all.push_back(Impl::cuda);
   for (Impl impl : all) {
-    reg("Softmax", impl, "fwd", [impl](benchmark::State& s) { softmax_fwd(s, impl); }, {4096, 128}, {"M", "C"});
-    reg("CrossEntropy", impl, "fwd+bwd", [impl](benchmark::State& s) { cross_entropy_fwd_bwd(s, impl); },
-        {8192, 32}, {"M", "C"});
-    reg("Add", impl, "fwd", [impl](benchmark::State& s) { elementwise(s, impl, false); }, {1 << 22}, {"n"});
-    reg("Exp", impl, "fwd", [impl](benchmark::State& s) { elementwise(s, impl, true); }, {1 << 22}, {"n"});
+    reg("Softmax", impl, "fwd", [impl](benchmark::State& s) { softmax_fwd(s, impl); }, {4096, 128},
+        {"M", "C"});
+    reg("CrossEntropy", impl, "fwd+bwd",
+        [impl](benchmark::State& s) { cross_entropy_fwd_bwd(s, impl); }, {8192, 32}, {"M", "C"});
+    reg("Add", impl, "fwd", [impl](benchmark::State& s) { elementwise(s, impl, false); }, {1 << 22},
+        {"n"});
+    reg("Exp", impl, "fwd", [impl](benchmark::State& s) { elementwise(s, impl, true); }, {1 << 22},
+        {"n"});
   }
   return true;
 }();

@@ -75,8 +75,8 @@ inline double measured_sgemm_gflops() {
       b[i] = static_cast<float>(i % 5) * 0.2f;
     }
     auto gemm = [&] {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.get(), n, b.get(),
-                  n, 0.0f, c.get(), n);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.get(), n, b.get(), n,
+                  0.0f, c.get(), n);
     };
     gemm();
     const double s = floor_detail::best_seconds(3, gemm);

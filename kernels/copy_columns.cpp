@@ -27,8 +27,8 @@ void copy_columns(Tensor& dst, int64_t dst_col, const Tensor& src, int64_t src_c
              src.describe(), ")");
   check_same_device(dst, src, what);
   const int64_t rows = detail::leading_numel(dst.shape(), dst.ndim() - 1);
-  RSNN_CHECK(rows == detail::leading_numel(src.shape(), src.ndim() - 1), what, ": ",
-             dst.describe(), " and ", src.describe(), " have different leading dims");
+  RSNN_CHECK(rows == detail::leading_numel(src.shape(), src.ndim() - 1), what, ": ", dst.describe(),
+             " and ", src.describe(), " have different leading dims");
   const int64_t dst_ld = dst.size(-1), src_ld = src.size(-1);
   RSNN_CHECK(width >= 0 && dst_col >= 0 && src_col >= 0 && dst_col + width <= dst_ld &&
                  src_col + width <= src_ld,
@@ -37,7 +37,8 @@ void copy_columns(Tensor& dst, int64_t dst_col, const Tensor& src, int64_t src_c
   if (rows == 0 || width == 0) return;
   const size_t elem = dtype_size(dst.dtype());
   void* d = static_cast<unsigned char*>(dst.raw()) + static_cast<size_t>(dst_col) * elem;
-  const void* s = static_cast<const unsigned char*>(src.raw()) + static_cast<size_t>(src_col) * elem;
+  const void* s =
+      static_cast<const unsigned char*>(src.raw()) + static_cast<size_t>(src_col) * elem;
   if (dst.device().is_cuda())
     cuda::copy_columns(d, dst_ld, s, src_ld, rows, width, elem,
                        detail::stream_on(dst.device(), stream, what));

@@ -13,8 +13,8 @@ void check_like(const Tensor& t, const Tensor& ref, const std::string& what, con
   RSNN_CHECK(t.defined(), what, ": ", name, " is undefined");
   RSNN_CHECK(t.dtype() == ref.dtype(), what, ": ", name, " is ", t.describe(), " but ", ref_name,
              " is ", ref.describe(), " (dtypes differ)");
-  RSNN_CHECK(t.device() == ref.device(), what, ": ", name, " is ", t.describe(), " but ",
-             ref_name, " is ", ref.describe(), " (devices differ)");
+  RSNN_CHECK(t.device() == ref.device(), what, ": ", name, " is ", t.describe(), " but ", ref_name,
+             " is ", ref.describe(), " (devices differ)");
 }
 
 void prepare_out(Tensor& out, const Shape& shape, DType dtype, Device device,
@@ -23,12 +23,12 @@ void prepare_out(Tensor& out, const Shape& shape, DType dtype, Device device,
     out = Tensor::empty(shape, dtype, device);
     return;
   }
-  RSNN_CHECK(out.shape() == shape, what, ": ", name, " has shape ", out.shape_str(),
-             ", expected ", shape_str(shape));
-  RSNN_CHECK(out.dtype() == dtype, what, ": ", name, " is ", dtype_name(out.dtype()),
-             ", expected ", dtype_name(dtype));
-  RSNN_CHECK(out.device() == device, what, ": ", name, " is on ", out.device().str(),
-             ", expected ", device.str());
+  RSNN_CHECK(out.shape() == shape, what, ": ", name, " has shape ", out.shape_str(), ", expected ",
+             shape_str(shape));
+  RSNN_CHECK(out.dtype() == dtype, what, ": ", name, " is ", dtype_name(out.dtype()), ", expected ",
+             dtype_name(dtype));
+  RSNN_CHECK(out.device() == device, what, ": ", name, " is on ", out.device().str(), ", expected ",
+             device.str());
 }
 
 void prepare_accum(Tensor& out, const Shape& shape, DType dtype, Device device,

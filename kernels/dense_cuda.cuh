@@ -1,10 +1,9 @@
 // Internal building blocks of the dense CUDA kernels: launch sizes, block-wide
 // reductions (CUB), deterministic column sums and full sums. Include from .cu files only.
 #pragma once
-#include <cub/block/block_reduce.cuh>
-
 #include <algorithm>
 #include <cstdint>
+#include <cub/block/block_reduce.cuh>
 
 #include "runtime/cuda_check.h"
 #include "runtime/tensor.h"
@@ -25,17 +24,21 @@ inline unsigned grid_for(int64_t n, int threads = kThreads) {
   return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(blocks, 8192)));
 }
 
-#define RSNN_GRID_STRIDE(i, n)                                                  \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n);     \
+#define RSNN_GRID_STRIDE(i, n)                                              \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); \
        i += int64_t(gridDim.x) * blockDim.x)
 
 struct MaxOp {
   template <class T>
-  __device__ __forceinline__ T operator()(const T& a, const T& b) const { return a > b ? a : b; }
+  __device__ __forceinline__ T operator()(const T& a, const T& b) const {
+    return a > b ? a : b;
+  }
 };
 struct SumOp {
   template <class T>
-  __device__ __forceinline__ T operator()(const T& a, const T& b) const { return a + b; }
+  __device__ __forceinline__ T operator()(const T& a, const T& b) const {
+    return a + b;
+  }
 };
 
 // Reduce v over the block and return the result to every thread. Call from all threads of
@@ -96,8 +99,8 @@ void colsum_into(T* dst, int64_t outer, int64_t inner, bool accumulate, F f, Str
   const int64_t rows_per_chunk = std::max<int64_t>(1, (outer + chunks - 1) / chunks);
   Tensor partial = Tensor::empty({chunks, inner}, dtype_of<T>(), s.device);
   colsum_partial_kernel<<<dim3(static_cast<unsigned>(tiles), static_cast<unsigned>(chunks)),
-                          dim3(32, 8), 0, raw(s)>>>(partial.data<T>(), outer, inner,
-                                                    rows_per_chunk, f);
+                          dim3(32, 8), 0, raw(s)>>>(partial.data<T>(), outer, inner, rows_per_chunk,
+                                                    f);
   RSNN_CUDA_CHECK_LAUNCH();
   colsum_finish_kernel<<<grid_for(inner), kThreads, 0, raw(s)>>>(dst, partial.data<T>(), chunks,
                                                                  inner, accumulate);

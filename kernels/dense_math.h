@@ -175,7 +175,10 @@ template <class T> RSNN_HD T log_softmax_value(T x, T m, T log_s) { return x - m
 // dx for y = softmax(x): y * (dy - sum(dy * y)).
 template <class T> RSNN_HD T softmax_grad(T y, T dy, T dot) { return y * (dy - dot); }
 // dx for y = log_softmax(x): dy - exp(y) * sum(dy).
-template <class T> RSNN_HD T log_softmax_grad(T y, T dy, T sum_dy) { return dy - math::exp_(y) * sum_dy; }
+template <class T>
+RSNN_HD T log_softmax_grad(T y, T dy, T sum_dy) {
+  return dy - math::exp_(y) * sum_dy;
+}
 // Cross-entropy of one logit, lse = log(sum(exp(row))): d loss_row / d logit =
 // softmax - onehot; `scale` = d(mean loss)/d(loss_row) = dloss / M.
 template <class T>
@@ -186,6 +189,9 @@ RSNN_HD T cross_entropy_grad(T logit, T lse, bool is_label, T scale) {
 // ---- mean-squared error ----------------------------------------------------------------
 template <class T> RSNN_HD T squared_error(T a, T b) { return (a - b) * (a - b); }
 // d/da of scale * (a - b)^2, with scale = dloss / n; d/db is its negative.
-template <class T> RSNN_HD T squared_error_grad(T a, T b, T scale) { return T(2) * scale * (a - b); }
+template <class T>
+RSNN_HD T squared_error_grad(T a, T b, T scale) {
+  return T(2) * scale * (a - b);
+}
 
 }  // namespace rsnn::kernels

@@ -66,8 +66,8 @@ void unary_backward_cpu(UnaryOp op, T* dx, const T* dy, const T* x, const T* y, 
 }
 
 template <class T>
-void binary_forward_cpu(BinaryOp op, T* out, const T* a, const T* b, int64_t outer,
-                        int64_t inner, bool a_full, bool b_full) {
+void binary_forward_cpu(BinaryOp op, T* out, const T* a, const T* b, int64_t outer, int64_t inner,
+                        bool a_full, bool b_full) {
   const int64_t n = outer * inner;
   visit_binary(op, [&](auto tag) {
     constexpr BinaryOp OP = decltype(tag)::value;
@@ -107,8 +107,10 @@ void binary_backward_cpu(BinaryOp op, T* da, T* db, const T* dout, const T* a, c
       const bool full = which == 0 ? a_full : b_full;
       if (!d) continue;
       if (!full) {  // broadcast operand: sum its gradient over rows
-        if (which == 0) cpu_detail::colsum_into(d, outer, inner, true, da_term);
-        else cpu_detail::colsum_into(d, outer, inner, true, db_term);
+        if (which == 0)
+          cpu_detail::colsum_into(d, outer, inner, true, da_term);
+        else
+          cpu_detail::colsum_into(d, outer, inner, true, db_term);
         continue;
       }
 #pragma omp parallel for schedule(static) if (n > kParallelMin)
@@ -126,11 +128,11 @@ void binary_backward_cpu(BinaryOp op, T* da, T* db, const T* dout, const T* a, c
   });
 }
 
-#define RSNN_INSTANTIATE(T)                                                                    \
-  template void unary_forward_cpu<T>(UnaryOp, T*, const T*, int64_t, T);                       \
-  template void unary_backward_cpu<T>(UnaryOp, T*, const T*, const T*, const T*, int64_t, T);  \
+#define RSNN_INSTANTIATE(T)                                                                     \
+  template void unary_forward_cpu<T>(UnaryOp, T*, const T*, int64_t, T);                        \
+  template void unary_backward_cpu<T>(UnaryOp, T*, const T*, const T*, const T*, int64_t, T);   \
   template void binary_forward_cpu<T>(BinaryOp, T*, const T*, const T*, int64_t, int64_t, bool, \
-                                      bool);                                                   \
+                                      bool);                                                    \
   template void binary_backward_cpu<T>(BinaryOp, T*, T*, const T*, const T*, const T*, int64_t, \
                                        int64_t, bool, bool);
 RSNN_INSTANTIATE(float)
@@ -189,7 +191,8 @@ Shape strip_leading_ones(const Shape& s) {
 }
 bool is_suffix(const Shape& small, const Shape& big) {
   if (small.size() > big.size()) return false;
-  return std::equal(small.begin(), small.end(), big.end() - static_cast<std::ptrdiff_t>(small.size()));
+  return std::equal(small.begin(), small.end(),
+                    big.end() - static_cast<std::ptrdiff_t>(small.size()));
 }
 
 struct Broadcast {
@@ -268,7 +271,9 @@ void binary_backward(BinaryOp op, Tensor* da, Tensor* db, const Tensor& dout, co
 namespace cuda {
 #define RSNN_NO_CUDA(name) RSNN_FAIL(name " on CUDA: rsnn was built without the CUDA backend")
 template <class T>
-void unary_forward(UnaryOp, T*, const T*, int64_t, T, Stream) { RSNN_NO_CUDA("unary_forward"); }
+void unary_forward(UnaryOp, T*, const T*, int64_t, T, Stream) {
+  RSNN_NO_CUDA("unary_forward");
+}
 template <class T>
 void unary_backward(UnaryOp, T*, const T*, const T*, const T*, int64_t, T, Stream) {
   RSNN_NO_CUDA("unary_backward");
@@ -283,13 +288,12 @@ void binary_backward(BinaryOp, T*, T*, const T*, const T*, const T*, int64_t, in
   RSNN_NO_CUDA("binary_backward");
 }
 #undef RSNN_NO_CUDA
-#define RSNN_INSTANTIATE(T)                                                                  \
-  template void unary_forward<T>(UnaryOp, T*, const T*, int64_t, T, Stream);                 \
-  template void unary_backward<T>(UnaryOp, T*, const T*, const T*, const T*, int64_t, T,     \
-                                  Stream);                                                   \
-  template void binary_forward<T>(BinaryOp, T*, const T*, const T*, int64_t, int64_t, bool,  \
-                                  bool, Stream);                                             \
-  template void binary_backward<T>(BinaryOp, T*, T*, const T*, const T*, const T*, int64_t,  \
+#define RSNN_INSTANTIATE(T)                                                                       \
+  template void unary_forward<T>(UnaryOp, T*, const T*, int64_t, T, Stream);                      \
+  template void unary_backward<T>(UnaryOp, T*, const T*, const T*, const T*, int64_t, T, Stream); \
+  template void binary_forward<T>(BinaryOp, T*, const T*, const T*, int64_t, int64_t, bool, bool, \
+                                  Stream);                                                        \
+  template void binary_backward<T>(BinaryOp, T*, T*, const T*, const T*, const T*, int64_t,       \
                                    int64_t, bool, bool, Stream);
 RSNN_INSTANTIATE(float)
 RSNN_INSTANTIATE(double)

@@ -20,8 +20,8 @@ __global__ void unary_backward_kernel(T* dx, const T* dy, const T* x, const T* y
 }
 
 template <BinaryOp OP, class T>
-__global__ void binary_forward_kernel(T* out, const T* a, const T* b, int64_t outer,
-                                      int64_t inner, bool a_full, bool b_full) {
+__global__ void binary_forward_kernel(T* out, const T* a, const T* b, int64_t outer, int64_t inner,
+                                      bool a_full, bool b_full) {
   RSNN_GRID_STRIDE(i, outer * inner) {
     const int64_t j = i % inner;
     out[i] = binary_value<OP, T>(a[a_full ? i : j], b[b_full ? i : j]);
@@ -109,13 +109,12 @@ void binary_backward(BinaryOp op, T* da, T* db, const T* dout, const T* a, const
   });
 }
 
-#define RSNN_INSTANTIATE(T)                                                                  \
-  template void unary_forward<T>(UnaryOp, T*, const T*, int64_t, T, Stream);                 \
-  template void unary_backward<T>(UnaryOp, T*, const T*, const T*, const T*, int64_t, T,     \
-                                  Stream);                                                   \
-  template void binary_forward<T>(BinaryOp, T*, const T*, const T*, int64_t, int64_t, bool,  \
-                                  bool, Stream);                                             \
-  template void binary_backward<T>(BinaryOp, T*, T*, const T*, const T*, const T*, int64_t,  \
+#define RSNN_INSTANTIATE(T)                                                                       \
+  template void unary_forward<T>(UnaryOp, T*, const T*, int64_t, T, Stream);                      \
+  template void unary_backward<T>(UnaryOp, T*, const T*, const T*, const T*, int64_t, T, Stream); \
+  template void binary_forward<T>(BinaryOp, T*, const T*, const T*, int64_t, int64_t, bool, bool, \
+                                  Stream);                                                        \
+  template void binary_backward<T>(BinaryOp, T*, T*, const T*, const T*, const T*, int64_t,       \
                                    int64_t, bool, bool, Stream);
 RSNN_INSTANTIATE(float)
 RSNN_INSTANTIATE(double)

@@ -40,8 +40,8 @@ void unary_backward_ref(UnaryOp op, T* dx, const T* dy, const T* x, const T* y, 
 // out (outer, inner); a (outer, inner) when a_full else (inner); b likewise.
 // out[o, j] = f(a[o, j] or a[j], b[o, j] or b[j])
 template <class T>
-void binary_forward_ref(BinaryOp op, T* out, const T* a, const T* b, int64_t outer,
-                        int64_t inner, bool a_full, bool b_full) {
+void binary_forward_ref(BinaryOp op, T* out, const T* a, const T* b, int64_t outer, int64_t inner,
+                        bool a_full, bool b_full) {
   visit_binary(op, [&](auto tag) {
     constexpr BinaryOp OP = decltype(tag)::value;
     for (int64_t o = 0; o < outer; ++o)
@@ -74,8 +74,8 @@ void unary_forward_cpu(UnaryOp op, T* out, const T* x, int64_t n, T p);
 template <class T>
 void unary_backward_cpu(UnaryOp op, T* dx, const T* dy, const T* x, const T* y, int64_t n, T p);
 template <class T>
-void binary_forward_cpu(BinaryOp op, T* out, const T* a, const T* b, int64_t outer,
-                        int64_t inner, bool a_full, bool b_full);
+void binary_forward_cpu(BinaryOp op, T* out, const T* a, const T* b, int64_t outer, int64_t inner,
+                        bool a_full, bool b_full);
 template <class T>
 void binary_backward_cpu(BinaryOp op, T* da, T* db, const T* dout, const T* a, const T* b,
                          int64_t outer, int64_t inner, bool a_full, bool b_full);

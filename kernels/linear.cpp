@@ -17,36 +17,38 @@ using cpu_detail::kParallelMin;
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), alpha,
-              a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
+              static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), alpha, a,
+              static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
               static_cast<blasint>(ldc));
 }
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* a,
           int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
   cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), alpha,
-              a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
+              static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), alpha, a,
+              static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
               static_cast<blasint>(ldc));
 }
 
 void check_blas_dims(int64_t M, int64_t K, int64_t N, const char* what) {
-  RSNN_CHECK(M <= INT_MAX && K <= INT_MAX && N <= INT_MAX, what, ": dimensions (", M, ", ", K,
-             ", ", N, ") exceed the BLAS integer range");
+  RSNN_CHECK(M <= INT_MAX && K <= INT_MAX && N <= INT_MAX, what, ": dimensions (", M, ", ", K, ", ",
+             N, ") exceed the BLAS integer range");
 }
 int64_t ld(int64_t n) { return std::max<int64_t>(1, n); }
 }  // namespace
 
 template <class T>
-void linear_forward_cpu(T* out, const T* inp, const T* weight, const T* bias, int64_t M,
-                        int64_t K, int64_t N) {
+void linear_forward_cpu(T* out, const T* inp, const T* weight, const T* bias, int64_t M, int64_t K,
+                        int64_t N) {
   if (M == 0 || N == 0) return;
   check_blas_dims(M, K, N, "linear_forward");
   // Start from the bias rows (or zeros) and let GEMM add inp W^T on top (beta = 1).
 #pragma omp parallel for schedule(static) if (M * N > kParallelMin)
   for (int64_t m = 0; m < M; ++m) {
     T* row = out + m * N;
-    if (bias) std::copy(bias, bias + N, row);
-    else std::fill(row, row + N, T(0));
+    if (bias)
+      std::copy(bias, bias + N, row);
+    else
+      std::fill(row, row + N, T(0));
   }
   if (K == 0) return;
   gemm(false, true, M, N, K, T(1), inp, ld(K), weight, ld(K), T(1), out, ld(N));
@@ -78,13 +80,12 @@ void matmul_cpu(T* c, const T* a, const T* b, int64_t M, int64_t K, int64_t N, b
        accumulate ? T(1) : T(0), c, ld(N));
 }
 
-#define RSNN_INSTANTIATE(T)                                                                  \
-  template void linear_forward_cpu<T>(T*, const T*, const T*, const T*, int64_t, int64_t,    \
-                                      int64_t);                                              \
-  template void linear_backward_cpu<T>(T*, T*, T*, const T*, const T*, const T*, int64_t,    \
-                                       int64_t, int64_t);                                    \
-  template void matmul_cpu<T>(T*, const T*, const T*, int64_t, int64_t, int64_t, bool, bool, \
-                              bool);
+#define RSNN_INSTANTIATE(T)                                                                        \
+  template void linear_forward_cpu<T>(T*, const T*, const T*, const T*, int64_t, int64_t,          \
+                                      int64_t);                                                    \
+  template void linear_backward_cpu<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, \
+                                       int64_t);                                                   \
+  template void matmul_cpu<T>(T*, const T*, const T*, int64_t, int64_t, int64_t, bool, bool, bool);
 RSNN_INSTANTIATE(float)
 RSNN_INSTANTIATE(double)
 #undef RSNN_INSTANTIATE
@@ -145,7 +146,8 @@ void linear_backward(Tensor* dinp, Tensor* dweight, Tensor* dbias, const Tensor&
     check_shape(inp, inp_shape, what + " inp (..., K) for dout " + dout.shape_str());
   }
   if (dinp) detail::prepare_accum(*dinp, inp_shape, dout.dtype(), dout.device(), what, "dinp");
-  if (dweight) detail::prepare_accum(*dweight, {N, K}, dout.dtype(), dout.device(), what, "dweight");
+  if (dweight)
+    detail::prepare_accum(*dweight, {N, K}, dout.dtype(), dout.device(), what, "dweight");
   if (dbias) detail::prepare_accum(*dbias, {N}, dout.dtype(), dout.device(), what, "dbias");
   const Stream s = detail::stream_on(dout.device(), stream, what);
   dispatch_float(dout.dtype(), what.c_str(), [&](auto tag) {
@@ -173,8 +175,8 @@ void matmul(Tensor& c, const Tensor& a, const Tensor& b, bool trans_a, bool tran
   const int64_t M = trans_a ? a.size(1) : a.size(0), K = trans_a ? a.size(0) : a.size(1);
   const int64_t Kb = trans_b ? b.size(1) : b.size(0), N = trans_b ? b.size(0) : b.size(1);
   RSNN_CHECK(K == Kb, what, ": inner dimensions differ: op(a) is (", M, ", ", K, ") from a ",
-             a.shape_str(), trans_a ? " transposed" : "", ", op(b) is (", Kb, ", ", N,
-             ") from b ", b.shape_str(), trans_b ? " transposed" : "");
+             a.shape_str(), trans_a ? " transposed" : "", ", op(b) is (", Kb, ", ", N, ") from b ",
+             b.shape_str(), trans_b ? " transposed" : "");
   if (accumulate)
     detail::prepare_accum(c, {M, N}, a.dtype(), a.device(), what, "c");
   else
@@ -183,8 +185,8 @@ void matmul(Tensor& c, const Tensor& a, const Tensor& b, bool trans_a, bool tran
   dispatch_float(a.dtype(), what.c_str(), [&](auto tag) {
     using T = decltype(tag);
     if (a.device().is_cuda())
-      cuda::matmul<T>(c.data<T>(), a.data<T>(), b.data<T>(), M, K, N, trans_a, trans_b,
-                      accumulate, s);
+      cuda::matmul<T>(c.data<T>(), a.data<T>(), b.data<T>(), M, K, N, trans_a, trans_b, accumulate,
+                      s);
     else
       matmul_cpu<T>(c.data<T>(), a.data<T>(), b.data<T>(), M, K, N, trans_a, trans_b, accumulate);
     return 0;
@@ -198,8 +200,7 @@ void linear_forward(T*, const T*, const T*, const T*, int64_t, int64_t, int64_t,
   RSNN_FAIL("linear_forward on CUDA: rsnn was built without the CUDA backend");
 }
 template <class T>
-void linear_backward(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, int64_t,
-                     Stream) {
+void linear_backward(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, Stream) {
   RSNN_FAIL("linear_backward on CUDA: rsnn was built without the CUDA backend");
 }
 template <class T>

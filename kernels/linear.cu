@@ -29,8 +29,8 @@ void gemm(cublasHandle_t h, bool ta, bool tb, int64_t M, int64_t N, int64_t K, d
 }
 
 void check_dims(int64_t M, int64_t K, int64_t N, const char* what) {
-  RSNN_CHECK(M <= INT_MAX && K <= INT_MAX && N <= INT_MAX, what, ": dimensions (", M, ", ", K,
-             ", ", N, ") exceed the cuBLAS integer range");
+  RSNN_CHECK(M <= INT_MAX && K <= INT_MAX && N <= INT_MAX, what, ": dimensions (", M, ", ", K, ", ",
+             N, ") exceed the cuBLAS integer range");
 }
 int64_t ld(int64_t n) { return n > 1 ? n : 1; }
 
@@ -62,8 +62,8 @@ void linear_forward(T* out, const T* inp, const T* weight, const T* bias, int64_
 }
 
 template <class T>
-void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
-                     const T* weight, int64_t M, int64_t K, int64_t N, Stream stream) {
+void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
+                     int64_t M, int64_t K, int64_t N, Stream stream) {
   check_dims(M, K, N, "linear_backward (CUDA)");
   detail::use_device(stream);
   if (M > 0 && K > 0 && N > 0) {

@@ -14,8 +14,8 @@ namespace rsnn::kernels {
 // inp (M,K), weight (N,K), bias (N) or null, out (M,N):
 // out[m,n] = bias[n] + sum_k inp[m,k] * weight[n,k]
 template <class T>
-void linear_forward_ref(T* out, const T* inp, const T* weight, const T* bias, int64_t M,
-                        int64_t K, int64_t N) {
+void linear_forward_ref(T* out, const T* inp, const T* weight, const T* bias, int64_t M, int64_t K,
+                        int64_t N) {
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
       T acc = bias ? bias[n] : T(0);
@@ -66,8 +66,8 @@ void matmul_ref(T* c, const T* a, const T* b, int64_t M, int64_t K, int64_t N, b
 
 // ---- optimized CPU (OpenBLAS; OpenMP for the bias), same arguments ---------------------
 template <class T>
-void linear_forward_cpu(T* out, const T* inp, const T* weight, const T* bias, int64_t M,
-                        int64_t K, int64_t N);
+void linear_forward_cpu(T* out, const T* inp, const T* weight, const T* bias, int64_t M, int64_t K,
+                        int64_t N);
 template <class T>
 void linear_backward_cpu(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
                          const T* weight, int64_t M, int64_t K, int64_t N);
@@ -81,8 +81,8 @@ template <class T>
 void linear_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t M, int64_t K,
                     int64_t N, Stream stream);
 template <class T>
-void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
-                     const T* weight, int64_t M, int64_t K, int64_t N, Stream stream);
+void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
+                     int64_t M, int64_t K, int64_t N, Stream stream);
 template <class T>
 void matmul(T* c, const T* a, const T* b, int64_t M, int64_t K, int64_t N, bool trans_a,
             bool trans_b, bool accumulate, Stream stream);
@@ -100,7 +100,7 @@ void linear_backward(Tensor* dinp, Tensor* dweight, Tensor* dbias, const Tensor&
                      const Tensor& inp, const Tensor& weight, Stream stream = Stream{});
 // c (M,N) = op(a) op(b) (+= when accumulate; c is allocated when undefined and not
 // accumulating, zero-filled when undefined and accumulating).
-void matmul(Tensor& c, const Tensor& a, const Tensor& b, bool trans_a = false,
-            bool trans_b = false, bool accumulate = false, Stream stream = Stream{});
+void matmul(Tensor& c, const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false,
+            bool accumulate = false, Stream stream = Stream{});
 
 }  // namespace rsnn::kernels

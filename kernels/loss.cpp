@@ -71,12 +71,11 @@ void mse_backward_cpu(T* da, T* db, const T* dloss, const T* a, const T* b, int6
   }
 }
 
-#define RSNN_INSTANTIATE(T)                                                                   \
-  template void cross_entropy_forward_cpu<T>(T*, T*, const T*, const int64_t*, int64_t,       \
-                                             int64_t);                                        \
-  template void cross_entropy_backward_cpu<T>(T*, const T*, const T*, const T*, const int64_t*, \
-                                              int64_t, int64_t);                              \
-  template void mse_forward_cpu<T>(T*, const T*, const T*, int64_t);                          \
+#define RSNN_INSTANTIATE(T)                                                                       \
+  template void cross_entropy_forward_cpu<T>(T*, T*, const T*, const int64_t*, int64_t, int64_t); \
+  template void cross_entropy_backward_cpu<T>(T*, const T*, const T*, const T*, const int64_t*,   \
+                                              int64_t, int64_t);                                  \
+  template void mse_forward_cpu<T>(T*, const T*, const T*, int64_t);                              \
   template void mse_backward_cpu<T>(T*, T*, const T*, const T*, const T*, int64_t);
 RSNN_INSTANTIATE(float)
 RSNN_INSTANTIATE(double)
@@ -86,8 +85,8 @@ RSNN_INSTANTIATE(double)
 
 namespace {
 // Checks logits (M, C) and labels (M); returns M and C. Labels are validated on the host.
-void check_ce_args(const Tensor& logits, const Tensor& labels, const std::string& what,
-                   int64_t& M, int64_t& C) {
+void check_ce_args(const Tensor& logits, const Tensor& labels, const std::string& what, int64_t& M,
+                   int64_t& C) {
   detail::check_float(logits, what, "logits");
   RSNN_CHECK(logits.ndim() == 2, what, ": logits must be (M, C), got ", logits.shape_str());
   M = logits.size(0);
@@ -114,8 +113,8 @@ void cross_entropy_forward(Tensor& loss, Tensor* lse, const Tensor& logits, cons
     using T = decltype(tag);
     T* l = lse ? lse->data<T>() : nullptr;
     if (logits.device().is_cuda())
-      cuda::cross_entropy_forward<T>(loss.data<T>(), l, logits.data<T>(), labels.data<int64_t>(),
-                                     M, C, s);
+      cuda::cross_entropy_forward<T>(loss.data<T>(), l, logits.data<T>(), labels.data<int64_t>(), M,
+                                     C, s);
     else
       cross_entropy_forward_cpu<T>(loss.data<T>(), l, logits.data<T>(), labels.data<int64_t>(), M,
                                    C);
@@ -201,18 +200,20 @@ void cross_entropy_backward(T*, const T*, const T*, const T*, const int64_t*, in
   RSNN_NO_CUDA("cross_entropy_backward");
 }
 template <class T>
-void mse_forward(T*, const T*, const T*, int64_t, Stream) { RSNN_NO_CUDA("mse_forward"); }
+void mse_forward(T*, const T*, const T*, int64_t, Stream) {
+  RSNN_NO_CUDA("mse_forward");
+}
 template <class T>
 void mse_backward(T*, T*, const T*, const T*, const T*, int64_t, Stream) {
   RSNN_NO_CUDA("mse_backward");
 }
 #undef RSNN_NO_CUDA
-#define RSNN_INSTANTIATE(T)                                                                   \
-  template void cross_entropy_forward<T>(T*, T*, const T*, const int64_t*, int64_t, int64_t,  \
-                                         Stream);                                             \
-  template void cross_entropy_backward<T>(T*, const T*, const T*, const T*, const int64_t*,   \
-                                          int64_t, int64_t, Stream);                          \
-  template void mse_forward<T>(T*, const T*, const T*, int64_t, Stream);                      \
+#define RSNN_INSTANTIATE(T)                                                                  \
+  template void cross_entropy_forward<T>(T*, T*, const T*, const int64_t*, int64_t, int64_t, \
+                                         Stream);                                            \
+  template void cross_entropy_backward<T>(T*, const T*, const T*, const T*, const int64_t*,  \
+                                          int64_t, int64_t, Stream);                         \
+  template void mse_forward<T>(T*, const T*, const T*, int64_t, Stream);                     \
   template void mse_backward<T>(T*, T*, const T*, const T*, const T*, int64_t, Stream);
 RSNN_INSTANTIATE(float)
 RSNN_INSTANTIATE(double)

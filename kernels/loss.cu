@@ -107,12 +107,12 @@ void mse_backward(T* da, T* db, const T* dloss, const T* a, const T* b, int64_t 
   RSNN_CUDA_CHECK_LAUNCH();
 }
 
-#define RSNN_INSTANTIATE(T)                                                                   \
-  template void cross_entropy_forward<T>(T*, T*, const T*, const int64_t*, int64_t, int64_t,  \
-                                         Stream);                                             \
-  template void cross_entropy_backward<T>(T*, const T*, const T*, const T*, const int64_t*,   \
-                                          int64_t, int64_t, Stream);                          \
-  template void mse_forward<T>(T*, const T*, const T*, int64_t, Stream);                      \
+#define RSNN_INSTANTIATE(T)                                                                  \
+  template void cross_entropy_forward<T>(T*, T*, const T*, const int64_t*, int64_t, int64_t, \
+                                         Stream);                                            \
+  template void cross_entropy_backward<T>(T*, const T*, const T*, const T*, const int64_t*,  \
+                                          int64_t, int64_t, Stream);                         \
+  template void mse_forward<T>(T*, const T*, const T*, int64_t, Stream);                     \
   template void mse_backward<T>(T*, T*, const T*, const T*, const T*, int64_t, Stream);
 RSNN_INSTANTIATE(float)
 RSNN_INSTANTIATE(double)

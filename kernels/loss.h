@@ -72,7 +72,8 @@ void cross_entropy_forward_cpu(T* loss, T* lse, const T* logits, const int64_t* 
 template <class T>
 void cross_entropy_backward_cpu(T* dlogits, const T* dloss, const T* logits, const T* lse,
                                 const int64_t* labels, int64_t M, int64_t C);
-template <class T> void mse_forward_cpu(T* loss, const T* a, const T* b, int64_t n);
+template <class T>
+void mse_forward_cpu(T* loss, const T* a, const T* b, int64_t n);
 template <class T>
 void mse_backward_cpu(T* da, T* db, const T* dloss, const T* a, const T* b, int64_t n);
 
@@ -85,7 +86,8 @@ void cross_entropy_forward(T* loss, T* lse, const T* logits, const int64_t* labe
 template <class T>
 void cross_entropy_backward(T* dlogits, const T* dloss, const T* logits, const T* lse,
                             const int64_t* labels, int64_t M, int64_t C, Stream stream);
-template <class T> void mse_forward(T* loss, const T* a, const T* b, int64_t n, Stream stream);
+template <class T>
+void mse_forward(T* loss, const T* a, const T* b, int64_t n, Stream stream);
 template <class T>
 void mse_backward(T* da, T* db, const T* dloss, const T* a, const T* b, int64_t n, Stream stream);
 }  // namespace cuda

@@ -92,14 +92,14 @@ void sum_last_backward_cpu(T* din, const T* dout, int64_t outer, int64_t inner) 
   }
 }
 
-#define RSNN_INSTANTIATE(T)                                                          \
-  template void sum_all_cpu<T>(T*, const T*, int64_t);                               \
-  template void mean_all_cpu<T>(T*, const T*, int64_t);                              \
-  template void sum_leading_cpu<T>(T*, const T*, int64_t, int64_t);                  \
-  template void sum_last_cpu<T>(T*, const T*, int64_t, int64_t);                     \
-  template void max_last_cpu<T>(T*, int64_t*, const T*, int64_t, int64_t);           \
-  template void sum_all_backward_cpu<T>(T*, const T*, int64_t, T);                   \
-  template void sum_leading_backward_cpu<T>(T*, const T*, int64_t, int64_t);         \
+#define RSNN_INSTANTIATE(T)                                                  \
+  template void sum_all_cpu<T>(T*, const T*, int64_t);                       \
+  template void mean_all_cpu<T>(T*, const T*, int64_t);                      \
+  template void sum_leading_cpu<T>(T*, const T*, int64_t, int64_t);          \
+  template void sum_last_cpu<T>(T*, const T*, int64_t, int64_t);             \
+  template void max_last_cpu<T>(T*, int64_t*, const T*, int64_t, int64_t);   \
+  template void sum_all_backward_cpu<T>(T*, const T*, int64_t, T);           \
+  template void sum_leading_backward_cpu<T>(T*, const T*, int64_t, int64_t); \
   template void sum_last_backward_cpu<T>(T*, const T*, int64_t, int64_t);
 RSNN_INSTANTIATE(float)
 RSNN_INSTANTIATE(double)
@@ -131,8 +131,10 @@ void sum_all(Tensor& out, const Tensor& in, Stream stream) {
   detail::prepare_out(out, {1}, in.dtype(), in.device(), what, "out");
   run(in, what, stream, [&](auto tag, Stream s) {
     using T = decltype(tag);
-    if (in.device().is_cuda()) cuda::sum_all<T>(out.data<T>(), in.data<T>(), in.numel(), s);
-    else sum_all_cpu<T>(out.data<T>(), in.data<T>(), in.numel());
+    if (in.device().is_cuda())
+      cuda::sum_all<T>(out.data<T>(), in.data<T>(), in.numel(), s);
+    else
+      sum_all_cpu<T>(out.data<T>(), in.data<T>(), in.numel());
   });
 }
 
@@ -143,8 +145,10 @@ void mean_all(Tensor& out, const Tensor& in, Stream stream) {
   detail::prepare_out(out, {1}, in.dtype(), in.device(), what, "out");
   run(in, what, stream, [&](auto tag, Stream s) {
     using T = decltype(tag);
-    if (in.device().is_cuda()) cuda::mean_all<T>(out.data<T>(), in.data<T>(), in.numel(), s);
-    else mean_all_cpu<T>(out.data<T>(), in.data<T>(), in.numel());
+    if (in.device().is_cuda())
+      cuda::mean_all<T>(out.data<T>(), in.data<T>(), in.numel(), s);
+    else
+      mean_all_cpu<T>(out.data<T>(), in.data<T>(), in.numel());
   });
 }
 
@@ -159,8 +163,10 @@ void sum_leading(Tensor& out, const Tensor& in, int keep_dims, Stream stream) {
   detail::prepare_out(out, out_shape, in.dtype(), in.device(), what, "out");
   run(in, what, stream, [&](auto tag, Stream s) {
     using T = decltype(tag);
-    if (in.device().is_cuda()) cuda::sum_leading<T>(out.data<T>(), in.data<T>(), outer, inner, s);
-    else sum_leading_cpu<T>(out.data<T>(), in.data<T>(), outer, inner);
+    if (in.device().is_cuda())
+      cuda::sum_leading<T>(out.data<T>(), in.data<T>(), outer, inner, s);
+    else
+      sum_leading_cpu<T>(out.data<T>(), in.data<T>(), outer, inner);
   });
 }
 
@@ -172,8 +178,10 @@ void sum_last(Tensor& out, const Tensor& in, Stream stream) {
   detail::prepare_out(out, drop_last(in.shape()), in.dtype(), in.device(), what, "out");
   run(in, what, stream, [&](auto tag, Stream s) {
     using T = decltype(tag);
-    if (in.device().is_cuda()) cuda::sum_last<T>(out.data<T>(), in.data<T>(), outer, inner, s);
-    else sum_last_cpu<T>(out.data<T>(), in.data<T>(), outer, inner);
+    if (in.device().is_cuda())
+      cuda::sum_last<T>(out.data<T>(), in.data<T>(), outer, inner, s);
+    else
+      sum_last_cpu<T>(out.data<T>(), in.data<T>(), outer, inner);
   });
 }
 
@@ -189,8 +197,10 @@ void max_last(Tensor& out, Tensor* argmax, const Tensor& in, Stream stream) {
   run(in, what, stream, [&](auto tag, Stream s) {
     using T = decltype(tag);
     int64_t* am = argmax ? argmax->data<int64_t>() : nullptr;
-    if (in.device().is_cuda()) cuda::max_last<T>(out.data<T>(), am, in.data<T>(), outer, inner, s);
-    else max_last_cpu<T>(out.data<T>(), am, in.data<T>(), outer, inner);
+    if (in.device().is_cuda())
+      cuda::max_last<T>(out.data<T>(), am, in.data<T>(), outer, inner, s);
+    else
+      max_last_cpu<T>(out.data<T>(), am, in.data<T>(), outer, inner);
   });
 }
 
@@ -249,16 +259,30 @@ void sum_last_backward(Tensor& din, const Shape& in_shape, const Tensor& dout, S
 #ifndef RSNN_WITH_CUDA
 namespace cuda {
 #define RSNN_NO_CUDA(name) RSNN_FAIL(name " on CUDA: rsnn was built without the CUDA backend")
-template <class T> void sum_all(T*, const T*, int64_t, Stream) { RSNN_NO_CUDA("sum_all"); }
-template <class T> void mean_all(T*, const T*, int64_t, Stream) { RSNN_NO_CUDA("mean_all"); }
 template <class T>
-void sum_leading(T*, const T*, int64_t, int64_t, Stream) { RSNN_NO_CUDA("sum_leading"); }
+void sum_all(T*, const T*, int64_t, Stream) {
+  RSNN_NO_CUDA("sum_all");
+}
 template <class T>
-void sum_last(T*, const T*, int64_t, int64_t, Stream) { RSNN_NO_CUDA("sum_last"); }
+void mean_all(T*, const T*, int64_t, Stream) {
+  RSNN_NO_CUDA("mean_all");
+}
 template <class T>
-void max_last(T*, int64_t*, const T*, int64_t, int64_t, Stream) { RSNN_NO_CUDA("max_last"); }
+void sum_leading(T*, const T*, int64_t, int64_t, Stream) {
+  RSNN_NO_CUDA("sum_leading");
+}
 template <class T>
-void sum_all_backward(T*, const T*, int64_t, T, Stream) { RSNN_NO_CUDA("sum_all_backward"); }
+void sum_last(T*, const T*, int64_t, int64_t, Stream) {
+  RSNN_NO_CUDA("sum_last");
+}
+template <class T>
+void max_last(T*, int64_t*, const T*, int64_t, int64_t, Stream) {
+  RSNN_NO_CUDA("max_last");
+}
+template <class T>
+void sum_all_backward(T*, const T*, int64_t, T, Stream) {
+  RSNN_NO_CUDA("sum_all_backward");
+}
 template <class T>
 void sum_leading_backward(T*, const T*, int64_t, int64_t, Stream) {
   RSNN_NO_CUDA("sum_leading_backward");
@@ -268,14 +292,14 @@ void sum_last_backward(T*, const T*, int64_t, int64_t, Stream) {
   RSNN_NO_CUDA("sum_last_backward");
 }
 #undef RSNN_NO_CUDA
-#define RSNN_INSTANTIATE(T)                                                          \
-  template void sum_all<T>(T*, const T*, int64_t, Stream);                           \
-  template void mean_all<T>(T*, const T*, int64_t, Stream);                          \
-  template void sum_leading<T>(T*, const T*, int64_t, int64_t, Stream);              \
-  template void sum_last<T>(T*, const T*, int64_t, int64_t, Stream);                 \
-  template void max_last<T>(T*, int64_t*, const T*, int64_t, int64_t, Stream);       \
-  template void sum_all_backward<T>(T*, const T*, int64_t, T, Stream);               \
-  template void sum_leading_backward<T>(T*, const T*, int64_t, int64_t, Stream);     \
+#define RSNN_INSTANTIATE(T)                                                      \
+  template void sum_all<T>(T*, const T*, int64_t, Stream);                       \
+  template void mean_all<T>(T*, const T*, int64_t, Stream);                      \
+  template void sum_leading<T>(T*, const T*, int64_t, int64_t, Stream);          \
+  template void sum_last<T>(T*, const T*, int64_t, int64_t, Stream);             \
+  template void max_last<T>(T*, int64_t*, const T*, int64_t, int64_t, Stream);   \
+  template void sum_all_backward<T>(T*, const T*, int64_t, T, Stream);           \
+  template void sum_leading_backward<T>(T*, const T*, int64_t, int64_t, Stream); \
   template void sum_last_backward<T>(T*, const T*, int64_t, int64_t, Stream);
 RSNN_INSTANTIATE(float)
 RSNN_INSTANTIATE(double)

@@ -53,7 +53,8 @@ template <class T>
 __global__ void max_last_kernel(T* out, int64_t* argmax, const T* in, int64_t inner) {
   const T* row = in + blockIdx.x * inner;
   Best<T> best{T(-INFINITY), INT64_MAX};
-  for (int64_t j = threadIdx.x; j < inner; j += blockDim.x) best = BestOp{}(best, Best<T>{row[j], j});
+  for (int64_t j = threadIdx.x; j < inner; j += blockDim.x)
+    best = BestOp{}(best, Best<T>{row[j], j});
   best = detail::block_allreduce<kRowThreads>(best, BestOp{});
   if (threadIdx.x == 0) {
     out[blockIdx.x] = best.v;
@@ -124,7 +125,7 @@ void sum_leading_backward(T* din, const T* dout, int64_t outer, int64_t inner, S
   if (outer * inner == 0) return;
   detail::use_device(stream);
   sum_leading_backward_kernel<<<grid_for(outer * inner), kThreads, 0, raw(stream)>>>(din, dout,
-                                                                                    outer, inner);
+                                                                                     outer, inner);
   RSNN_CUDA_CHECK_LAUNCH();
 }
 
@@ -133,18 +134,18 @@ void sum_last_backward(T* din, const T* dout, int64_t outer, int64_t inner, Stre
   if (outer * inner == 0) return;
   detail::use_device(stream);
   sum_last_backward_kernel<<<grid_for(outer * inner), kThreads, 0, raw(stream)>>>(din, dout, outer,
-                                                                                 inner);
+                                                                                  inner);
   RSNN_CUDA_CHECK_LAUNCH();
 }
 
-#define RSNN_INSTANTIATE(T)                                                          \
-  template void sum_all<T>(T*, const T*, int64_t, Stream);                           \
-  template void mean_all<T>(T*, const T*, int64_t, Stream);                          \
-  template void sum_leading<T>(T*, const T*, int64_t, int64_t, Stream);              \
-  template void sum_last<T>(T*, const T*, int64_t, int64_t, Stream);                 \
-  template void max_last<T>(T*, int64_t*, const T*, int64_t, int64_t, Stream);       \
-  template void sum_all_backward<T>(T*, const T*, int64_t, T, Stream);               \
-  template void sum_leading_backward<T>(T*, const T*, int64_t, int64_t, Stream);     \
+#define RSNN_INSTANTIATE(T)                                                      \
+  template void sum_all<T>(T*, const T*, int64_t, Stream);                       \
+  template void mean_all<T>(T*, const T*, int64_t, Stream);                      \
+  template void sum_leading<T>(T*, const T*, int64_t, int64_t, Stream);          \
+  template void sum_last<T>(T*, const T*, int64_t, int64_t, Stream);             \
+  template void max_last<T>(T*, int64_t*, const T*, int64_t, int64_t, Stream);   \
+  template void sum_all_backward<T>(T*, const T*, int64_t, T, Stream);           \
+  template void sum_leading_backward<T>(T*, const T*, int64_t, int64_t, Stream); \
   template void sum_last_backward<T>(T*, const T*, int64_t, int64_t, Stream);
 RSNN_INSTANTIATE(float)
 RSNN_INSTANTIATE(double)

@@ -72,13 +72,18 @@ void sum_last_backward_ref(T* din, const T* dout, int64_t outer, int64_t inner) 
 }
 
 // ---- optimized CPU (OpenMP + simd), same arguments -------------------------------------
-template <class T> void sum_all_cpu(T* out, const T* in, int64_t n);
-template <class T> void mean_all_cpu(T* out, const T* in, int64_t n);
-template <class T> void sum_leading_cpu(T* out, const T* in, int64_t outer, int64_t inner);
-template <class T> void sum_last_cpu(T* out, const T* in, int64_t outer, int64_t inner);
+template <class T>
+void sum_all_cpu(T* out, const T* in, int64_t n);
+template <class T>
+void mean_all_cpu(T* out, const T* in, int64_t n);
+template <class T>
+void sum_leading_cpu(T* out, const T* in, int64_t outer, int64_t inner);
+template <class T>
+void sum_last_cpu(T* out, const T* in, int64_t outer, int64_t inner);
 template <class T>
 void max_last_cpu(T* out, int64_t* argmax, const T* in, int64_t outer, int64_t inner);
-template <class T> void sum_all_backward_cpu(T* din, const T* dout, int64_t n, T scale);
+template <class T>
+void sum_all_backward_cpu(T* din, const T* dout, int64_t n, T scale);
 template <class T>
 void sum_leading_backward_cpu(T* din, const T* dout, int64_t outer, int64_t inner);
 template <class T>
@@ -86,11 +91,14 @@ void sum_last_backward_cpu(T* din, const T* dout, int64_t outer, int64_t inner);
 
 // ---- CUDA, same arguments plus the stream ---------------------------------------------
 namespace cuda {
-template <class T> void sum_all(T* out, const T* in, int64_t n, Stream stream);
-template <class T> void mean_all(T* out, const T* in, int64_t n, Stream stream);
+template <class T>
+void sum_all(T* out, const T* in, int64_t n, Stream stream);
+template <class T>
+void mean_all(T* out, const T* in, int64_t n, Stream stream);
 template <class T>
 void sum_leading(T* out, const T* in, int64_t outer, int64_t inner, Stream stream);
-template <class T> void sum_last(T* out, const T* in, int64_t outer, int64_t inner, Stream stream);
+template <class T>
+void sum_last(T* out, const T* in, int64_t outer, int64_t inner, Stream stream);
 template <class T>
 void max_last(T* out, int64_t* argmax, const T* in, int64_t outer, int64_t inner, Stream stream);
 template <class T>

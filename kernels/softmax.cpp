@@ -78,10 +78,10 @@ void log_softmax_backward_cpu(T* dx, const T* dy, const T* y, int64_t M, int64_t
   }
 }
 
-#define RSNN_INSTANTIATE(T)                                                          \
-  template void softmax_forward_cpu<T>(T*, const T*, int64_t, int64_t);              \
-  template void log_softmax_forward_cpu<T>(T*, const T*, int64_t, int64_t);          \
-  template void softmax_backward_cpu<T>(T*, const T*, const T*, int64_t, int64_t);   \
+#define RSNN_INSTANTIATE(T)                                                        \
+  template void softmax_forward_cpu<T>(T*, const T*, int64_t, int64_t);            \
+  template void log_softmax_forward_cpu<T>(T*, const T*, int64_t, int64_t);        \
+  template void softmax_backward_cpu<T>(T*, const T*, const T*, int64_t, int64_t); \
   template void log_softmax_backward_cpu<T>(T*, const T*, const T*, int64_t, int64_t);
 RSNN_INSTANTIATE(float)
 RSNN_INSTANTIATE(double)
@@ -111,11 +111,15 @@ void forward(bool log, Tensor& out, const Tensor& x, Stream stream) {
     T* o = out.data<T>();
     const T* xp = x.data<T>();
     if (x.device().is_cuda()) {
-      if (log) cuda::log_softmax_forward<T>(o, xp, M, C, s);
-      else cuda::softmax_forward<T>(o, xp, M, C, s);
+      if (log)
+        cuda::log_softmax_forward<T>(o, xp, M, C, s);
+      else
+        cuda::softmax_forward<T>(o, xp, M, C, s);
     } else {
-      if (log) log_softmax_forward_cpu<T>(o, xp, M, C);
-      else softmax_forward_cpu<T>(o, xp, M, C);
+      if (log)
+        log_softmax_forward_cpu<T>(o, xp, M, C);
+      else
+        softmax_forward_cpu<T>(o, xp, M, C);
     }
     return 0;
   });
@@ -135,18 +139,24 @@ void backward(bool log, Tensor& dx, const Tensor& dy, const Tensor& y, Stream st
     T* d = dx.data<T>();
     const T *g = dy.data<T>(), *yp = y.data<T>();
     if (dy.device().is_cuda()) {
-      if (log) cuda::log_softmax_backward<T>(d, g, yp, M, C, s);
-      else cuda::softmax_backward<T>(d, g, yp, M, C, s);
+      if (log)
+        cuda::log_softmax_backward<T>(d, g, yp, M, C, s);
+      else
+        cuda::softmax_backward<T>(d, g, yp, M, C, s);
     } else {
-      if (log) log_softmax_backward_cpu<T>(d, g, yp, M, C);
-      else softmax_backward_cpu<T>(d, g, yp, M, C);
+      if (log)
+        log_softmax_backward_cpu<T>(d, g, yp, M, C);
+      else
+        softmax_backward_cpu<T>(d, g, yp, M, C);
     }
     return 0;
   });
 }
 }  // namespace
 
-void softmax_forward(Tensor& out, const Tensor& x, Stream stream) { forward(false, out, x, stream); }
+void softmax_forward(Tensor& out, const Tensor& x, Stream stream) {
+  forward(false, out, x, stream);
+}
 void log_softmax_forward(Tensor& out, const Tensor& x, Stream stream) {
   forward(true, out, x, stream);
 }
@@ -161,7 +171,9 @@ void log_softmax_backward(Tensor& dx, const Tensor& dy, const Tensor& y, Stream 
 namespace cuda {
 #define RSNN_NO_CUDA(name) RSNN_FAIL(name " on CUDA: rsnn was built without the CUDA backend")
 template <class T>
-void softmax_forward(T*, const T*, int64_t, int64_t, Stream) { RSNN_NO_CUDA("softmax_forward"); }
+void softmax_forward(T*, const T*, int64_t, int64_t, Stream) {
+  RSNN_NO_CUDA("softmax_forward");
+}
 template <class T>
 void log_softmax_forward(T*, const T*, int64_t, int64_t, Stream) {
   RSNN_NO_CUDA("log_softmax_forward");
@@ -175,10 +187,10 @@ void log_softmax_backward(T*, const T*, const T*, int64_t, int64_t, Stream) {
   RSNN_NO_CUDA("log_softmax_backward");
 }
 #undef RSNN_NO_CUDA
-#define RSNN_INSTANTIATE(T)                                                              \
-  template void softmax_forward<T>(T*, const T*, int64_t, int64_t, Stream);              \
-  template void log_softmax_forward<T>(T*, const T*, int64_t, int64_t, Stream);          \
-  template void softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t, Stream);   \
+#define RSNN_INSTANTIATE(T)                                                            \
+  template void softmax_forward<T>(T*, const T*, int64_t, int64_t, Stream);            \
+  template void log_softmax_forward<T>(T*, const T*, int64_t, int64_t, Stream);        \
+  template void softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t, Stream); \
   template void log_softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t, Stream);
 RSNN_INSTANTIATE(float)
 RSNN_INSTANTIATE(double)

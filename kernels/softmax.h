@@ -49,20 +49,25 @@ void log_softmax_backward_ref(T* dx, const T* dy, const T* y, int64_t M, int64_t
   for (int64_t m = 0; m < M; ++m) {
     T s = 0;
     for (int64_t c = 0; c < C; ++c) s += dy[m * C + c];
-    for (int64_t c = 0; c < C; ++c) dx[m * C + c] += log_softmax_grad(y[m * C + c], dy[m * C + c], s);
+    for (int64_t c = 0; c < C; ++c)
+      dx[m * C + c] += log_softmax_grad(y[m * C + c], dy[m * C + c], s);
   }
 }
 
 // ---- optimized CPU (OpenMP over rows, simd within), same arguments ---------------------
-template <class T> void softmax_forward_cpu(T* out, const T* x, int64_t M, int64_t C);
-template <class T> void log_softmax_forward_cpu(T* out, const T* x, int64_t M, int64_t C);
-template <class T> void softmax_backward_cpu(T* dx, const T* dy, const T* y, int64_t M, int64_t C);
+template <class T>
+void softmax_forward_cpu(T* out, const T* x, int64_t M, int64_t C);
+template <class T>
+void log_softmax_forward_cpu(T* out, const T* x, int64_t M, int64_t C);
+template <class T>
+void softmax_backward_cpu(T* dx, const T* dy, const T* y, int64_t M, int64_t C);
 template <class T>
 void log_softmax_backward_cpu(T* dx, const T* dy, const T* y, int64_t M, int64_t C);
 
 // ---- CUDA (one block per row), same arguments plus the stream -------------------------
 namespace cuda {
-template <class T> void softmax_forward(T* out, const T* x, int64_t M, int64_t C, Stream stream);
+template <class T>
+void softmax_forward(T* out, const T* x, int64_t M, int64_t C, Stream stream);
 template <class T>
 void log_softmax_forward(T* out, const T* x, int64_t M, int64_t C, Stream stream);
 template <class T>

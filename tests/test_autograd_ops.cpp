@@ -98,10 +98,17 @@ std::vector<GradCase> cases() {
   add("mse", [](const std::vector<Var>& v) { return mse(v[0], v[1]); }, {rnd({3, 4}), rnd({3, 4})});
   // ---- shapes ----
   add("reshape", [](const std::vector<Var>& v) { return reshape(v[0], {3, -1}); }, {rnd({2, 6})});
-  add("concat_last", [](const std::vector<Var>& v) { return concat_last({v[0], v[1], v[2]}); },
+  add("concat_last",
+      [](const std::vector<Var>& v) {
+        return concat_last({v[0], v[1], v[2]});
+      },
       {rnd({2, 3}), rnd({2, 1}), rnd({2, 4})});
-  add("slice_last", [](const std::vector<Var>& v) { return slice_last(v[0], 1, 3); }, {rnd({3, 5})});
-  add("concat0", [](const std::vector<Var>& v) { return concat0({v[0], v[1]}); },
+  add("slice_last", [](const std::vector<Var>& v) { return slice_last(v[0], 1, 3); },
+      {rnd({3, 5})});
+  add("concat0",
+      [](const std::vector<Var>& v) {
+        return concat0({v[0], v[1]});
+      },
       {rnd({2, 3}), rnd({1, 3})});
   add("narrow0", [](const std::vector<Var>& v) { return narrow0(v[0], 1, 2); }, {rnd({4, 3})});
   // ---- a composition: a 2-layer net with a cross-entropy loss ----
@@ -198,7 +205,8 @@ TEST(AutogradOps, TinyNetworkTrains) {
   Tensor x = Tensor::empty({B, D}, DType::f32);
   fill_uniform(x, 7, 1, -1, 1);
   std::vector<float> xv = x.to_vector<float>(), yv(B);
-  for (int64_t i = 0; i < B; ++i) yv[i] = 0.8f * xv[i * D] - 0.5f * xv[i * D + 1] * xv[i * D + 2] + 0.3f;
+  for (int64_t i = 0; i < B; ++i)
+    yv[i] = 0.8f * xv[i * D] - 0.5f * xv[i * D + 1] * xv[i * D + 2] + 0.3f;
   const Var X(x), Y(Tensor::from_vector(yv, {B, 1}));
   auto param = [](const Shape& s, uint64_t stream, double scale) {
     Tensor t = Tensor::empty(s, DType::f32);

@@ -78,7 +78,8 @@ const int64_t* L(const Tensor& t) { return t.data<int64_t>(); }
 std::vector<double> uniform(int64_t n, uint64_t seed, uint64_t stream, double lo, double hi) {
   std::vector<double> v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i)
-    v[static_cast<size_t>(i)] = lo + (hi - lo) * philox::uniform_f64(seed, stream, static_cast<uint64_t>(i));
+    v[static_cast<size_t>(i)] =
+        lo + (hi - lo) * philox::uniform_f64(seed, stream, static_cast<uint64_t>(i));
   return v;
 }
 
@@ -95,7 +96,8 @@ Ins make_inputs(const std::vector<Input>& spec, uint64_t seed) {
         lab[j] = std::min<int64_t>(spec[i].classes - 1, static_cast<int64_t>(v[j]));
       in.push_back(Tensor::from_vector(lab, spec[i].shape));
     } else {
-      const Tensor t = Tensor::from_vector(uniform(n, seed, i, spec[i].lo, spec[i].hi), spec[i].shape);
+      const Tensor t =
+          Tensor::from_vector(uniform(n, seed, i, spec[i].lo, spec[i].hi), spec[i].shape);
       in.push_back(t.to_dtype(DType::f32).to_dtype(DType::f64));
     }
   }
@@ -116,8 +118,8 @@ Ins make_inits(const std::vector<Output>& spec, uint64_t seed) {
     if (spec[i].index) {
       out.push_back(Tensor::full(spec[i].shape, -1.0, DType::i64));
     } else {
-      const Tensor t = Tensor::from_vector(uniform(shape_numel(spec[i].shape), seed, 100 + i, -1, 1),
-                                           spec[i].shape);
+      const Tensor t = Tensor::from_vector(
+          uniform(shape_numel(spec[i].shape), seed, 100 + i, -1, 1), spec[i].shape);
       out.push_back(t.to_dtype(DType::f32).to_dtype(DType::f64));
     }
   }
@@ -203,22 +205,23 @@ void check_case(const Case& c, bool cuda) {
     ++seed;
     const std::string at = c.name + " " + sizes_str(z);
     const Device cpu = Device::cpu();
-    const auto want = run_impl(c, z, Impl::ref, DType::f64, cpu, in64, init64, out_spec, at + " ref f64");
+    const auto want =
+        run_impl(c, z, Impl::ref, DType::f64, cpu, in64, init64, out_spec, at + " ref f64");
     for (const auto& o : want)
       for (double v : o) ASSERT_FALSE(std::isnan(v)) << at << ": the float64 reference gives NaN";
     if (!cuda) {
-      expect_close(run_impl(c, z, Impl::ref, DType::f32, cpu, in64, init64, out_spec, at),
-                   want, c.atol32, c.rtol32, at + " ref f32");
-      expect_close(run_impl(c, z, Impl::cpu, DType::f32, cpu, in64, init64, out_spec, at),
-                   want, c.atol32, c.rtol32, at + " cpu f32");
-      expect_close(run_impl(c, z, Impl::cpu, DType::f64, cpu, in64, init64, out_spec, at),
-                   want, kAtol64, kRtol64, at + " cpu f64");
+      expect_close(run_impl(c, z, Impl::ref, DType::f32, cpu, in64, init64, out_spec, at), want,
+                   c.atol32, c.rtol32, at + " ref f32");
+      expect_close(run_impl(c, z, Impl::cpu, DType::f32, cpu, in64, init64, out_spec, at), want,
+                   c.atol32, c.rtol32, at + " cpu f32");
+      expect_close(run_impl(c, z, Impl::cpu, DType::f64, cpu, in64, init64, out_spec, at), want,
+                   kAtol64, kRtol64, at + " cpu f64");
     } else {
       const Device gpu = Device::cuda(0);
-      expect_close(run_impl(c, z, Impl::cuda, DType::f32, gpu, in64, init64, out_spec, at),
-                   want, c.atol32, c.rtol32, at + " cuda f32");
-      expect_close(run_impl(c, z, Impl::cuda, DType::f64, gpu, in64, init64, out_spec, at),
-                   want, kAtol64, kRtol64, at + " cuda f64");
+      expect_close(run_impl(c, z, Impl::cuda, DType::f32, gpu, in64, init64, out_spec, at), want,
+                   c.atol32, c.rtol32, at + " cuda f32");
+      expect_close(run_impl(c, z, Impl::cuda, DType::f64, gpu, in64, init64, out_spec, at), want,
+                   kAtol64, kRtol64, at + " cuda f64");
     }
   }
 }
@@ -302,14 +305,20 @@ struct UnarySpec {
   k::UnaryOp op;
   double lo, hi, p;
 };
-const std::vector<UnarySpec> kUnary = {
-    {k::UnaryOp::neg, -3, 3, 0},        {k::UnaryOp::exp, -3, 3, 0},
-    {k::UnaryOp::log, 0.1, 3, 0},       {k::UnaryOp::sigmoid, -8, 8, 0},
-    {k::UnaryOp::tanh, -3, 3, 0},       {k::UnaryOp::relu, -3, 3, 0},
-    {k::UnaryOp::clipped_relu, -3, 3, 1.5}, {k::UnaryOp::softplus, -10, 10, 0},
-    {k::UnaryOp::square, -3, 3, 0},     {k::UnaryOp::sqrt, 0.1, 3, 0},
-    {k::UnaryOp::abs, -3, 3, 0},        {k::UnaryOp::pow, 0.1, 3, 1.7},
-    {k::UnaryOp::scale, -3, 3, -2.5},   {k::UnaryOp::add_scalar, -3, 3, 0.75}};
+const std::vector<UnarySpec> kUnary = {{k::UnaryOp::neg, -3, 3, 0},
+                                       {k::UnaryOp::exp, -3, 3, 0},
+                                       {k::UnaryOp::log, 0.1, 3, 0},
+                                       {k::UnaryOp::sigmoid, -8, 8, 0},
+                                       {k::UnaryOp::tanh, -3, 3, 0},
+                                       {k::UnaryOp::relu, -3, 3, 0},
+                                       {k::UnaryOp::clipped_relu, -3, 3, 1.5},
+                                       {k::UnaryOp::softplus, -10, 10, 0},
+                                       {k::UnaryOp::square, -3, 3, 0},
+                                       {k::UnaryOp::sqrt, 0.1, 3, 0},
+                                       {k::UnaryOp::abs, -3, 3, 0},
+                                       {k::UnaryOp::pow, 0.1, 3, 1.7},
+                                       {k::UnaryOp::scale, -3, 3, -2.5},
+                                       {k::UnaryOp::add_scalar, -3, 3, 0.75}};
 
 void add_unary_cases(std::vector<Case>& cs) {
   for (const UnarySpec& u : kUnary) {
@@ -412,8 +421,8 @@ void add_binary_cases(std::vector<Case>& cs) {
       const Bcast bc = bcast(z);
       typed(in[0], [&](auto tag) {
         using T = decltype(tag);
-        k::binary_backward_ref(op, P<T>(o[0]), P<T>(o[1]), P<T>(in[0]), P<T>(in[1]),
-                               P<T>(in[2]), bc.outer, bc.inner, bc.a_full, bc.b_full);
+        k::binary_backward_ref(op, P<T>(o[0]), P<T>(o[1]), P<T>(in[0]), P<T>(in[1]), P<T>(in[2]),
+                               bc.outer, bc.inner, bc.a_full, bc.b_full);
       });
     };
     b.atol32 = 2e-3;  // broadcast gradients sum up to 38700 terms
@@ -433,8 +442,10 @@ void add_reduce_cases(std::vector<Case>& cs) {
       if (impl != Impl::ref) return mean ? k::mean_all(o[0], in[0]) : k::sum_all(o[0], in[0]);
       typed(in[0], [&](auto tag) {
         using T = decltype(tag);
-        if (mean) k::mean_all_ref(P<T>(o[0]), P<T>(in[0]), z[0]);
-        else k::sum_all_ref(P<T>(o[0]), P<T>(in[0]), z[0]);
+        if (mean)
+          k::mean_all_ref(P<T>(o[0]), P<T>(in[0]), z[0]);
+        else
+          k::sum_all_ref(P<T>(o[0]), P<T>(in[0]), z[0]);
       });
     };
     c.atol32 = 3e-3;  // float32 sums of up to 40001 values of size ~1
@@ -460,8 +471,8 @@ void add_reduce_cases(std::vector<Case>& cs) {
   // sum_leading: input (z0, z1, z2), keep the last z3 dims.
   Case sl;
   sl.name = "sum_leading";
-  sl.sizes = {{1, 1, 1, 1}, {3, 5, 7, 1}, {2, 7, 9, 2}, {3, 100, 129, 1}, {2, 33, 600, 1},
-              {2, 130, 129, 2}, {4, 5, 6, 3}};
+  sl.sizes = {{1, 1, 1, 1},    {3, 5, 7, 1},     {2, 7, 9, 2}, {3, 100, 129, 1},
+              {2, 33, 600, 1}, {2, 130, 129, 2}, {4, 5, 6, 3}};
   auto lead_shapes = [](const Sizes& z, Shape& in, Shape& out, int64_t& outer, int64_t& inner) {
     in = {z[0], z[1], z[2]};
     out = Shape(in.end() - z[3], in.end());
@@ -553,9 +564,7 @@ void add_reduce_cases(std::vector<Case>& cs) {
   mx.name = "max_last";
   mx.sizes = kRowSizes;
   mx.inputs = [](const Sizes& z) { return std::vector<Input>{{{z[0], z[1]}}}; };
-  mx.outputs = [](const Sizes& z) {
-    return std::vector<Output>{{{z[0]}}, {{z[0]}, true}};
-  };
+  mx.outputs = [](const Sizes& z) { return std::vector<Output>{{{z[0]}}, {{z[0]}, true}}; };
   mx.run = [](Impl impl, Outs& o, const Ins& in, const Sizes& z) {
     if (impl != Impl::ref) return k::max_last(o[0], &o[1], in[0]);
     typed(in[0], [&](auto tag) {
@@ -582,8 +591,10 @@ void add_softmax_cases(std::vector<Case>& cs) {
         return log ? k::log_softmax_forward(o[0], in[0]) : k::softmax_forward(o[0], in[0]);
       typed(in[0], [&](auto tag) {
         using T = decltype(tag);
-        if (log) k::log_softmax_forward_ref(P<T>(o[0]), P<T>(in[0]), z[0], z[1]);
-        else k::softmax_forward_ref(P<T>(o[0]), P<T>(in[0]), z[0], z[1]);
+        if (log)
+          k::log_softmax_forward_ref(P<T>(o[0]), P<T>(in[0]), z[0], z[1]);
+        else
+          k::softmax_forward_ref(P<T>(o[0]), P<T>(in[0]), z[0], z[1]);
       });
     };
     cs.push_back(f);
@@ -602,8 +613,10 @@ void add_softmax_cases(std::vector<Case>& cs) {
                    : k::softmax_backward(o[0], in[0], in[1]);
       typed(in[0], [&](auto tag) {
         using T = decltype(tag);
-        if (log) k::log_softmax_backward_ref(P<T>(o[0]), P<T>(in[0]), P<T>(in[1]), z[0], z[1]);
-        else k::softmax_backward_ref(P<T>(o[0]), P<T>(in[0]), P<T>(in[1]), z[0], z[1]);
+        if (log)
+          k::log_softmax_backward_ref(P<T>(o[0]), P<T>(in[0]), P<T>(in[1]), z[0], z[1]);
+        else
+          k::softmax_backward_ref(P<T>(o[0]), P<T>(in[0]), P<T>(in[1]), z[0], z[1]);
       });
     };
     b.atol32 = 2e-3;  // row sums of up to 3000 terms
@@ -644,8 +657,8 @@ void add_loss_cases(std::vector<Case>& cs) {
     if (impl != Impl::ref) return k::cross_entropy_backward(o[0], in[0], in[1], in[2], in[3]);
     typed(in[0], [&](auto tag) {
       using T = decltype(tag);
-      k::cross_entropy_backward_ref(P<T>(o[0]), P<T>(in[0]), P<T>(in[1]), P<T>(in[2]),
-                                    L(in[3]), z[0], z[1]);
+      k::cross_entropy_backward_ref(P<T>(o[0]), P<T>(in[0]), P<T>(in[1]), P<T>(in[2]), L(in[3]),
+                                    z[0], z[1]);
     });
   };
   cs.push_back(b);
@@ -669,9 +682,7 @@ void add_loss_cases(std::vector<Case>& cs) {
   Case mb;
   mb.name = "mse_backward";
   mb.sizes = kFlatSizes;
-  mb.inputs = [](const Sizes& z) {
-    return std::vector<Input>{{{1}, 0.5, 2}, {{z[0]}}, {{z[0]}}};
-  };
+  mb.inputs = [](const Sizes& z) { return std::vector<Input>{{{1}, 0.5, 2}, {{z[0]}}, {{z[0]}}}; };
   mb.outputs = [](const Sizes& z) { return std::vector<Output>{{{z[0]}}, {{z[0]}}}; };
   mb.run = [](Impl impl, Outs& o, const Ins& in, const Sizes& z) {
     if (impl != Impl::ref) return k::mse_backward(&o[0], &o[1], in[0], in[1], in[2]);
@@ -687,14 +698,16 @@ void add_copy_cases(std::vector<Case>& cs) {
   // {rows, src_cols, dst_cols, src_col, dst_col, width}
   Case c;
   c.name = "copy_columns";
-  c.sizes = {{1, 1, 1, 0, 0, 1}, {7, 5, 9, 1, 3, 4}, {129, 3, 10, 0, 7, 3}, {400, 130, 129, 1, 0, 129}};
+  c.sizes = {
+      {1, 1, 1, 0, 0, 1}, {7, 5, 9, 1, 3, 4}, {129, 3, 10, 0, 7, 3}, {400, 130, 129, 1, 0, 129}};
   c.inputs = [](const Sizes& z) { return std::vector<Input>{{{z[0], z[1]}}}; };
   c.outputs = [](const Sizes& z) { return std::vector<Output>{{{z[0], z[2]}}}; };
   c.run = [](Impl impl, Outs& o, const Ins& in, const Sizes& z) {
     if (impl != Impl::ref) return k::copy_columns(o[0], z[4], in[0], z[3], z[5]);
     const size_t elem = dtype_size(in[0].dtype());
     k::copy_columns_ref(static_cast<char*>(o[0].raw()) + z[4] * elem, z[2],
-                        static_cast<const char*>(in[0].raw()) + z[3] * elem, z[1], z[0], z[5], elem);
+                        static_cast<const char*>(in[0].raw()) + z[3] * elem, z[1], z[0], z[5],
+                        elem);
   };
   c.atol32 = 0;
   c.rtol32 = 0;
@@ -725,7 +738,9 @@ TEST_P(DenseKernel, CudaMatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ops, DenseKernel, ::testing::ValuesIn(all_cases()),
-                         [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return info.param.name;
+                         });
 
 // ---- argument checks -------------------------------------------------------------------
 
@@ -752,20 +767,32 @@ TEST(DenseKernelErrors, ShapesDtypesAndLabels) {
   Tensor bias = f32({3});
   expect_error([&] { k::linear_forward(out, f32({4, 3}), f32({2, 3}), &bias); }, "bias");
   Tensor wrong = f32({4, 7});
-  expect_error([&] { k::linear_forward(wrong, f32({4, 3}), f32({2, 3}), nullptr); },
-               "out has shape [4, 7], expected [4, 2]");
+  expect_error(
+      [&] {
+        k::linear_forward(wrong, f32({4, 3}), f32({2, 3}), nullptr);
+      },
+      "out has shape [4, 7], expected [4, 2]");
   Tensor ints = Tensor::zeros({4, 3}, DType::i32);
   expect_error([&] { k::linear_forward(out, ints, f32({2, 3}), nullptr); }, "float32 or float64");
   Tensor dx;
-  expect_error([&] { k::linear_backward(&dx, nullptr, nullptr, f32({4, 2}), f32({4, 3}), f32({5, 3})); },
-               "weight");
+  expect_error(
+      [&] {
+        k::linear_backward(&dx, nullptr, nullptr, f32({4, 2}), f32({4, 3}), f32({5, 3}));
+      },
+      "weight");
 
   Tensor c;
   expect_error([&] { k::matmul(c, f32({4, 3}), f32({4, 3})); }, "inner dimensions differ");
-  expect_error([&] { k::binary_forward(k::BinaryOp::add, out, f32({2, 3}), f32({2})); },
-               "do not broadcast");
-  expect_error([&] { k::binary_forward(k::BinaryOp::mul, out, f32({3}), f32({2, 4})); },
-               "do not broadcast");
+  expect_error(
+      [&] {
+        k::binary_forward(k::BinaryOp::add, out, f32({2, 3}), f32({2}));
+      },
+      "do not broadcast");
+  expect_error(
+      [&] {
+        k::binary_forward(k::BinaryOp::mul, out, f32({3}), f32({2, 4}));
+      },
+      "do not broadcast");
   Tensor o2;
   EXPECT_NO_THROW(k::binary_forward(k::BinaryOp::add, o2, f32({3}), f32({2, 1, 3})));
   EXPECT_EQ(o2.shape(), (Shape{2, 1, 3}));
@@ -777,14 +804,24 @@ TEST(DenseKernelErrors, ShapesDtypesAndLabels) {
 
   Tensor loss, lse;
   const Tensor logits = f32({2, 3});
-  expect_error([&] { k::cross_entropy_forward(loss, &lse, logits, Tensor::from_vector<int64_t>({0, 5})); },
-               "label 5 of row 1 is outside [0, 3)");
-  expect_error([&] { k::cross_entropy_forward(loss, &lse, logits, Tensor::from_vector<int64_t>({-1, 0})); },
-               "label -1 of row 0");
-  expect_error([&] { k::cross_entropy_forward(loss, &lse, logits, Tensor::from_vector<int32_t>({0, 1})); },
-               "expected int64");
-  expect_error([&] { k::cross_entropy_forward(loss, &lse, logits, Tensor::from_vector<int64_t>({0})); },
-               "labels");
+  expect_error(
+      [&] {
+        k::cross_entropy_forward(loss, &lse, logits, Tensor::from_vector<int64_t>({0, 5}));
+      },
+      "label 5 of row 1 is outside [0, 3)");
+  expect_error(
+      [&] {
+        k::cross_entropy_forward(loss, &lse, logits, Tensor::from_vector<int64_t>({-1, 0}));
+      },
+      "label -1 of row 0");
+  expect_error(
+      [&] {
+        k::cross_entropy_forward(loss, &lse, logits, Tensor::from_vector<int32_t>({0, 1}));
+      },
+      "expected int64");
+  expect_error(
+      [&] { k::cross_entropy_forward(loss, &lse, logits, Tensor::from_vector<int64_t>({0})); },
+      "labels");
   const int64_t bad[] = {0, 3};
   float l1[1], lse1[2];
   float lg[6] = {};
@@ -794,8 +831,9 @@ TEST(DenseKernelErrors, ShapesDtypesAndLabels) {
 
 TEST(DenseKernelErrors, CudaEntryPointsWithoutBackend) {
   if (cuda_compiled()) GTEST_SKIP() << "built with the CUDA backend";
-  expect_error([] { k::cuda::linear_forward<float>(nullptr, nullptr, nullptr, nullptr, 1, 1, 1, Stream{}); },
-               "built without the CUDA backend");
+  expect_error(
+      [] { k::cuda::linear_forward<float>(nullptr, nullptr, nullptr, nullptr, 1, 1, 1, Stream{}); },
+      "built without the CUDA backend");
   expect_error([] { k::cuda::softmax_forward<double>(nullptr, nullptr, 1, 1, Stream{}); },
                "built without the CUDA backend");
   expect_error([] { k::cuda::sum_all<float>(nullptr, nullptr, 1, Stream{}); },
