@@ -198,8 +198,11 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   return record1("linear", inputs, out, [=](const Grads& g) {
     Grads d(n_inputs);
     Tensor db;
-    k::linear_backward(need_x ? &d[0] : nullptr, need_w ? &d[1] : nullptr, need_b ? &db : nullptr,
-                       g[0], xv, wv);
+    if (need_x || need_w)
+      k::linear_backward(need_x ? &d[0] : nullptr, need_w ? &d[1] : nullptr,
+                         need_b ? &db : nullptr, g[0], xv, wv);
+    else  // only the bias: its gradient is the column sum of g
+      k::sum_leading(db, g[0].reshape({-1, g[0].shape().back()}), 1);
     if (need_x) d[0] = d[0].reshape(x_shape);
     if (need_b) d[2] = db;
     return d;

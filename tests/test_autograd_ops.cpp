@@ -132,6 +132,33 @@ TEST(AutogradOps, EveryBackwardMatchesFiniteDifferences) {
   }
 }
 
+// Ops keep only what the gradients they owe need: check each input alone.
+TEST(AutogradOps, GradientsOfOneInputAtATime) {
+  const std::vector<GradCase> partial = {
+      {"linear", [](const std::vector<Var>& v) { return linear(v[0], v[1], v[2]); },
+       {rnd({3, 4}), rnd({2, 4}), rnd({2})}},
+      {"matmul", [](const std::vector<Var>& v) { return matmul(v[0], v[1]); },
+       {rnd({3, 4}), rnd({4, 2})}},
+      {"mul broadcast", [](const std::vector<Var>& v) { return mul(v[0], v[1]); },
+       {rnd({3, 4}), rnd({4})}},
+      {"sub broadcast", [](const std::vector<Var>& v) { return sub(v[0], v[1]); },
+       {rnd({4}), rnd({3, 4})}},
+      {"mse", [](const std::vector<Var>& v) { return mse(v[0], v[1]); }, {rnd({5}), rnd({5})}},
+      {"concat_last", [](const std::vector<Var>& v) { return concat_last({v[0], v[1]}); },
+       {rnd({2, 3}), rnd({2, 2})}},
+  };
+  for (const GradCase& c : partial) {
+    for (size_t only = 0; only < c.inputs.size(); ++only) {
+      GradCheckOptions opt;
+      opt.wrt.assign(c.inputs.size(), false);
+      opt.wrt[only] = true;
+      GradCheckResult r = gradcheck(c.f, c.inputs, opt);
+      EXPECT_TRUE(r.ok) << c.name << " wrt input " << only << ": " << r.report;
+      EXPECT_EQ(r.checked, c.inputs[only].numel()) << c.name;
+    }
+  }
+}
+
 namespace {
 // mul with a deliberately wrong backward (the gradient of a has its sign flipped).
 Var tampered_mul(const Var& a, const Var& b) {
