@@ -41,17 +41,20 @@ void linear_forward_cpu(T* out, const T* inp, const T* weight, const T* bias, in
                         int64_t N) {
   if (M == 0 || N == 0) return;
   check_blas_dims(M, K, N, "linear_forward");
-  // Start from the bias rows (or zeros) and let GEMM add inp W^T on top (beta = 1).
+  // With a bias: start from the bias rows and let GEMM add inp W^T on top (beta = 1).
+  const bool fill = bias || K == 0;
+  if (fill) {
 #pragma omp parallel for schedule(static) if (M * N > kParallelMin)
-  for (int64_t m = 0; m < M; ++m) {
-    T* row = out + m * N;
-    if (bias)
-      std::copy(bias, bias + N, row);
-    else
-      std::fill(row, row + N, T(0));
+    for (int64_t m = 0; m < M; ++m) {
+      T* row = out + m * N;
+      if (bias)
+        std::copy(bias, bias + N, row);
+      else
+        std::fill(row, row + N, T(0));
+    }
   }
   if (K == 0) return;
-  gemm(false, true, M, N, K, T(1), inp, ld(K), weight, ld(K), T(1), out, ld(N));
+  gemm(false, true, M, N, K, T(1), inp, ld(K), weight, ld(K), fill ? T(1) : T(0), out, ld(N));
 }
 
 template <class T>

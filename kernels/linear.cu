@@ -54,11 +54,15 @@ void linear_forward(T* out, const T* inp, const T* weight, const T* bias, int64_
   if (M == 0 || N == 0) return;
   check_dims(M, K, N, "linear_forward (CUDA)");
   detail::use_device(stream);
-  fill_rows_kernel<<<grid_for(M * N), kThreads, 0, raw(stream)>>>(out, bias, M, N);
-  RSNN_CUDA_CHECK_LAUNCH();
+  // With a bias: start from the bias rows and let GEMM add inp W^T on top (beta = 1).
+  const bool fill = bias || K == 0;
+  if (fill) {
+    fill_rows_kernel<<<grid_for(M * N), kThreads, 0, raw(stream)>>>(out, bias, M, N);
+    RSNN_CUDA_CHECK_LAUNCH();
+  }
   if (K == 0) return;
-  gemm(cublas_handle(stream), false, true, M, N, K, T(1), inp, ld(K), weight, ld(K), T(1), out,
-       ld(N));
+  gemm(cublas_handle(stream), false, true, M, N, K, T(1), inp, ld(K), weight, ld(K),
+       fill ? T(1) : T(0), out, ld(N));
 }
 
 template <class T>

@@ -233,7 +233,7 @@ const std::vector<Sizes> kFlatSizes = {{1}, {7}, {129}, {40001}};
 const std::vector<Sizes> kRowSizes = {{1, 1}, {7, 9}, {129, 3}, {300, 129}, {65, 600}};
 
 void add_linear_cases(std::vector<Case>& cs) {
-  const std::vector<Sizes> sizes = {{1, 1, 1}, {7, 5, 3}, {129, 33, 17}, {300, 20, 129}};
+  const std::vector<Sizes> sizes = {{1, 1, 1}, {7, 5, 3}, {129, 33, 17}, {300, 20, 129}, {3, 0, 2}};
   for (bool with_bias : {true, false}) {
     Case c;
     c.name = with_bias ? "linear_forward" : "linear_forward_nobias";
@@ -284,6 +284,8 @@ void add_linear_cases(std::vector<Case>& cs) {
         m.sizes.push_back({33, 129, 17, ta, tb, acc});
       }
   m.sizes.push_back({1, 1, 1, 0, 0, 0});
+  m.sizes.push_back({3, 0, 2, 0, 0, 0});  // K = 0: c = 0 or unchanged
+  m.sizes.push_back({3, 0, 2, 1, 1, 1});
   m.inputs = [](const Sizes& z) {
     const Shape a = z[3] ? Shape{z[1], z[0]} : Shape{z[0], z[1]};
     const Shape b = z[4] ? Shape{z[2], z[1]} : Shape{z[1], z[2]};
