@@ -108,3 +108,16 @@ inline void set_floor_counters(benchmark::State& state, double bytes, double flo
 }
 
 }  // namespace rsnn::bench
+
+// The names are also visible unqualified (and as rsnn::...): benchmark files are small
+// programs, and suites written against the bare names compile as they are.
+namespace rsnn {
+using bench::floor_seconds;
+using bench::measured_copy_bandwidth_gbs;
+using bench::measured_sgemm_gflops;
+using bench::set_floor_counters;
+}  // namespace rsnn
+using rsnn::bench::floor_seconds;
+using rsnn::bench::measured_copy_bandwidth_gbs;
+using rsnn::bench::measured_sgemm_gflops;
+using rsnn::bench::set_floor_counters;
