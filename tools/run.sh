@@ -2,7 +2,7 @@
 # The main job: install what is missing, build, and run the end-to-end demo on the engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RSNN_BUILD_TESTS=0 tools/setup.sh
+tools/setup.sh
 build=${RSNN_BUILD_DIR:-build}
 "$build/tools/rsnn" info
 "$build/tools/rsnn" demo "$@"
