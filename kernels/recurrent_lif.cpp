@@ -1,0 +1,717 @@
+// Optimized CPU recurrent LIF layer (contract in recurrent_lif.h).
+//
+// Work split. The batch is cut into blocks of kBlock samples; consecutive blocks form slices,
+// and each slice runs the whole time loop on its own private state [N, B_slice] (neuron-major,
+// batch innermost) with no synchronization: samples are independent except in the parameter
+// gradients, which are summed per block and reduced over blocks in block order at the end, so
+// results do not depend on the number of threads. With fewer than two blocks (B <= kBlock) and
+// a large network, one slice is shared by all threads, split over neuron rows with barriers
+// between phases (each row owned by one thread).
+//
+// Input current of neuron i at step t: I = I_ext + (P + C), with
+//   P = sum over the synapses carrying the previous step's spikes (sources in group(i) or
+//       later, or all sources with previous_step), in ascending source order;
+//   C = sum over the synapses carrying this step's spikes (sources in earlier groups,
+//       gauss_seidel only), in ascending source order.
+// pull: per target row, P and C are gathered as B-vectors from the firing sources' spike
+//       vectors (cost ~ nnz * B, vectorized; wins when many samples fire).
+// push: per sample, every spike (j, b) scatters its pre-major row into a per-sample
+//       accumulator acc[b * N + i] (cost ~ spikes * out-degree; a sample's accumulator stays
+//       in cache). In a shared slice, threads own samples and target ranges.
+// Both add the same non-zero terms in the same order, so they give the same values and are
+// mixed step by step (Propagation::automatic, decided from the slice's previous step).
+//
+// Backward, per step in reverse, groups in reverse: dL/ds of a neuron = what later steps and
+// later groups sent it + the readout and spike-output gradients; the neuron's reverse step
+// gives dL/dv; the error reaches the sources as a B-vector gather over the pre-major rows
+// (wg = sign * w * dv/dI of the target), and the weight gradient sums dv_i over the samples
+// where the source fired (q, per block).
+#include "kernels/recurrent_lif.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+#include <cstring>
+#include <vector>
+
+#include "kernels/recurrent_lif_detail.h"
+#include "kernels/recurrent_lif_rows.h"
+
+namespace rsnn::kernels {
+namespace {
+
+using namespace lif_detail;
+using namespace lif_rows;
+
+constexpr int64_t kBlock = 8;  // samples per gradient block
+
+// 64-byte aligned storage for the slices' [N, B_slice] rows (a row of 16 floats = one line).
+template <class T>
+struct AlignedAlloc {
+  using value_type = T;
+  AlignedAlloc() = default;
+  template <class U>
+  AlignedAlloc(const AlignedAlloc<U>&) {}
+  T* allocate(size_t n) {
+    void* p = ::operator new(n * sizeof(T), std::align_val_t(64));
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
+  template <class U>
+  bool operator==(const AlignedAlloc<U>&) const { return true; }
+  template <class U>
+  bool operator!=(const AlignedAlloc<U>&) const { return false; }
+};
+template <class T>
+using AVec = std::vector<T, AlignedAlloc<T>>;
+
+template <class T>
+const T* ptr_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+// How a call is split over threads: slices [b0[s], b0[s+1]) and whether the one slice is
+// shared by a team (row-parallel with barriers).
+struct Plan {
+  std::vector<int64_t> b0;
+  bool shared = false;
+  int threads = 1;
+  int64_t slices() const { return static_cast<int64_t>(b0.size()) - 1; }
+};
+
+Plan make_plan(const Dims& d, int64_t work_per_step, int64_t min_shared_work) {
+  Plan p;
+  const int nth = omp_get_max_threads();
+  const int64_t blocks = (d.B + kBlock - 1) / kBlock;
+  const char* env = std::getenv("RSNN_LIF_SLICE_BLOCKS");
+  const int64_t per = env ? std::atoi(env) : 0;
+  if (per > 0 && blocks >= 2) {
+    const int64_t s = (blocks + per - 1) / per;
+    for (int64_t k = 0; k <= s; ++k) p.b0.push_back(std::min(d.B, kBlock * std::min(blocks, per * k)));
+    p.threads = static_cast<int>(std::min<int64_t>(nth, s));
+    return p;
+  }
+  if (nth > 1 && blocks >= 2) {
+    const int64_t s = std::min<int64_t>(nth, blocks);
+    for (int64_t k = 0; k <= s; ++k) p.b0.push_back(std::min(d.B, kBlock * (blocks * k / s)));
+    p.threads = static_cast<int>(s);
+    return p;
+  }
+  p.b0 = {0, d.B};
+  if (nth > 1 && work_per_step >= min_shared_work) {
+    p.shared = true;
+    p.threads = nth;
+  }
+  return p;
+}
+
+// Row loop of a phase: `omp for` over a shared slice, a plain loop over a private one.
+template <class F>
+inline void for_rows(bool shared, int64_t i0, int64_t i1, F&& f) {
+  if (shared) {
+#pragma omp for schedule(dynamic, 8)
+    for (int64_t i = i0; i < i1; ++i) f(i);
+  } else {
+    for (int64_t i = i0; i < i1; ++i) f(i);
+  }
+}
+inline void sync(bool shared) {
+  if (shared) {
+#pragma omp barrier
+  }
+}
+
+// ---- per-call tables -----------------------------------------------------------------------
+template <class T>
+struct Net {
+  Dims d;
+  lif::ModelParams<T> m;
+  lif::SurrogateParams<T> sg;
+  std::vector<lif::NeuronConst<T>> nc;
+  std::vector<int64_t> post_split, pre_split, pre_end;
+  const int64_t *post_ptr = nullptr, *pre_ptr = nullptr, *syn_of_pre = nullptr;
+  const int32_t *pre_idx = nullptr, *post_idx = nullptr;
+  const float* sign = nullptr;
+  std::vector<T> ws;               // [nnz] sign * w, post-major
+  std::vector<int64_t> ro_neuron;  // [N_ro] neuron of each readout column
+  std::vector<T> wro_t;            // [N_ro, R] W_ro transposed
+
+  Net(const Projection& p, const LifConfig& cfg, const LifInputs& x) : d(make_dims(p, cfg, x)) {
+    m = lif::make_model<T>(cfg.model, cfg.dt, cfg.r_m, cfg.beta);
+    sg = lif::make_surrogate<T>(cfg.surrogate, cfg.sg_width, cfg.sg_scale);
+    nc = neuron_consts<T>(m, x, d.N);
+    row_splits(p, d, post_split, pre_split);
+    post_ptr = p.post_ptr.data<int64_t>();
+    pre_ptr = p.pre_ptr.data<int64_t>();
+    syn_of_pre = p.syn_of_pre.data<int64_t>();
+    pre_idx = p.pre_idx.data<int32_t>();
+    post_idx = p.post_idx.data<int32_t>();
+    sign = p.source_sign.data<float>();
+    pre_end.assign(pre_ptr + 1, pre_ptr + d.N + 1);
+    const T* w = x.w.data<T>();
+    ws.resize(static_cast<size_t>(d.nnz));
+    for (int64_t k = 0; k < d.nnz; ++k) ws[k] = static_cast<T>(sign[pre_idx[k]]) * w[k];
+    if (d.has_readout) {
+      ro_neuron.resize(static_cast<size_t>(d.N_ro));
+      for (int64_t n = 0; n < d.N; ++n)
+        if (d.ro_col[n] >= 0) ro_neuron[d.ro_col[n]] = n;
+      const T* wro = x.w_ro.data<T>();
+      wro_t.resize(static_cast<size_t>(d.N_ro * d.R));
+      for (int64_t r = 0; r < d.R; ++r)
+        for (int64_t c = 0; c < d.N_ro; ++c) wro_t[c * d.R + r] = wro[r * d.N_ro + c];
+    }
+  }
+
+  // Pre-major values: f(k, sign * w) for each pre-major entry k.
+  template <class F>
+  std::vector<T> pre_major(F f) const {
+    std::vector<T> out(static_cast<size_t>(d.nnz));
+    for (int64_t k = 0; k < d.nnz; ++k) out[k] = f(k, ws[syn_of_pre[k]]);
+    return out;
+  }
+};
+
+// Rows [N] of samples [b0, b0 + Bs) of a [B, N] tensor, neuron-major [N, Bs] (zeros if null).
+template <class T>
+AVec<T> slice_neuron_major(const T* src, int64_t B, int64_t N, int64_t b0, int64_t Bs) {
+  AVec<T> out(static_cast<size_t>(Bs * N), T(0));
+  if (src)
+    for (int64_t b = 0; b < Bs; ++b)
+      for (int64_t n = 0; n < N; ++n) out[n * Bs + b] = src[(b0 + b) * N + n];
+  (void)B;
+  return out;
+}
+
+// ================================ forward =====================================================
+
+template <class T>
+struct FwdCall {
+  const Net<T>* net;
+  const LifConfig* cfg;
+  const T* ext;              // [T, B, N_in]
+  T* su = nullptr;           // saved u [T, N, B]
+  T* sa = nullptr;           // saved a [T, N, B]
+  T* y = nullptr;            // readout [T, B, R]
+  T* spikes = nullptr;       // [T, B, N]
+  uint8_t* record = nullptr;  // [T, B, N]
+  T* v_rec = nullptr;        // [T, B, N]
+  T* a_rec = nullptr;        // [T, B, N]
+  std::vector<T> ws_t;       // pre-major sign * w (push)
+  bool gs = true;
+  bool may_push = true;
+};
+
+// One slice's private state.
+template <class T>
+struct FwdSlice {
+  int64_t b0 = 0, Bs = 0, W = 0;
+  AVec<T> v, a, s_a, s_b;                  // [N, Bs]
+  std::vector<uint64_t> mask_a, mask_b;    // [N, W]
+  std::vector<int32_t> cnt_a, cnt_b;       // [N]
+  AVec<T> acc_prev, acc_cur;               // [Bs, N] (push), zero between uses
+  int64_t spikes0 = 0;
+  // results
+  std::vector<int64_t> spikes_now;         // per team thread, double-buffered by step parity
+  int64_t spikes = 0, events = 0, push_steps = 0;
+};
+
+template <class T>
+void init_slice(FwdSlice<T>& s, const FwdCall<T>& c, const LifInputs& x, int64_t b0, int64_t b1, int team) {
+  const Dims& d = c.net->d;
+  const int64_t N = d.N;
+  s.b0 = b0;
+  s.Bs = b1 - b0;
+  s.W = (s.Bs + 63) / 64;
+  s.v = slice_neuron_major(ptr_or_null<T>(x.v0), d.B, N, b0, s.Bs);
+  s.a = slice_neuron_major(ptr_or_null<T>(x.a0), d.B, N, b0, s.Bs);
+  s.s_a = slice_neuron_major(ptr_or_null<T>(x.s0), d.B, N, b0, s.Bs);
+  s.s_b.assign(s.s_a.size(), T(0));
+  s.mask_a.assign(static_cast<size_t>(N * s.W), 0);
+  s.mask_b.assign(static_cast<size_t>(N * s.W), 0);
+  s.cnt_a.assign(static_cast<size_t>(N), 0);
+  s.cnt_b.assign(static_cast<size_t>(N), 0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t b = 0; b < s.Bs; ++b)
+      if (s.s_a[n * s.Bs + b] != T(0)) {
+        s.mask_a[n * s.W + b / 64] |= uint64_t(1) << (b % 64);
+        ++s.cnt_a[n];
+        ++s.spikes0;
+      }
+  if (c.may_push) {
+    s.acc_prev.assign(static_cast<size_t>(s.Bs * N), T(0));
+    if (c.gs) s.acc_cur.assign(static_cast<size_t>(s.Bs * N), T(0));
+  }
+  s.spikes_now.assign(2 * static_cast<size_t>(team), 0);
+}
+
+// [N, Bs] slice rows -> samples [b0, b0 + Bs) of one step of a [T, B, N] output.
+template <class S, class D, class F>
+void slice_out(bool shared, const S* src, D* dst, int64_t Bs, int64_t N, F conv) {
+  constexpr int64_t tile = 32;
+  const int64_t tiles = (N + tile - 1) / tile;
+  for_rows(shared, 0, tiles, [&](int64_t q) {
+    const int64_t n0 = q * tile, n1 = std::min(N, n0 + tile);
+    for (int64_t b = 0; b < Bs; ++b)
+      for (int64_t n = n0; n < n1; ++n) dst[b * N + n] = conv(src[n * Bs + b]);
+  });
+}
+
+// The time loop of one slice, run by one thread (shared = false) or by every thread of the
+// team (shared = true).
+template <class T>
+void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
+  const Net<T>& net = *c.net;
+  const Dims& d = net.d;
+  const LifConfig& cfg = *c.cfg;
+  const int64_t N = d.N, B = d.B, Bs = sl.Bs, W = sl.W, b0 = sl.b0;
+  const int tid = shared ? omp_get_thread_num() : 0, nth = shared ? omp_get_num_threads() : 1;
+  const Part part = part_of(tid, nth, Bs, N);
+  std::vector<T> pbuf(Bs), cbuf(Bs);
+  T *s_prev = sl.s_a.data(), *s_cur = sl.s_b.data();
+  uint64_t *mask_prev = sl.mask_a.data(), *mask_cur = sl.mask_b.data();
+  int32_t *cnt_prev = sl.cnt_a.data(), *cnt_cur = sl.cnt_b.data();
+  int64_t spikes_prev = sl.spikes0, my_spikes = 0, my_events = 0, pushes = 0;
+
+  for (int64_t t = 0; t < d.T; ++t) {
+    const bool push = cfg.propagation == Propagation::push ||
+                      (cfg.propagation == Propagation::automatic &&
+                       static_cast<double>(spikes_prev) < cfg.push_below * static_cast<double>(N * Bs));
+    if (push) {
+      ++pushes;
+      push_phase<T>(part, N, Bs, W, 0, N, net.pre_ptr, net.pre_split.data(), net.post_idx, c.ws_t.data(),
+                    mask_prev, cnt_prev, s_prev, sl.acc_prev.data());
+      sync(shared);
+    }
+    const T* ext_t = c.ext + (t * B + b0) * d.N_in;
+    int64_t& spikes_now = sl.spikes_now[(t & 1) * nth + tid];
+    spikes_now = 0;
+    for (int64_t g = 0; g < d.G; ++g) {
+      for_rows(shared, d.offsets[g], d.offsets[g + 1], [&](int64_t i) {
+        T *P, *C = nullptr;
+        int64_t ps = 1, cs = 1;
+        if (push) {
+          P = sl.acc_prev.data() + i;
+          ps = N;
+          if (c.gs) {
+            C = sl.acc_cur.data() + i;
+            cs = N;
+          }
+        } else {
+          P = pbuf.data();
+          std::fill(P, P + Bs, T(0));
+          gather_rows<T>(Bs, net.post_split[i], net.post_ptr[i + 1], net.pre_idx, net.ws.data(), s_prev,
+                         cnt_prev, P);
+          if (c.gs) {
+            C = cbuf.data();
+            std::fill(C, C + Bs, T(0));
+            gather_rows<T>(Bs, net.post_ptr[i], net.post_split[i], net.pre_idx, net.ws.data(), s_cur,
+                           cnt_cur, C);
+          }
+        }
+        const bool driven = i >= d.in_off && i < d.in_off + d.N_in;
+        const int32_t cnt = update_row<T>(
+            net.m, net.nc[i], Bs, P, ps, C, cs, push, driven ? ext_t + (i - d.in_off) : nullptr, d.N_in,
+            sl.v.data() + i * Bs, sl.a.data() + i * Bs, s_prev + i * Bs, s_cur + i * Bs, mask_cur + i * W,
+            c.su ? c.su + (t * N + i) * B + b0 : nullptr, c.sa ? c.sa + (t * N + i) * B + b0 : nullptr);
+        cnt_cur[i] = cnt;
+        spikes_now += cnt;
+        my_spikes += cnt;
+        my_events += cnt * (net.pre_ptr[i + 1] - net.pre_ptr[i]);
+      });
+      // (a shared loop ends with a barrier: group g is complete)
+      if (c.gs && push && g + 1 < d.G) {
+        push_phase<T>(part, N, Bs, W, d.offsets[g], d.offsets[g + 1], net.pre_split.data(), net.pre_end.data(),
+                      net.post_idx, c.ws_t.data(), mask_cur, cnt_cur, s_cur, sl.acc_cur.data());
+        sync(shared);
+      }
+    }
+    // readout: y[t, b, :] += W_ro[:, col] for every spike of a readout neuron, in column order
+    if (c.y && !part.idle && part.i0 == 0) {
+      const int64_t R = d.R;
+      T* yt = c.y + (t * B + b0) * R;
+      const int64_t w0 = part.b0 / 64, w1 = (part.b1 - 1) / 64;
+      for (int64_t col = 0; col < d.N_ro; ++col) {
+        const int64_t n = net.ro_neuron[col];
+        if (cnt_cur[n] == 0) continue;
+        const T* wc = net.wro_t.data() + col * R;
+        for (int64_t w = w0; w <= w1; ++w) {
+          uint64_t mm = mask_cur[n * W + w] & word_mask(w, part.b0, part.b1);
+          while (mm) {
+            T* yb = yt + (w * 64 + __builtin_ctzll(mm)) * R;
+            mm &= mm - 1;
+            for (int64_t r = 0; r < R; ++r) yb[r] += wc[r];
+          }
+        }
+      }
+    }
+    const int64_t out_at = (t * B + b0) * N;
+    if (c.spikes) slice_out(shared, s_cur, c.spikes + out_at, Bs, N, [](T s) { return s; });
+    if (c.record)
+      slice_out(shared, s_cur, c.record + out_at, Bs, N, [](T s) { return static_cast<uint8_t>(s != T(0)); });
+    if (c.v_rec) slice_out(shared, sl.v.data(), c.v_rec + out_at, Bs, N, [](T s) { return s; });
+    if (c.a_rec) slice_out(shared, sl.a.data(), c.a_rec + out_at, Bs, N, [](T s) { return s; });
+    sync(shared);
+    spikes_prev = 0;
+    for (int k = 0; k < nth; ++k) spikes_prev += sl.spikes_now[(t & 1) * nth + k];
+    std::swap(s_prev, s_cur);
+    std::swap(mask_prev, mask_cur);
+    std::swap(cnt_prev, cnt_cur);
+  }
+#pragma omp atomic
+  sl.spikes += my_spikes;
+#pragma omp atomic
+  sl.events += my_events;
+  if (tid == 0) sl.push_steps = pushes;
+}
+
+template <class T>
+LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInputs& x, bool keep) {
+  const Net<T> net(p, cfg, x);
+  const Dims& d = net.d;
+  const int64_t T_ = d.T, B = d.B, N = d.N;
+  const DType dt = x.w.dtype();
+  const bool alif = cfg.model == NeuronModel::alif;
+
+  LifForward out;
+  if (cfg.output_spikes) out.spikes = Tensor::empty({T_, B, N}, dt);
+  if (cfg.record_spikes) out.spike_record = Tensor::empty({T_, B, N}, DType::u8);
+  if (cfg.record_state) {
+    out.v_record = Tensor::empty({T_, B, N}, dt);
+    out.a_record = Tensor::empty({T_, B, N}, dt);
+  }
+  if (d.has_readout) out.readout = Tensor::zeros({T_, B, d.R}, dt);
+  if (keep) {
+    out.saved.u = Tensor::empty({T_, N, B}, dt);
+    if (alif) out.saved.a = Tensor::empty({T_, N, B}, dt);
+  }
+  FwdCall<T> c;
+  c.net = &net;
+  c.cfg = &cfg;
+  c.ext = x.i_ext.data<T>();
+  c.su = keep ? out.saved.u.data<T>() : nullptr;
+  c.sa = keep && alif ? out.saved.a.data<T>() : nullptr;
+  c.y = d.has_readout ? out.readout.data<T>() : nullptr;
+  c.spikes = cfg.output_spikes ? out.spikes.data<T>() : nullptr;
+  c.record = cfg.record_spikes ? out.spike_record.data<uint8_t>() : nullptr;
+  c.v_rec = cfg.record_state ? out.v_record.data<T>() : nullptr;
+  c.a_rec = cfg.record_state ? out.a_record.data<T>() : nullptr;
+  c.gs = d.gauss_seidel && d.G > 1;
+  c.may_push = cfg.propagation != Propagation::pull;
+  if (c.may_push) c.ws_t = net.pre_major([](int64_t, T v) { return v; });
+
+  // forward work per step: neuron updates and (roughly) the event-driven propagation
+  const Plan plan = make_plan(d, (4 * N + d.nnz / 16) * B, cfg.row_parallel_min_work);
+  std::vector<FwdSlice<T>> slices(static_cast<size_t>(plan.slices()));
+  for (int64_t s = 0; s < plan.slices(); ++s)
+    init_slice(slices[s], c, x, plan.b0[s], plan.b0[s + 1], plan.shared ? plan.threads : 1);
+  if (plan.shared) {
+#pragma omp parallel num_threads(plan.threads)
+    forward_slice(c, slices[0], true);
+  } else {
+#pragma omp parallel for num_threads(plan.threads) schedule(static, 1)
+    for (int64_t s = 0; s < plan.slices(); ++s) forward_slice(c, slices[s], false);
+  }
+  for (const FwdSlice<T>& s : slices) {
+    out.stats.spikes += s.spikes;
+    out.stats.synaptic_events += s.events;
+    out.stats.push_steps += s.push_steps;
+  }
+  // push_steps: summed over slices, reported as steps (rounded average over slices)
+  out.stats.push_steps = (out.stats.push_steps + plan.slices() / 2) / plan.slices();
+  out.stats.pull_steps = T_ - out.stats.push_steps;
+  out.stats.threads = plan.threads;
+  return out;
+}
+
+// ================================ backward ====================================================
+
+template <class T>
+struct BwdCall {
+  const Net<T>* net;
+  const LifConfig* cfg;
+  const T *su, *sa, *dsp, *dy, *ext;
+  T* di = nullptr;
+  std::vector<T> wg_t;           // pre-major sign * w * in_gain(target)
+  std::vector<int32_t> ident;    // 0..R-1
+  bool want_q = false, want_wro = false;
+  // per-block partial sums, block-major
+  std::vector<T> q;              // [blocks, nnz] pre-major sums of dv_i[t] * s_j[t']
+  std::vector<double> sums;      // [blocks, N, 3]: dv * v_prev, dv * I_ext, drho
+  std::vector<T> dwro_t;         // [blocks, N_ro, R]
+};
+
+template <class T>
+struct BwdSlice {
+  int64_t b0 = 0, Bs = 0;
+  AVec<T> dv_a, dv_b, da_a, da_b, ds_c;  // [N, Bs]
+  AVec<T> dvt;                           // [Bs, N] dL/dv of the current step, sample-major
+  AVec<T> dy_t;                          // [R, Bs]
+  AVec<T> s0, a0, v0;                    // [N, Bs]
+};
+
+// Samples of a row where it fired (u > 0; or, with nonzero, s0 != 0), ascending.
+template <class T>
+int32_t list_firing(const T* row, int64_t Bs, int32_t* list, bool nonzero) {
+  int32_t cnt = 0;
+  for (int64_t b = 0; b < Bs; ++b)
+    if (nonzero ? row[b] != T(0) : row[b] > T(0)) list[cnt++] = static_cast<int32_t>(b);
+  return cnt;
+}
+
+template <class T>
+void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
+  const Net<T>& net = *c.net;
+  const Dims& d = net.d;
+  const int64_t N = d.N, B = d.B, R = d.R, Bs = sl.Bs, b0 = sl.b0, nnz = d.nnz;
+  const bool alif = c.cfg->model == NeuronModel::alif;
+  const int64_t blk0 = b0 / kBlock;
+  std::vector<T> ds(Bs);
+  std::vector<int32_t> list(Bs);
+  const std::vector<T> ones(Bs, T(1));
+  T *dv_cur = sl.dv_a.data(), *dv_next = sl.dv_b.data();
+  T *da_cur = alif ? sl.da_a.data() : nullptr, *da_next = alif ? sl.da_b.data() : nullptr;
+  T* q = c.want_q ? c.q.data() + blk0 * nnz : nullptr;
+  double* sums = c.sums.data() + blk0 * N * 3;
+  std::vector<double> row_sums(3 * ((Bs + kBlock - 1) / kBlock));
+  for (int64_t t = d.T - 1; t >= 0; --t) {
+    const int64_t BN = B * N;
+    const T* u_t = c.su + t * BN + b0;  // row j at u_t + j * B
+    const T* u_p = t > 0 ? c.su + (t - 1) * BN + b0 : nullptr;
+    const T* a_t = c.sa ? c.sa + t * BN + b0 : nullptr;
+    const T* a_p = c.sa && t > 0 ? c.sa + (t - 1) * BN + b0 : nullptr;
+    if (c.dy) {
+      for_rows(shared, 0, R, [&](int64_t r) {
+        for (int64_t b = 0; b < Bs; ++b) sl.dy_t[r * Bs + b] = c.dy[(t * B + b0 + b) * R + r];
+      });
+    }
+    for (int64_t g = d.G - 1; g >= 0; --g) {
+      for_rows(shared, d.offsets[g], d.offsets[g + 1], [&](int64_t j) {
+        T* dsj = ds.data();
+        std::copy(sl.ds_c.begin() + j * Bs, sl.ds_c.begin() + (j + 1) * Bs, dsj);
+        if (c.dsp)
+          for (int64_t b = 0; b < Bs; ++b) dsj[b] += c.dsp[(t * B + b0 + b) * N + j];
+        const int64_t col = d.ro_col[j];
+        if (c.dy && col >= 0)
+          gather_rows_split<T>(Bs, 0, R, c.ident.data(), net.wro_t.data() + col * R, sl.dy_t.data(), dsj);
+        // same-step targets (later groups, already done this step)
+        gather_rows_split<T>(Bs, net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, c.wg_t.data(), dv_cur, dsj);
+        const int32_t cnt = list_firing(u_t + j * B, Bs, list.data(), false);
+        if (q) q_push<T>(net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, sl.dvt.data(), N, list.data(), cnt,
+                         ones.data(), kBlock, q, nnz);
+        const bool driven = j >= d.in_off && j < d.in_off + d.N_in;
+        const int64_t e_off = (t * B + b0) * d.N_in + (j - d.in_off);
+        std::fill(row_sums.begin(), row_sums.end(), 0.0);
+        backward_row<T>(net.m, net.nc[j], net.sg, Bs, kBlock, dsj, dv_next + j * Bs,
+                        alif ? da_next + j * Bs : nullptr, u_t + j * B, a_t ? a_t + j * B : nullptr,
+                        u_p ? u_p + j * B : nullptr, a_p ? a_p + j * B : nullptr, sl.s0.data() + j * Bs,
+                        sl.a0.data() + j * Bs, sl.v0.data() + j * Bs, driven ? c.ext + e_off : nullptr, d.N_in,
+                        dv_cur + j * Bs, sl.dvt.data() + j, N, alif ? da_cur + j * Bs : nullptr,
+                        sl.ds_c.data() + j * Bs, driven && c.di ? c.di + e_off : nullptr, d.N_in,
+                        row_sums.data());
+        for (size_t k = 0; k < row_sums.size(); ++k) {
+          const size_t blk = k / 3, m = k % 3;
+          sums[(blk * N + j) * 3 + m] += row_sums[k];
+        }
+        if (c.want_wro && c.dy && col >= 0) {
+          for (int32_t l = 0; l < cnt; ++l) {
+            const int64_t b = list[l];
+            T* dwc = c.dwro_t.data() + ((blk0 + b / kBlock) * d.N_ro + col) * R;
+            const T* gy = c.dy + (t * B + b0 + b) * R;
+            for (int64_t r = 0; r < R; ++r) dwc[r] += gy[r];
+          }
+        }
+      });
+    }
+    // previous-step targets: complete dL/ds[t-1] (ds_c holds the own part) and q
+    for_rows(shared, 0, N, [&](int64_t j) {
+      gather_rows_split<T>(Bs, net.pre_ptr[j], net.pre_split[j], net.post_idx, c.wg_t.data(), dv_cur,
+                           sl.ds_c.data() + j * Bs);
+      if (!q) return;
+      int32_t cnt;
+      const T* svals;
+      if (t > 0) {
+        cnt = list_firing(u_p + j * B, Bs, list.data(), false);
+        svals = ones.data();
+      } else {
+        cnt = list_firing(sl.s0.data() + j * Bs, Bs, list.data(), true);
+        svals = sl.s0.data() + j * Bs;
+      }
+      q_push<T>(net.pre_ptr[j], net.pre_split[j], net.post_idx, sl.dvt.data(), N, list.data(), cnt, svals,
+                kBlock, q, nnz);
+    });
+    std::swap(dv_cur, dv_next);
+    std::swap(da_cur, da_next);
+  }
+}
+
+template <class T>
+LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInputs& x,
+                       const LifSaved& saved, const Tensor& dspikes, const Tensor& dreadout,
+                       const LifNeeds& needs) {
+  const Net<T> net(p, cfg, x);
+  const Dims& d = net.d;
+  const int64_t T_ = d.T, B = d.B, N = d.N, R = d.R, nnz = d.nnz;
+  const DType dt = x.w.dtype();
+  const bool alif = cfg.model == NeuronModel::alif;
+  RSNN_CHECK(saved.u.defined(), "recurrent_lif_backward: nothing was saved (run the forward with keep_for_backward)");
+  check_shape(saved.u, {T_, N, B}, "recurrent_lif_backward: saved u");
+  check_dtype(saved.u, dt, "recurrent_lif_backward: saved u");
+  if (alif) {
+    RSNN_CHECK(saved.a.defined(), "recurrent_lif_backward: the adaptation trace was not saved");
+    check_shape(saved.a, {T_, N, B}, "recurrent_lif_backward: saved a");
+    check_dtype(saved.a, dt, "recurrent_lif_backward: saved a");
+  }
+  if (dspikes.defined()) {
+    check_shape(dspikes, {T_, B, N}, "recurrent_lif_backward: dspikes");
+    check_dtype(dspikes, dt, "recurrent_lif_backward: dspikes");
+  }
+  if (dreadout.defined()) {
+    RSNN_CHECK(d.has_readout, "recurrent_lif_backward: a readout gradient was given but there is no readout");
+    check_shape(dreadout, {T_, B, R}, "recurrent_lif_backward: dreadout");
+    check_dtype(dreadout, dt, "recurrent_lif_backward: dreadout");
+  }
+  const bool want_tau_m = needs.tau_m && cfg.model != NeuronModel::if_;
+  const int64_t blocks = (B + kBlock - 1) / kBlock;
+
+  BwdCall<T> c;
+  c.net = &net;
+  c.cfg = &cfg;
+  c.su = saved.u.data<T>();
+  c.sa = alif ? saved.a.data<T>() : nullptr;
+  c.dsp = ptr_or_null<T>(dspikes);
+  c.dy = ptr_or_null<T>(dreadout);
+  c.ext = x.i_ext.data<T>();
+  LifGrads gr;
+  if (needs.i_ext) gr.di_ext = Tensor::zeros(x.i_ext.shape(), dt);
+  c.di = needs.i_ext ? gr.di_ext.data<T>() : nullptr;
+  c.wg_t = net.pre_major([&](int64_t k, T v) { return v * net.nc[net.post_idx[k]].in_gain; });
+  c.ident.resize(static_cast<size_t>(R));
+  for (int64_t r = 0; r < R; ++r) c.ident[r] = static_cast<int32_t>(r);
+  c.want_q = needs.w || want_tau_m;
+  c.want_wro = d.has_readout && needs.w_ro;
+  if (c.want_q) c.q.assign(static_cast<size_t>(blocks * nnz), T(0));
+  c.sums.assign(static_cast<size_t>(blocks * N * 3), 0.0);
+  if (c.want_wro) c.dwro_t.assign(static_cast<size_t>(blocks * d.N_ro * R), T(0));
+
+  const Plan plan = make_plan(d, (d.nnz + 4 * N) * B, cfg.row_parallel_min_work);
+  std::vector<BwdSlice<T>> slices(static_cast<size_t>(plan.slices()));
+  for (int64_t s = 0; s < plan.slices(); ++s) {
+    BwdSlice<T>& sl = slices[s];
+    sl.b0 = plan.b0[s];
+    sl.Bs = plan.b0[s + 1] - plan.b0[s];
+    const size_t n = static_cast<size_t>(N * sl.Bs);
+    sl.dv_a.assign(n, T(0));
+    sl.dv_b.assign(n, T(0));
+    if (alif) {
+      sl.da_a.assign(n, T(0));
+      sl.da_b.assign(n, T(0));
+    }
+    sl.ds_c.assign(n, T(0));
+    sl.dvt.assign(n, T(0));
+    sl.dy_t.assign(static_cast<size_t>(R * sl.Bs), T(0));
+    sl.s0 = slice_neuron_major(ptr_or_null<T>(x.s0), B, N, sl.b0, sl.Bs);
+    sl.a0 = slice_neuron_major(ptr_or_null<T>(x.a0), B, N, sl.b0, sl.Bs);
+    sl.v0 = slice_neuron_major(ptr_or_null<T>(x.v0), B, N, sl.b0, sl.Bs);
+  }
+  if (plan.shared) {
+#pragma omp parallel num_threads(plan.threads)
+    backward_slice(c, slices[0], true);
+  } else {
+#pragma omp parallel for num_threads(plan.threads) schedule(static, 1)
+    for (int64_t s = 0; s < plan.slices(); ++s) backward_slice(c, slices[s], false);
+  }
+
+  // initial-state gradients: after the loop the "next" buffers hold dL/dv[0], dL/da[0]
+  if (needs.v0) gr.dv0 = Tensor::empty({B, N}, dt);
+  if (needs.a0) gr.da0 = Tensor::zeros({B, N}, dt);
+  if (needs.s0) gr.ds0 = Tensor::empty({B, N}, dt);
+  for (const BwdSlice<T>& sl : slices) {
+    const T* dv0n = (T_ % 2 == 1) ? sl.dv_a.data() : sl.dv_b.data();
+    const T* da0n = alif ? ((T_ % 2 == 1) ? sl.da_a.data() : sl.da_b.data()) : nullptr;
+    for (int64_t b = 0; b < sl.Bs; ++b)
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t at = n * sl.Bs + b, o = (sl.b0 + b) * N + n;
+        if (needs.v0) gr.dv0.data<T>()[o] = net.nc[n].decay * dv0n[at];
+        if (needs.a0 && da0n) gr.da0.data<T>()[o] = net.nc[n].rho * da0n[at];
+        if (needs.s0) gr.ds0.data<T>()[o] = sl.ds_c[at];
+      }
+  }
+  // reduce the per-block sums in block order
+  std::vector<T> q_post(c.want_q ? nnz : 0, T(0));
+  if (c.want_q) {
+    std::vector<T> q_sum(c.q.begin(), c.q.begin() + nnz);
+    for (int64_t blk = 1; blk < blocks; ++blk)
+      for (int64_t k = 0; k < nnz; ++k) q_sum[k] += c.q[blk * nnz + k];
+    for (int64_t k = 0; k < nnz; ++k) q_post[net.syn_of_pre[k]] = q_sum[k];
+  }
+  auto block_sum = [&](int m, int64_t i) {  // m: 0 dv * v_prev, 1 dv * I_ext, 2 drho
+    double s = 0;
+    for (int64_t blk = 0; blk < blocks; ++blk) s += c.sums[(blk * N + i) * 3 + m];
+    return s;
+  };
+  if (needs.w) {
+    gr.dw = Tensor::empty({nnz}, dt);
+    T* dw = gr.dw.data<T>();
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t k = net.post_ptr[i]; k < net.post_ptr[i + 1]; ++k)
+        dw[k] = static_cast<T>(net.sign[net.pre_idx[k]]) * net.nc[i].in_gain * q_post[k];
+  }
+  if (needs.tau_m) {
+    gr.dtau_m = Tensor::zeros({N}, dt);
+    if (want_tau_m) {
+      const T* tau = x.tau_m.data<T>();
+      const double r_m = static_cast<double>(net.m.r_m);
+      for (int64_t i = 0; i < N; ++i) {
+        double rec = 0.0;  // sum_t,b dv_i * (recurrent current)_i = sum_k sign*w * q
+        for (int64_t k = net.post_ptr[i]; k < net.post_ptr[i + 1]; ++k)
+          rec += static_cast<double>(net.ws[k]) * static_cast<double>(q_post[k]);
+        // v[t] = decay*v[t-1] + (1-decay)*r_m*I - ...: dL/ddecay = sum dv * (v[t-1] - r_m*I)
+        const T dalpha = static_cast<T>(block_sum(0, i) - r_m * block_sum(1, i) - r_m * rec);
+        gr.dtau_m.data<T>()[i] = lif::dtau_from_dfactor(dalpha, net.nc[i].decay, tau[i], net.m.dt);
+      }
+    }
+  }
+  if (needs.tau_adp) {
+    gr.dtau_adp = Tensor::zeros({N}, dt);
+    if (alif)
+      for (int64_t i = 0; i < N; ++i)
+        gr.dtau_adp.data<T>()[i] = lif::dtau_from_dfactor(static_cast<T>(block_sum(2, i)), net.nc[i].rho,
+                                                          x.tau_adp.data<T>()[i], net.m.dt);
+  }
+  if (c.want_wro) {
+    gr.dw_ro = Tensor::empty({R, d.N_ro}, dt);
+    T* dw = gr.dw_ro.data<T>();
+    for (int64_t col = 0; col < d.N_ro; ++col)
+      for (int64_t r = 0; r < R; ++r) {
+        T s = c.dwro_t[col * R + r];
+        for (int64_t blk = 1; blk < blocks; ++blk) s += c.dwro_t[(blk * d.N_ro + col) * R + r];
+        dw[r * d.N_ro + col] = s;
+      }
+  } else if (needs.w_ro && d.has_readout) {
+    gr.dw_ro = Tensor::zeros({R, d.N_ro}, dt);
+  }
+  return gr;
+}
+
+}  // namespace
+
+LifForward recurrent_lif_forward(const Projection& p, const LifConfig& cfg, const LifInputs& x,
+                                 bool keep_for_backward) {
+  RSNN_CHECK(x.w.defined(), "recurrent_lif_forward: the synaptic weights w are required");
+  return dispatch_float(x.w.dtype(), "recurrent_lif_forward", [&](auto tag) {
+    return forward_impl<decltype(tag)>(p, cfg, x, keep_for_backward);
+  });
+}
+
+LifGrads recurrent_lif_backward(const Projection& p, const LifConfig& cfg, const LifInputs& x,
+                                const LifSaved& saved, const Tensor& dspikes,
+                                const Tensor& dreadout, const LifNeeds& needs) {
+  RSNN_CHECK(x.w.defined(), "recurrent_lif_backward: the synaptic weights w are required");
+  return dispatch_float(x.w.dtype(), "recurrent_lif_backward", [&](auto tag) {
+    return backward_impl<decltype(tag)>(p, cfg, x, saved, dspikes, dreadout, needs);
+  });
+}
+
+}  // namespace rsnn::kernels

@@ -1,0 +1,164 @@
+// Fused recurrent (adaptive) LIF layer: all T steps of a network of N neurons coupled by one
+// sparse Projection, forward and exact backward (BPTT through the reset and the adaptation,
+// with a surrogate spike derivative), without the tape. autograd/recurrent_lif.h puts it on
+// the tape as one op.
+//
+// Model (spec barrel-cortex-rsnn.md §1.3-1.6). N neurons in G contiguous groups, updated in
+// group order within a step. For step t = 0..T-1, sample b, neuron i:
+//   I[t,i] = I_ext[t, i - input_offset] (0 outside [input_offset, input_offset + N_in))
+//          + sum over synapses j->i of sign_j * w_ji * s_j[t'],
+//   t' = t   when group(j) < group(i) and order = gauss_seidel (earlier groups already ran),
+//   t' = t-1 otherwise (always with order = previous_step); s[-1] = s0 (real values allowed).
+// Then the neuron step of kernels/lif_math.h. Fused readout: y[t] = s[t][ro] W_ro^T, where ro
+// concatenates the neuron ranges cfg.readout in order (W_ro column k = k-th readout neuron).
+//
+// Shapes (T steps, B batch, N neurons, N_in driven neurons, R readout units, N_ro = sum of
+// readout range lengths, nnz synapses; float32 or float64, all the same dtype, CPU):
+//   w [nnz] (magnitudes, post-major order of the Projection; the sign is the source's)
+//   tau_m, tau_adp, b_base [N];  i_ext [T, B, N_in];  v0, a0, s0 [B, N] (undefined = zeros)
+//   w_ro [R, N_ro] (undefined = no readout)
+//   outputs: spikes [T, B, N] (float, cfg.output_spikes), readout [T, B, R],
+//            spike_record uint8 [T, B, N] (cfg.record_spikes), v_record, a_record [T, B, N]
+//            (cfg.record_state; the state after each step's update).
+//
+// Layout contract (CPU here, CUDA port to follow): per-step state is neuron-major with the
+// batch innermost, x[n * B + b], so that every synapse works on a contiguous B-vector. The
+// saved tensors are [T, N, B]. Inputs and outputs keep the user's [T, B, *] layout and are
+// converted at the boundary, inside the step loop.
+//
+// Kept for backward (LifSaved): u[t] = v[t] - Th[t] for every neuron-step (the spikes are
+// recomputed as u > 0, bit-exactly), and the adaptation a[t] for alif. That is 8 bytes per
+// neuron-step in float32 (4 for lif/if), 16 (8) in float64. v[t] is recomputed as
+// u[t] + Th[t]; the input current is never stored (see backward).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "kernels/lif_math.h"
+#include "kernels/projection.h"
+#include "runtime/tensor.h"
+
+namespace rsnn {
+
+enum class UpdateOrder : int {
+  gauss_seidel = 0,   // groups in order; a source in an earlier group contributes this step's spike
+  previous_step = 1,  // every synapse carries the previous step's spike
+};
+
+// How spikes reach their targets in the forward pass (the results are identical).
+enum class Propagation : int {
+  automatic = 0,  // per step: push when the fraction of sources that fired in any sample at the
+                  // previous step is below LifConfig::push_below, else pull
+  pull = 1,       // gather over post-major rows (cost ~ nnz*B per step, skips silent sources)
+  push = 2,       // scatter the firing sources' pre-major rows (cost ~ firing sources * out-degree * B)
+};
+
+struct NeuronRange {
+  int64_t start = 0;
+  int64_t length = 0;
+};
+
+struct LifConfig {
+  NeuronModel model = NeuronModel::alif;
+  double dt = 1.0;
+  double r_m = 1.0;
+  double beta = 1.8;  // alif only
+  Surrogate surrogate = Surrogate::gaussian;
+  double sg_width = 0.5;
+  double sg_scale = 0.5;
+  UpdateOrder order = UpdateOrder::gauss_seidel;
+  Propagation propagation = Propagation::automatic;
+  double push_below = 0.05;            // automatic: see Propagation (measured, BENCHMARKS.md)
+  // Threads: the batch is split into slices of whole 8-sample blocks that run independently;
+  // a batch of one block (B <= 8) is split over neuron rows instead (barriers every phase)
+  // when a step's work, about (4 N + nnz) * B operations, reaches this; else one thread runs.
+  int64_t row_parallel_min_work = int64_t(1) << 18;
+  std::vector<int64_t> group_offsets;  // G+1 non-decreasing entries from 0 to N; empty = {0, N}
+  int64_t input_offset = 0;            // I_ext drives neurons [input_offset, input_offset + N_in)
+  std::vector<NeuronRange> readout;    // neurons read by W_ro, in column order
+  bool output_spikes = false;          // differentiable float spikes [T, B, N]
+  bool record_spikes = false;          // uint8 spike record [T, B, N]
+  bool record_state = false;           // v and a after each step [T, B, N]
+};
+
+namespace kernels {
+
+struct LifInputs {
+  Tensor w;        // [nnz]
+  Tensor tau_m;    // [N]
+  Tensor tau_adp;  // [N] (read for alif only; may be undefined otherwise)
+  Tensor b_base;   // [N]
+  Tensor i_ext;    // [T, B, N_in]
+  Tensor v0;       // [B, N] or undefined (zeros)
+  Tensor a0;       // [B, N] or undefined (zeros)
+  Tensor s0;       // [B, N] or undefined (zeros)
+  Tensor w_ro;     // [R, N_ro] or undefined
+};
+
+// What backward needs besides the inputs. u, a: [T, N, B] (a only for alif).
+struct LifSaved {
+  Tensor u;
+  Tensor a;
+  int64_t bytes() const;                  // bytes held
+  double bytes_per_neuron_step() const;   // bytes() / (T * B * N)
+};
+
+struct LifStats {
+  int64_t spikes = 0;      // spikes emitted over all steps and samples
+  int64_t push_steps = 0;  // steps whose currents were assembled by push (prev-step part)
+  int64_t pull_steps = 0;
+  int64_t synaptic_events = 0;  // sum over spikes of the out-degree (work of event-driven propagation)
+  int threads = 1;              // OpenMP threads of the time loop (1 when a step is too small)
+};
+
+struct LifForward {
+  Tensor spikes;        // [T, B, N] (cfg.output_spikes)
+  Tensor readout;       // [T, B, R] (w_ro defined)
+  Tensor spike_record;  // uint8 [T, B, N] (cfg.record_spikes)
+  Tensor v_record;      // [T, B, N] (cfg.record_state)
+  Tensor a_record;      // [T, B, N] (cfg.record_state)
+  LifSaved saved;       // defined when keep_for_backward
+  LifStats stats;
+};
+
+// Which gradients to compute.
+struct LifNeeds {
+  bool w = false, tau_m = false, tau_adp = false, i_ext = false;
+  bool v0 = false, a0 = false, s0 = false, w_ro = false;
+};
+
+// Gradients (undefined where not needed). dtau_adp and da0 are zeros for lif/if, dtau_m zeros for if.
+struct LifGrads {
+  Tensor dw, dtau_m, dtau_adp, di_ext, dv0, da0, ds0, dw_ro;
+};
+
+// Throws a one-line rsnn::Error for any inconsistent shape, dtype, device or config.
+void validate_lif(const Projection& p, const LifConfig& cfg, const LifInputs& x);
+
+// Optimized CPU forward: OpenMP over neuron rows, results independent of the thread count
+// and of the propagation strategy (bit-identical).
+LifForward recurrent_lif_forward(const Projection& p, const LifConfig& cfg, const LifInputs& x,
+                                 bool keep_for_backward);
+
+// Optimized CPU backward. dspikes [T, B, N] and dreadout [T, B, R] are the output gradients
+// (undefined = zero). The reverse time loop recomputes spikes, thresholds and v from `saved`.
+// The error reaches the sources through the pre-major transpose (a gather, no atomics); the
+// weight gradient is accumulated only where the presynaptic spike is non-zero. dL/dalpha needs
+// sum_t dv[t]*I[t]; its recurrent part is recovered as r_m * sum_j sign_j w_ji q_ji from the
+// per-synapse sums q_ji = sum_t,b dv_i[t] s_j[t'] that the weight gradient accumulates anyway,
+// so the input current is never stored or recomputed.
+LifGrads recurrent_lif_backward(const Projection& p, const LifConfig& cfg, const LifInputs& x,
+                                const LifSaved& saved, const Tensor& dspikes,
+                                const Tensor& dreadout, const LifNeeds& needs);
+
+// Plain reference (the specification): scalar loops in [T, B, N] layout that keep every
+// state and current. The reference forward also fills `saved` (converted) when asked.
+LifForward recurrent_lif_forward_ref(const Projection& p, const LifConfig& cfg,
+                                     const LifInputs& x);
+// Reference backward: reruns the reference forward keeping everything, then the plain
+// reverse loop (dL/dalpha from the stored currents). Computes every gradient.
+LifGrads recurrent_lif_backward_ref(const Projection& p, const LifConfig& cfg, const LifInputs& x,
+                                    const Tensor& dspikes, const Tensor& dreadout);
+
+}  // namespace kernels
+}  // namespace rsnn

@@ -1,0 +1,288 @@
+// Internal to kernels/recurrent_lif.cpp: the per-row and per-phase loops of the optimized CPU
+// recurrent LIF layer. Each is compiled twice (baseline x86-64 and x86-64-v3 = AVX2 + FMA) and
+// the variant is picked at load time; thread-count and strategy invariance hold on one machine.
+// "B" below is the row length of the slice being processed (the slice's own sample count).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/lif_math.h"
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define RSNN_HOT __attribute__((target_clones("default", "arch=x86-64-v3"), noinline))
+#else
+#define RSNN_HOT
+#endif
+
+namespace rsnn::kernels::lif_rows {
+
+template <class T>
+struct Vec {
+  typedef T type __attribute__((vector_size(32)));
+  static constexpr int lanes = 32 / sizeof(T);
+};
+
+// ---- the B-vector gather: acc[0:B] += sum_k w[k] * rows[idx[k]][0:B] ------------------------
+// Entries whose source is silent (active != null and active[idx] == 0) are skipped. Chunks of
+// up to 8 vectors of acc stay in registers while the entries stream by; each element sums in
+// ascending k.
+template <class T, int CH>
+inline int64_t gather_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, const int32_t* idx,
+                            const T* w, const T* rows, const int32_t* active, T* acc) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  for (; b0 + CH * L <= B; b0 += CH * L) {
+    V a[CH];
+    for (int c = 0; c < CH; ++c) std::memcpy(&a[c], acc + b0 + c * L, sizeof(V));
+    for (int64_t k = k0; k < k1; ++k) {
+      const int64_t j = idx[k];
+      if (active && active[j] == 0) continue;
+      const T* r = rows + j * B + b0;
+      const T wk = w[k];
+      for (int c = 0; c < CH; ++c) {
+        V x;
+        std::memcpy(&x, r + c * L, sizeof(V));
+        a[c] += wk * x;
+      }
+    }
+    for (int c = 0; c < CH; ++c) std::memcpy(acc + b0 + c * L, &a[c], sizeof(V));
+  }
+  return b0;
+}
+
+template <class T>
+RSNN_HOT void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
+                          const T* rows, const int32_t* active, T* acc) {
+  int64_t b0 = gather_chunk<T, 8>(B, 0, k0, k1, idx, w, rows, active, acc);
+  b0 = gather_chunk<T, 4>(B, b0, k0, k1, idx, w, rows, active, acc);
+  b0 = gather_chunk<T, 2>(B, b0, k0, k1, idx, w, rows, active, acc);
+  b0 = gather_chunk<T, 1>(B, b0, k0, k1, idx, w, rows, active, acc);
+  for (; b0 < B; ++b0) {
+    T s = acc[b0];
+    for (int64_t k = k0; k < k1; ++k) {
+      const int64_t j = idx[k];
+      if (active && active[j] == 0) continue;
+      s += w[k] * rows[j * B + b0];
+    }
+    acc[b0] = s;
+  }
+}
+
+// The same sum with U independent partial sums per element (entries k = k0 + U m + u go to
+// partial u; then (p0 + p1) + (p2 + p3)), so the row is not bound by the latency of one chain
+// of multiply-adds. A different but equally fixed summation order; used
+// where no other path must match bit for bit (the backward pass). No skipping.
+template <class T, int CH, int U>
+inline int64_t gather_chunk_split(int64_t B, int64_t b0, int64_t k0, int64_t k1, const int32_t* idx,
+                                  const T* w, const T* rows, T* acc) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  for (; b0 + CH * L <= B; b0 += CH * L) {
+    V a[U][CH];
+    for (int c = 0; c < CH; ++c) std::memcpy(&a[0][c], acc + b0 + c * L, sizeof(V));
+    for (int u = 1; u < U; ++u)
+      for (int c = 0; c < CH; ++c) a[u][c] = V{};
+    int64_t k = k0;
+    for (; k + U <= k1; k += U)
+      for (int u = 0; u < U; ++u) {
+        const T* r = rows + static_cast<int64_t>(idx[k + u]) * B + b0;
+        const T wk = w[k + u];
+        for (int c = 0; c < CH; ++c) {
+          V x;
+          std::memcpy(&x, r + c * L, sizeof(V));
+          a[u][c] += wk * x;
+        }
+      }
+    for (int u = 0; k < k1; ++k, ++u) {
+      const T* r = rows + static_cast<int64_t>(idx[k]) * B + b0;
+      const T wk = w[k];
+      for (int c = 0; c < CH; ++c) {
+        V x;
+        std::memcpy(&x, r + c * L, sizeof(V));
+        a[u][c] += wk * x;
+      }
+    }
+    for (int step = 1; step < U; step *= 2)
+      for (int u = 0; u + step < U; u += 2 * step)
+        for (int c = 0; c < CH; ++c) a[u][c] += a[u + step][c];
+    for (int c = 0; c < CH; ++c) std::memcpy(acc + b0 + c * L, &a[0][c], sizeof(V));
+  }
+  return b0;
+}
+
+template <class T>
+RSNN_HOT void gather_rows_split(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
+                                const T* rows, T* acc) {
+  // U = 4 everywhere: the order of each element's sum must not depend on B (the slice width)
+  int64_t b0 = gather_chunk_split<T, 2, 4>(B, 0, k0, k1, idx, w, rows, acc);
+  b0 = gather_chunk_split<T, 1, 4>(B, b0, k0, k1, idx, w, rows, acc);
+  for (; b0 < B; ++b0) {
+    T p[4] = {acc[b0], T(0), T(0), T(0)};
+    int64_t k = k0;
+    for (; k + 4 <= k1; k += 4)
+      for (int u = 0; u < 4; ++u) p[u] += w[k + u] * rows[static_cast<int64_t>(idx[k + u]) * B + b0];
+    for (int u = 0; k < k1; ++k, ++u) p[u] += w[k] * rows[static_cast<int64_t>(idx[k]) * B + b0];
+    acc[b0] = (p[0] + p[1]) + (p[2] + p[3]);
+  }
+}
+
+// Weight-gradient sums of one source row: for every sample b in list (ascending) where the
+// source's spike value sval[b] is non-zero, and every entry k in [k0, k1):
+//   q[(b / block) * q_stride + k] += sval[b] * dvt[b * N + post[k]]
+// dvt is the targets' dL/dv sample-major [B, N], so a sample's row stays in cache while the
+// entries stream by (the same access pattern as the forward push).
+template <class T>
+RSNN_HOT void q_push(int64_t k0, int64_t k1, const int32_t* post, const T* dvt, int64_t N,
+                     const int32_t* list, int32_t cnt, const T* sval, int64_t block, T* q,
+                     int64_t q_stride) {
+  if (k0 == k1) return;
+  for (int32_t l = 0; l < cnt; ++l) {
+    const int64_t b = list[l];
+    const T sv = sval[b];
+    const T* d = dvt + b * N;
+    T* qc = q + (b / block) * q_stride;
+    for (int64_t k = k0; k < k1; ++k) qc[k] += sv * d[post[k]];
+  }
+}
+
+// ---- per-sample push ---------------------------------------------------------------------
+// A thread's share of a push phase: samples [b0, b1), targets [i0, i1).
+struct Part {
+  int64_t b0 = 0, b1 = 0, i0 = 0, i1 = 0;
+  bool idle = true;
+};
+
+inline Part part_of(int tid, int nth, int64_t B, int64_t N) {
+  Part p;
+  const int64_t nb = std::min<int64_t>(B, nth), ni = nth / nb;
+  if (tid >= nb * ni) return p;
+  const int64_t bp = tid % nb, ip = tid / nb;
+  p.b0 = B * bp / nb;
+  p.b1 = B * (bp + 1) / nb;
+  p.i0 = N * ip / ni;
+  p.i1 = N * (ip + 1) / ni;
+  p.idle = p.b0 >= p.b1 || p.i0 >= p.i1;
+  return p;
+}
+
+inline uint64_t word_mask(int64_t w, int64_t b0, int64_t b1) {
+  const int64_t lo = std::max<int64_t>(b0, w * 64) - w * 64, hi = std::min<int64_t>(b1, w * 64 + 64) - w * 64;
+  const uint64_t upto = hi >= 64 ? ~uint64_t(0) : ((uint64_t(1) << hi) - 1);
+  return upto & ~((uint64_t(1) << lo) - 1);
+}
+
+// For every source j in [j0, j1) and every sample b of the part where j fired: scatter the
+// pre-major entries [first[j], last[j]) with targets in [i0, i1) into acc[b * N + target],
+// adding w_t[k] * s[j * B + b]. Sources ascending, so each target sums in source order.
+template <class T>
+RSNN_HOT void push_phase(const Part& part, int64_t N, int64_t B, int64_t W, int64_t j0, int64_t j1,
+                         const int64_t* first, const int64_t* last, const int32_t* post,
+                         const T* w_t, const uint64_t* mask, const int32_t* cnt, const T* s, T* acc) {
+  if (part.idle) return;
+  const bool all_targets = part.i0 == 0 && part.i1 == N;
+  const int64_t w0 = part.b0 / 64, w1 = (part.b1 - 1) / 64;
+  for (int64_t j = j0; j < j1; ++j) {
+    if (cnt[j] == 0) continue;
+    int64_t k0 = first[j], k1 = last[j];
+    if (k0 == k1) continue;
+    if (!all_targets) {
+      k0 = std::lower_bound(post + k0, post + k1, static_cast<int32_t>(part.i0)) - post;
+      k1 = std::lower_bound(post + k0, post + k1, static_cast<int32_t>(part.i1)) - post;
+    }
+    for (int64_t w = w0; w <= w1; ++w) {
+      uint64_t m = mask[j * W + w] & word_mask(w, part.b0, part.b1);
+      while (m) {
+        const int64_t b = w * 64 + __builtin_ctzll(m);
+        m &= m - 1;
+        const T sv = s[j * B + b];
+        T* ab = acc + b * N;
+        for (int64_t k = k0; k < k1; ++k) ab[post[k]] += w_t[k] * sv;
+      }
+    }
+  }
+}
+
+// ---- neuron rows ---------------------------------------------------------------------------
+// Forward update of row i for all samples. P, C: the two current parts (stride ps, cs: 1 for
+// a gathered B-vector, N for the per-sample accumulators, which are then zeroed; C may be
+// null). e: external current of the row (stride e_stride) or null. Writes v, a, s_cur, the
+// mask words and the saved u, a (when non-null). Returns the number of samples that fired.
+template <class T>
+RSNN_HOT int32_t update_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c, int64_t B,
+                            T* P, int64_t ps, T* C, int64_t cs, bool zero_parts, const T* e,
+                            int64_t e_stride, T* v, T* a, const T* s_prev, T* s_cur, uint64_t* mask,
+                            T* u_out, T* a_out) {
+  for (int64_t b = 0; b < B; ++b) {
+    const T rec = C ? P[b * ps] + C[b * cs] : P[b * ps];
+    const T cur = (e ? e[b * e_stride] : T(0)) + rec;
+    const T u = lif::neuron_step(m, c, cur, s_prev[b], v[b], a[b]);
+    if (u_out) u_out[b] = u;
+    s_cur[b] = lif::spike_of(u);
+  }
+  if (zero_parts) {
+    for (int64_t b = 0; b < B; ++b) P[b * ps] = T(0);
+    if (C)
+      for (int64_t b = 0; b < B; ++b) C[b * cs] = T(0);
+  }
+  if (a_out) std::memcpy(a_out, a, sizeof(T) * B);
+  const int64_t W = (B + 63) / 64;
+  int32_t cnt = 0;
+  for (int64_t w = 0; w < W; ++w) {
+    uint64_t bits = 0;
+    const int64_t n = std::min<int64_t>(64, B - w * 64);
+    for (int64_t k = 0; k < n; ++k) bits |= static_cast<uint64_t>(s_cur[w * 64 + k] != T(0)) << k;
+    mask[w] = bits;
+    cnt += __builtin_popcountll(bits);
+  }
+  return cnt;
+}
+
+// Reverse step of row j for all samples; see lif::neuron_step_backward. u_p, a_p: the row at
+// step t-1 (null at t = 0: then s_prev = s0, a_prev = a0, v_prev = v0, all [B]). Writes dL/dv
+// also sample-major (dvt[b * dvt_stride]). Adds, per block of `block` samples c, the sums
+// over the block of dv * v_prev, dv * I_ext and drho (in double) to sums[3 * c + 0..2].
+template <class T>
+RSNN_HOT void backward_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
+                           const lif::SurrogateParams<T>& sg, int64_t B, int64_t block, const T* ds,
+                           const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
+                           const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
+                           const T* e, int64_t e_stride, T* dv_out, T* dvt, int64_t dvt_stride,
+                           T* da_out, T* ds_prev, T* di, int64_t di_stride, double* sums) {
+  const bool alif = m.adaptive();
+  for (int64_t b0 = 0, blk = 0; b0 < B; b0 += block, ++blk) {
+    const int64_t b1 = std::min(B, b0 + block);
+    double dv_v = 0, dv_e = 0, drho = 0;
+#pragma omp simd reduction(+ : dv_v, dv_e, drho)
+    for (int64_t b = b0; b < b1; ++b) {
+      T s_prev, a_prev, v_prev;
+      if (u_p) {
+        s_prev = lif::spike_of(u_p[b]);
+        a_prev = alif ? a_p[b] : T(0);
+        v_prev = u_p[b] + lif::threshold(m, c, a_prev);
+      } else {
+        s_prev = s0[b];
+        a_prev = a0[b];
+        v_prev = v0[b];
+      }
+      const lif::StepGrad<T> g = lif::neuron_step_backward(
+          m, c, sg, ds[b], c.decay * dv_next[b], alif ? c.rho * da_next[b] : T(0), u_t[b],
+          alif ? a_t[b] : T(0), s_prev, a_prev);
+      dv_out[b] = g.dv;
+      dvt[b * dvt_stride] = g.dv;
+      if (alif) da_out[b] = g.da;
+      ds_prev[b] = g.ds_prev;
+      dv_v += static_cast<double>(g.dv) * static_cast<double>(v_prev);
+      drho += static_cast<double>(g.drho);
+      if (e) {
+        dv_e += static_cast<double>(g.dv) * static_cast<double>(e[b * e_stride]);
+        if (di) di[b * di_stride] = c.in_gain * g.dv;
+      }
+    }
+    sums[3 * blk + 0] += dv_v;
+    sums[3 * blk + 1] += dv_e;
+    sums[3 * blk + 2] += drho;
+  }
+}
+
+}  // namespace rsnn::kernels::lif_rows

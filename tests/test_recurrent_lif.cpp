@@ -1,0 +1,496 @@
+// The fused recurrent LIF layer: optimized kernels against the plain reference kernels,
+// gradients against finite differences where no spike flips, propagation strategies and
+// thread counts (bit-identical), what is kept for backward, the primitive spiking ops, and
+// input validation. The comparison with the unfused tape reference is in
+// test_recurrent_lif_unfused.cpp.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "autograd/gradcheck.h"
+#include "autograd/recurrent_lif.h"
+#include "autograd/spiking_ops.h"
+#include "kernels/recurrent_lif.h"
+#include "kernels/spmm.h"
+#include "runtime/random.h"
+#include "runtime/threads.h"
+#include "tests/lif_networks.h"
+
+using namespace rsnn;
+
+namespace {
+
+// A small random network with its inputs (float64 unless converted).
+struct SmallNet {
+  Projection p;
+  LifConfig cfg;
+  kernels::LifInputs x;
+  Tensor dspikes, dreadout;
+};
+
+Tensor uniform(const Shape& s, double lo, double hi, uint64_t stream, DType dt = DType::f64) {
+  Tensor t = Tensor::empty(s, dt);
+  fill_uniform(t, 99, stream, lo, hi);
+  return t;
+}
+
+SmallNet small_net(NeuronModel model, UpdateOrder order, bool readout, uint64_t seed = 1,
+                   int64_t T = 12, int64_t B = 3) {
+  SmallNet n;
+  // 30 neurons, 3 groups: excitatory, inhibitory, excitatory
+  n.p = lif_net::random_groups({10, 10, 10}, {1.f, -1.f, 1.f}, {}, 0.3, seed);
+  const int64_t N = 30, nnz = n.p.nnz();
+  n.cfg.model = model;
+  n.cfg.order = order;
+  n.cfg.group_offsets = {0, 10, 20, 30};
+  n.cfg.input_offset = 5;
+  n.cfg.output_spikes = true;
+  n.cfg.record_spikes = true;
+  n.cfg.record_state = true;
+  const uint64_t s = seed * 100;
+  n.x.w = uniform({nnz}, 0.0, model == NeuronModel::if_ ? 0.05 : 0.5, s + 1);
+  n.x.tau_m = uniform({N}, 4.0, 15.0, s + 2);
+  n.x.tau_adp = uniform({N}, 3.0, 8.0, s + 3);
+  n.x.b_base = uniform({N}, 0.2, 0.6, s + 4);
+  const double hi = model == NeuronModel::if_ ? 0.25 : 3.0;
+  n.x.i_ext = uniform({T, B, 20}, -0.3 * hi, hi, s + 5);
+  n.x.v0 = uniform({B, N}, -0.5, 0.8, s + 6);
+  n.x.a0 = uniform({B, N}, 0.0, 0.3, s + 7);
+  n.x.s0 = uniform({B, N}, 0.0, 1.0, s + 8);  // real-valued initial "spikes" (spec §1.4)
+  n.dspikes = uniform({T, B, N}, -1.0, 1.0, s + 9);
+  if (readout) {
+    n.cfg.readout = {{0, 10}, {20, 10}};
+    n.x.w_ro = uniform({4, 20}, -1.0, 1.0, s + 10);
+    n.dreadout = uniform({T, B, 4}, -1.0, 1.0, s + 11);
+  }
+  return n;
+}
+
+kernels::LifInputs to_dtype(const kernels::LifInputs& x, DType dt) {
+  auto c = [dt](const Tensor& t) { return t.defined() ? t.to_dtype(dt) : Tensor(); };
+  kernels::LifInputs y;
+  y.w = c(x.w);
+  y.tau_m = c(x.tau_m);
+  y.tau_adp = c(x.tau_adp);
+  y.b_base = c(x.b_base);
+  y.i_ext = c(x.i_ext);
+  y.v0 = c(x.v0);
+  y.a0 = c(x.a0);
+  y.s0 = c(x.s0);
+  y.w_ro = c(x.w_ro);
+  return y;
+}
+
+// max |a - b| <= rtol * max(max |b|, floor); fails on NaN.
+void expect_close(const Tensor& a, const Tensor& b, double rtol, const std::string& what,
+                  double floor = 1e-3) {
+  ASSERT_TRUE(a.defined()) << what << ": undefined result";
+  ASSERT_TRUE(b.defined()) << what << ": undefined expected value";
+  ASSERT_EQ(a.shape(), b.shape()) << what;
+  const auto av = a.to_vector<double>(), bv = b.to_vector<double>();
+  double scale = floor, err = 0;
+  size_t worst = 0;
+  for (size_t k = 0; k < av.size(); ++k) {
+    ASSERT_FALSE(std::isnan(av[k])) << what << ": NaN at " << k;
+    scale = std::max(scale, std::abs(bv[k]));
+    if (std::abs(av[k] - bv[k]) > err) {
+      err = std::abs(av[k] - bv[k]);
+      worst = k;
+    }
+  }
+  EXPECT_LE(err, rtol * scale) << what << ": worst element " << worst << " got " << av[worst]
+                               << " want " << bv[worst] << " (scale " << scale << ")";
+}
+
+void expect_identical(const Tensor& a, const Tensor& b, const std::string& what) {
+  ASSERT_EQ(a.defined(), b.defined()) << what;
+  if (!a.defined()) return;
+  ASSERT_EQ(a.shape(), b.shape()) << what;
+  const auto av = a.to_vector<double>(), bv = b.to_vector<double>();
+  for (size_t k = 0; k < av.size(); ++k) ASSERT_EQ(av[k], bv[k]) << what << " differs at " << k;
+}
+
+kernels::LifNeeds all_needs() {
+  kernels::LifNeeds n;
+  n.w = n.tau_m = n.tau_adp = n.i_ext = n.v0 = n.a0 = n.s0 = n.w_ro = true;
+  return n;
+}
+
+double min_abs(const Tensor& t) {
+  double m = 1e300;
+  for (double v : t.to_vector<double>()) m = std::min(m, std::abs(v));
+  return m;
+}
+
+void compare_to_reference(const SmallNet& n, DType dt, double value_tol, double grad_tol) {
+  const kernels::LifInputs x = to_dtype(n.x, dt);
+  const Tensor dsp = n.dspikes.to_dtype(dt);
+  const Tensor dro = n.dreadout.defined() ? n.dreadout.to_dtype(dt) : Tensor();
+  const kernels::LifForward ref = kernels::recurrent_lif_forward_ref(n.p, n.cfg, to_dtype(n.x, DType::f64));
+  const kernels::LifForward got = kernels::recurrent_lif_forward(n.p, n.cfg, x, true);
+  expect_identical(got.spike_record, ref.spike_record, "spike record");
+  expect_identical(got.spikes.to_dtype(DType::f64), ref.spikes, "spikes");
+  EXPECT_EQ(got.stats.spikes, ref.stats.spikes);
+  EXPECT_GT(ref.stats.spikes, 0) << "the test network should fire";
+  EXPECT_LT(ref.stats.spikes, n.dspikes.numel() / 2) << "the test network should not saturate";
+  if (n.cfg.record_state) {
+    expect_close(got.v_record, ref.v_record, value_tol, "v record");
+    expect_close(got.a_record, ref.a_record, value_tol, "a record");
+  }
+  expect_close(got.saved.u, ref.saved.u, value_tol, "saved u");
+  if (ref.saved.a.defined()) expect_close(got.saved.a, ref.saved.a, value_tol, "saved a");
+  if (dro.defined()) expect_close(got.readout, ref.readout, value_tol, "readout");
+
+  const kernels::LifGrads want = kernels::recurrent_lif_backward_ref(
+      n.p, n.cfg, to_dtype(n.x, DType::f64), n.dspikes, n.dreadout);
+  const kernels::LifGrads g =
+      kernels::recurrent_lif_backward(n.p, n.cfg, x, got.saved, dsp, dro, all_needs());
+  expect_close(g.dw, want.dw, grad_tol, "dw");
+  expect_close(g.dtau_m, want.dtau_m, grad_tol, "dtau_m");
+  expect_close(g.dtau_adp, want.dtau_adp, grad_tol, "dtau_adp");
+  expect_close(g.di_ext, want.di_ext, grad_tol, "di_ext");
+  expect_close(g.dv0, want.dv0, grad_tol, "dv0");
+  expect_close(g.da0, want.da0, grad_tol, "da0");
+  expect_close(g.ds0, want.ds0, grad_tol, "ds0");
+  if (dro.defined()) expect_close(g.dw_ro, want.dw_ro, grad_tol, "dw_ro");
+}
+
+const char* model_name(NeuronModel m) {
+  return m == NeuronModel::alif ? "alif" : m == NeuronModel::lif ? "lif" : "if";
+}
+
+}  // namespace
+
+// ---- optimized kernels vs the plain reference kernels ------------------------------------
+
+TEST(RecurrentLif, MatchesReferenceAllModelsOrdersSurrogates) {
+  for (NeuronModel m : {NeuronModel::alif, NeuronModel::lif, NeuronModel::if_})
+    for (UpdateOrder o : {UpdateOrder::gauss_seidel, UpdateOrder::previous_step})
+      for (Surrogate sg : {Surrogate::gaussian, Surrogate::fast_sigmoid, Surrogate::triangle})
+        for (bool ro : {true, false}) {
+          SCOPED_TRACE(std::string(model_name(m)) + (o == UpdateOrder::gauss_seidel ? " gs" : " prev") +
+                       " surrogate " + std::to_string(static_cast<int>(sg)) + (ro ? " readout" : ""));
+          SmallNet n = small_net(m, o, ro);
+          n.cfg.surrogate = sg;
+          n.cfg.sg_width = sg == Surrogate::triangle ? 0.6 : 0.4;
+          n.cfg.sg_scale = 0.7;
+          compare_to_reference(n, DType::f64, 1e-12, 1e-10);
+        }
+}
+
+TEST(RecurrentLif, Float32MatchesFloat64Reference) {
+  for (NeuronModel m : {NeuronModel::alif, NeuronModel::lif, NeuronModel::if_}) {
+    SCOPED_TRACE(model_name(m));
+    SmallNet n = small_net(m, UpdateOrder::gauss_seidel, true, 3);
+    compare_to_reference(n, DType::f32, 1e-5, 1e-4);
+  }
+}
+
+// ---- finite differences where no spike flips ------------------------------------------
+// With a triangle surrogate narrower than every |u|, the surrogate is zero everywhere, the
+// spikes are locally constant, and the backward pass must equal the exact derivative of the
+// (piecewise smooth) map: reset terms, adaptation, time constants, real-valued s0, readout.
+TEST(RecurrentLif, GradientsMatchFiniteDifferencesWithoutSpikeFlips) {
+  for (NeuronModel m : {NeuronModel::alif, NeuronModel::lif, NeuronModel::if_})
+    for (UpdateOrder o : {UpdateOrder::gauss_seidel, UpdateOrder::previous_step}) {
+      SCOPED_TRACE(std::string(model_name(m)) + (o == UpdateOrder::gauss_seidel ? " gs" : " prev"));
+      SmallNet n = small_net(m, o, true, 5, 8, 2);
+      n.cfg.surrogate = Surrogate::triangle;
+      n.cfg.sg_width = 1e-5;
+      n.cfg.output_spikes = false;
+      const kernels::LifForward f = kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true);
+      ASSERT_GT(f.stats.spikes, 0);
+      ASSERT_GT(min_abs(f.saved.u), 2e-4) << "pick another seed: a neuron sits at its threshold";
+      const Projection p = n.p;
+      const LifConfig cfg = n.cfg;
+      const Tensor b_base = n.x.b_base;
+      auto fn = [p, cfg, b_base](const std::vector<ag::Var>& v) {
+        ag::RecurrentLifInputs in;
+        in.w = v[0];
+        in.tau_m = v[1];
+        in.tau_adp = v[2];
+        in.i_ext = v[3];
+        in.v0 = v[4];
+        in.a0 = v[5];
+        in.s0 = v[6];
+        in.w_ro = v[7];
+        in.b_base = b_base;
+        return ag::recurrent_lif(p, cfg, in).readout;
+      };
+      ag::GradCheckOptions opt;
+      opt.eps = 1e-7;
+      const ag::GradCheckResult r =
+          ag::gradcheck(fn, {n.x.w, n.x.tau_m, n.x.tau_adp, n.x.i_ext, n.x.v0, n.x.a0, n.x.s0, n.x.w_ro}, opt);
+      EXPECT_TRUE(r.ok) << r.report;
+      EXPECT_GT(r.checked, 900);
+    }
+}
+
+// ---- propagation strategies and threads ---------------------------------------------
+
+namespace {
+// 240 * scale neurons in 4 groups.
+SmallNet medium_net(DType dt, double drive, int64_t scale = 1, int64_t B = 6) {
+  SmallNet n;
+  const int64_t T = scale > 1 ? 10 : 25, N = 240 * scale;
+  n.p = lif_net::random_groups({60 * scale, 20 * scale, 100 * scale, 60 * scale},
+                               {1.f, -1.f, 1.f, -1.f}, {}, scale > 1 ? 0.12 : 0.15, 21);
+  n.cfg.model = NeuronModel::alif;
+  n.cfg.group_offsets = {0, 60 * scale, 80 * scale, 180 * scale, 240 * scale};
+  n.cfg.input_offset = 0;
+  n.cfg.output_spikes = true;
+  n.cfg.record_spikes = true;
+  n.cfg.readout = {{0, 60 * scale}, {80 * scale, 100 * scale}};
+  n.x.w = uniform({n.p.nnz()}, 0.0, 0.3, 31, dt);
+  n.x.tau_m = uniform({N}, 5.0, 15.0, 32, dt);
+  n.x.tau_adp = uniform({N}, 3.0, 8.0, 33, dt);
+  n.x.b_base = uniform({N}, 0.3, 0.6, 34, dt);
+  n.x.i_ext = uniform({T, B, 100}, -1.0, drive, 35, dt);
+  n.x.v0 = uniform({B, N}, -0.5, 0.5, 36, dt);
+  n.x.a0 = uniform({B, N}, 0.0, 0.2, 37, dt);
+  n.x.s0 = uniform({B, N}, 0.0, 1.0, 38, dt);
+  n.x.w_ro = uniform({16, 160 * scale}, -1.0, 1.0, 39, dt);
+  n.dspikes = uniform({T, B, N}, -1.0, 1.0, 40, dt);
+  n.dreadout = uniform({T, B, 16}, -1.0, 1.0, 41, dt);
+  return n;
+}
+
+void expect_same_run(const kernels::LifForward& a, const kernels::LifForward& b, const std::string& what) {
+  expect_identical(a.spikes, b.spikes, what + " spikes");
+  expect_identical(a.readout, b.readout, what + " readout");
+  expect_identical(a.saved.u, b.saved.u, what + " saved u");
+  expect_identical(a.saved.a, b.saved.a, what + " saved a");
+}
+}  // namespace
+
+TEST(RecurrentLif, PullPushAndAutomaticAreIdentical) {
+  for (DType dt : {DType::f32, DType::f64})
+    for (UpdateOrder o : {UpdateOrder::gauss_seidel, UpdateOrder::previous_step})
+      for (double drive : {1.2, 4.0}) {  // sparse and dense firing
+        SmallNet n = medium_net(dt, drive);
+        n.cfg.order = o;
+        n.cfg.propagation = Propagation::pull;
+        const auto pull = kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true);
+        n.cfg.propagation = Propagation::push;
+        const auto push = kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true);
+        n.cfg.propagation = Propagation::automatic;
+        n.cfg.push_below = 0.5;
+        const auto autom = kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true);
+        EXPECT_EQ(pull.stats.push_steps, 0);
+        EXPECT_EQ(push.stats.pull_steps, 0);
+        EXPECT_GT(pull.stats.spikes, 0);
+        expect_same_run(pull, push, "pull vs push");
+        expect_same_run(pull, autom, "pull vs automatic");
+        if (drive < 2) {
+          EXPECT_GT(autom.stats.push_steps, 0) << "sparse firing should push some steps";
+        }
+      }
+}
+
+// Two splits: a batch of 24 (3 blocks of 8 samples: one slice per thread) and a batch of 4
+// split over neuron rows (forced by row_parallel_min_work = 0).
+TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
+  const int before = num_threads();
+  for (DType dt : {DType::f32, DType::f64})
+    for (int64_t B : {24, 4}) {
+      SCOPED_TRACE("B = " + std::to_string(B) + (dt == DType::f32 ? " float32" : " float64"));
+      SmallNet n = medium_net(dt, 2.0, 3, B);
+      if (B == 4) n.cfg.row_parallel_min_work = 0;
+      n.cfg.push_below = 0.1;  // some steps push, some pull
+      std::vector<kernels::LifForward> f;
+      std::vector<kernels::LifGrads> g;
+      for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        f.push_back(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true));
+        EXPECT_EQ(f.back().stats.threads, threads);
+        EXPECT_GT(f.back().stats.push_steps, 0);
+        EXPECT_GT(f.back().stats.pull_steps, 0);
+        g.push_back(kernels::recurrent_lif_backward(n.p, n.cfg, n.x, f.back().saved, n.dspikes,
+                                                    n.dreadout, all_needs()));
+      }
+      for (size_t k = 1; k < f.size(); ++k) {
+        const std::string what = "threads " + std::to_string(k + 1) + " vs 1:";
+        expect_same_run(f[0], f[k], what);
+        expect_identical(g[0].dw, g[k].dw, what + " dw");
+        expect_identical(g[0].dtau_m, g[k].dtau_m, what + " dtau_m");
+        expect_identical(g[0].dtau_adp, g[k].dtau_adp, what + " dtau_adp");
+        expect_identical(g[0].di_ext, g[k].di_ext, what + " di_ext");
+        expect_identical(g[0].dv0, g[k].dv0, what + " dv0");
+        expect_identical(g[0].da0, g[k].da0, what + " da0");
+        expect_identical(g[0].ds0, g[k].ds0, what + " ds0");
+        expect_identical(g[0].dw_ro, g[k].dw_ro, what + " dw_ro");
+      }
+    }
+  set_num_threads(before);
+}
+
+TEST(RecurrentLif, MediumNetworkMatchesReference) {
+  for (int64_t B : {6, 20}) {
+    SmallNet n = medium_net(DType::f64, 2.0, 1, B);
+    compare_to_reference(n, DType::f64, 1e-12, 1e-10);
+  }
+}
+
+// ---- what is kept for backward -------------------------------------------------------
+
+TEST(RecurrentLif, KeepsAtMostEightBytesPerNeuronStep) {
+  for (NeuronModel m : {NeuronModel::alif, NeuronModel::lif, NeuronModel::if_}) {
+    SmallNet n = small_net(m, UpdateOrder::gauss_seidel, true);
+    const kernels::LifInputs x = to_dtype(n.x, DType::f32);
+    ag::RecurrentLifInputs in;
+    in.w = ag::Var(x.w, true);
+    in.tau_m = ag::Var(x.tau_m, true);
+    in.tau_adp = ag::Var(x.tau_adp, true);
+    in.i_ext = ag::Var(x.i_ext);
+    in.v0 = ag::Var(x.v0);
+    in.a0 = ag::Var(x.a0);
+    in.s0 = ag::Var(x.s0);
+    in.w_ro = ag::Var(x.w_ro, true);
+    in.b_base = x.b_base;
+    n.cfg.output_spikes = false;
+    n.cfg.record_spikes = n.cfg.record_state = false;
+    const ag::RecurrentLifOutputs out = ag::recurrent_lif(n.p, n.cfg, in);
+    const double expected = m == NeuronModel::alif ? 8.0 : 4.0;
+    EXPECT_EQ(out.saved_bytes_per_neuron_step, expected) << model_name(m);
+    EXPECT_LE(out.saved_bytes_per_neuron_step, 8.0);
+    EXPECT_EQ(out.saved_bytes, static_cast<int64_t>(expected * 12 * 3 * 30));
+    // nothing is kept when no gradient is needed
+    ag::NoGradGuard ng;
+    EXPECT_EQ(ag::recurrent_lif(n.p, n.cfg, in).saved_bytes, 0);
+  }
+}
+
+// ---- the op on the tape ------------------------------------------------------------------
+
+TEST(RecurrentLif, TapeOpMatchesKernelGradients) {
+  SmallNet n = small_net(NeuronModel::alif, UpdateOrder::gauss_seidel, true, 7);
+  ag::RecurrentLifInputs in;
+  in.w = ag::Var(n.x.w, true);
+  in.tau_m = ag::Var(n.x.tau_m, true);
+  in.tau_adp = ag::Var(n.x.tau_adp, true);
+  in.i_ext = ag::Var(n.x.i_ext, true);
+  in.v0 = ag::Var(n.x.v0, true);
+  in.a0 = ag::Var(n.x.a0, true);
+  in.s0 = ag::Var(n.x.s0, true);
+  in.w_ro = ag::Var(n.x.w_ro, true);
+  in.b_base = n.x.b_base;
+  const ag::RecurrentLifOutputs out = ag::recurrent_lif(n.p, n.cfg, in);
+  ASSERT_TRUE(out.spikes.requires_grad());
+  ASSERT_TRUE(out.readout.requires_grad());
+  ag::backward(out.spikes, n.dspikes, true);
+  ag::backward(out.readout, n.dreadout);
+  const kernels::LifGrads want =
+      kernels::recurrent_lif_backward_ref(n.p, n.cfg, n.x, n.dspikes, n.dreadout);
+  expect_close(in.w.grad(), want.dw, 1e-10, "w");
+  expect_close(in.tau_m.grad(), want.dtau_m, 1e-10, "tau_m");
+  expect_close(in.tau_adp.grad(), want.dtau_adp, 1e-10, "tau_adp");
+  expect_close(in.i_ext.grad(), want.di_ext, 1e-10, "i_ext");
+  expect_close(in.v0.grad(), want.dv0, 1e-10, "v0");
+  expect_close(in.a0.grad(), want.da0, 1e-10, "a0");
+  expect_close(in.s0.grad(), want.ds0, 1e-10, "s0");
+  expect_close(in.w_ro.grad(), want.dw_ro, 1e-10, "w_ro");
+}
+
+// ---- primitive spiking ops (the unfused reference's building blocks) ---------------------
+
+TEST(SpikingOps, SpikeBackwardIsTheSurrogate) {
+  for (Surrogate kind : {Surrogate::gaussian, Surrogate::fast_sigmoid, Surrogate::triangle}) {
+    Tensor u = uniform({4, 7}, -1.5, 1.5, 50);
+    u.data<double>()[3] = 0.0;  // H(0) = 0
+    ag::Var uv(u, true);
+    ag::Var s = ag::spike(uv, kind, 0.7, 1.3);
+    const Tensor g = uniform({4, 7}, -1, 1, 51);
+    ag::backward(s, g);
+    for (int64_t k = 0; k < 28; ++k) {
+      const double x = u.data<double>()[k];
+      EXPECT_EQ(s.value().data<double>()[k], x > 0 ? 1.0 : 0.0);
+      double want = 0;
+      const double pi = 3.14159265358979323846;
+      if (kind == Surrogate::gaussian) want = 1.3 * std::exp(-x * x / (2 * 0.49)) / (std::sqrt(2 * pi) * 0.7);
+      if (kind == Surrogate::fast_sigmoid) want = 1.3 / std::pow(1 + std::abs(x) / 0.7, 2);
+      if (kind == Surrogate::triangle) want = std::max(0.0, 1 - std::abs(x) / 0.7) * 1.3 / 0.7;
+      EXPECT_NEAR(uv.grad().data<double>()[k], g.data<double>()[k] * want, 1e-14);
+    }
+  }
+}
+
+TEST(SpikingOps, CsrPropagateMatchesDenseAndFiniteDifferences) {
+  const Projection p = lif_net::random_groups({7, 5, 9}, {1.f, -1.f, 1.f}, {}, 0.4, 3);
+  const int64_t N = 21, B = 4;
+  const Tensor w = uniform({p.nnz()}, 0, 1, 60), x = uniform({B, N}, -1, 1, 61);
+  const Tensor out = kernels::csr_propagate_forward(p, w, x);
+  // dense signed matrix by hand
+  std::vector<double> dense(N * N, 0.0);
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t k = p.post_ptr.data<int64_t>()[i]; k < p.post_ptr.data<int64_t>()[i + 1]; ++k) {
+      const int32_t j = p.pre_idx.data<int32_t>()[k];
+      dense[i * N + j] = p.source_sign.data<float>()[j] * w.data<double>()[k];
+    }
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < N; ++i) {
+      double acc = 0;
+      for (int64_t j = 0; j < N; ++j) acc += dense[i * N + j] * x.data<double>()[b * N + j];
+      EXPECT_NEAR(out.data<double>()[b * N + i], acc, 1e-13);
+    }
+  expect_close(kernels::csr_propagate_forward_ref(p, w, x), out, 1e-15, "ref");
+  // spiking input (zeros skip in the weight gradient) and real input
+  Tensor xs = Tensor::empty({B, N}, DType::f64);
+  fill_bernoulli(xs, 5, 6, 0.3);
+  for (const Tensor& xin : {x, xs}) {
+    const ag::GradCheckResult r = ag::gradcheck(
+        [p](const std::vector<ag::Var>& v) { return ag::csr_propagate(p, v[0], v[1]); }, {w, xin});
+    EXPECT_TRUE(r.ok) << r.report;
+  }
+  const ag::GradCheckResult r1 = ag::gradcheck(
+      [p](const std::vector<ag::Var>& v) { return ag::csr_propagate(p, v[0], v[1]); },
+      {w, uniform({N}, -1, 1, 62)});
+  EXPECT_TRUE(r1.ok) << r1.report;
+}
+
+// ---- validation ----------------------------------------------------------------------------
+
+TEST(RecurrentLif, RejectsBadShapesWithClearErrors) {
+  auto expect_error = [](SmallNet n, const std::string& needle) {
+    try {
+      kernels::recurrent_lif_forward(n.p, n.cfg, n.x, false);
+      ADD_FAILURE() << "no error for " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  const SmallNet base = small_net(NeuronModel::alif, UpdateOrder::gauss_seidel, true);
+  SmallNet n = base;
+  n.x.w = uniform({3}, 0, 1, 1);
+  expect_error(n, "w (one value per synapse)");
+  n = base;
+  n.x.tau_m = uniform({29}, 1, 2, 1);
+  expect_error(n, "tau_m");
+  n = base;
+  n.x.tau_adp = Tensor();
+  expect_error(n, "tau_adp");
+  n = base;
+  n.x.i_ext = uniform({12, 3, 26}, 0, 1, 1);
+  expect_error(n, "input range");
+  n = base;
+  n.x.v0 = uniform({2, 30}, 0, 1, 1);
+  expect_error(n, "v0");
+  n = base;
+  n.x.w_ro = uniform({4, 19}, 0, 1, 1);
+  expect_error(n, "w_ro must be [R, 20]");
+  n = base;
+  n.cfg.group_offsets = {0, 10, 40};
+  expect_error(n, "group_offsets");
+  n = base;
+  n.cfg.readout = {{25, 10}};
+  expect_error(n, "readout range");
+  n = base;
+  n.x.tau_m = n.x.tau_m.clone();
+  n.x.tau_m.data<double>()[4] = -1.0;
+  expect_error(n, "tau_m[4]");
+  n = base;
+  n.x.i_ext = n.x.i_ext.to_dtype(DType::f32);
+  expect_error(n, "i_ext");
+}
