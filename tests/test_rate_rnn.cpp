@@ -10,6 +10,7 @@
 #include "models/rate/rate_train.h"
 #include "models/rate/tasks.h"
 #include "runtime/philox.h"
+#include "runtime/threads.h"
 
 using namespace rsnn;
 using namespace rsnn::rate;
@@ -160,6 +161,33 @@ TEST(RateRnn, BatchedEqualsOneAtATimeFloat32) {
                          RateRunOptions::from(cfg, 1, {ids[b]})).value();
     const float* pb = o.data<float>() + b * (task.T - 1);
     for (int k = 0; k < task.T - 1; ++k) EXPECT_NEAR(pb[k], o1.data<float>()[k], 2e-5);
+  }
+}
+
+TEST(RateRnn, ChunkedOverThreadsEqualsOneChunk) {
+  // B = 20 on 2 threads runs as 2 chunks; on 1 thread as one: same outputs and gradients.
+  const int N = 12, C = 2, T = 10, B = 20;
+  RateNet net = small_net(N, C, Activation::sigmoid, {2.0, 6.0});
+  Tensor u = random_u(B, C, T, 9);
+  std::vector<uint64_t> ids(B);
+  for (int b = 0; b < B; ++b) ids[b] = 100 + b;
+  auto opt = RateRunOptions::from(net.cfg, 4, ids);
+  std::vector<std::vector<double>> res[2];
+  const int prev = num_threads();
+  for (int k = 0; k < 2; ++k) {
+    set_num_threads(k == 0 ? 1 : 2);
+    ag::Var w(net.w, true), wo(net.w_out, true), bo(net.b_out, true), tg(net.taus_gaus, true);
+    ag::Var o = rate_rnn(w, wo, bo, tg, net.sign, net.som_m, net.w_in, u, opt);
+    ag::backward(o, Tensor::full({B, T - 1}, 0.5, DType::f64));
+    res[k] = {o.value().to_vector<double>(), w.grad().to_vector<double>(),
+              wo.grad().to_vector<double>(), tg.grad().to_vector<double>(),
+              bo.grad().to_vector<double>()};
+  }
+  set_num_threads(prev);
+  for (size_t q = 0; q < res[0].size(); ++q) {
+    ASSERT_EQ(res[0][q].size(), res[1][q].size());
+    for (size_t i = 0; i < res[0][q].size(); ++i)
+      EXPECT_NEAR(res[0][q][i], res[1][q][i], 1e-12 * (1 + std::fabs(res[0][q][i]))) << q << " " << i;
   }
 }
 

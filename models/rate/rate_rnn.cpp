@@ -8,7 +8,9 @@
 
 #include "models/rate/rate_math.h"
 #include "models/rate/rng.h"
+#include "kernels/accumulate.h"
 #include "runtime/philox.h"
+#include "runtime/threads.h"
 
 namespace rsnn::rate {
 
@@ -178,13 +180,28 @@ void add_noise(R* x, int N, uint64_t seed, uint64_t st, int t, R scale) {
   }
 }
 
+// Small problems (one trial: N x N matrix-vector products) lose to thread start-up and, on
+// shared machines, to oversubscription: run them on one BLAS thread.
+class BlasThreadsGuard {
+ public:
+  explicit BlasThreadsGuard(bool single) : prev_(openblas_get_num_threads()), on_(single && prev_ > 1) {
+    if (on_) openblas_set_num_threads(1);
+  }
+  ~BlasThreadsGuard() {
+    if (on_) openblas_set_num_threads(prev_);
+  }
+
+ private:
+  int prev_;
+  bool on_;
+};
+
 struct Saved {
   int B, N, C, T;
   std::vector<double> taus;
   int act;
   double delta_t;
   Tensor w, sign, som_m, taus_gaus;
-  std::vector<char> buf;  // type-erased Weff, alpha, X, R, D (R values)
 };
 
 template <class R>
@@ -215,21 +232,21 @@ void prepare(const Tensor& w, const Tensor& sign, const Tensor& som_m, const Ten
 // Forward over all T steps for B trials; state layout (T, B, N) so that one GEMM forms the
 // weight gradient over all steps and trials (K = (T-1) B).
 template <class R>
-void forward_batched(const Tensor& w_out, const Tensor& b_out, const Tensor& w_in, const Tensor& u,
-                     const RateRunOptions& opt, int B, int N, int C, int T, Work<R>& wk, R* o) {
+void forward_batched(const Tensor& w_out, const Tensor& b_out, const Tensor& w_in, const R* pu,
+                     const uint64_t* trials, const RateRunOptions& opt, int B, int N, int C, int T,
+                     Work<R>& wk, R* o) {
   const int act = int(opt.act);
   wk.X.assign(size_t(T) * B * N, R(0));
   wk.Rr.assign(size_t(T) * B * N, R(0));
   wk.D.assign(size_t(T) * B * N, R(0));
-  const R *pwo = w_out.data<R>(), *pwi = w_in.data<R>(), *pu = u.data<R>();
+  const R *pwo = w_out.data<R>(), *pwi = w_in.data<R>();
   const R bo = b_out.data<R>()[0];
   for (int b = 0; b < B; ++b) {
-    const uint64_t st = stream_id(Draw::rate_x0, opt.trials[b]);
+    const uint64_t st = stream_id(Draw::rate_x0, trials[b]);
     R* x = &wk.X[size_t(b) * N];
     for (int i = 0; i < N; ++i) x[i] = R(opt.x0_std) * R(normal_at(opt.seed, st, i));
     for (int i = 0; i < N; ++i) wk.Rr[size_t(b) * N + i] = rate_act<R>(act, x[i]);
   }
-  const bool par = int64_t(B) * N >= 8192;
   for (int t = 1; t < T; ++t) {
     const R* rp = &wk.Rr[size_t(t - 1) * B * N];
     const R* xp = &wk.X[size_t(t - 1) * B * N];
@@ -240,7 +257,6 @@ void forward_batched(const Tensor& w_out, const Tensor& b_out, const Tensor& w_i
       gemm(CblasNoTrans, CblasTrans, B, N, N, R(1), rp, N, wk.weff.data(), N, R(0), P, N);
     R* X = &wk.X[size_t(t) * B * N];
     R* Rt = &wk.Rr[size_t(t) * B * N];
-#pragma omp parallel for schedule(static) if (par)
     for (int b = 0; b < B; ++b) {
       R* Pb = P + size_t(b) * N;
       const R* ub = pu + size_t(b) * C * T;
@@ -256,7 +272,7 @@ void forward_batched(const Tensor& w_out, const Tensor& b_out, const Tensor& w_i
         Xb[i] = xb[i] + wk.alpha[i] * Pb[i];
       }
       if (opt.noise_std > 0)
-        add_noise(Xb, N, opt.seed, stream_id(Draw::rate_noise, opt.trials[b]), t, R(opt.noise_std));
+        add_noise(Xb, N, opt.seed, stream_id(Draw::rate_noise, trials[b]), t, R(opt.noise_std));
       R* Rb = Rt + size_t(b) * N;
       R acc = bo;
       for (int i = 0; i < N; ++i) {
@@ -270,9 +286,8 @@ void forward_batched(const Tensor& w_out, const Tensor& b_out, const Tensor& w_i
 
 template <class R>
 std::vector<Tensor> backward_batched(const Saved& s, const Work<R>& wk, const Tensor& w_out,
-                                     const Tensor& dO_t, bool want_taus) {
-  const int B = s.B, N = s.N, T = s.T;
-  const R* dO = dO_t.data<R>();
+                                     const R* dO, int B, bool want_taus) {
+  const int N = s.N, T = s.T;
   const R* pwo = w_out.data<R>();
   std::vector<R> a_next(size_t(B) * N, R(0)), a(size_t(B) * N);
   std::vector<R> aA(size_t(T) * B * N, R(0));  // alpha .* a[t], rows t = 1..T-1 used
@@ -380,35 +395,64 @@ ag::Var rate_rnn(const ag::Var& w, const ag::Var& w_out, const ag::Var& b_out,
   saved->taus = opt.taus; saved->act = int(opt.act); saved->delta_t = opt.delta_t;
   saved->w = w.value(); saved->sign = sign; saved->som_m = som_m; saved->taus_gaus = tg;
 
+  // The batch is split into chunks, one per thread, each running all T steps on its own
+  // (single-threaded BLAS): one fork-join per pass instead of one per step.
+  const int nchunks = std::max(1, std::min(num_threads(), B / 8));
+  std::vector<int> b0(nchunks + 1);
+  for (int c = 0; c <= nchunks; ++c) b0[c] = int(int64_t(B) * c / nchunks);
+
   return dispatch_float(w.dtype(), "rate_rnn", [&](auto tag) {
     using R = decltype(tag);
-    auto wk = std::make_shared<Work<R>>();
-    prepare<R>(w.value(), sign, som_m, tg, opt, N, wk->weff, wk->alpha);
-    forward_batched<R>(w_out.value(), b_out.value(), w_in, u, opt, B, N, C, T, *wk, o.data<R>());
-    if (trace) {
-      trace->x = Tensor::from_vector(wk->X, {T, B, N});
-      trace->r = Tensor::from_vector(wk->Rr, {T, B, N});
-      // (T, B, N) -> (B, T, N)
-      auto to_btn = [&](const Tensor& src) {
-        Tensor d = Tensor::empty({B, T, N}, dtype_of<R>());
+    std::vector<std::shared_ptr<Work<R>>> wk(nchunks);
+    BlasThreadsGuard single(nchunks > 1 || int64_t(B) * N < 8192);
+    std::string err;
+#pragma omp parallel for schedule(static, 1) if (nchunks > 1)
+    for (int c = 0; c < nchunks; ++c) {
+      try {
+        wk[c] = std::make_shared<Work<R>>();
+        prepare<R>(w.value(), sign, som_m, tg, opt, N, wk[c]->weff, wk[c]->alpha);
+        forward_batched<R>(w_out.value(), b_out.value(), w_in, u.data<R>() + size_t(b0[c]) * C * T,
+                           opt.trials.data() + b0[c], opt, b0[c + 1] - b0[c], N, C, T, *wk[c],
+                           o.data<R>() + size_t(b0[c]) * (T - 1));
+      } catch (const std::exception& e) {
+#pragma omp critical(rsnn_rate_rnn_err)
+        err = e.what();
+      }
+    }
+    RSNN_CHECK(err.empty(), err);
+    if (trace) {  // (T, Bc, N) per chunk -> (B, T, N)
+      trace->x = Tensor::empty({B, T, N}, dtype_of<R>());
+      trace->r = Tensor::empty({B, T, N}, dtype_of<R>());
+      for (int c = 0; c < nchunks; ++c) {
+        const int Bc = b0[c + 1] - b0[c];
         for (int t = 0; t < T; ++t)
-          for (int b = 0; b < B; ++b)
-            std::copy_n(src.data<R>() + (size_t(t) * B + b) * N, N,
-                        d.data<R>() + (size_t(b) * T + t) * N);
-        return d;
-      };
-      trace->x = to_btn(trace->x);
-      trace->r = to_btn(trace->r);
+          for (int b = 0; b < Bc; ++b) {
+            const size_t src = (size_t(t) * Bc + b) * N, dst = (size_t(b0[c] + b) * T + t) * N;
+            std::copy_n(wk[c]->X.data() + src, N, trace->x.template data<R>() + dst);
+            std::copy_n(wk[c]->Rr.data() + src, N, trace->r.template data<R>() + dst);
+          }
+      }
     }
     const Tensor wo = w_out.value();
     const bool want_taus = train_taus && taus_gaus.defined();
     if (!rec) return ag::record1("rate_rnn", inputs, o, nullptr);
-    return ag::record1("rate_rnn", inputs, o,
-                       [saved, wk, wo, want_taus](const std::vector<Tensor>& g) {
-                         auto grads = backward_batched<R>(*saved, *wk, wo, g[0], want_taus);
-                         if (!want_taus) grads.pop_back();
-                         return grads;
-                       });
+    return ag::record1(
+        "rate_rnn", inputs, o, [saved, wk, wo, want_taus, b0, nchunks](const std::vector<Tensor>& g) {
+          const int T = saved->T;
+          std::vector<std::vector<Tensor>> parts(nchunks);
+          BlasThreadsGuard single(nchunks > 1 || int64_t(saved->B) * saved->N < 8192);
+#pragma omp parallel for schedule(static, 1) if (nchunks > 1)
+          for (int c = 0; c < nchunks; ++c)
+            parts[c] = backward_batched<R>(*saved, *wk[c], wo,
+                                           g[0].data<R>() + size_t(b0[c]) * (T - 1),
+                                           b0[c + 1] - b0[c], want_taus);
+          std::vector<Tensor> grads = parts[0];
+          for (int c = 1; c < nchunks; ++c)
+            for (size_t k = 0; k < grads.size(); ++k)
+              if (grads[k].defined()) kernels::accumulate_(grads[k], parts[c][k]);
+          if (!want_taus) grads.pop_back();
+          return grads;
+        });
   });
 }
 
