@@ -150,7 +150,9 @@ TEST(RateLif, ConversionScalesSignedWeightsAndUsesTrainedTaus) {
     for (int k = 0; k < 30; ++k) {
       const double W = lif.WT[k * 30 + i];
       EXPECT_NEAR(W, weff[i * 30 + k] / 25.0, 1e-7);
-      if (W != 0) EXPECT_EQ(W < 0, bool(rate.inh[k]));
+      if (W != 0) {
+        EXPECT_EQ(W < 0, bool(rate.inh[k]));
+      }
     }
   auto tau = rate.tau_steps();
   auto g = rate.taus_gaus.to_vector<double>();

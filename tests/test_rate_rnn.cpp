@@ -134,7 +134,9 @@ TEST(RateRnn, AbsentConnectionsGetNoGradient) {
   auto wv = net.w.to_vector<float>(), g = w.grad().to_vector<float>();
   int nonzero = 0;
   for (size_t k = 0; k < wv.size(); ++k) {
-    if (wv[k] == 0) ASSERT_EQ(g[k], 0.f) << k;  // the sparsity pattern can only shrink
+    if (wv[k] == 0) {
+      ASSERT_EQ(g[k], 0.f) << k;  // the sparsity pattern can only shrink
+    }
     nonzero += g[k] != 0;
   }
   EXPECT_GT(nonzero, 50);
@@ -219,7 +221,9 @@ TEST(RateRnn, InitialisationFollowsTheSpec) {
   auto we = net.w_eff().to_vector<float>();
   for (int i = 0; i < 400; ++i)
     for (int j = 0; j < 400; ++j)
-      if (we[i * 400 + j] != 0) ASSERT_EQ(we[i * 400 + j] < 0, bool(net.inh[j]));
+      if (we[i * 400 + j] != 0) {
+        ASSERT_EQ(we[i * 400 + j] < 0, bool(net.inh[j]));
+      }
   EXPECT_THROW(init_rate_net([] { RateConfig c; c.taus = {10, 4}; return c; }(), 1), Error);
 }
 

@@ -118,7 +118,6 @@ GridSearchResult grid_search(const RateNet& net, const TaskSpec& task, const Gri
       if (progress && master) progress(d, total);
     }
     RSNN_CHECK(err.empty(), "grid search: ", err);
-    if (progress) progress(total, total);
   }
   GridSearchResult res;
   res.scaling_factors = cfg.scaling_factors;

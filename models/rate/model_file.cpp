@@ -30,6 +30,15 @@ class Writer {
   }
   ~Writer() {
     if (f_ >= 0) H5Fclose(f_);
+    if (lcpl_ >= 0) H5Pclose(lcpl_);
+  }
+  // Link creation that makes missing groups ("trial_0/out").
+  hid_t lcpl() {
+    if (lcpl_ < 0) {
+      lcpl_ = H5Pcreate(H5P_LINK_CREATE);
+      RSNN_H5_CHECK(H5Pset_create_intermediate_group(lcpl_, 1), path_);
+    }
+    return lcpl_;
   }
   void close() {
     RSNN_H5_CHECK(H5Fclose(f_), "closing ", path_);
@@ -55,7 +64,7 @@ class Writer {
     hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, nullptr);
     RSNN_H5_CHECK(space, path_, ": dataspace for ", name);
     hid_t type = h5type<T>();
-    hid_t ds = H5Dcreate2(f_, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t ds = H5Dcreate2(f_, name.c_str(), type, space, lcpl(), H5P_DEFAULT, H5P_DEFAULT);
     H5Sclose(space);
     RSNN_CHECK(ds >= 0, path_, ": cannot create dataset ", name);
     herr_t st = rows * cols > 0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) : 0;
@@ -91,7 +100,7 @@ class Writer {
     hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, std::max<size_t>(1, s.size()));
     hid_t space = H5Screate(H5S_SCALAR);
-    hid_t ds = H5Dcreate2(f_, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t ds = H5Dcreate2(f_, name.c_str(), type, space, lcpl(), H5P_DEFAULT, H5P_DEFAULT);
     herr_t st = ds >= 0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, s.c_str()) : -1;
     if (ds >= 0) H5Dclose(ds);
     H5Sclose(space);
@@ -136,6 +145,7 @@ class Writer {
   std::string path_;
   bool matlab_;
   hid_t f_ = -1;
+  hid_t lcpl_ = -1;
 };
 
 void write_model(Writer& w, const RateModel& m, bool matlab) {
@@ -464,6 +474,42 @@ RateModel load_rate_model(const std::string& path) {
   }
   m.opt_scaling_factor = rd.scalar_or("opt_scaling_factor", NAN);
   return m;
+}
+
+void save_lif_recording(const std::string& path, const LifNetwork& net, const TaskSpec& task,
+                        const std::vector<Trial>& trials, const std::vector<LifTrialResult>& res,
+                        int stride, double perf) {
+  RSNN_CHECK(trials.size() == res.size(), "save_lif_recording: ", trials.size(), " trials, ",
+             res.size(), " results");
+  atomic_write(path, [&](const std::string& tmp) {
+    Writer w(tmp, false);
+    w.string("format", "rsnn-lif-recording");
+    w.string("task", task.name());
+    w.scalar("dt", net.p.dt * net.p.downsample);
+    w.scalar("scaling_factor", net.scaling_factor);
+    w.scalar("stride", stride);
+    w.scalar("N", net.N);
+    w.scalar("performance", perf);
+    w.scalar("n_trials", double(trials.size()));
+    w.logical("inh", net.inh, net.N, 1);
+    w.array("td", net.td.data(), net.N, 1);
+    for (size_t k = 0; k < trials.size(); ++k) {
+      const std::string g = "trial_" + std::to_string(k) + "/";
+      const LifTrialResult& r = res[k];
+      w.array(g + "u", trials[k].u.data(), trials[k].C, trials[k].Tc);
+      w.scalar(g + "label", trials[k].label);
+      w.array(g + "out", r.out.data(), 1, r.nt);
+      w.array(g + "fr", r.fr.data(), net.N, 1);
+      std::vector<double> st(r.spike_step.begin(), r.spike_step.end()),
+          su(r.spike_unit.begin(), r.spike_unit.end());
+      w.array(g + "spike_step", st.data(), 1, int64_t(st.size()));
+      w.array(g + "spike_unit", su.data(), 1, int64_t(su.size()));
+      const int64_t nrec = (r.nt + stride - 1) / stride;
+      if (!r.v.empty()) w.array(g + "v", r.v.data(), net.N, nrec);
+      if (!r.rs.empty()) w.array(g + "rs", r.rs.data(), net.N, nrec);
+    }
+    w.close();
+  });
 }
 
 std::string default_model_name(const RateModel& m) {

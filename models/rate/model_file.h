@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "models/rate/lif_convert.h"
 #include "models/rate/rate_rnn.h"
 #include "models/rate/rate_train.h"
 #include "models/rate/tasks.h"
@@ -46,6 +47,12 @@ void save_rate_model(const std::string& path, const RateModel& m);
 RateModel load_rate_model(const std::string& path);
 // MATLAB v7.3 .mat with the original field names.
 void export_matlab(const std::string& path, const RateModel& m);
+
+// A LIF simulation record (HDF5): per trial u, label, out, fr, spike events (0-based step,
+// unit) and, when recorded, v and rs every `stride` steps. Written atomically.
+void save_lif_recording(const std::string& path, const LifNetwork& net, const TaskSpec& task,
+                        const std::vector<Trial>& trials, const std::vector<LifTrialResult>& res,
+                        int stride, double perf);
 
 // The original file name: Task_<task>_N_<N>_Taus_<min>_<max>_Act_<act>_<YYYY_MM_DD_HHMMSS>.
 std::string default_model_name(const RateModel& m);
