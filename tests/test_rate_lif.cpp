@@ -24,6 +24,7 @@ LifNetwork hand_network(int N, int C, const LifParams& p, double td) {
   net.td.assign(N, td);
   net.td0 = net.td;
   net.exp_td.assign(N, std::exp(-p.dt * p.downsample / td));
+  net.jump.assign(N, lif_filter_jump(p.consts(), td));
   net.inh.assign(N, 0);
   return net;
 }

@@ -14,6 +14,7 @@ LifConsts LifParams::consts() const {
   c.dt = dt * downsample;
   c.tref = tref;
   c.tm = tm;
+  c.inv_tm = 1.0 / tm;
   c.vreset = vreset;
   c.vpeak = vpeak;
   c.bias = bias;
@@ -61,10 +62,12 @@ LifNetwork convert_to_lif(const RateNet& net, double s, const LifParams& p) {
   lif.td.resize(lif.N);
   lif.td0.resize(lif.N);
   lif.exp_td.resize(lif.N);
+  lif.jump.resize(lif.N);
   for (int i = 0; i < lif.N; ++i) {
     lif.td[i] = tau[i] * p.rate_step_s;
     lif.td0[i] = tau0[i] * p.rate_step_s;
     lif.exp_td[i] = std::exp(-dt / lif.td[i]);
+    lif.jump[i] = lif_filter_jump(p.consts(), lif.td[i]);
   }
   set_scaling_factor(lif, net, s);
   return lif;
@@ -87,7 +90,9 @@ LifTrialResult simulate_lif(const LifNetwork& net, const float* u, int Tc, uint6
         for (int i = 0; i < N; ++i) ext[size_t(col) * N + i] += net.w_in[size_t(i) * C + ch] * uc;
     }
   std::vector<double> v(N), tlast(N, 0.0), ipsc(N, 0.0), h(N, 0.0), r(N, 0.0), hr(N, 0.0),
-      jd(N, 0.0), noise(N);
+      jd(N, 0.0);
+  const uint64_t nb = (uint64_t(N) + 3) / 4;
+  std::vector<float> noise(nb * 4, 0.f);
   std::vector<uint8_t> spk(N);
   std::vector<int> fired;
   fired.reserve(N);
@@ -103,22 +108,15 @@ LifTrialResult simulate_lif(const LifNetwork& net, const float* u, int Tc, uint6
   if (rec.voltage) res.v.assign(size_t(N) * n_rec, 0.f);
   if (rec.rates) res.rs.assign(size_t(N) * n_rec, 0.f);
   if (rec.ipsc) res.ipsc.assign(size_t(N) * n_rec, 0.f);
-  const uint64_t nb = (uint64_t(N) + 3) / 4;
   std::vector<int64_t> count(N, 0);
 
   for (int64_t s = 1; s <= nt; ++s) {
     const double t = c.dt * double(s);
     const double* e = &ext[size_t(lif_input_column(s)) * N];
-    if (c.noise_std > 0) {
-      for (int i0 = 0; i0 < N; i0 += 4) {
-        float z[4];
-        normal4(seed, st_noise, uint64_t(s) * nb + uint64_t(i0 / 4), z);
-        for (int k = 0; k < 4 && i0 + k < N; ++k) noise[i0 + k] = c.noise_std * double(z[k]);
-      }
-    }
+    if (c.noise_std > 0) normal4_run(seed, st_noise, uint64_t(s) * nb, int(nb), noise.data());
     fired.clear();
     for (int i = 0; i < N; ++i) {
-      spk[i] = lif_voltage_step(c, t, v[i], tlast[i], ipsc[i], e[i], c.noise_std > 0 ? noise[i] : 0.0);
+      spk[i] = lif_voltage_step(c, t, v[i], tlast[i], ipsc[i], e[i], c.noise_std * double(noise[i]));
       if (spk[i]) fired.push_back(i);
     }
     // JD = sum of W's columns of this step's spiking units, in increasing unit order.
@@ -131,7 +129,7 @@ LifTrialResult simulate_lif(const LifNetwork& net, const float* u, int Tc, uint6
     const int64_t col = (s - 1) / rec.stride;
     double acc = 0;
     for (int i = 0; i < N; ++i) {
-      lif_filter_step(c, spk[i], jd[i], net.td[i], net.exp_td[i], ipsc[i], h[i], r[i], hr[i]);
+      lif_filter_step(c, spk[i], jd[i], net.exp_td[i], net.jump[i], ipsc[i], h[i], r[i], hr[i]);
       const float drawn = lif_after_spike(c, spk[i], t, v[i], tlast[i]);
       acc += net.w_out[i] * r[i];
       if (keep) {

@@ -43,6 +43,7 @@ struct LifNetwork {
   std::vector<double> w_out;   // (N) scaled readout
   std::vector<double> td, td0; // (N) s: trained / initial synaptic decay
   std::vector<double> exp_td;  // (N) exp(-dt / td)
+  std::vector<double> jump;    // (N) lif_filter_jump: 1 / (tr td)
   std::vector<uint8_t> inh;    // (N)
   // Input columns after subsampling by downsample d: ceil(Tc / d).
   int columns_for(int Tc) const;

@@ -12,6 +12,7 @@ struct LifConsts {
   double dt;        // s, 0.05 ms x downsample
   double tref;      // s, absolute refractory period
   double tm;        // s, membrane time constant
+  double inv_tm;    // 1 / tm
   double vreset;    // mV
   double vpeak;     // mV, threshold
   double bias;      // mV, constant bias current (= vpeak)
@@ -32,26 +33,30 @@ RSNN_HD int64_t lif_input_column(int64_t s) { return (s + 50) / 100; }
 RSNN_HD bool lif_voltage_step(const LifConsts& c, double t, double& v, double tlast, double ipsc,
                               double ext, double noise) {
   const double I = ipsc + c.bias + ext;
-  const double dv = (t > tlast + c.tref) ? (-v + I) / c.tm : 0.0;
+  const double dv = (t > tlast + c.tref) ? (-v + I) * c.inv_tm : 0.0;
   v = v + c.dt * dv + noise;
   return v >= c.vpeak;
 }
 
 // Synaptic and readout filters of one neuron after the step's spikes are known. jd: summed
-// weights of this step's presynaptic spikes into the neuron; td, exp_td = exp(-dt / td) of
-// this neuron. Double exponential (tr > 0) uses the OLD h and hr, as the original.
-RSNN_HD void lif_filter_step(const LifConsts& c, bool spike, double jd, double td, double exp_td,
+// weights of this step's presynaptic spikes into the neuron; exp_td = exp(-dt / td) and
+// jump = 1 / (tr td) (or 1 / td when tr = 0) of this neuron: lif_filter_jump(). Double
+// exponential (tr > 0) uses the OLD h and hr, as the original.
+RSNN_HD double lif_filter_jump(const LifConsts& c, double td) {
+  return c.tr == 0.0 ? 1.0 / td : 1.0 / (c.tr * td);
+}
+RSNN_HD void lif_filter_step(const LifConsts& c, bool spike, double jd, double exp_td, double jump,
                              double& ipsc, double& h, double& r, double& hr) {
-  const double s = spike ? 1.0 : 0.0;
+  const double s = spike ? jump : 0.0;
   if (c.tr == 0.0) {
-    ipsc = ipsc * exp_td + jd / td;
-    r = r * exp_td + s / td;
+    ipsc = ipsc * exp_td + jd * jump;
+    r = r * exp_td + s;
     return;
   }
   ipsc = ipsc * exp_td + h * c.dt;
-  h = h * c.exp_tr + jd / (c.tr * td);
+  h = h * c.exp_tr + jd * jump;
   r = r * exp_td + hr * c.dt;
-  hr = hr * c.exp_tr + s / (c.tr * td);
+  hr = hr * c.exp_tr + s;
 }
 
 // Spike bookkeeping: last spike time, then the value drawn in the voltage record, then reset.

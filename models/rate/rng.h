@@ -34,11 +34,18 @@ RSNN_HD void normal4(uint64_t seed, uint64_t stream, uint64_t blk, float out[4])
   const float u1 = philox::to_unit_float(w.v[0]), u2 = philox::to_unit_float(w.v[1]);
   const float u3 = philox::to_unit_float(w.v[2]), u4 = philox::to_unit_float(w.v[3]);
   const float ra = sqrtf(-2.0f * logf(u1)), rb = sqrtf(-2.0f * logf(u3));
-  const float pa = 6.2831853071795865f * u2, pb = 6.2831853071795865f * u4;
-  out[0] = ra * cosf(pa);
-  out[1] = ra * sinf(pa);
-  out[2] = rb * cosf(pb);
-  out[3] = rb * sinf(pb);
+  float sa, ca, sb, cb;
+  sincosf(6.2831853071795865f * u2, &sa, &ca);
+  sincosf(6.2831853071795865f * u4, &sb, &cb);
+  out[0] = ra * ca;
+  out[1] = ra * sa;
+  out[2] = rb * cb;
+  out[3] = rb * sb;
+}
+
+// normal4 for blocks first_blk .. first_blk + nblk - 1 into out[0 .. 4 nblk).
+inline void normal4_run(uint64_t seed, uint64_t stream, uint64_t first_blk, int nblk, float* out) {
+  for (int j = 0; j < nblk; ++j) normal4(seed, stream, first_blk + uint64_t(j), out + 4 * j);
 }
 
 // Element `index` of a stream of standard normals laid out four per block.
