@@ -77,6 +77,12 @@ TEST(RateModelFile, NativeRoundTrip) {
   EXPECT_EQ(b.losses, m.losses);
   EXPECT_EQ(b.tr, m.tr);
   EXPECT_EQ(b.all_perfs, m.all_perfs);
+  ASSERT_TRUE(b.eval_os.defined() && b.x.defined() && b.u.defined() && b.x0.defined());
+  EXPECT_EQ(b.eval_os.to_vector<float>(), m.eval_os.to_vector<float>());
+  EXPECT_EQ(b.eval_labels, m.eval_labels);
+  EXPECT_EQ(b.x.to_vector<float>(), m.x.to_vector<float>());
+  EXPECT_EQ(b.r0.to_vector<float>(), m.r0.to_vector<float>());
+  EXPECT_EQ(b.u.to_vector<float>(), m.u.to_vector<float>());
   EXPECT_EQ(b.opt_scaling_factor, 25);
   // the reloaded network computes the same outputs
   EvalResult e1 = evaluate_rate(m.net, m.task, m.loss, 3, 0, 4), e2 = evaluate_rate(b.net, b.task, b.loss, 3, 0, 4);

@@ -464,6 +464,23 @@ RateModel load_rate_model(const std::string& path) {
     for (int64_t k = 0; k < es[0]; ++k)
       m.evals.push_back({int64_t(e[k * 4]), 0, e[k * 4 + 1], e[k * 4 + 2], e[k * 4 + 3]});
   }
+  // optional arrays, kept so that rewriting a model (grid search) loses nothing
+  auto opt_tensor = [&](const char* name) {
+    if (!rd.has(name)) return Tensor();
+    std::vector<int64_t> s;
+    auto v = rd.read(name, &s);
+    return to_tensor(v, Shape(s.begin(), s.end()));
+  };
+  m.eval_os = opt_tensor("eval_os");
+  if (rd.has("eval_labels"))
+    for (double l : rd.read("eval_labels")) m.eval_labels.push_back(int(l));
+  m.x0 = opt_tensor("x0");
+  m.r0 = opt_tensor("r0");
+  m.u = opt_tensor("u");
+  m.target = opt_tensor("target");
+  m.o = opt_tensor("o");
+  m.x = opt_tensor("x");
+  m.r = opt_tensor("r");
   m.eval_perf_mean = rd.scalar_or("eval_perf_mean", NAN);
   m.eval_loss_mean = rd.scalar_or("eval_loss_mean", NAN);
   if (rd.has("scaling_factors")) {

@@ -66,15 +66,31 @@ PlotLauncher::PlotLauncher(bool want) {
     why_not_ = "no PNG plots: tools/plot_rate.py not found (set RSNN_PLOT_SCRIPT)";
     return;
   }
-  const int pid = spawn({"python3", "-c", "import matplotlib, h5py"}, true);
-  if (pid < 0 || wait_pid(pid) != 0) {
-    why_not_ = "no PNG plots: python3 with matplotlib and h5py is not available";
-    return;
+  // The first python3 that has matplotlib and h5py ($RSNN_PYTHON, PATH, the system one).
+  std::vector<std::string> pythons;
+  if (const char* e = std::getenv("RSNN_PYTHON")) pythons.push_back(e);
+  pythons.push_back("python3");
+  pythons.push_back("/usr/bin/python3");
+  for (const auto& py : pythons) {
+    const int pid = spawn({py, "-c", "import matplotlib, h5py"}, true);
+    if (pid >= 0 && wait_pid(pid) == 0) {
+      python_ = py;
+      enabled_ = true;
+      return;
+    }
   }
-  enabled_ = true;
+  why_not_ = "no PNG plots: python3 with matplotlib and h5py is not available";
 }
 
 PlotLauncher::~PlotLauncher() { wait_all(); }
+
+bool PlotLauncher::busy() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == 0) return true;
+  pid_ = -1;
+  return false;
+}
 
 void PlotLauncher::wait_all() {
   if (pid_ > 0) wait_pid(pid_);
@@ -89,7 +105,7 @@ bool PlotLauncher::plot(const std::vector<std::string>& args, bool wait) {
     if (r == 0) return false;  // still drawing the previous one
     pid_ = -1;
   }
-  std::vector<std::string> argv = {"python3", script_};
+  std::vector<std::string> argv = {python_, script_};
   argv.insert(argv.end(), args.begin(), args.end());
   pid_ = spawn(argv, false);
   if (pid_ < 0) return false;

@@ -19,10 +19,12 @@ class PlotLauncher {
   // (then this one is skipped, returns false). wait = true runs it to completion.
   bool plot(const std::vector<std::string>& args, bool wait = false);
   void wait_all();
+  // True while the previous plot is still being drawn.
+  bool busy();
 
  private:
   bool enabled_ = false;
-  std::string script_, why_not_;
+  std::string script_, python_, why_not_;
   int pid_ = -1;
 };
 

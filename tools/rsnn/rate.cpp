@@ -128,7 +128,9 @@ void run_train(const TrainArgs& a) {
               << (cfg.stages.size() > 1 ? std::to_string(e.stage + 1) : "") << std::defaultfloat
               << std::endl;
     write_text_atomic(base + "_log.csv", csv.str());
-    if (plots.enabled()) {  // checkpoint + PNG of the progress so far
+    // Checkpoint + PNG of the progress so far; skipped while the previous PNG is still being
+    // drawn (it reads the snapshot), so plotting never stalls training.
+    if (plots.enabled() && !plots.busy()) {
       RateModel m;
       m.net = net;
       m.task = cfg.stages[e.stage];
@@ -141,7 +143,6 @@ void run_train(const TrainArgs& a) {
       m.eval_os = ev.o;
       m.eval_labels = ev.labels;
       const std::string snap = base + "_progress.h5";
-      plots.wait_all();  // the plot reads the snapshot: never rewrite it under a reader
       save_rate_model(snap, m);
       plots.plot({"train", snap, base + "_progress.png"});
     }
