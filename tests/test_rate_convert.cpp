@@ -42,7 +42,9 @@ TEST(RateConvert, TrainedGoNogoConvertsToSpikingNetwork) {
   std::cout << "rate training stopped at trial " << r.tr << "\n";
   for (size_t k = 0; k < gs.all_perfs.size(); ++k) {
     EXPECT_LE(gs.all_perfs[k], best);
-    if (int(k) < gs.opt_index) EXPECT_LT(gs.all_perfs[k], best);  // first maximum
+    if (int(k) < gs.opt_index) {
+      EXPECT_LT(gs.all_perfs[k], best);  // first maximum
+    }
   }
   EXPECT_GE(best, 0.90) << "best 1/lambda " << gs.opt_scaling_factor;
   // a far too large scaling factor silences the recurrent drive: the network fails
