@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/hd.h"
 #include "runtime/tensor.h"
 
 namespace rsnn {
@@ -30,6 +31,7 @@ struct PopulationLayout {
   void validate(const std::string& what) const;  // throws on mismatched lengths, bad sizes/signs
 };
 
+// Memory: 16 bytes per synapse (pre_idx, post_idx, syn_of_pre) + 20 per neuron (pointers, sign).
 struct Projection {
   int64_t n_pre = 0;
   int64_t n_post = 0;
@@ -45,11 +47,21 @@ struct Projection {
 
   int64_t nnz() const { return pre_idx.defined() ? pre_idx.numel() : 0; }
   Device device() const { return post_ptr.defined() ? post_ptr.device() : Device::cpu(); }
-  Projection to(Device d) const;  // copies every array
+  Projection to(Device d) const;  // copies every array (a deep copy when already on d)
   void validate(const std::string& what) const;  // structural checks (CPU copies), throws
 };
 
 // Independent Bernoulli(prob[pre group, post group]) draws for every (pre, post) neuron pair.
+//
+// Sampling (exactly the distribution of independent draws, without one draw per pair): for
+// each post row r and pre group g with 0 < p < 1, the gaps between successive synapses are
+// geometric, gap = floor(log(u) / log1p(-p)), u = philox::uniform_f64(seed, stream, index);
+// p = 0 draws nothing, p = 1 takes the whole group. Counter layout: the k-th draw of block
+// (r, g) has index ((r * pre.groups() + g) << 32) + k (k <= group size < 2^31), so no two draws
+// share a counter and the network is a pure function of (seed, stream, layouts, prob): the
+// same on any thread count. Requires n_post * pre.groups() < 2^32. Give projections built
+// with the same seed different streams. With same_network and !allow_autapses the pair
+// (i, i) is drawn like any other and then dropped, so every other pair is unchanged.
 struct ProjectionSpec {
   PopulationLayout pre;
   PopulationLayout post;
@@ -60,6 +72,13 @@ struct ProjectionSpec {
   uint64_t stream = 0;
 };
 Projection build_projection(const ProjectionSpec& spec);
+// The plain single-threaded specification of build_projection (one uniform_f64 call per
+// draw, std::vector rows, a serial transpose): same result, bit for bit. For tests.
+Projection build_projection_reference(const ProjectionSpec& spec);
+
+// Synapse count of every (pre group, post group) block: int64 [pre.groups(), post.groups()]
+// (CPU). The layouts must cover p.n_pre and p.n_post neurons.
+Tensor block_counts(const Projection& p, const PopulationLayout& pre, const PopulationLayout& post);
 
 // Construction from explicit structure (tests, converters, small networks).
 // mask: [n_post, n_pre], non-zero = synapse. source_sign: float32 [n_pre].
@@ -68,11 +87,26 @@ Projection projection_from_dense_mask(const Tensor& mask, const Tensor& source_s
 Projection projection_from_pairs(int64_t n_pre, int64_t n_post, const std::vector<int32_t>& post,
                                  const std::vector<int32_t>& pre, const Tensor& source_sign);
 
-// Per-non-zero values (float32/float64 [nnz], post-major order).
+// Per-non-zero values (float32/float64 [nnz], post-major order), any device. Value i is the
+// Philox number (seed, stream, i) (runtime/random.h), so the same on any thread count and
+// backend. Uniform values lie in [lo, hi] (the open interval, rounded to the value type).
 void init_uniform(Tensor& values, double lo, double hi, uint64_t seed, uint64_t stream);
 void init_normal(Tensor& values, double mean, double stddev, uint64_t seed, uint64_t stream);
-void clamp_(Tensor& values, double lo, double hi);  // in place, any device
-// Dense [n_post, n_pre] matrix of sign * value (or value alone when signed = false).
+void clamp_(Tensor& values, double lo, double hi);  // in place, any device; NaN stays NaN
+// Dense [n_post, n_pre] matrix of sign * value (or value alone when signed = false), in the
+// dtype of values, on the projection's device (built on the CPU: for tests, small networks).
 Tensor to_dense(const Projection& p, const Tensor& values, bool signed_values = true);
+
+namespace detail {
+// Fills p.pre_ptr, p.post_idx and p.syn_of_pre (CPU) from p.post_ptr and p.pre_idx (CPU).
+void build_pre_major(Projection& p);
+// The per-element clamp shared by the CPU loop and the CUDA kernel.
+template <class T>
+RSNN_HD T clamp_value(T x, T lo, T hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
+// CUDA half of clamp_ (kernels/projection.cu): n values of dtype t at `values`.
+void clamp_cuda(void* values, int64_t n, DType t, double lo, double hi, Stream stream);
+}  // namespace detail
 
 }  // namespace rsnn

@@ -7,7 +7,7 @@ namespace rsnn {
 namespace {
 template <class T>
 void fill_cpu(T* p, int64_t n, int kind, uint64_t seed, uint64_t stream, double a, double b) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > 32768)
   for (int64_t i = 0; i < n; ++i)
     p[i] = detail::random_element<T>(kind, seed, stream, static_cast<uint64_t>(i), a, b);
 }

@@ -1,0 +1,299 @@
+#include "models/barrel/train.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "autograd/ops.h"
+#include "runtime/atomic_file.h"
+#include "runtime/hdf5_io.h"
+#include "runtime/philox.h"
+#include "runtime/progress.h"
+
+namespace rsnn::barrel {
+
+std::string form_name(InputForm f) { return f == InputForm::spiking ? "spiking" : "real"; }
+
+InputForm parse_form(const std::string& s) {
+  if (s == "spiking") return InputForm::spiking;
+  if (s == "real") return InputForm::real;
+  RSNN_FAIL("unknown model form '", s, "': expected spiking or real");
+}
+
+EncodedSet encode_for(const BarrelConfig& cfg, const WhiskerData& d, uint64_t seed) {
+  EncodedSet s;
+  s.x = cfg.form == InputForm::spiking ? encode_spikes(d, seed) : encode_real(d);
+  s.labels = d.label.to_dtype(DType::i64);
+  return s;
+}
+
+Tensor make_batch(const BarrelConfig& cfg, const EncodedSet& set, const std::vector<int64_t>& index) {
+  const int64_t T = cfg.T, B = static_cast<int64_t>(index.size());
+  for (int64_t i : index)
+    RSNN_CHECK(i >= 0 && i < set.size(), "make_batch: sample ", i, " out of range [0, ", set.size(), ")");
+  if (cfg.form == InputForm::spiking) {
+    // [N, 2, steps, 93] uint8 -> [T, B, 186] float (force features, then torque)
+    RSNN_CHECK(set.x.dtype() == DType::u8 && set.x.ndim() == 4 && set.x.size(1) == 2 &&
+                   set.x.size(3) == 93,
+               "make_batch: spiking data must be uint8 [N, 2, steps, 93], got ", set.x.describe());
+    const int64_t steps = set.x.size(2);
+    RSNN_CHECK(T <= steps, "make_batch: model T = ", T, " but the data has ", steps, " steps");
+    Tensor out = Tensor::empty({T, B, 186}, DType::f32);
+    const uint8_t* x = set.x.data<uint8_t>();
+    float* o = out.data<float>();
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t c = 0; c < 2; ++c) {
+          const uint8_t* src = x + ((index[b] * 2 + c) * steps + t) * 93;
+          float* dst = o + (t * B + b) * 186 + c * 93;
+          for (int64_t k = 0; k < 93; ++k) dst[k] = src[k];
+        }
+    return out;
+  }
+  RSNN_CHECK(set.x.dtype() == DType::f32 && set.x.ndim() == 3 && set.x.size(2) == 558,
+             "make_batch: real-valued data must be float32 [N, frames, 558], got ", set.x.describe());
+  const int64_t frames = set.x.size(1);
+  RSNN_CHECK(T <= frames, "make_batch: model T = ", T, " but the data has ", frames, " frames");
+  Tensor out = Tensor::empty({T, B, 558}, DType::f32);
+  const float* x = set.x.data<float>();
+  float* o = out.data<float>();
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t b = 0; b < B; ++b)
+      std::copy_n(x + (index[b] * frames + t) * 558, 558, o + (t * B + b) * 558);
+  return out;
+}
+
+Tensor batch_labels(const EncodedSet& set, const std::vector<int64_t>& index) {
+  Tensor l = Tensor::empty({static_cast<int64_t>(index.size())}, DType::i64);
+  const int64_t* src = set.labels.data<int64_t>();
+  for (size_t i = 0; i < index.size(); ++i) l.data<int64_t>()[i] = src[index[i]];
+  return l;
+}
+
+EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch) {
+  RSNN_CHECK(batch > 0, "evaluate: batch must be > 0");
+  ag::NoGradGuard no_grad;
+  EvalResult r;
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (int64_t start = 0; start < set.size(); start += batch) {
+    std::vector<int64_t> idx;
+    for (int64_t i = start; i < std::min(set.size(), start + batch); ++i) idx.push_back(i);
+    Tensor labels = batch_labels(set, idx);
+    ForwardResult f = model.forward(make_batch(model.config(), set, idx), labels);
+    loss_sum += f.loss.value().item<double>() * double(idx.size());
+    const std::vector<int64_t> pred = predictions(f.outputs.value());
+    for (size_t i = 0; i < idx.size(); ++i) {
+      correct += pred[i] == labels.data<int64_t>()[i];
+      r.predictions.push_back(pred[i]);
+    }
+  }
+  r.samples = set.size();
+  r.loss = r.samples ? loss_sum / double(r.samples) : 0;
+  r.accuracy = r.samples ? double(correct) / double(r.samples) : 0;
+  return r;
+}
+
+namespace {
+
+// Fisher-Yates with Philox draws keyed by (seed, epoch): the same order for the same epoch.
+std::vector<int64_t> permutation(int64_t n, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> p(n);
+  for (int64_t i = 0; i < n; ++i) p[i] = i;
+  for (int64_t i = n - 1; i > 0; --i) {
+    const double u = philox::uniform_f64(seed, 1000 + static_cast<uint64_t>(epoch), i);
+    std::swap(p[i], p[static_cast<int64_t>(u * double(i + 1))]);
+  }
+  return p;
+}
+
+std::string order_name(UpdateOrder o) { return o == UpdateOrder::gauss_seidel ? "gauss_seidel" : "previous_step"; }
+std::string loss_name(LossKind l) { return l == LossKind::seed ? "seed" : "plain"; }
+
+}  // namespace
+
+TrainSummary train(BarrelModel& model, const EncodedSet& train_set, const EncodedSet& test_set,
+                   const TrainOptions& opt) {
+  RSNN_CHECK(opt.epochs >= 0 && opt.batch > 0 && opt.lr > 0, "train: bad options (epochs ",
+             opt.epochs, ", batch ", opt.batch, ", lr ", opt.lr, ")");
+  RSNN_CHECK(train_set.size() > 0, "train: empty training set");
+  ag::Adam adam(model.param_groups(opt.lr));
+  ag::StepLR sched(adam, opt.step_size, opt.gamma);
+  const std::string ckpt = opt.run_dir.empty() ? "" : opt.run_dir + "/checkpoint.h5";
+  const std::string log_path = opt.run_dir.empty() ? "" : opt.run_dir + "/log.csv";
+  int64_t start_epoch = 0;
+  if (opt.resume) {
+    RSNN_CHECK(!ckpt.empty() && std::filesystem::exists(ckpt), "train --resume: no checkpoint at ",
+               ckpt.empty() ? "(no run directory)" : ckpt);
+    start_epoch = load_training_state(ckpt, adam, sched);
+  }
+  std::string log_text;
+  if (!log_path.empty()) {
+    std::filesystem::create_directories(opt.run_dir);
+    if (opt.resume && std::filesystem::exists(log_path)) {
+      std::ifstream in(log_path);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      log_text = ss.str();
+    } else {
+      log_text = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds\n";
+    }
+  }
+
+  TrainSummary sum;
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t n = train_set.size();
+  const int64_t batches = (n + opt.batch - 1) / opt.batch;
+  ProgressBar bar("train", (opt.epochs - start_epoch) * batches, "batch");
+  int64_t done = 0;
+  bool first = true;
+  for (int64_t epoch = start_epoch; epoch < opt.epochs; ++epoch) {
+    const auto e0 = std::chrono::steady_clock::now();
+    const std::vector<int64_t> perm = permutation(n, model.config().seed, epoch);
+    double loss_sum = 0;
+    int64_t correct = 0;
+    for (int64_t b = 0; b < batches; ++b) {
+      std::vector<int64_t> idx(perm.begin() + b * opt.batch,
+                               perm.begin() + std::min(n, (b + 1) * opt.batch));
+      Tensor labels = batch_labels(train_set, idx);
+      ForwardResult f = model.forward(make_batch(model.config(), train_set, idx), labels);
+      const double loss = f.loss.value().item<double>();
+      RSNN_CHECK(std::isfinite(loss), "train: loss became ", loss, " at epoch ", epoch + 1,
+                 ", batch ", b + 1);
+      ag::backward(f.loss);
+      adam.step();
+      adam.zero_grad();
+      const std::vector<int64_t> pred = predictions(f.outputs.value());
+      for (size_t i = 0; i < idx.size(); ++i) correct += pred[i] == labels.data<int64_t>()[i];
+      loss_sum += loss * double(idx.size());
+      if (first) sum.first_loss = loss, first = false;
+      sum.last_loss = loss;
+      if (opt.progress)
+        bar.update(++done, {{"epoch", double(epoch + 1)}, {"loss", loss},
+                            {"acc", double(correct) / double(std::min(n, (b + 1) * opt.batch))}});
+    }
+    sched.step();
+    const EvalResult test = test_set.size() ? evaluate(model, test_set, opt.batch) : EvalResult{};
+    sum.last_train_accuracy = double(correct) / double(n);
+    sum.last_test_accuracy = test.accuracy;
+    sum.epochs_run++;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
+    if (opt.progress) {
+      bar.update(done, {{"epoch", double(epoch + 1)}, {"loss", loss_sum / double(n)},
+                        {"acc", sum.last_train_accuracy}, {"test_acc", test.accuracy}});
+    }
+    if (!opt.run_dir.empty()) {
+      std::ostringstream row;
+      row << epoch + 1 << ',' << loss_sum / double(n) << ',' << sum.last_train_accuracy << ','
+          << test.loss << ',' << test.accuracy << ',' << adam.groups()[0].lr << ',' << secs << '\n';
+      log_text += row.str();
+      write_text_atomic(log_path, log_text);
+      save_checkpoint(ckpt, model, &adam, epoch + 1, sched.last_epoch(), test.accuracy);
+    }
+  }
+  if (opt.progress) bar.finish({{"loss", sum.last_loss}, {"test_acc", sum.last_test_accuracy}});
+  sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return sum;
+}
+
+void save_checkpoint(const std::string& path, const BarrelModel& model, const ag::Adam* adam,
+                     int64_t epoch, int64_t scheduler_epoch, double test_accuracy) {
+  const BarrelConfig& c = model.config();
+  H5File f = H5File::create(path);
+  f.set_attr("/", "format", "rsnn-barrel");
+  f.set_attr("/", "version", int64_t(1));
+  f.set_attr("/", "form", form_name(c.form));
+  f.set_attr("/", "T", c.T);
+  f.set_attr("/", "init_b", c.init_b);
+  f.set_attr("/", "init_w", c.init_w);
+  f.set_attr("/", "tau_m_init", c.tau_m_init);
+  f.set_attr("/", "tau_adp_init", c.tau_adp_init);
+  f.set_attr("/", "beta", c.beta);
+  f.set_attr("/", "order", order_name(c.order));
+  f.set_attr("/", "loss", loss_name(c.loss));
+  f.set_attr("/", "seed", static_cast<int64_t>(c.seed));
+  f.set_attr("/", "epoch", epoch);
+  f.set_attr("/", "test_accuracy", test_accuracy);
+  for (const auto& [name, v] : model.named_parameters()) f.write("/params/" + name, v.value());
+  f.write("/b_base", model.b_base());
+  const Projection& p = model.projection();
+  f.write("/projection/post_ptr", p.post_ptr);
+  f.write("/projection/pre_idx", p.pre_idx);
+  f.write("/projection/source_sign", p.source_sign);
+  f.create_group("/scheduler");
+  f.set_attr("/scheduler", "last_epoch", scheduler_epoch);
+  if (adam) {
+    const ag::AdamState st = adam->state();
+    f.create_group("/optimizer");
+    f.set_attr("/optimizer", "steps", st.steps);
+    for (size_t k = 0; k < st.params.size(); ++k) {
+      const std::string g = "/optimizer/" + std::to_string(k);
+      f.write(g + "/m", st.params[k].m);
+      f.write(g + "/v", st.params[k].v);
+      f.set_attr(g, "step", st.params[k].step);
+    }
+  }
+  f.close();
+}
+
+std::unique_ptr<BarrelModel> load_checkpoint(const std::string& path) {
+  H5File f = H5File::open_read(path);
+  RSNN_CHECK(f.has_attr("/", "format") && f.get_attr_string("/", "format") == "rsnn-barrel", path,
+             ": not an rsnn barrel checkpoint (attribute 'format' missing or different)");
+  BarrelConfig c;
+  c.form = parse_form(f.get_attr_string("/", "form"));
+  c.T = f.get_attr_int("/", "T");
+  c.init_b = f.get_attr_double("/", "init_b");
+  c.init_w = f.get_attr_double("/", "init_w");
+  c.tau_m_init = f.get_attr_double("/", "tau_m_init");
+  c.tau_adp_init = f.get_attr_double("/", "tau_adp_init");
+  c.beta = f.get_attr_double("/", "beta");
+  const std::string order = f.get_attr_string("/", "order");
+  RSNN_CHECK(order == "gauss_seidel" || order == "previous_step", path, ": unknown order '", order, "'");
+  c.order = order == "gauss_seidel" ? UpdateOrder::gauss_seidel : UpdateOrder::previous_step;
+  c.loss = f.get_attr_string("/", "loss") == "plain" ? LossKind::plain : LossKind::seed;
+  c.seed = static_cast<uint64_t>(f.get_attr_int("/", "seed"));
+  auto model = std::make_unique<BarrelModel>(c);
+  const int64_t N = model->neurons();
+
+  Projection p;
+  p.n_pre = p.n_post = N;
+  p.post_ptr = f.read_checked("/projection/post_ptr", {N + 1}, DType::i64);
+  const int64_t nnz = p.post_ptr.data<int64_t>()[N];
+  p.pre_idx = f.read_checked("/projection/pre_idx", {nnz}, DType::i32);
+  p.source_sign = f.read_checked("/projection/source_sign", {N}, DType::f32);
+  detail::build_pre_major(p);
+  model->set_projection(p, f.read_checked("/params/w", {nnz}, DType::f32));
+  for (const auto& [name, v] : model->named_parameters()) {
+    Tensor t = f.read_checked("/params/" + name, v.value().shape(), DType::f32);
+    check_finite(t, path + ": /params/" + name);
+    v.value().copy_from(t);
+  }
+  model->b_base().copy_from(f.read_checked("/b_base", {N}, DType::f32));
+  return model;
+}
+
+int64_t load_training_state(const std::string& path, ag::Adam& adam, ag::StepLR& sched) {
+  H5File f = H5File::open_read(path);
+  const int64_t epoch = f.get_attr_int("/", "epoch");
+  if (f.exists("/optimizer")) {
+    ag::AdamState st = adam.state();
+    st.steps = f.get_attr_int("/optimizer", "steps");
+    for (size_t k = 0; k < st.params.size(); ++k) {
+      const std::string g = "/optimizer/" + std::to_string(k);
+      st.params[k].m = f.read_checked(g + "/m", st.params[k].m.shape(), st.params[k].m.dtype());
+      st.params[k].v = f.read_checked(g + "/v", st.params[k].v.shape(), st.params[k].v.dtype());
+      st.params[k].step = f.get_attr_int(g, "step");
+    }
+    adam.load_state(st);
+  }
+  sched.set_last_epoch(f.get_attr_int("/scheduler", "last_epoch"));
+  return epoch;
+}
+
+}  // namespace rsnn::barrel

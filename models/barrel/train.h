@@ -1,0 +1,79 @@
+// Training, evaluation and checkpoints of the barrel model (spec §1.7).
+//
+// Checkpoint layout (HDF5, written atomically; readable from h5py):
+//   /                  attributes: format = "rsnn-barrel", version = 1, form ("spiking"|"real"),
+//                      T, init_b, init_w, tau_m_init, tau_adp_init, beta, order, loss, seed,
+//                      epoch (completed epochs), test_accuracy (last evaluation)
+//   /params/<name>     every trainable tensor, float32 (names: BarrelModel::named_parameters)
+//   /b_base            float32 [4418] baseline thresholds
+//   /projection/       post_ptr int64 [4419], pre_idx int32 [nnz], source_sign float32 [4418]
+//   /optimizer/        attribute steps; /optimizer/<k>/{m, v} and attribute step per parameter
+//                      (parameters in param_groups order) -- absent in converted models
+//   /scheduler         attribute last_epoch
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autograd/optim.h"
+#include "models/barrel/model.h"
+#include "models/barrel/whisker_data.h"
+
+namespace rsnn::barrel {
+
+// A data set encoded once for a model form: spiking uint8 [N, 2, 550, 93] (force, torque),
+// real float32 [N, 110, 558]; labels int64 [N].
+struct EncodedSet {
+  Tensor x;
+  Tensor labels;
+  int64_t size() const { return labels.defined() ? labels.numel() : 0; }
+};
+EncodedSet encode_for(const BarrelConfig& cfg, const WhiskerData& d, uint64_t seed);
+
+// Model input [T, B, F] for the samples `index` (the first cfg.T steps).
+Tensor make_batch(const BarrelConfig& cfg, const EncodedSet& set, const std::vector<int64_t>& index);
+Tensor batch_labels(const EncodedSet& set, const std::vector<int64_t>& index);
+
+struct EvalResult {
+  double loss = 0;
+  double accuracy = 0;
+  int64_t samples = 0;
+  std::vector<int64_t> predictions;
+};
+EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch);
+
+struct TrainOptions {
+  int64_t epochs = 100;
+  int64_t batch = 128;
+  double lr = 0.008;
+  int64_t step_size = 20;   // StepLR
+  double gamma = 0.8;
+  std::string run_dir;      // checkpoint.h5 and log.csv go here; empty: nothing written
+  bool resume = false;      // continue from run_dir/checkpoint.h5
+  bool progress = true;     // a progress line on stderr
+};
+
+struct TrainSummary {
+  int64_t epochs_run = 0;
+  double first_loss = 0, last_loss = 0;
+  double last_train_accuracy = 0, last_test_accuracy = 0;
+  double seconds = 0;
+};
+
+// The original's schedule: Adam (lr, tau_adp 5 lr, tau_m 2 lr), StepLR per epoch, a
+// shuffled pass over the training set per epoch (Philox permutation keyed by the epoch),
+// an evaluation on the test set and a checkpoint after every epoch.
+TrainSummary train(BarrelModel& model, const EncodedSet& train_set, const EncodedSet& test_set,
+                   const TrainOptions& opt);
+
+void save_checkpoint(const std::string& path, const BarrelModel& model, const ag::Adam* adam,
+                     int64_t epoch, int64_t scheduler_epoch, double test_accuracy);
+// Rebuilds the model from the checkpoint's configuration, projection and parameters.
+std::unique_ptr<BarrelModel> load_checkpoint(const std::string& path);
+// Restores optimizer and scheduler state; returns the completed epochs.
+int64_t load_training_state(const std::string& path, ag::Adam& adam, ag::StepLR& sched);
+
+std::string form_name(InputForm f);
+InputForm parse_form(const std::string& s);
+
+}  // namespace rsnn::barrel

@@ -1,0 +1,128 @@
+// CUDA LIF simulation: one trial per block, threads over neurons, every step in one kernel
+// (no launch per step). The per-neuron math is lif_math.h, the same functions the CPU runs;
+// the noise comes from the same Philox streams. Results match the CPU up to floating-point
+// contraction (FMA) and the order of the readout sum, not bit for bit.
+#include <algorithm>
+
+#include "models/rate/lif_convert.h"
+#include "models/rate/lif_math.h"
+#include "models/rate/rng.h"
+#include "runtime/cuda_check.h"
+#include "runtime/device.h"
+#include "runtime/philox.h"
+#include "runtime/tensor.h"
+
+namespace rsnn::rate {
+
+namespace {
+
+// u: (B, C, Tcs) subsampled inputs; state: (B, 6, N) v, tlast, ipsc, h, r, hr; out: (B, nt).
+__global__ void lif_trials_kernel(int N, int C, int Tcs, int64_t nt, LifConsts c,
+                                  const double* __restrict__ WT, const double* __restrict__ w_in,
+                                  const double* __restrict__ w_out, const double* __restrict__ exp_td,
+                                  const double* __restrict__ jump, const float* __restrict__ u,
+                                  const uint64_t* __restrict__ ids, uint64_t seed, double v_lo,
+                                  double v_hi, double* state, float* out,
+                                  unsigned long long* n_spikes) {
+  extern __shared__ double smem[];
+  double* red = smem;                                              // blockDim.x
+  unsigned char* flag = reinterpret_cast<unsigned char*>(smem + blockDim.x);  // N
+  const int b = blockIdx.x, tid = threadIdx.x, nthr = blockDim.x;
+  double* v = state + size_t(b) * 6 * N;
+  double *tlast = v + N, *ipsc = v + 2 * N, *h = v + 3 * N, *r = v + 4 * N, *hr = v + 5 * N;
+  const uint64_t st_init = stream_id(Draw::lif_init, ids[b]);
+  const uint64_t st_noise = stream_id(Draw::lif_noise, ids[b]);
+  const uint64_t nb = (uint64_t(N) + 3) / 4;
+  for (int i = tid; i < N; i += nthr) {
+    v[i] = v_lo + philox::uniform_f64(seed, st_init, i) * (v_hi - v_lo);
+    tlast[i] = ipsc[i] = h[i] = r[i] = hr[i] = 0.0;
+  }
+  const float* ub = u + size_t(b) * C * Tcs;
+  unsigned long long count = 0;
+  __syncthreads();
+  for (int64_t s = 1; s <= nt; ++s) {
+    const double t = c.dt * double(s);
+    const int64_t col = lif_input_column(s);
+    for (int i = tid; i < N; i += nthr) {
+      double ext = 0.0;
+      for (int ch = 0; ch < C; ++ch) ext += w_in[size_t(i) * C + ch] * double(ub[size_t(ch) * Tcs + col]);
+      const double noise =
+          c.noise_std > 0 ? c.noise_std * double(normal_at(seed, st_noise, uint64_t(s) * nb * 4 + i)) : 0.0;
+      flag[i] = lif_voltage_step(c, t, v[i], tlast[i], ipsc[i], ext, noise) ? 1 : 0;
+    }
+    __syncthreads();
+    double acc = 0.0;
+    for (int i = tid; i < N; i += nthr) {
+      double jd = 0.0;
+      for (int k = 0; k < N; ++k)
+        if (flag[k]) jd += WT[size_t(k) * N + i];  // increasing k, as the CPU
+      const bool spk = flag[i] != 0;
+      lif_filter_step(c, spk, jd, exp_td[i], jump[i], ipsc[i], h[i], r[i], hr[i]);
+      lif_after_spike(c, spk, t, v[i], tlast[i]);
+      acc += w_out[i] * r[i];
+      count += spk ? 1 : 0;
+    }
+    red[tid] = acc;
+    __syncthreads();
+    for (int w = nthr / 2; w > 0; w /= 2) {
+      if (tid < w) red[tid] += red[tid + w];
+      __syncthreads();
+    }
+    if (tid == 0) out[size_t(b) * nt + (s - 1)] = float(red[0]);
+  }
+  atomicAdd(n_spikes + b, count);
+}
+
+Tensor upload(const std::vector<double>& v) { return Tensor::from_vector(v).to(Device::cuda(0)); }
+
+}  // namespace
+
+void simulate_lif_cuda(const LifNetwork& net, const std::vector<Trial>& trials, uint64_t seed,
+                       const std::vector<uint64_t>& ids, std::vector<std::vector<float>>& out,
+                       std::vector<int64_t>& n_spikes) {
+  RSNN_CHECK(cuda_usable(), "LIF simulation on CUDA: no usable device (", cuda_status(), ")");
+  RSNN_CHECK(trials.size() == ids.size(), "simulate_lif_cuda: ", trials.size(), " trials but ",
+             ids.size(), " ids");
+  RSNN_CHECK(!trials.empty(), "simulate_lif_cuda: no trials");
+  const int B = int(trials.size()), N = net.N, C = net.C, Tc = trials[0].Tc, ds = net.p.downsample;
+  for (const Trial& t : trials)
+    RSNN_CHECK(t.C == C && t.Tc == Tc, "simulate_lif_cuda: every trial needs ", C, " x ", Tc,
+               " inputs, got ", t.C, " x ", t.Tc);
+  const int Tcs = net.columns_for(Tc);
+  const int64_t nt = net.steps_for(Tc);
+  RSNN_CHECK(nt >= 1, "simulate_lif_cuda: the input needs at least 2 columns");
+  std::vector<float> u(size_t(B) * C * Tcs);
+  for (int b = 0; b < B; ++b)
+    for (int ch = 0; ch < C; ++ch)
+      for (int col = 0; col < Tcs; ++col)
+        u[(size_t(b) * C + ch) * Tcs + col] = trials[b].u[size_t(ch) * Tc + size_t(col) * ds];
+  RSNN_CUDA_CHECK(cudaSetDevice(0));
+  Tensor WT = upload(net.WT), w_in = upload(net.w_in), w_out = upload(net.w_out),
+         exp_td = upload(net.exp_td), jump = upload(net.jump);
+  Tensor u_d = Tensor::from_vector(u).to(Device::cuda(0));
+  std::vector<int64_t> id64(ids.begin(), ids.end());
+  Tensor ids_d = Tensor::from_vector(id64).to(Device::cuda(0));
+  Tensor state = Tensor::empty({B, 6, N}, DType::f64, Device::cuda(0));
+  Tensor out_d = Tensor::empty({B, nt}, DType::f32, Device::cuda(0));
+  Tensor cnt = Tensor::zeros({B}, DType::i64, Device::cuda(0));
+  int threads = 32;
+  while (threads < N && threads < 256) threads *= 2;
+  const size_t shmem = size_t(threads) * sizeof(double) + size_t(N);
+  if (shmem > 48 * 1024)
+    RSNN_CUDA_CHECK(cudaFuncSetAttribute(lif_trials_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         int(shmem)));
+  lif_trials_kernel<<<B, threads, shmem>>>(
+      N, C, Tcs, nt, net.p.consts(), WT.data<double>(), w_in.data<double>(), w_out.data<double>(),
+      exp_td.data<double>(), jump.data<double>(), u_d.data<float>(),
+      reinterpret_cast<const uint64_t*>(ids_d.data<int64_t>()), seed, net.p.v_init_lo, net.p.v_init_hi,
+      state.data<double>(), out_d.data<float>(),
+      reinterpret_cast<unsigned long long*>(cnt.data<int64_t>()));
+  RSNN_CUDA_CHECK_LAUNCH();
+  RSNN_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto o = out_d.to_vector<float>();
+  out.assign(B, {});
+  for (int b = 0; b < B; ++b) out[b].assign(o.begin() + int64_t(b) * nt, o.begin() + int64_t(b + 1) * nt);
+  n_spikes = cnt.to_vector<int64_t>();
+}
+
+}  // namespace rsnn::rate

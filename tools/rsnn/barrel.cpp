@@ -1,0 +1,243 @@
+// `rsnn barrel ...`: train, evaluate and deprive the barrel-cortex RSNN.
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "models/barrel/train.h"
+#include "models/barrel/whisker_data.h"
+#include "models/barrel/whisker_synth.h"
+#include "runtime/atomic_file.h"
+#include "runtime/device.h"
+#include "runtime/progress.h"
+#include "tools/rsnn/command.h"
+
+namespace rsnn::cli {
+namespace {
+
+using namespace rsnn::barrel;
+
+struct DataArgs {
+  std::string data;        // folder with whisker_train.h5 / whisker_test.h5
+  std::string train_file, test_file;
+  int64_t synth_train = 218, synth_test = 55;
+  uint64_t synth_seed = 515;
+};
+
+void add_data_options(CLI::App* cmd, DataArgs& a, bool need_train) {
+  cmd->add_option("--data", a.data,
+                  "folder with whisker_train.h5 and whisker_test.h5 (default: synthetic data made in memory)");
+  if (need_train) cmd->add_option("--train-file", a.train_file, "training file (overrides --data)");
+  cmd->add_option("--test-file", a.test_file, "test file (overrides --data)");
+  cmd->add_option("--synth-train", a.synth_train, "synthetic training samples when no data is given")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--synth-test", a.synth_test, "synthetic test samples when no data is given")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--synth-seed", a.synth_seed, "seed of the synthetic data")->capture_default_str();
+}
+
+WhiskerData load_split(const DataArgs& a, bool train) {
+  std::string file = train ? a.train_file : a.test_file;
+  if (file.empty() && !a.data.empty()) file = a.data + (train ? "/whisker_train.h5" : "/whisker_test.h5");
+  if (!file.empty()) {
+    WhiskerData d = read_whisker_h5(file);
+    std::cerr << "rsnn: " << (train ? "train" : "test") << " data " << file << ": " << d.size()
+              << " samples\n";
+    return d;
+  }
+  const int64_t n = train ? a.synth_train : a.synth_test;
+  std::cerr << "rsnn: generating " << n << " synthetic " << (train ? "training" : "test")
+            << " samples (a stand-in for the original recordings)\n";
+  return synthesize_whisker_data(n, a.synth_seed, train ? kTrainStream : kTestStream);
+}
+
+struct ModelArgs {
+  std::string form = "spiking";
+  int64_t T = 0;
+  double init_b = -1, init_w = -1;
+  std::string order = "gauss_seidel", loss = "seed", propagation = "automatic";
+  uint64_t seed = 515;
+  std::string tables;
+};
+
+BarrelConfig make_config(const ModelArgs& m) {
+  BarrelConfig c = parse_form(m.form) == InputForm::spiking ? BarrelConfig::spiking_default()
+                                                             : BarrelConfig::real_default();
+  if (m.T > 0) c.T = m.T;
+  if (m.init_b >= 0) c.init_b = m.init_b;
+  if (m.init_w >= 0) c.init_w = m.init_w;
+  c.order = m.order == "previous_step" ? UpdateOrder::previous_step : UpdateOrder::gauss_seidel;
+  c.loss = m.loss == "plain" ? LossKind::plain : LossKind::seed;
+  c.propagation = m.propagation == "pull"   ? Propagation::pull
+                  : m.propagation == "push" ? Propagation::push
+                                            : Propagation::automatic;
+  c.seed = m.seed;
+  c.tables_dir = m.tables;
+  return c;
+}
+
+void require_cpu(const RunOptions& run) {
+  apply_threads(run);
+  const Device d = select_device(run.device, &std::cerr);
+  if (d.is_cuda())
+    std::cerr << "rsnn: the barrel model runs on the CPU in this version (the CUDA LIF kernels are "
+                 "not wired into it yet)\n";
+}
+
+void add_train(CLI::App& barrel) {
+  auto* cmd = barrel.add_subcommand("train", "Train the barrel-cortex RSNN on whisker sweeps");
+  auto data = std::make_shared<DataArgs>();
+  auto model = std::make_shared<ModelArgs>();
+  auto opt = std::make_shared<TrainOptions>();
+  auto run = std::make_shared<RunOptions>();
+  auto out = std::make_shared<std::string>("runs/barrel");
+  add_data_options(cmd, *data, true);
+  cmd->add_option("--form", model->form, "spiking (T=550) or real (T=110)")
+      ->check(CLI::IsMember({"spiking", "real"}))->capture_default_str();
+  cmd->add_option("--steps", model->T, "time steps (default: 550 spiking, 110 real)")->check(CLI::Range(2, 100000));
+  cmd->add_option("--init-b", model->init_b, "baseline threshold and initial adaptation (default 0.04 spiking, 0.03 real)");
+  cmd->add_option("--init-w", model->init_w, "upper bound of the uniform weight init (default 0.06 spiking, 0.05 real)");
+  cmd->add_option("--order", model->order, "population update order")
+      ->check(CLI::IsMember({"gauss_seidel", "previous_step"}))->capture_default_str();
+  cmd->add_option("--loss", model->loss, "seed: the original's summed-softmax loss; plain: cross-entropy")
+      ->check(CLI::IsMember({"seed", "plain"}))->capture_default_str();
+  cmd->add_option("--propagation", model->propagation, "spike propagation strategy")
+      ->check(CLI::IsMember({"automatic", "pull", "push"}))->capture_default_str();
+  cmd->add_option("--seed", model->seed, "seed of the network and every random draw")->capture_default_str();
+  cmd->add_option("--tables", model->tables, "folder with connection tables (CSV or the original .npy)");
+  cmd->add_option("--epochs", opt->epochs, "epochs")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--batch", opt->batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--lr", opt->lr, "base learning rate (tau_adp 5x, tau_m 2x)")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--step-size", opt->step_size, "StepLR period in epochs (default 20 spiking, 10 real)");
+  cmd->add_option("--gamma", opt->gamma, "StepLR factor (default 0.8 spiking, 0.5 real)");
+  cmd->add_option("--out", *out, "run directory (checkpoint.h5, log.csv)")->capture_default_str();
+  cmd->add_flag("--resume", opt->resume, "continue from OUT/checkpoint.h5");
+  add_run_options(cmd, *run);
+  cmd->callback([=] {
+    require_cpu(*run);
+    BarrelConfig cfg = make_config(*model);
+    TrainOptions o = *opt;
+    if (cfg.form == InputForm::real && cmd->count("--step-size") == 0) o.step_size = 10;
+    if (cfg.form == InputForm::real && cmd->count("--gamma") == 0) o.gamma = 0.5;
+    o.run_dir = *out;
+    std::unique_ptr<BarrelModel> m;
+    const std::string ckpt = *out + "/checkpoint.h5";
+    if (o.resume) {
+      RSNN_CHECK(std::filesystem::exists(ckpt), "--resume: no checkpoint at ", ckpt);
+      m = load_checkpoint(ckpt);
+      cfg = m->config();
+      std::cerr << "rsnn: resuming from " << ckpt << "\n";
+    } else {
+      m = std::make_unique<BarrelModel>(cfg);
+    }
+    const WhiskerData train_d = load_split(*data, true);
+    const WhiskerData test_d = load_split(*data, false);
+    const EncodedSet train_set = encode_for(cfg, train_d, cfg.seed);
+    const EncodedSet test_set = encode_for(cfg, test_d, cfg.seed + 1);
+    std::cerr << "rsnn: barrel " << form_name(cfg.form) << " model, " << m->neurons() << " neurons, "
+              << m->projection().nnz() << " synapses, T = " << cfg.T << ", " << o.epochs
+              << " epochs of " << train_set.size() << " samples (batch " << o.batch << ")\n";
+    const TrainSummary s = train(*m, train_set, test_set, o);
+    std::cout << std::fixed << std::setprecision(4) << "epochs " << s.epochs_run << "  first loss "
+              << s.first_loss << "  last loss " << s.last_loss << "  train accuracy "
+              << s.last_train_accuracy << "  test accuracy " << s.last_test_accuracy << "  ("
+              << std::setprecision(1) << s.seconds << " s)\n";
+  });
+}
+
+void add_eval(CLI::App& barrel) {
+  auto* cmd = barrel.add_subcommand("eval", "Evaluate a checkpoint on the test set");
+  auto data = std::make_shared<DataArgs>();
+  auto run = std::make_shared<RunOptions>();
+  auto ckpt = std::make_shared<std::string>();
+  auto batch = std::make_shared<int64_t>(128);
+  cmd->add_option("--checkpoint", *ckpt, "checkpoint.h5 written by train")->required();
+  add_data_options(cmd, *data, false);
+  cmd->add_option("--batch", *batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  add_run_options(cmd, *run);
+  cmd->callback([=] {
+    require_cpu(*run);
+    std::unique_ptr<BarrelModel> m = load_checkpoint(*ckpt);
+    const EncodedSet test = encode_for(m->config(), load_split(*data, false), m->config().seed + 1);
+    const EvalResult r = evaluate(*m, test, *batch);
+    std::cout << std::fixed << std::setprecision(4) << "test samples " << r.samples << "  loss " << r.loss
+              << "  accuracy " << r.accuracy << "\n";
+  });
+}
+
+void add_deprive(CLI::App& barrel) {
+  auto* cmd = barrel.add_subcommand(
+      "deprive", "Whisker deprivation: test accuracy with k = 1..K whiskers removed (spec §3)");
+  auto data = std::make_shared<DataArgs>();
+  auto run = std::make_shared<RunOptions>();
+  auto ckpt = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>("deprivation.csv");
+  auto max_k = std::make_shared<int>(8);
+  auto trials = std::make_shared<int>(50);
+  auto batch = std::make_shared<int64_t>(128);
+  auto seed = std::make_shared<uint64_t>(515);
+  cmd->add_option("--checkpoint", *ckpt, "checkpoint.h5 written by train")->required();
+  add_data_options(cmd, *data, false);
+  cmd->add_option("--max-k", *max_k, "largest number of removed whiskers")->check(CLI::Range(1, 30))->capture_default_str();
+  cmd->add_option("--trials", *trials, "random whisker sets per k >= 2 (k = 1 removes each of the 31 whiskers once)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--seed", *seed, "seed of the whisker sets and the re-encoding")->capture_default_str();
+  cmd->add_option("--batch", *batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--out", *out, "CSV of per-trial accuracy (a *_mean.csv with the means per k is written beside it)")
+      ->capture_default_str();
+  add_run_options(cmd, *run);
+  cmd->callback([=] {
+    require_cpu(*run);
+    std::unique_ptr<BarrelModel> m = load_checkpoint(*ckpt);
+    const WhiskerData test = load_split(*data, false);
+    std::vector<std::vector<std::vector<int>>> sets;
+    int64_t total = 0;
+    for (int k = 1; k <= *max_k; ++k) {
+      sets.push_back(deprivation_sets(k, k == 1 ? 31 : *trials, *seed + static_cast<uint64_t>(k)));
+      total += static_cast<int64_t>(sets.back().size());
+    }
+    std::ostringstream csv, mean_csv;
+    csv << "k,trial,whiskers,accuracy\n";
+    mean_csv << "k,trials,mean_accuracy\n";
+    ProgressBar bar("deprive", total, "trial");
+    int64_t done = 0, trial_id = 0;
+    for (int k = 1; k <= *max_k; ++k) {
+      double acc_sum = 0;
+      for (size_t i = 0; i < sets[k - 1].size(); ++i) {
+        const std::vector<int>& w = sets[k - 1][i];
+        // Every trial re-encodes the deprived test set with new Bernoulli draws.
+        const EncodedSet enc = encode_for(m->config(), deprive(test, w), *seed + 1000 + trial_id++);
+        const double acc = evaluate(*m, enc, *batch).accuracy;
+        acc_sum += acc;
+        std::string ws;
+        for (size_t j = 0; j < w.size(); ++j) ws += (j ? " " : "") + std::to_string(w[j]);
+        csv << k << ',' << i << ',' << ws << ',' << acc << '\n';
+        bar.update(++done, {{"k", double(k)}, {"acc", acc}});
+      }
+      const double mean = acc_sum / double(sets[k - 1].size());
+      mean_csv << k << ',' << sets[k - 1].size() << ',' << mean << '\n';
+      std::cout << "k = " << k << ": mean test accuracy " << std::fixed << std::setprecision(4) << mean
+                << " over " << sets[k - 1].size() << " trials\n";
+    }
+    bar.finish();
+    write_text_atomic(*out, csv.str());
+    std::string mean_path = *out;
+    const auto dot = mean_path.rfind(".csv");
+    mean_path = (dot == std::string::npos ? mean_path : mean_path.substr(0, dot)) + "_mean.csv";
+    write_text_atomic(mean_path, mean_csv.str());
+    std::cout << "wrote " << *out << " and " << mean_path << "\n";
+  });
+}
+
+Register reg([](CLI::App& app) {
+  auto* barrel = app.add_subcommand("barrel", "The barrel-cortex recurrent spiking network");
+  barrel->require_subcommand(1);
+  add_train(*barrel);
+  add_eval(*barrel);
+  add_deprive(*barrel);
+});
+
+}  // namespace
+}  // namespace rsnn::cli

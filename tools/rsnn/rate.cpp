@@ -1,0 +1,235 @@
+// `rsnn rate train` and `rsnn rate eval`: Dale's-principle rate RNNs (spec rate-to-spiking.md).
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "models/rate/model_file.h"
+#include "models/rate/plot_launcher.h"
+#include "models/rate/rate_train.h"
+#include "runtime/error.h"
+#include "runtime/progress.h"
+#include "tools/rsnn/command.h"
+
+namespace rsnn::cli {
+namespace {
+
+using namespace rsnn::rate;
+
+void make_dirs(const std::string& path) {
+  std::string cur;
+  std::stringstream ss(path);
+  std::string part;
+  if (!path.empty() && path[0] == '/') cur = "/";
+  while (std::getline(ss, part, '/')) {
+    if (part.empty()) continue;
+    cur += part + "/";
+    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+      RSNN_FAIL("cannot create directory ", cur, ": ", std::strerror(errno));
+  }
+}
+
+void write_text_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    RSNN_CHECK(f.good(), "cannot write ", tmp);
+    f << text;
+    RSNN_CHECK(f.good(), "cannot write ", tmp);
+  }
+  RSNN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
+}
+
+std::string fmt(double v, int prec = 4) {
+  std::ostringstream os;
+  os << std::setprecision(prec) << v;
+  return os.str();
+}
+
+struct TrainArgs {
+  std::string task = "go-nogo", act = "sigmoid", loss = "l2", out = "out", name, plot = "auto";
+  int N = 200, som_N = 0, batch = 1, eval_freq = 100, eval_trials = 100, delay = -1;
+  double P_inh = 0.2, P_rec = 0.2, gain = 1.5, lr = 0.01;
+  std::vector<double> taus = {4, 10};
+  int64_t max_trials = 6000;
+  uint64_t seed = 1;
+  bool no_dale = false, curriculum = false, mat = false;
+  RunOptions run;
+};
+
+void run_train(const TrainArgs& a) {
+  apply_threads(a.run);
+  select_device(a.run.device, &std::cerr);  // the rate model trains on the CPU (batch 1 is latency-bound)
+  TrainConfig cfg;
+  TaskSpec task = task_defaults(parse_task(a.task));
+  if (a.delay >= 0) {
+    RSNN_CHECK(task.kind != TaskKind::go_nogo && task.kind != TaskKind::mante,
+               "--delay applies to xor, dms and dms-wm only");
+    const int post = task.T - task.task_end();
+    task.delay = a.delay;
+    task.T = task.task_end() + post;
+  }
+  cfg.stages = {task};
+  if (a.curriculum) {
+    RSNN_CHECK(task.kind == TaskKind::dms_wm, "--curriculum applies to dms-wm only");
+    cfg.stages = {dms_wm_short(), task};
+  }
+  cfg.net.N = a.N;
+  cfg.net.P_inh = a.P_inh;
+  cfg.net.P_rec = a.P_rec;
+  cfg.net.gain = a.gain;
+  cfg.net.som_N = a.som_N;
+  cfg.net.apply_dale = !a.no_dale;
+  cfg.net.taus = a.taus;
+  cfg.net.act = parse_activation(a.act);
+  cfg.net.n_in = task.n_inputs();
+  cfg.net.validate();
+  cfg.loss = parse_loss(a.loss);
+  cfg.lr = a.lr;
+  cfg.max_trials = a.max_trials;
+  cfg.batch = a.batch;
+  cfg.eval_freq = a.eval_freq;
+  cfg.eval_trials = a.eval_trials;
+  cfg.seed = a.seed;
+  RSNN_CHECK(a.lr > 0, "--lr must be > 0, got ", a.lr);
+
+  std::ostringstream dir;
+  dir << a.out << "/models/" << task.name() << "/" << (a.no_dale ? "NoDale/" : "") << "P_rec_"
+      << fmt(a.P_rec) << "_Taus_" << fmt(a.taus[0]) << "_" << fmt(a.taus.back());
+  make_dirs(dir.str());
+  RateModel probe;
+  probe.net.cfg = cfg.net;
+  probe.task = task;
+  const std::string base = dir.str() + "/" + (a.name.empty() ? default_model_name(probe) : a.name);
+  const std::string h5 = base + ".h5";
+
+  PlotLauncher plots(a.plot != "off");
+  if (!plots.enabled()) std::cout << "note: " << plots.why_not() << "\n";
+  RSNN_CHECK(a.plot == "auto" || a.plot == "on" || a.plot == "off", "--plot must be auto, on or off");
+  RSNN_CHECK(a.plot != "on" || plots.enabled(), "--plot on: ", plots.why_not());
+
+  std::cout << "training a " << a.N << "-unit " << activation_name(cfg.net.act) << " rate RNN on "
+            << task.name() << (a.curriculum ? " (short-delay curriculum first)" : "") << ", seed "
+            << a.seed << " -> " << h5 << std::endl;
+  std::vector<EvalRecord> evals;
+  std::ostringstream csv;
+  csv << "tr,stage,perf,loss,seconds\n";
+  auto on_eval = [&](const EvalRecord& e, const EvalResult& ev, const RateNet& net) {
+    evals.push_back(e);
+    csv << e.tr << "," << e.stage << "," << e.perf << "," << e.loss << "," << e.seconds << "\n";
+    std::cout << "tr " << std::setw(5) << e.tr << " | perf " << std::fixed << std::setprecision(2)
+              << e.perf << " | loss " << std::setprecision(3) << e.loss << " | "
+              << format_duration(e.seconds) << (cfg.stages.size() > 1 ? " | stage " : "")
+              << (cfg.stages.size() > 1 ? std::to_string(e.stage + 1) : "") << std::defaultfloat
+              << std::endl;
+    write_text_atomic(base + "_log.csv", csv.str());
+    // Checkpoint + PNG of the progress so far; skipped while the previous PNG is still being
+    // drawn (it reads the snapshot), so plotting never stalls training.
+    if (plots.enabled() && !plots.busy()) {
+      RateModel m;
+      m.net = net;
+      m.task = cfg.stages[e.stage];
+      m.loss = cfg.loss;
+      m.seed = cfg.seed;
+      m.tr = e.tr;
+      m.evals = evals;
+      m.eval_perf_mean = ev.perf;
+      m.eval_loss_mean = ev.loss;
+      m.eval_os = ev.o;
+      m.eval_labels = ev.labels;
+      const std::string snap = base + "_progress.h5";
+      save_rate_model(snap, m);
+      plots.plot({"train", snap, base + "_progress.png"});
+    }
+  };
+  TrainResult r = train_rate(cfg, on_eval);
+  RateModel m = model_from_training(r, cfg);
+  save_rate_model(h5, m);
+  if (a.mat) export_matlab(base + ".mat", m);
+  plots.wait_all();
+  if (plots.enabled()) plots.plot({"train", h5, base + "_progress.png"}, true);
+  std::cout << (r.converged ? "converged" : "did NOT converge") << " after " << r.tr
+            << " trials in " << format_duration(r.seconds) << " (perf " << r.last_eval.perf
+            << ", loss " << r.last_eval.loss << "); saved " << h5
+            << (a.mat ? " and " + base + ".mat" : std::string()) << std::endl;
+}
+
+struct EvalArgs {
+  std::string model, csv;
+  int trials = 100;
+  uint64_t seed = 12345;
+  RunOptions run;
+};
+
+void run_eval(const EvalArgs& a) {
+  apply_threads(a.run);
+  RSNN_CHECK(a.trials >= 1, "--trials must be >= 1, got ", a.trials);
+  RateModel m = load_rate_model(a.model);
+  EvalResult ev = evaluate_rate(m.net, m.task, m.loss, a.seed, uint64_t(1) << 44, a.trials);
+  std::cout << m.task.name() << ": performance " << ev.perf << " over " << a.trials
+            << " trials, mean loss " << ev.loss << "\n";
+  if (!a.csv.empty()) {
+    std::ostringstream os;
+    const int64_t K = ev.o.size(1);
+    os << "trial,label";
+    for (int64_t k = 0; k < K; ++k) os << ",o" << k + 1;
+    os << "\n";
+    const float* po = ev.o.data<float>();
+    for (int t = 0; t < a.trials; ++t) {
+      os << t << "," << ev.labels[t];
+      for (int64_t k = 0; k < K; ++k) os << "," << po[t * K + k];
+      os << "\n";
+    }
+    write_text_atomic(a.csv, os.str());
+    std::cout << "outputs written to " << a.csv << "\n";
+  }
+}
+
+Register reg([](CLI::App& app) {
+  auto* rate = app.add_subcommand("rate", "Dale's-principle rate RNNs (Kim, Li & Sejnowski 2019)");
+  rate->require_subcommand(1);
+
+  static TrainArgs t;
+  auto* tr = rate->add_subcommand("train", "Train a rate RNN on a task until the original criteria");
+  tr->add_option("--task", t.task, "go-nogo | xor | mante | dms | dms-wm")->capture_default_str();
+  tr->add_option("--N", t.N, "number of units")->check(CLI::PositiveNumber)->capture_default_str();
+  tr->add_option("--p-inh", t.P_inh, "probability of an inhibitory unit")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  tr->add_option("--p-rec", t.P_rec, "recurrent connection probability")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  tr->add_option("--som-n", t.som_N, "number of SOM units (inhibitory units without inhibitory input)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  tr->add_option("--gain", t.gain, "initial weight gain")->capture_default_str();
+  tr->add_option("--taus", t.taus, "synaptic decay in 5-ms steps: MIN MAX (trained) or one value (fixed)")->expected(1, 2)->capture_default_str();
+  tr->add_option("--act", t.act, "sigmoid | clipped_relu | softplus")->capture_default_str();
+  tr->add_option("--loss", t.loss, "l2 | l1")->capture_default_str();
+  tr->add_option("--lr", t.lr, "Adam learning rate")->capture_default_str();
+  tr->add_option("--max-trials", t.max_trials, "maximum training trials")->check(CLI::PositiveNumber)->capture_default_str();
+  tr->add_option("--batch", t.batch, "trials per Adam step (1 = the original)")->check(CLI::PositiveNumber)->capture_default_str();
+  tr->add_option("--eval-freq", t.eval_freq, "trials between evaluations")->check(CLI::PositiveNumber)->capture_default_str();
+  tr->add_option("--eval-trials", t.eval_trials, "trials per evaluation")->check(CLI::PositiveNumber)->capture_default_str();
+  tr->add_option("--delay", t.delay, "delay between stimuli in steps (xor, dms, dms-wm)");
+  tr->add_flag("--curriculum", t.curriculum, "dms-wm: train the 50-ms delay first, then the 750-ms one");
+  tr->add_flag("--no-dale", t.no_dale, "no inhibitory units, unconstrained signs");
+  tr->add_option("--seed", t.seed, "seed of every random draw")->capture_default_str();
+  tr->add_option("--out", t.out, "output directory")->capture_default_str();
+  tr->add_option("--name", t.name, "model file name without extension (default: the original's)");
+  tr->add_flag("--mat", t.mat, "also export a MATLAB v7.3 .mat for the original MATLAB scripts");
+  tr->add_option("--plot", t.plot, "PNG of the progress at every evaluation: auto | on | off")->capture_default_str();
+  add_run_options(tr, t.run);
+  tr->callback([] { run_train(t); });
+
+  static EvalArgs e;
+  auto* ev = rate->add_subcommand("eval", "Evaluate a trained rate model on fresh trials");
+  ev->add_option("--model", e.model, "model .h5 file")->required();
+  ev->add_option("--trials", e.trials, "number of trials")->capture_default_str();
+  ev->add_option("--seed", e.seed, "seed of the trials and noise")->capture_default_str();
+  ev->add_option("--csv", e.csv, "write every trial's output to this CSV");
+  add_run_options(ev, e.run);
+  ev->callback([] { run_eval(e); });
+});
+
+}  // namespace
+}  // namespace rsnn::cli

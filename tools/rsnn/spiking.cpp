@@ -1,0 +1,217 @@
+// `rsnn spiking grid-search` and `rsnn spiking eval`: rate RNNs converted to LIF networks
+// (spec rate-to-spiking.md §3-4).
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "models/rate/grid_search.h"
+#include "models/rate/model_file.h"
+#include "models/rate/plot_launcher.h"
+#include "runtime/device.h"
+#include "runtime/error.h"
+#include "runtime/progress.h"
+#include "tools/rsnn/command.h"
+
+namespace rsnn::cli {
+namespace {
+
+using namespace rsnn::rate;
+
+bool is_dir(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::vector<std::string> model_files(const std::string& path) {
+  if (!is_dir(path)) return {path};
+  std::vector<std::string> out;
+  DIR* d = ::opendir(path.c_str());
+  RSNN_CHECK(d, "cannot read directory ", path);
+  while (dirent* e = ::readdir(d)) {
+    const std::string n = e->d_name;
+    if (n.size() > 3 && n.compare(n.size() - 3, 3, ".h5") == 0 && n.find("_progress") == std::string::npos)
+      out.push_back(path + "/" + n);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  RSNN_CHECK(!out.empty(), "no .h5 model files in ", path);
+  return out;
+}
+
+std::string stem(const std::string& path) {
+  const auto dot = path.find_last_of('.');
+  return dot == std::string::npos ? path : path.substr(0, dot);
+}
+
+bool use_cuda_for(const RunOptions& run) {
+  const Device d = select_device(run.device, &std::cerr);
+  return d.is_cuda();
+}
+
+void write_text_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    RSNN_CHECK(f.good(), "cannot write ", tmp);
+    f << text;
+    RSNN_CHECK(f.good(), "cannot write ", tmp);
+  }
+  RSNN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
+}
+
+struct GridArgs {
+  std::string model, factors = "20:5:75";
+  int trials = 100, downsample = 1;
+  uint64_t seed = 1;
+  bool force = false, mat = false;
+  RunOptions run;
+};
+
+void run_grid(const GridArgs& a) {
+  apply_threads(a.run);
+  RSNN_CHECK(a.trials >= 1, "--trials must be >= 1, got ", a.trials);
+  RSNN_CHECK(a.downsample >= 1 && 100 % a.downsample == 0, "--downsample must divide 100, got ",
+             a.downsample);
+  GridSearchConfig cfg;
+  cfg.scaling_factors = parse_scaling_factors(a.factors);
+  cfg.n_trials = a.trials;
+  cfg.seed = a.seed;
+  cfg.lif.downsample = a.downsample;
+  cfg.use_cuda = use_cuda_for(a.run);
+  for (const std::string& path : model_files(a.model)) {
+    RateModel m = load_rate_model(path);
+    if (!std::isnan(m.opt_scaling_factor) && !a.force) {
+      std::cout << path << ": already has opt_scaling_factor " << m.opt_scaling_factor
+                << " (use --force to redo)\n";
+      continue;
+    }
+    std::cout << path << ": " << cfg.scaling_factors.size() << " scaling factors x " << a.trials
+              << " " << m.task.name() << " trials on " << (cfg.use_cuda ? "cuda" : "cpu") << std::endl;
+    ProgressBar bar("grid search", int64_t(cfg.scaling_factors.size()) * a.trials, "trial");
+    GridSearchResult r = grid_search(m.net, m.task, cfg, [&](int64_t done, int64_t) { bar.update(done); });
+    bar.finish();
+    std::ostringstream csv;
+    csv << "scaling_factor,performance\n";
+    for (size_t k = 0; k < r.scaling_factors.size(); ++k) {
+      std::cout << "  1/lambda " << std::setw(6) << r.scaling_factors[k] << "  performance "
+                << std::fixed << std::setprecision(2) << r.all_perfs[k] << std::defaultfloat
+                << (int(k) == r.opt_index ? "  <- chosen" : "") << "\n";
+      csv << r.scaling_factors[k] << "," << r.all_perfs[k] << "\n";
+    }
+    m.scaling_factors = r.scaling_factors;
+    m.all_perfs = r.all_perfs;
+    m.opt_scaling_factor = r.opt_scaling_factor;
+    save_rate_model(path, m);
+    write_text_atomic(stem(path) + "_grid.csv", csv.str());
+    if (a.mat) export_matlab(stem(path) + ".mat", m);
+    std::cout << "best scaling factor " << r.opt_scaling_factor << " (performance "
+              << r.all_perfs[r.opt_index] << ") in " << format_duration(r.seconds) << "; saved to "
+              << path << " and " << stem(path) << "_grid.csv" << std::endl;
+  }
+}
+
+struct EvalArgs {
+  std::string model, record, plot = "auto";
+  double scaling_factor = 0;
+  int trials = 100, stride = 10, n_record = 2, downsample = 1;
+  uint64_t seed = 7;
+  RunOptions run;
+};
+
+void run_eval(const EvalArgs& a) {
+  apply_threads(a.run);
+  RSNN_CHECK(a.trials >= 1, "--trials must be >= 1, got ", a.trials);
+  RSNN_CHECK(a.stride >= 1, "--stride must be >= 1, got ", a.stride);
+  RSNN_CHECK(a.downsample >= 1 && 100 % a.downsample == 0, "--downsample must divide 100");
+  RateModel m = load_rate_model(a.model);
+  double s = a.scaling_factor;
+  if (s <= 0) {
+    RSNN_CHECK(!std::isnan(m.opt_scaling_factor), a.model,
+               ": no opt_scaling_factor yet: run `rsnn spiking grid-search` or pass --scaling-factor");
+    s = m.opt_scaling_factor;
+  }
+  LifParams p;
+  p.downsample = a.downsample;
+  LifNetwork lif = convert_to_lif(m.net, s, p);
+  const bool cuda = use_cuda_for(a.run);
+  std::vector<uint64_t> ids(a.trials);
+  const uint64_t base = uint64_t(1) << 45;
+  for (int k = 0; k < a.trials; ++k) ids[k] = base + uint64_t(k);
+  const double perf = lif_performance(lif, m.task, a.seed, ids, cuda);
+  std::cout << m.task.name() << " LIF network (N " << lif.N << ", 1/lambda " << s << "): performance "
+            << perf << " over " << a.trials << " trials" << (cuda ? " (cuda)" : "") << "\n";
+  if (a.record.empty()) return;
+  // Record a few trials in full: one per label where possible (e.g. a NoGo and a Go trial).
+  std::vector<Trial> rec_trials;
+  std::vector<uint64_t> rec_ids;
+  std::vector<int> seen;
+  for (uint64_t k = 0; k < 1000 && int(rec_trials.size()) < a.n_record; ++k) {
+    Trial t = make_trial(m.task, a.seed, base + k, 1);
+    const bool new_label = std::find(seen.begin(), seen.end(), t.label) == seen.end();
+    if (new_label || k >= 50) {
+      seen.push_back(t.label);
+      rec_trials.push_back(t);
+      rec_ids.push_back(base + k);
+    }
+  }
+  LifRecord rec;
+  rec.spikes = rec.voltage = rec.rates = true;
+  rec.stride = a.stride;
+  auto res = simulate_lif_batch(lif, rec_trials, a.seed, rec_ids, rec);
+  double fr_e = 0, fr_i = 0;
+  int ne = 0, ni = 0;
+  for (const auto& r : res)
+    for (int i = 0; i < lif.N; ++i) (lif.inh[i] ? (fr_i += r.fr[i], ++ni) : (fr_e += r.fr[i], ++ne));
+  save_lif_recording(a.record, lif, m.task, rec_trials, res, a.stride, perf);
+  std::cout << "recorded " << res.size() << " trials to " << a.record << " (mean rate: exc "
+            << (ne ? fr_e / ne : 0) << " Hz, inh " << (ni ? fr_i / ni : 0) << " Hz)\n";
+  PlotLauncher plots(a.plot != "off");
+  if (!plots.enabled()) {
+    std::cout << "note: " << plots.why_not() << "\n";
+    return;
+  }
+  const std::string png = stem(a.record) + ".png";
+  plots.plot({"spiking", a.record, png}, true);
+  std::cout << "plot: " << png << "\n";
+}
+
+Register reg([](CLI::App& app) {
+  auto* sp = app.add_subcommand("spiking", "LIF networks converted from trained rate RNNs");
+  sp->require_subcommand(1);
+
+  static GridArgs g;
+  auto* gs = sp->add_subcommand("grid-search", "Find the scaling factor (1/lambda) of the LIF conversion");
+  gs->add_option("--model", g.model, "model .h5 file, or a directory of them")->required();
+  gs->add_option("--scaling-factors", g.factors, "start:step:stop (inclusive) or a,b,c")->capture_default_str();
+  gs->add_option("--trials", g.trials, "trials per scaling factor")->capture_default_str();
+  gs->add_option("--seed", g.seed, "seed of the trials and the LIF noise")->capture_default_str();
+  gs->add_option("--downsample", g.downsample, "LIF time-step multiplier (1 = 0.05 ms)")->capture_default_str();
+  gs->add_flag("--force", g.force, "redo models that already have opt_scaling_factor");
+  gs->add_flag("--mat", g.mat, "also write the updated MATLAB .mat export");
+  add_run_options(gs, g.run);
+  gs->callback([] { run_grid(g); });
+
+  static EvalArgs e;
+  auto* ev = sp->add_subcommand("eval", "Performance of the LIF network; rasters and output traces");
+  ev->add_option("--model", e.model, "model .h5 file")->required();
+  ev->add_option("--scaling-factor", e.scaling_factor, "1/lambda (default: the model's opt_scaling_factor)");
+  ev->add_option("--trials", e.trials, "trials for the performance")->capture_default_str();
+  ev->add_option("--seed", e.seed, "seed of the trials and the LIF noise")->capture_default_str();
+  ev->add_option("--record", e.record, "HDF5 file for spikes, membrane and output traces of a few trials");
+  ev->add_option("--n-record", e.n_record, "trials to record")->capture_default_str();
+  ev->add_option("--stride", e.stride, "record v and r every this many steps")->capture_default_str();
+  ev->add_option("--downsample", e.downsample, "LIF time-step multiplier (1 = 0.05 ms)")->capture_default_str();
+  ev->add_option("--plot", e.plot, "PNG raster/output plot of the recording: auto | off")->capture_default_str();
+  add_run_options(ev, e.run);
+  ev->callback([] { run_eval(e); });
+});
+
+}  // namespace
+}  // namespace rsnn::cli
