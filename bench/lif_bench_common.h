@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bench/floor.h"
 #include "kernels/recurrent_lif.h"
 #include "models/barrel/anatomy.h"
 #include "runtime/random.h"
@@ -120,7 +121,7 @@ inline Workload make_workload(const WorkloadKey& key) {
 
 // One workload alive at a time (the big ones hold gigabytes).
 // Deliberately never destroyed: its tensors must not outlive the memory pool at exit.
-inline const Workload& workload(const WorkloadKey& key) {
+inline Workload& workload(const WorkloadKey& key) {
   static auto* held = new std::unique_ptr<std::pair<WorkloadKey, Workload>>();
   if (!*held || (*held)->first < key || key < (*held)->first) {
     held->reset();
@@ -129,50 +130,18 @@ inline const Workload& workload(const WorkloadKey& key) {
   return (*held)->second;
 }
 
-// ---- floors, measured once per run -------------------------------------------------------
-struct Floors {
-  double copy_bytes_per_s = 0;  // memcpy, counting bytes read + bytes written (STREAM convention)
-  double gemm_flops_per_s = 0;  // cblas_sgemm 2048^3 on the configured threads
-};
-
-inline const Floors& machine_floors() {
-  static const Floors f = [] {
-    Floors r;
-    const size_t n = size_t(1) << 27;  // 128 MiB per buffer
-    std::vector<char> a(n, 1), b(n, 2);
-    double best = 1e30;
-    for (int k = 0; k < 5; ++k) {
-      const auto t0 = std::chrono::steady_clock::now();
-      std::memcpy(b.data(), a.data(), n);
-      benchmark::DoNotOptimize(b.data());
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      std::swap(a, b);
-    }
-    r.copy_bytes_per_s = 2.0 * static_cast<double>(n) / best;
-    const int m = 2048;
-    std::vector<float> A(size_t(m) * m, 0.5f), Bm(size_t(m) * m, 0.25f), C(size_t(m) * m);
-    best = 1e30;
-    for (int k = 0; k < 3; ++k) {
-      const auto t0 = std::chrono::steady_clock::now();
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.f, A.data(), m, Bm.data(), m, 0.f,
-                  C.data(), m);
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    r.gemm_flops_per_s = 2.0 * m * double(m) * m / best;
-    return r;
-  }();
-  return f;
-}
-
-// The least time the fused op could take: the larger of bytes / copy bandwidth and FLOPs /
-// sgemm rate (float32). r = measured spikes per neuron-step.
-//   bytes: forward writes u and a (8 B per neuron-step), backward reads them; I_ext read (and
-//          its gradient written); readout written (its gradient read); weights and indices once.
+// ---- floor -----------------------------------------------------------------------------------
+// The least time the fused op could take on this machine (bench/floor.h: the larger of bytes
+// over the copy bandwidth and FLOPs over the sgemm rate, both measured in this run), float32,
+// r = measured spikes per neuron-step:
+//   bytes: forward writes u and a (8 B per neuron-step, when kept for backward), backward reads
+//          them; I_ext read (and its gradient written); readout written (its gradient read);
+//          weights and indices once.
 //   FLOPs: forward propagation of the spikes (r * nnz adds per sample-step), readout of the
 //          spikes (r * N_ro * R adds); backward error gather through every synapse (2 * nnz,
 //          the error is dense), weight gradient at the spikes (2 * r * nnz), readout error
 //          (2 * N_ro * R) and readout weight gradient (r * N_ro * R).
-inline double floor_seconds(const Workload& w, double r, bool backward) {
+inline double lif_floor_seconds(const Workload& w, double r, bool backward) {
   const double BT = static_cast<double>(w.B * w.T);
   const double N = static_cast<double>(w.N), nnz = static_cast<double>(w.nnz);
   const double Nro_R = static_cast<double>(w.N_ro * w.R);
@@ -182,8 +151,7 @@ inline double floor_seconds(const Workload& w, double r, bool backward) {
     bytes += BT * (16.0 * N + 8.0 * static_cast<double>(w.N_in) + 4.0 * static_cast<double>(w.R));
     flops += BT * (2.0 * nnz + 2.0 * r * nnz + 2.0 * Nro_R + r * Nro_R);
   }
-  const Floors& f = machine_floors();
-  return std::max(bytes / f.copy_bytes_per_s, flops / f.gemm_flops_per_s);
+  return bench::floor_seconds(bytes, flops);
 }
 
 inline void set_common_counters(benchmark::State& state, const Workload& w, double seconds_per_iter) {

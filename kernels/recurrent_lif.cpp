@@ -264,7 +264,7 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
   const int64_t N = d.N, B = d.B, Bs = sl.Bs, W = sl.W, b0 = sl.b0;
   const int tid = shared ? omp_get_thread_num() : 0, nth = shared ? omp_get_num_threads() : 1;
   const Part part = part_of(tid, nth, Bs, N);
-  std::vector<T> pbuf(Bs), cbuf(Bs);
+  AVec<T> pbuf(Bs), cbuf(Bs), curbuf(Bs);
   T *s_prev = sl.s_a.data(), *s_cur = sl.s_b.data();
   uint64_t *mask_prev = sl.mask_a.data(), *mask_cur = sl.mask_b.data();
   int32_t *cnt_prev = sl.cnt_a.data(), *cnt_cur = sl.cnt_b.data();
@@ -309,7 +309,7 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
         const bool driven = i >= d.in_off && i < d.in_off + d.N_in;
         const int32_t cnt = update_row<T>(
             net.m, net.nc[i], Bs, P, ps, C, cs, push, driven ? ext_t + (i - d.in_off) : nullptr, d.N_in,
-            sl.v.data() + i * Bs, sl.a.data() + i * Bs, s_prev + i * Bs, s_cur + i * Bs, mask_cur + i * W,
+            curbuf.data(), sl.v.data() + i * Bs, sl.a.data() + i * Bs, s_prev + i * Bs, s_cur + i * Bs, mask_cur + i * W,
             c.su ? c.su + (t * N + i) * B + b0 : nullptr, c.sa ? c.sa + (t * N + i) * B + b0 : nullptr);
         cnt_cur[i] = cnt;
         spikes_now += cnt;
@@ -463,7 +463,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
   const int64_t N = d.N, B = d.B, R = d.R, Bs = sl.Bs, b0 = sl.b0, nnz = d.nnz;
   const bool alif = c.cfg->model == NeuronModel::alif;
   const int64_t blk0 = b0 / kBlock;
-  std::vector<T> ds(Bs);
+  AVec<T> ds(Bs), evbuf(Bs);
   std::vector<int32_t> list(Bs);
   const std::vector<T> ones(Bs, T(1));
   T *dv_cur = sl.dv_a.data(), *dv_next = sl.dv_b.data();
@@ -503,7 +503,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
                         alif ? da_next + j * Bs : nullptr, u_t + j * B, a_t ? a_t + j * B : nullptr,
                         u_p ? u_p + j * B : nullptr, a_p ? a_p + j * B : nullptr, sl.s0.data() + j * Bs,
                         sl.a0.data() + j * Bs, sl.v0.data() + j * Bs, driven ? c.ext + e_off : nullptr, d.N_in,
-                        dv_cur + j * Bs, sl.dvt.data() + j, N, alif ? da_cur + j * Bs : nullptr,
+                        evbuf.data(), dv_cur + j * Bs, sl.dvt.data() + j, N, alif ? da_cur + j * Bs : nullptr,
                         sl.ds_c.data() + j * Bs, driven && c.di ? c.di + e_off : nullptr, d.N_in,
                         row_sums.data());
         for (size_t k = 0; k < row_sums.size(); ++k) {

@@ -204,26 +204,49 @@ RSNN_HOT void push_phase(const Part& part, int64_t N, int64_t B, int64_t W, int6
 }
 
 // ---- neuron rows ---------------------------------------------------------------------------
+template <NeuronModel M, class T>
+inline void update_core(const lif::ModelParams<T> m, const lif::NeuronConst<T> c, int64_t B,
+                        const T* __restrict cur, T* __restrict v, T* __restrict a,
+                        const T* __restrict s_prev, T* __restrict s_cur, T* __restrict u_out) {
+  for (int64_t b = 0; b < B; ++b) {
+    T vb = v[b], ab = a[b];
+    const T u = lif::neuron_step_m<M>(m, c, cur[b], s_prev[b], vb, ab);
+    v[b] = vb;
+    if (M == NeuronModel::alif) a[b] = ab;
+    if (u_out) u_out[b] = u;
+    s_cur[b] = lif::spike_of(u);
+  }
+}
+
 // Forward update of row i for all samples. P, C: the two current parts (stride ps, cs: 1 for
 // a gathered B-vector, N for the per-sample accumulators, which are then zeroed; C may be
-// null). e: external current of the row (stride e_stride) or null. Writes v, a, s_cur, the
-// mask words and the saved u, a (when non-null). Returns the number of samples that fired.
+// null). e: external current of the row (stride e_stride) or null. cur: [B] scratch. Writes
+// v, a, s_cur, the mask words and the saved u, a (when non-null). Returns how many fired.
 template <class T>
 RSNN_HOT int32_t update_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c, int64_t B,
                             T* P, int64_t ps, T* C, int64_t cs, bool zero_parts, const T* e,
-                            int64_t e_stride, T* v, T* a, const T* s_prev, T* s_cur, uint64_t* mask,
-                            T* u_out, T* a_out) {
-  for (int64_t b = 0; b < B; ++b) {
-    const T rec = C ? P[b * ps] + C[b * cs] : P[b * ps];
-    const T cur = (e ? e[b * e_stride] : T(0)) + rec;
-    const T u = lif::neuron_step(m, c, cur, s_prev[b], v[b], a[b]);
-    if (u_out) u_out[b] = u;
-    s_cur[b] = lif::spike_of(u);
+                            int64_t e_stride, T* cur, T* v, T* a, const T* s_prev, T* s_cur,
+                            uint64_t* mask, T* u_out, T* a_out) {
+  // I = I_ext + (P + C), gathered into a contiguous vector
+  if (C) {
+    for (int64_t b = 0; b < B; ++b) cur[b] = P[b * ps] + C[b * cs];
+  } else {
+    for (int64_t b = 0; b < B; ++b) cur[b] = P[b * ps];
+  }
+  if (e) {
+    for (int64_t b = 0; b < B; ++b) cur[b] = e[b * e_stride] + cur[b];
+  } else {
+    for (int64_t b = 0; b < B; ++b) cur[b] = T(0) + cur[b];
   }
   if (zero_parts) {
     for (int64_t b = 0; b < B; ++b) P[b * ps] = T(0);
     if (C)
       for (int64_t b = 0; b < B; ++b) C[b * cs] = T(0);
+  }
+  if (m.model == NeuronModel::alif) {
+    update_core<NeuronModel::alif>(m, c, B, cur, v, a, s_prev, s_cur, u_out);
+  } else {
+    update_core<NeuronModel::lif>(m, c, B, cur, v, a, s_prev, s_cur, u_out);
   }
   if (a_out) std::memcpy(a_out, a, sizeof(T) * B);
   const int64_t W = (B + 63) / 64;
@@ -242,47 +265,113 @@ RSNN_HOT int32_t update_row(const lif::ModelParams<T>& m, const lif::NeuronConst
 // step t-1 (null at t = 0: then s_prev = s0, a_prev = a0, v_prev = v0, all [B]). Writes dL/dv
 // also sample-major (dvt[b * dvt_stride]). Adds, per block of `block` samples c, the sums
 // over the block of dv * v_prev, dv * I_ext and drho (in double) to sums[3 * c + 0..2].
+struct RowGradSums {
+  double dv_v = 0, dv_e = 0, drho = 0;
+};
+
+template <NeuronModel M, Surrogate K, bool First, class T>
+inline RowGradSums backward_core(const lif::ModelParams<T> m, const lif::NeuronConst<T> c,
+                                 const lif::SurrogateParams<T> sg, int64_t b0, int64_t b1,
+                                 const T* __restrict ds, const T* __restrict dv_next,
+                                 const T* __restrict da_next, const T* __restrict u_t,
+                                 const T* __restrict a_t, const T* __restrict u_p,
+                                 const T* __restrict a_p, const T* __restrict s0,
+                                 const T* __restrict a0, const T* __restrict v0,
+                                 const T* __restrict ev, T* __restrict dv_out,
+                                 T* __restrict da_out, T* __restrict ds_prev) {
+  constexpr bool alif = M == NeuronModel::alif;
+  double dv_v = 0, dv_e = 0, drho = 0;
+#pragma omp simd reduction(+ : dv_v, dv_e, drho)
+  for (int64_t b = b0; b < b1; ++b) {
+    T s_prev, a_prev, v_prev;
+    if (First) {
+      s_prev = s0[b];
+      a_prev = a0[b];
+      v_prev = v0[b];
+    } else {
+      s_prev = lif::spike_of(u_p[b]);
+      a_prev = alif ? a_p[b] : T(0);
+      v_prev = u_p[b] + (alif ? c.b_base + m.beta * a_prev : c.b_base);
+    }
+    const lif::StepGrad<T> g = lif::neuron_step_backward_m<M, K>(
+        m, c, sg, ds[b], c.decay * dv_next[b], alif ? c.rho * da_next[b] : T(0), u_t[b],
+        alif ? a_t[b] : T(0), s_prev, a_prev);
+    dv_out[b] = g.dv;
+    if (alif) da_out[b] = g.da;
+    ds_prev[b] = g.ds_prev;
+    dv_v += static_cast<double>(g.dv) * static_cast<double>(v_prev);
+    drho += static_cast<double>(g.drho);
+    dv_e += static_cast<double>(g.dv) * static_cast<double>(ev[b]);
+  }
+  RowGradSums r;
+  r.dv_v = dv_v;
+  r.dv_e = dv_e;
+  r.drho = drho;
+  return r;
+}
+
+template <NeuronModel M, Surrogate K, class T>
+inline RowGradSums backward_core_t(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
+                                   const lif::SurrogateParams<T>& sg, int64_t b0, int64_t b1, const T* ds,
+                                   const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
+                                   const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
+                                   const T* ev, T* dv_out, T* da_out, T* ds_prev) {
+  if (first)
+    return backward_core<M, K, true>(m, c, sg, b0, b1, ds, dv_next, da_next, u_t, a_t, u_p, a_p, s0, a0, v0,
+                                     ev, dv_out, da_out, ds_prev);
+  return backward_core<M, K, false>(m, c, sg, b0, b1, ds, dv_next, da_next, u_t, a_t, u_p, a_p, s0, a0, v0, ev,
+                                    dv_out, da_out, ds_prev);
+}
+
+template <NeuronModel M, class T>
+inline RowGradSums backward_core_m(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
+                                   const lif::SurrogateParams<T>& sg, int64_t b0, int64_t b1, const T* ds,
+                                   const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
+                                   const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
+                                   const T* ev, T* dv_out, T* da_out, T* ds_prev) {
+  switch (sg.kind) {
+    case Surrogate::gaussian:
+      return backward_core_t<M, Surrogate::gaussian>(first, m, c, sg, b0, b1, ds, dv_next, da_next, u_t,
+                                                          a_t, u_p, a_p, s0, a0, v0, ev, dv_out, da_out, ds_prev);
+    case Surrogate::fast_sigmoid:
+      return backward_core_t<M, Surrogate::fast_sigmoid>(first, m, c, sg, b0, b1, ds, dv_next, da_next,
+                                                              u_t, a_t, u_p, a_p, s0, a0, v0, ev, dv_out, da_out,
+                                                              ds_prev);
+    default:
+      return backward_core_t<M, Surrogate::triangle>(first, m, c, sg, b0, b1, ds, dv_next, da_next, u_t,
+                                                          a_t, u_p, a_p, s0, a0, v0, ev, dv_out, da_out, ds_prev);
+  }
+}
+
+// ev: [B] scratch for the row's external current (zeros when e is null).
 template <class T>
 RSNN_HOT void backward_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
                            const lif::SurrogateParams<T>& sg, int64_t B, int64_t block, const T* ds,
                            const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
                            const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
-                           const T* e, int64_t e_stride, T* dv_out, T* dvt, int64_t dvt_stride,
+                           const T* e, int64_t e_stride, T* ev, T* dv_out, T* dvt, int64_t dvt_stride,
                            T* da_out, T* ds_prev, T* di, int64_t di_stride, double* sums) {
-  const bool alif = m.adaptive();
+  const bool first = u_p == nullptr;
+  if (e) {
+    for (int64_t b = 0; b < B; ++b) ev[b] = e[b * e_stride];
+  } else {
+    for (int64_t b = 0; b < B; ++b) ev[b] = T(0);
+  }
   for (int64_t b0 = 0, blk = 0; b0 < B; b0 += block, ++blk) {
     const int64_t b1 = std::min(B, b0 + block);
-    double dv_v = 0, dv_e = 0, drho = 0;
-#pragma omp simd reduction(+ : dv_v, dv_e, drho)
-    for (int64_t b = b0; b < b1; ++b) {
-      T s_prev, a_prev, v_prev;
-      if (u_p) {
-        s_prev = lif::spike_of(u_p[b]);
-        a_prev = alif ? a_p[b] : T(0);
-        v_prev = u_p[b] + lif::threshold(m, c, a_prev);
-      } else {
-        s_prev = s0[b];
-        a_prev = a0[b];
-        v_prev = v0[b];
-      }
-      const lif::StepGrad<T> g = lif::neuron_step_backward(
-          m, c, sg, ds[b], c.decay * dv_next[b], alif ? c.rho * da_next[b] : T(0), u_t[b],
-          alif ? a_t[b] : T(0), s_prev, a_prev);
-      dv_out[b] = g.dv;
-      dvt[b * dvt_stride] = g.dv;
-      if (alif) da_out[b] = g.da;
-      ds_prev[b] = g.ds_prev;
-      dv_v += static_cast<double>(g.dv) * static_cast<double>(v_prev);
-      drho += static_cast<double>(g.drho);
-      if (e) {
-        dv_e += static_cast<double>(g.dv) * static_cast<double>(e[b * e_stride]);
-        if (di) di[b * di_stride] = c.in_gain * g.dv;
-      }
-    }
-    sums[3 * blk + 0] += dv_v;
-    sums[3 * blk + 1] += dv_e;
-    sums[3 * blk + 2] += drho;
+    const RowGradSums r =
+        m.model == NeuronModel::alif
+            ? backward_core_m<NeuronModel::alif>(first, m, c, sg, b0, b1, ds, dv_next, da_next, u_t, a_t,
+                                                      u_p, a_p, s0, a0, v0, ev, dv_out, da_out, ds_prev)
+            : backward_core_m<NeuronModel::lif>(first, m, c, sg, b0, b1, ds, dv_next, da_next, u_t, a_t,
+                                                     u_p, a_p, s0, a0, v0, ev, dv_out, da_out, ds_prev);
+    sums[3 * blk + 0] += r.dv_v;
+    sums[3 * blk + 1] += r.dv_e;
+    sums[3 * blk + 2] += r.drho;
   }
+  for (int64_t b = 0; b < B; ++b) dvt[b * dvt_stride] = dv_out[b];
+  if (di)
+    for (int64_t b = 0; b < B; ++b) di[b * di_stride] = c.in_gain * dv_out[b];
 }
 
 }  // namespace rsnn::kernels::lif_rows

@@ -146,7 +146,9 @@ void compare(const Case& c, DType dt, double value_tol, double grad_tol, uint64_
     const auto g = fused.grads[k].to_vector<double>();
     double mx = 0;
     for (double x : g) mx = std::max(mx, std::abs(x));
-    if (!(k == 1 && c.model == NeuronModel::if_)) EXPECT_GT(mx, 0.0) << names[k] << " gradient is zero";
+    if (!(k == 1 && c.model == NeuronModel::if_)) {
+      EXPECT_GT(mx, 0.0) << names[k] << " gradient is zero";
+    }
   }
 }
 
