@@ -15,6 +15,9 @@
 #define RSNN_HOT
 #endif
 
+// Helpers of the hot loops: always inlined, so they are compiled with their caller's target.
+#define RSNN_HOT_INLINE inline __attribute__((always_inline))
+
 namespace rsnn::kernels::lif_rows {
 
 template <class T>
@@ -28,7 +31,7 @@ struct Vec {
 // up to 8 vectors of acc stay in registers while the entries stream by; each element sums in
 // ascending k.
 template <class T, int CH>
-inline int64_t gather_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, const int32_t* idx,
+RSNN_HOT_INLINE int64_t gather_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, const int32_t* idx,
                             const T* w, const T* rows, const int32_t* active, T* acc) {
   using V = typename Vec<T>::type;
   constexpr int L = Vec<T>::lanes;
@@ -74,7 +77,7 @@ RSNN_HOT void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx,
 // of multiply-adds. A different but equally fixed summation order; used
 // where no other path must match bit for bit (the backward pass). No skipping.
 template <class T, int CH, int U>
-inline int64_t gather_chunk_split(int64_t B, int64_t b0, int64_t k0, int64_t k1, const int32_t* idx,
+RSNN_HOT_INLINE int64_t gather_chunk_split(int64_t B, int64_t b0, int64_t k0, int64_t k1, const int32_t* idx,
                                   const T* w, const T* rows, T* acc) {
   using V = typename Vec<T>::type;
   constexpr int L = Vec<T>::lanes;
@@ -205,7 +208,7 @@ RSNN_HOT void push_phase(const Part& part, int64_t N, int64_t B, int64_t W, int6
 
 // ---- neuron rows ---------------------------------------------------------------------------
 template <NeuronModel M, class T>
-inline void update_core(const lif::ModelParams<T> m, const lif::NeuronConst<T> c, int64_t B,
+RSNN_HOT_INLINE void update_core(const lif::ModelParams<T> m, const lif::NeuronConst<T> c, int64_t B,
                         const T* __restrict cur, T* __restrict v, T* __restrict a,
                         const T* __restrict s_prev, T* __restrict s_cur, T* __restrict u_out) {
   for (int64_t b = 0; b < B; ++b) {
@@ -270,7 +273,7 @@ struct RowGradSums {
 };
 
 template <NeuronModel M, Surrogate K, bool First, class T>
-inline RowGradSums backward_core(const lif::ModelParams<T> m, const lif::NeuronConst<T> c,
+RSNN_HOT_INLINE RowGradSums backward_core(const lif::ModelParams<T> m, const lif::NeuronConst<T> c,
                                  const lif::SurrogateParams<T> sg, int64_t b0, int64_t b1,
                                  const T* __restrict ds, const T* __restrict dv_next,
                                  const T* __restrict da_next, const T* __restrict u_t,
@@ -311,7 +314,7 @@ inline RowGradSums backward_core(const lif::ModelParams<T> m, const lif::NeuronC
 }
 
 template <NeuronModel M, Surrogate K, class T>
-inline RowGradSums backward_core_t(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
+RSNN_HOT_INLINE RowGradSums backward_core_t(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
                                    const lif::SurrogateParams<T>& sg, int64_t b0, int64_t b1, const T* ds,
                                    const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
                                    const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
@@ -324,7 +327,7 @@ inline RowGradSums backward_core_t(bool first, const lif::ModelParams<T>& m, con
 }
 
 template <NeuronModel M, class T>
-inline RowGradSums backward_core_m(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
+RSNN_HOT_INLINE RowGradSums backward_core_m(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
                                    const lif::SurrogateParams<T>& sg, int64_t b0, int64_t b1, const T* ds,
                                    const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
                                    const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
