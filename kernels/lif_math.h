@@ -215,18 +215,18 @@ template <NeuronModel M, Surrogate K, class T>
 RSNN_HD StepGrad<T> neuron_step_backward_m(const ModelParams<T>& m, const NeuronConst<T>& c,
                                            const SurrogateParams<T>& sg, T ds, T dv_carry,
                                            T da_carry, T u, T a, T s_prev, T a_prev) {
-  StepGrad<T> g;
   const T th = M == NeuronModel::alif ? c.b_base + m.beta * a : c.b_base;
   const T du = ds * surrogate_grad_k<K>(sg, u);
-  g.dv = du + dv_carry;
-  g.ds_prev = -(th * m.reset_gain) * g.dv;
+  const T dv = du + dv_carry;
+  T ds_prev = -(th * m.reset_gain) * dv;
+  T da = T(0), drho = T(0);
   if (M == NeuronModel::alif) {
-    const T dth = -du - g.dv * s_prev * m.reset_gain;  // Th feeds u = v - Th and the reset
-    g.da = m.beta * dth + da_carry;
-    g.ds_prev += c.one_m_rho * g.da;
-    g.drho = g.da * (a_prev - s_prev);
+    const T dth = -du - dv * s_prev * m.reset_gain;  // Th feeds u = v - Th and the reset
+    da = m.beta * dth + da_carry;
+    ds_prev += c.one_m_rho * da;
+    drho = da * (a_prev - s_prev);
   }
-  return g;
+  return StepGrad<T>{dv, da, ds_prev, drho};
 }
 
 template <NeuronModel M, class T>

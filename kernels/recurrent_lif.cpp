@@ -464,6 +464,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
   const bool alif = c.cfg->model == NeuronModel::alif;
   const int64_t blk0 = b0 / kBlock;
   AVec<T> ds(Bs), evbuf(Bs);
+  std::vector<double> terms(3 * Bs);
   std::vector<int32_t> list(Bs);
   const std::vector<T> ones(Bs, T(1));
   T *dv_cur = sl.dv_a.data(), *dv_next = sl.dv_b.data();
@@ -503,7 +504,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
                         alif ? da_next + j * Bs : nullptr, u_t + j * B, a_t ? a_t + j * B : nullptr,
                         u_p ? u_p + j * B : nullptr, a_p ? a_p + j * B : nullptr, sl.s0.data() + j * Bs,
                         sl.a0.data() + j * Bs, sl.v0.data() + j * Bs, driven ? c.ext + e_off : nullptr, d.N_in,
-                        evbuf.data(), dv_cur + j * Bs, sl.dvt.data() + j, N, alif ? da_cur + j * Bs : nullptr,
+                        evbuf.data(), terms.data(), dv_cur + j * Bs, sl.dvt.data() + j, N, alif ? da_cur + j * Bs : nullptr,
                         sl.ds_c.data() + j * Bs, driven && c.di ? c.di + e_off : nullptr, d.N_in,
                         row_sums.data());
         for (size_t k = 0; k < row_sums.size(); ++k) {

@@ -267,25 +267,21 @@ RSNN_HOT int32_t update_row(const lif::ModelParams<T>& m, const lif::NeuronConst
 // Reverse step of row j for all samples; see lif::neuron_step_backward. u_p, a_p: the row at
 // step t-1 (null at t = 0: then s_prev = s0, a_prev = a0, v_prev = v0, all [B]). Writes dL/dv
 // also sample-major (dvt[b * dvt_stride]). Adds, per block of `block` samples c, the sums
-// over the block of dv * v_prev, dv * I_ext and drho (in double) to sums[3 * c + 0..2].
-struct RowGradSums {
-  double dv_v = 0, dv_e = 0, drho = 0;
-};
-
+// over the block (in sample order, in double) of dv * v_prev, dv * I_ext and drho to
+// sums[3 * c + 0..2]. ev: [B] scratch; terms: [3 B] double scratch.
 template <NeuronModel M, Surrogate K, bool First, class T>
-RSNN_HOT_INLINE RowGradSums backward_core(const lif::ModelParams<T> m, const lif::NeuronConst<T> c,
-                                 const lif::SurrogateParams<T> sg, int64_t b0, int64_t b1,
-                                 const T* __restrict ds, const T* __restrict dv_next,
-                                 const T* __restrict da_next, const T* __restrict u_t,
-                                 const T* __restrict a_t, const T* __restrict u_p,
-                                 const T* __restrict a_p, const T* __restrict s0,
-                                 const T* __restrict a0, const T* __restrict v0,
-                                 const T* __restrict ev, T* __restrict dv_out,
-                                 T* __restrict da_out, T* __restrict ds_prev) {
+RSNN_HOT_INLINE void backward_core(const lif::ModelParams<T> m, const lif::NeuronConst<T> c,
+                                   const lif::SurrogateParams<T> sg, int64_t B, const T* __restrict ds,
+                                   const T* __restrict dv_next, const T* __restrict da_next,
+                                   const T* __restrict u_t, const T* __restrict a_t,
+                                   const T* __restrict u_p, const T* __restrict a_p,
+                                   const T* __restrict s0, const T* __restrict a0,
+                                   const T* __restrict v0, const T* __restrict ev,
+                                   T* __restrict dv_out, T* __restrict da_out, T* __restrict ds_prev,
+                                   double* __restrict t_v, double* __restrict t_e,
+                                   double* __restrict t_r) {
   constexpr bool alif = M == NeuronModel::alif;
-  double dv_v = 0, dv_e = 0, drho = 0;
-#pragma omp simd reduction(+ : dv_v, dv_e, drho)
-  for (int64_t b = b0; b < b1; ++b) {
+  for (int64_t b = 0; b < B; ++b) {
     T s_prev, a_prev, v_prev;
     if (First) {
       s_prev = s0[b];
@@ -302,75 +298,74 @@ RSNN_HOT_INLINE RowGradSums backward_core(const lif::ModelParams<T> m, const lif
     dv_out[b] = g.dv;
     if (alif) da_out[b] = g.da;
     ds_prev[b] = g.ds_prev;
-    dv_v += static_cast<double>(g.dv) * static_cast<double>(v_prev);
-    drho += static_cast<double>(g.drho);
-    dv_e += static_cast<double>(g.dv) * static_cast<double>(ev[b]);
+    t_v[b] = static_cast<double>(g.dv) * static_cast<double>(v_prev);
+    t_e[b] = static_cast<double>(g.dv) * static_cast<double>(ev[b]);
+    t_r[b] = static_cast<double>(g.drho);
   }
-  RowGradSums r;
-  r.dv_v = dv_v;
-  r.dv_e = dv_e;
-  r.drho = drho;
-  return r;
 }
 
 template <NeuronModel M, Surrogate K, class T>
-RSNN_HOT_INLINE RowGradSums backward_core_t(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
-                                   const lif::SurrogateParams<T>& sg, int64_t b0, int64_t b1, const T* ds,
-                                   const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
-                                   const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
-                                   const T* ev, T* dv_out, T* da_out, T* ds_prev) {
+RSNN_HOT_INLINE void backward_core_t(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
+                                     const lif::SurrogateParams<T>& sg, int64_t B, const T* ds,
+                                     const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
+                                     const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
+                                     const T* ev, T* dv_out, T* da_out, T* ds_prev, double* terms) {
   if (first)
-    return backward_core<M, K, true>(m, c, sg, b0, b1, ds, dv_next, da_next, u_t, a_t, u_p, a_p, s0, a0, v0,
-                                     ev, dv_out, da_out, ds_prev);
-  return backward_core<M, K, false>(m, c, sg, b0, b1, ds, dv_next, da_next, u_t, a_t, u_p, a_p, s0, a0, v0, ev,
-                                    dv_out, da_out, ds_prev);
+    backward_core<M, K, true>(m, c, sg, B, ds, dv_next, da_next, u_t, a_t, u_p, a_p, s0, a0, v0, ev, dv_out,
+                              da_out, ds_prev, terms, terms + B, terms + 2 * B);
+  else
+    backward_core<M, K, false>(m, c, sg, B, ds, dv_next, da_next, u_t, a_t, u_p, a_p, s0, a0, v0, ev, dv_out,
+                               da_out, ds_prev, terms, terms + B, terms + 2 * B);
 }
 
 template <NeuronModel M, class T>
-RSNN_HOT_INLINE RowGradSums backward_core_m(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
-                                   const lif::SurrogateParams<T>& sg, int64_t b0, int64_t b1, const T* ds,
-                                   const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
-                                   const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
-                                   const T* ev, T* dv_out, T* da_out, T* ds_prev) {
+RSNN_HOT_INLINE void backward_core_m(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
+                                     const lif::SurrogateParams<T>& sg, int64_t B, const T* ds,
+                                     const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
+                                     const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
+                                     const T* ev, T* dv_out, T* da_out, T* ds_prev, double* terms) {
   switch (sg.kind) {
     case Surrogate::gaussian:
-      return backward_core_t<M, Surrogate::gaussian>(first, m, c, sg, b0, b1, ds, dv_next, da_next, u_t,
-                                                          a_t, u_p, a_p, s0, a0, v0, ev, dv_out, da_out, ds_prev);
+      backward_core_t<M, Surrogate::gaussian>(first, m, c, sg, B, ds, dv_next, da_next, u_t, a_t, u_p, a_p, s0,
+                                              a0, v0, ev, dv_out, da_out, ds_prev, terms);
+      break;
     case Surrogate::fast_sigmoid:
-      return backward_core_t<M, Surrogate::fast_sigmoid>(first, m, c, sg, b0, b1, ds, dv_next, da_next,
-                                                              u_t, a_t, u_p, a_p, s0, a0, v0, ev, dv_out, da_out,
-                                                              ds_prev);
+      backward_core_t<M, Surrogate::fast_sigmoid>(first, m, c, sg, B, ds, dv_next, da_next, u_t, a_t, u_p, a_p,
+                                                  s0, a0, v0, ev, dv_out, da_out, ds_prev, terms);
+      break;
     default:
-      return backward_core_t<M, Surrogate::triangle>(first, m, c, sg, b0, b1, ds, dv_next, da_next, u_t,
-                                                          a_t, u_p, a_p, s0, a0, v0, ev, dv_out, da_out, ds_prev);
+      backward_core_t<M, Surrogate::triangle>(first, m, c, sg, B, ds, dv_next, da_next, u_t, a_t, u_p, a_p, s0,
+                                              a0, v0, ev, dv_out, da_out, ds_prev, terms);
   }
 }
 
-// ev: [B] scratch for the row's external current (zeros when e is null).
 template <class T>
 RSNN_HOT void backward_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
                            const lif::SurrogateParams<T>& sg, int64_t B, int64_t block, const T* ds,
                            const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
                            const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
-                           const T* e, int64_t e_stride, T* ev, T* dv_out, T* dvt, int64_t dvt_stride,
-                           T* da_out, T* ds_prev, T* di, int64_t di_stride, double* sums) {
+                           const T* e, int64_t e_stride, T* ev, double* terms, T* dv_out, T* dvt,
+                           int64_t dvt_stride, T* da_out, T* ds_prev, T* di, int64_t di_stride,
+                           double* sums) {
   const bool first = u_p == nullptr;
   if (e) {
     for (int64_t b = 0; b < B; ++b) ev[b] = e[b * e_stride];
   } else {
     for (int64_t b = 0; b < B; ++b) ev[b] = T(0);
   }
+  if (m.model == NeuronModel::alif)
+    backward_core_m<NeuronModel::alif>(first, m, c, sg, B, ds, dv_next, da_next, u_t, a_t, u_p, a_p, s0, a0, v0,
+                                       ev, dv_out, da_out, ds_prev, terms);
+  else
+    backward_core_m<NeuronModel::lif>(first, m, c, sg, B, ds, dv_next, da_next, u_t, a_t, u_p, a_p, s0, a0, v0,
+                                      ev, dv_out, da_out, ds_prev, terms);
   for (int64_t b0 = 0, blk = 0; b0 < B; b0 += block, ++blk) {
     const int64_t b1 = std::min(B, b0 + block);
-    const RowGradSums r =
-        m.model == NeuronModel::alif
-            ? backward_core_m<NeuronModel::alif>(first, m, c, sg, b0, b1, ds, dv_next, da_next, u_t, a_t,
-                                                      u_p, a_p, s0, a0, v0, ev, dv_out, da_out, ds_prev)
-            : backward_core_m<NeuronModel::lif>(first, m, c, sg, b0, b1, ds, dv_next, da_next, u_t, a_t,
-                                                     u_p, a_p, s0, a0, v0, ev, dv_out, da_out, ds_prev);
-    sums[3 * blk + 0] += r.dv_v;
-    sums[3 * blk + 1] += r.dv_e;
-    sums[3 * blk + 2] += r.drho;
+    for (int k = 0; k < 3; ++k) {
+      double acc = 0;
+      for (int64_t b = b0; b < b1; ++b) acc += terms[k * B + b];
+      sums[3 * blk + k] += acc;
+    }
   }
   for (int64_t b = 0; b < B; ++b) dvt[b * dvt_stride] = dv_out[b];
   if (di)
