@@ -43,7 +43,13 @@ RSNN_HD double math_exp(double x) { return exp(x); }
 // (and it runs unchanged on the GPU). Cody-Waite reduction x = k ln2 + f, |f| <= ln2/2, and
 // the Cephes degree-6 polynomial: within 2 ulp of expf. Below -87 it returns exp(-87) ~ 1.6e-38.
 RSNN_HD float exp_nonpositive(float x) {
-  x = x < -87.0f ? -87.0f : x;
+  // x = max(x, -87) on the bit pattern: for x <= 0 a larger unsigned pattern is a larger
+  // magnitude (NaN and -inf clamp too); an integer select keeps the loop branch-free under
+  // the default trapping-math rules (a float select here stops GCC's vectorizer).
+  uint32_t xu;
+  memcpy(&xu, &x, sizeof(xu));
+  xu = xu > 0xC2AE0000u ? 0xC2AE0000u : xu;  // 0xC2AE0000 = -87.0f
+  memcpy(&x, &xu, sizeof(x));
   const float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x / ln2)
   const float f = (x - k * 0.693359375f) + k * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -104,7 +110,8 @@ RSNN_HD T surrogate_grad_k(const SurrogateParams<T>& p, T u) {
     return p.c0 / (d * d);
   }
   const T r = T(1) - math_abs(u) * p.c1;  // triangle
-  return r > T(0) ? r * p.c0 : T(0);
+  const T r_pos = r > T(0) ? r : T(0);     // select values, then multiply (stays vectorizable)
+  return r_pos * p.c0;
 }
 
 template <class T>
