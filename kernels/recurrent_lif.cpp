@@ -436,11 +436,6 @@ struct BwdCall {
   std::vector<T> q;              // [blocks, nnz] pre-major sums of dv_i[t] * s_j[t']
   std::vector<double> sums;      // [blocks, N, 3]: dv * v_prev, dv * I_ext, drho
   std::vector<T> dwro_t;         // [blocks, N_ro, R]
-  // Target tiles of the error gathers: each tile's dL/dv rows stay in cache while every source
-  // row visits its entries in the tile. Fixed by N and the element size (never by the slice
-  // width), so the summation order does not depend on the thread count.
-  int64_t tiles = 1;
-  std::vector<int64_t> tile_at;  // [N, tiles + 1]: first pre-major entry of row j in tile k
 };
 
 template <class T>
@@ -459,15 +454,6 @@ int32_t list_firing(const T* row, int64_t Bs, int32_t* list, bool nonzero) {
   for (int64_t b = 0; b < Bs; ++b)
     if (nonzero ? row[b] != T(0) : row[b] > T(0)) list[cnt++] = static_cast<int32_t>(b);
   return cnt;
-}
-
-// Gathers the entries [lo, hi) of pre-major row j that fall in target tile k into acc.
-template <class T>
-inline void gather_tile(const BwdCall<T>& c, int64_t Bs, int64_t j, int64_t k, int64_t lo, int64_t hi,
-                        const T* dv, T* acc) {
-  const int64_t* at = c.tile_at.data() + j * (c.tiles + 1);
-  const int64_t k0 = std::max(lo, at[k]), k1 = std::min(hi, at[k + 1]);
-  if (k0 < k1) gather_rows_split<T>(Bs, k0, k1, c.net->post_idx, c.wg_t.data(), dv, acc);
 }
 
 template <class T>
@@ -498,24 +484,16 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
       });
     }
     for (int64_t g = d.G - 1; g >= 0; --g) {
-      const int64_t g0 = d.offsets[g], g1 = d.offsets[g + 1];
-      // dL/ds[t] of group g: what later steps sent (ds_c) + spike-output and readout gradients
-      // + this step's later groups, gathered tile by tile
-      for_rows(shared, g0, g1, [&](int64_t j) {
-        T* dsj = sl.ds_c.data() + j * Bs;
+      for_rows(shared, d.offsets[g], d.offsets[g + 1], [&](int64_t j) {
+        T* dsj = ds.data();
+        std::copy(sl.ds_c.begin() + j * Bs, sl.ds_c.begin() + (j + 1) * Bs, dsj);
         if (c.dsp)
           for (int64_t b = 0; b < Bs; ++b) dsj[b] += c.dsp[(t * B + b0 + b) * N + j];
         const int64_t col = d.ro_col[j];
         if (c.dy && col >= 0)
           gather_rows_split<T>(Bs, 0, R, c.ident.data(), net.wro_t.data() + col * R, sl.dy_t.data(), dsj);
-      });
-      for (int64_t k = 0; k < c.tiles; ++k)
-        for_rows(shared, g0, g1, [&](int64_t j) {
-          gather_tile(c, Bs, j, k, net.pre_split[j], net.pre_ptr[j + 1], dv_cur, sl.ds_c.data() + j * Bs);
-        });
-      for_rows(shared, g0, g1, [&](int64_t j) {
-        T* dsj = ds.data();
-        std::copy(sl.ds_c.begin() + j * Bs, sl.ds_c.begin() + (j + 1) * Bs, dsj);
+        // same-step targets (later groups, already done this step)
+        gather_rows_split<T>(Bs, net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, c.wg_t.data(), dv_cur, dsj);
         const int32_t cnt = list_firing(u_t + j * B, Bs, list.data(), false);
         if (q) q_push<T>(net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, sl.dvt.data(), N, list.data(), cnt,
                          ones.data(), kBlock, q, nnz);
@@ -526,14 +504,13 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
                         alif ? da_next + j * Bs : nullptr, u_t + j * B, a_t ? a_t + j * B : nullptr,
                         u_p ? u_p + j * B : nullptr, a_p ? a_p + j * B : nullptr, sl.s0.data() + j * Bs,
                         sl.a0.data() + j * Bs, sl.v0.data() + j * Bs, driven ? c.ext + e_off : nullptr, d.N_in,
-                        evbuf.data(), terms.data(), dv_cur + j * Bs, sl.dvt.data() + j, N,
-                        alif ? da_cur + j * Bs : nullptr, sl.ds_c.data() + j * Bs,
-                        driven && c.di ? c.di + e_off : nullptr, d.N_in, row_sums.data());
+                        evbuf.data(), terms.data(), dv_cur + j * Bs, sl.dvt.data() + j, N, alif ? da_cur + j * Bs : nullptr,
+                        sl.ds_c.data() + j * Bs, driven && c.di ? c.di + e_off : nullptr, d.N_in,
+                        row_sums.data());
         for (size_t k = 0; k < row_sums.size(); ++k) {
           const size_t blk = k / 3, m = k % 3;
           sums[(blk * N + j) * 3 + m] += row_sums[k];
         }
-        const int64_t col = d.ro_col[j];
         if (c.want_wro && c.dy && col >= 0) {
           for (int32_t l = 0; l < cnt; ++l) {
             const int64_t b = list[l];
@@ -544,25 +521,23 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
         }
       });
     }
-    // previous-step targets: complete dL/ds[t-1] (ds_c holds the own part), tile by tile, and q
-    for (int64_t k = 0; k < c.tiles; ++k)
-      for_rows(shared, 0, N, [&](int64_t j) {
-        gather_tile(c, Bs, j, k, net.pre_ptr[j], net.pre_split[j], dv_cur, sl.ds_c.data() + j * Bs);
-      });
-    if (q)
-      for_rows(shared, 0, N, [&](int64_t j) {
-        int32_t cnt;
-        const T* svals;
-        if (t > 0) {
-          cnt = list_firing(u_p + j * B, Bs, list.data(), false);
-          svals = ones.data();
-        } else {
-          cnt = list_firing(sl.s0.data() + j * Bs, Bs, list.data(), true);
-          svals = sl.s0.data() + j * Bs;
-        }
-        q_push<T>(net.pre_ptr[j], net.pre_split[j], net.post_idx, sl.dvt.data(), N, list.data(), cnt, svals,
-                  kBlock, q, nnz);
-      });
+    // previous-step targets: complete dL/ds[t-1] (ds_c holds the own part) and q
+    for_rows(shared, 0, N, [&](int64_t j) {
+      gather_rows_split<T>(Bs, net.pre_ptr[j], net.pre_split[j], net.post_idx, c.wg_t.data(), dv_cur,
+                           sl.ds_c.data() + j * Bs);
+      if (!q) return;
+      int32_t cnt;
+      const T* svals;
+      if (t > 0) {
+        cnt = list_firing(u_p + j * B, Bs, list.data(), false);
+        svals = ones.data();
+      } else {
+        cnt = list_firing(sl.s0.data() + j * Bs, Bs, list.data(), true);
+        svals = sl.s0.data() + j * Bs;
+      }
+      q_push<T>(net.pre_ptr[j], net.pre_split[j], net.post_idx, sl.dvt.data(), N, list.data(), cnt, svals,
+                kBlock, q, nnz);
+    });
     std::swap(dv_cur, dv_next);
     std::swap(da_cur, da_next);
   }
@@ -616,19 +591,6 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
   if (c.want_q) c.q.assign(static_cast<size_t>(blocks * nnz), T(0));
   c.sums.assign(static_cast<size_t>(blocks * N * 3), 0.0);
   if (c.want_wro) c.dwro_t.assign(static_cast<size_t>(blocks * d.N_ro * R), T(0));
-  {
-    // ~128 KB of dL/dv rows per tile at the widest slice (64 samples), at most 32 tiles
-    const int64_t per = std::max<int64_t>((128 << 10) / (64 * static_cast<int64_t>(sizeof(T))), (N + 31) / 32);
-    c.tiles = std::max<int64_t>(1, (N + per - 1) / per);
-    c.tile_at.resize(static_cast<size_t>(N * (c.tiles + 1)));
-    for (int64_t j = 0; j < N; ++j) {
-      const int32_t* r0 = net.post_idx + net.pre_ptr[j];
-      const int32_t* r1 = net.post_idx + net.pre_ptr[j + 1];
-      for (int64_t k = 0; k <= c.tiles; ++k)
-        c.tile_at[j * (c.tiles + 1) + k] =
-            std::lower_bound(r0, r1, static_cast<int32_t>(std::min(N, k * per))) - net.post_idx;
-    }
-  }
 
   const Plan plan = make_plan(d, (d.nnz + 4 * N) * B, cfg.row_parallel_min_work);
   std::vector<BwdSlice<T>> slices(static_cast<size_t>(plan.slices()));
