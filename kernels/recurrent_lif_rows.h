@@ -136,16 +136,19 @@ RSNN_HOT void gather_rows_split(int64_t B, int64_t k0, int64_t k1, const int32_t
 // dvt is the targets' dL/dv sample-major [B, N], so a sample's row stays in cache while the
 // entries stream by (the same access pattern as the forward push).
 template <class T>
+RSNN_HOT_INLINE void q_row(int64_t n, T sv, const int32_t* __restrict post, const T* __restrict d,
+                           T* __restrict qc) {
+  for (int64_t k = 0; k < n; ++k) qc[k] += sv * d[post[k]];
+}
+
+template <class T>
 RSNN_HOT void q_push(int64_t k0, int64_t k1, const int32_t* post, const T* dvt, int64_t N,
                      const int32_t* list, int32_t cnt, const T* sval, int64_t block, T* q,
                      int64_t q_stride) {
   if (k0 == k1) return;
   for (int32_t l = 0; l < cnt; ++l) {
     const int64_t b = list[l];
-    const T sv = sval[b];
-    const T* d = dvt + b * N;
-    T* qc = q + (b / block) * q_stride;
-    for (int64_t k = k0; k < k1; ++k) qc[k] += sv * d[post[k]];
+    q_row(k1 - k0, sval[b], post + k0, dvt + b * N, q + (b / block) * q_stride + k0);
   }
 }
 
