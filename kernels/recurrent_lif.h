@@ -62,8 +62,9 @@ enum class UpdateOrder : int {
 
 // How spikes reach their targets in the forward pass (the results are identical).
 enum class Propagation : int {
-  automatic = 0,  // per step and slice: push when the previous step's firing (spikes per
-                  // neuron-sample) is below LifConfig::push_below, else pull
+  automatic = 0,  // per step and slice: push when the previous step's firing r (spikes per
+                  // neuron-sample) is below push_below * sqrt(64 / slice width), or the slice has
+                  // fewer than 8 samples; else pull (measured crossover, BENCHMARKS.md)
   pull = 1,       // per target, gather B-vectors over its post-major row, skipping sources silent
                   // in every sample (cost ~ nnz * B per step, vectorized)
   push = 2,       // per spike (j, b), scatter j's pre-major row into sample b's accumulator
@@ -85,7 +86,7 @@ struct LifConfig {
   double sg_scale = 0.5;
   UpdateOrder order = UpdateOrder::gauss_seidel;
   Propagation propagation = Propagation::automatic;
-  double push_below = 0.05;            // automatic: see Propagation (BENCHMARKS.md, "pull vs push")
+  double push_below = 0.06;            // automatic: see Propagation (BENCHMARKS.md, "pull vs push")
   // Threads: the batch is split into slices of whole 8-sample blocks that run independently;
   // a batch of one block (B <= 8) is split over neuron rows instead (barriers every phase)
   // when a step's work, about (4 N + nnz) * B operations, reaches this; else one thread runs.
@@ -122,8 +123,9 @@ struct LifSaved {
 
 struct LifStats {
   int64_t spikes = 0;      // spikes emitted over all steps and samples
-  int64_t push_steps = 0;  // steps whose currents were assembled by push (prev-step part)
-  int64_t pull_steps = 0;
+  int64_t push_steps = 0;  // slice-steps whose currents were assembled by push (summed over slices)
+  int64_t pull_steps = 0;  // slice-steps assembled by pull; push + pull = T * slices
+  int64_t slices = 1;      // independent batch slices the call ran (see Threads above)
   int64_t synaptic_events = 0;  // sum over spikes of the out-degree (work of event-driven propagation)
   int threads = 1;              // OpenMP threads of the time loop (1 when a step is too small)
 };
