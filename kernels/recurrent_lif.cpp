@@ -495,9 +495,9 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
           for (int64_t b = 0; b < Bs; ++b) dsj[b] += c.dsp[(t * B + b0 + b) * N + j];
         const int64_t col = d.ro_col[j];
         if (c.dy && col >= 0)
-          gather_rows<T>(Bs, 0, R, c.ident.data(), net.wro_t.data() + col * R, sl.dy_t.data(), nullptr, dsj);
+          gather_rows_bwd<T>(Bs, 0, R, c.ident.data(), net.wro_t.data() + col * R, sl.dy_t.data(), dsj);
         // same-step targets (later groups, already done this step)
-        gather_rows<T>(Bs, net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, c.wg_t.data(), dv_cur, nullptr, dsj);
+        gather_rows_bwd<T>(Bs, net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, c.wg_t.data(), dv_cur, dsj);
         const int32_t cnt = list_firing(u_t + j * B, Bs, list.data(), false);
         if (q) q_push<T>(net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, sl.dvt.data(), N, list.data(), cnt,
                          ones.data(), kBlock, q, nnz);
@@ -527,8 +527,8 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
     }
     // previous-step targets: complete dL/ds[t-1] (ds_c holds the own part) and q
     for_rows(shared, 0, N, [&](int64_t j) {
-      gather_rows<T>(Bs, net.pre_ptr[j], net.pre_split[j], net.post_idx, c.wg_t.data(), dv_cur, nullptr,
-                     sl.ds_c.data() + j * Bs);
+      gather_rows_bwd<T>(Bs, net.pre_ptr[j], net.pre_split[j], net.post_idx, c.wg_t.data(), dv_cur,
+                         sl.ds_c.data() + j * Bs);
       if (!q) return;
       int32_t cnt;
       const T* svals;

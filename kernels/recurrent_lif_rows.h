@@ -72,6 +72,28 @@ RSNN_HOT void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx,
   }
 }
 
+// The backward's form (no skipping): as gather_rows, except that the samples left over after
+// the vectors (the batch's last B mod 8 samples, or all of them when B < 8) sum with four
+// partial sums, entries k0 + 4m + u into partial u, then (p0 + p1) + (p2 + p3), so a batch of
+// one is not bound by the latency of one chain of multiply-adds. Which samples are left over
+// does not depend on how the batch is sliced, so neither does any element's summation order.
+template <class T>
+RSNN_HOT void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
+                              const T* rows, T* acc) {
+  int64_t b0 = gather_chunk<T, 8>(B, 0, k0, k1, idx, w, rows, nullptr, acc);
+  b0 = gather_chunk<T, 4>(B, b0, k0, k1, idx, w, rows, nullptr, acc);
+  b0 = gather_chunk<T, 2>(B, b0, k0, k1, idx, w, rows, nullptr, acc);
+  b0 = gather_chunk<T, 1>(B, b0, k0, k1, idx, w, rows, nullptr, acc);
+  for (; b0 < B; ++b0) {
+    T p[4] = {acc[b0], T(0), T(0), T(0)};
+    int64_t k = k0;
+    for (; k + 4 <= k1; k += 4)
+      for (int u = 0; u < 4; ++u) p[u] += w[k + u] * rows[static_cast<int64_t>(idx[k + u]) * B + b0];
+    for (int u = 0; k < k1; ++k, ++u) p[u] += w[k] * rows[static_cast<int64_t>(idx[k]) * B + b0];
+    acc[b0] = (p[0] + p[1]) + (p[2] + p[3]);
+  }
+}
+
 // Weight-gradient sums of one source row: for every sample b in list (ascending) where the
 // source's spike value sval[b] is non-zero, and every entry k in [k0, k1):
 //   q[(b / block) * q_stride + k] += sval[b] * dvt[b * N + post[k]]

@@ -290,12 +290,13 @@ TEST(RecurrentLif, PullPushAndAutomaticAreIdentical) {
       }
 }
 
-// Two splits: a batch of 24 (3 blocks of 8 samples: one slice per thread) and a batch of 4
-// split over neuron rows (forced by row_parallel_min_work = 0); pull and push each.
+// Batches of 24 and 20 (3 blocks of 8 samples, the last one partial: slices of whole blocks
+// per thread) and a batch of 4 split over neuron rows (forced by row_parallel_min_work = 0);
+// pull and push each.
 TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
   const int before = num_threads();
   for (DType dt : {DType::f32, DType::f64})
-    for (int64_t B : {24, 4})
+    for (int64_t B : {24, 20, 4})
       for (Propagation prop : {Propagation::pull, Propagation::push}) {
         SCOPED_TRACE("B = " + std::to_string(B) + (dt == DType::f32 ? " float32" : " float64") +
                      (prop == Propagation::pull ? " pull" : " push"));
