@@ -51,6 +51,8 @@ enum class Propagation : int {
                   // previous step is below LifConfig::push_below, else pull
   pull = 1,       // gather over post-major rows (cost ~ nnz*B per step, skips silent sources)
   push = 2,       // scatter the firing sources' pre-major rows (cost ~ firing sources * out-degree * B)
+  cusparse = 3,   // CUDA only, the baseline: cusparseSpMM of the signed CSR matrix with the dense
+                  // spikes, per group (kernels/recurrent_lif.cu); the CPU op rejects it
 };
 
 struct NeuronRange {
