@@ -1,5 +1,6 @@
 // CUDA half of the fused recurrent LIF layer (kernels/recurrent_lif.h states the model, the
-// shapes and the layout contract; kernels/recurrent_lif.cu explains the kernel design).
+// shapes and the layout contract; kernels/recurrent_lif.cu and recurrent_lif_backward.cu
+// explain the kernel design).
 // Internal: kernels::recurrent_lif_forward/backward call these when the projection lives on
 // a CUDA device, with the device's default stream. Every tensor must be on that device.
 // A build without the CUDA backend links throwing stand-ins (recurrent_lif_nocuda.cpp).
