@@ -13,7 +13,8 @@
 // concatenates the neuron ranges cfg.readout in order (W_ro column k = k-th readout neuron).
 //
 // Shapes (T steps, B batch, N neurons, N_in driven neurons, R readout units, N_ro = sum of
-// readout range lengths, nnz synapses; float32 or float64, all the same dtype, CPU):
+// readout range lengths, nnz synapses; float32 or float64, all the same dtype, all on the
+// projection's device: CPU, or CUDA via kernels/recurrent_lif.cu):
 //   w [nnz] (magnitudes, post-major order of the Projection; the sign is the source's)
 //   tau_m, tau_adp, b_base [N];  i_ext [T, B, N_in];  v0, a0, s0 [B, N] (undefined = zeros)
 //   w_ro [R, N_ro] (undefined = no readout)
@@ -21,7 +22,7 @@
 //            spike_record uint8 [T, B, N] (cfg.record_spikes), v_record, a_record [T, B, N]
 //            (cfg.record_state; the state after each step's update).
 //
-// Layout contract (CPU here, CUDA port to follow): per-step state is neuron-major with the
+// Layout contract (CPU and CUDA): per-step state is neuron-major with the
 // batch innermost, x[n * B + b], so that every synapse works on a contiguous B-vector. The
 // saved tensors are [T, N, B]. Inputs and outputs keep the user's [T, B, *] layout and are
 // converted at the boundary, inside the step loop.
@@ -45,12 +46,15 @@ enum class UpdateOrder : int {
   previous_step = 1,  // every synapse carries the previous step's spike
 };
 
-// How spikes reach their targets in the forward pass (the results are identical).
+// How spikes reach their targets in the forward pass (identical results on the CPU; on CUDA,
+// push and cusparse sum in another order than pull, so the last bits may differ).
 enum class Propagation : int {
   automatic = 0,  // per step: push when the fraction of sources that fired in any sample at the
-                  // previous step is below LifConfig::push_below, else pull
+                  // previous step is below LifConfig::push_below, else pull (CUDA: always pull)
   pull = 1,       // gather over post-major rows (cost ~ nnz*B per step, skips silent sources)
   push = 2,       // scatter the firing sources' pre-major rows (cost ~ firing sources * out-degree * B)
+  cusparse = 3,   // CUDA only, the baseline: cusparseSpMM of the signed CSR matrix with the dense
+                  // spikes, per group (kernels/recurrent_lif.cu); the CPU op rejects it
 };
 
 struct NeuronRange {
