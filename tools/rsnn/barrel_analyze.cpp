@@ -199,6 +199,12 @@ AnalysisProgress bar_for(std::shared_ptr<ProgressBar>& bar, const std::string& l
 
 // ---- the analyses ----
 
+std::string fixed(double v, int digits) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(digits) << v;
+  return os.str();
+}
+
 struct Context {
   const AnalyzeArgs& a;
   BarrelModel& trained;
@@ -235,11 +241,10 @@ void do_raster(Context& c, const Activity& act) {
   for (size_t g = 0; g < r.groups.size(); ++g) {
     double s = 0;
     for (int64_t k = 0; k < bins; ++k) s += m[int64_t(g) * bins + k];
-    std::cout << "  mean rate " << std::left << std::setw(7) << r.groups[g].name << std::right << std::fixed
-              << std::setprecision(3) << s / double(bins) << " Hz (1 ms steps)\n";
+    std::cout << "  mean rate " << std::left << std::setw(7) << r.groups[g].name << std::right << " "
+              << fixed(s / double(bins), 3) << " Hz (1 ms steps)\n";
     c.note("raster mean rate " + r.groups[g].name, s / double(bins));
   }
-  std::cout.unsetf(std::ios::floatfield);
   c.plots.draw("raster", c.path("raster.h5"), c.path("raster.png"));
 }
 
@@ -333,9 +338,8 @@ void do_anova(Context& c, const EncodedSet& all, Activity* class0, BarrelModel* 
   write_selectivity(c.path("anova.h5"), c.path("anova.csv"), results);
   for (const auto& [name, r] : results) {
     std::cout << "anova (" << name << "): " << r->n_selective << " of " << r->F.size() << " neurons selective (p < "
-              << r->options.alpha << "): " << std::fixed << std::setprecision(1) << 100.0 * r->fraction
-              << " %; " << r->n_tested << " tested\n";
-    std::cout.unsetf(std::ios::floatfield);
+              << r->options.alpha << "): " << fixed(100.0 * r->fraction, 1) << " %; " << r->n_tested
+              << " tested\n";
     c.note("anova fraction selective " + name, r->fraction);
   }
   std::cout << "wrote " << c.path("anova.h5") << " and " << c.path("anova.csv") << "\n";
