@@ -10,6 +10,7 @@
   plot_barrel.py cv          cv.h5        OUT.png  mean CV over the (init_w, init_b) grid
   plot_barrel.py anova       anova.h5     OUT.png  class preference of the neurons (selective ones coloured)
   plot_barrel.py deprivation DEPRIVE.csv  OUT.png  test accuracy vs removed whiskers (trials and mean)
+  plot_barrel.py training    log.csv      OUT.png  loss and accuracy per epoch of `rsnn barrel train`
 
 OUT.png may be omitted: the PNG then goes beside the input with the same stem.
 The PNG is written to a temporary file and renamed, so a reader never sees half a file.
@@ -194,7 +195,30 @@ def plot_deprivation(path, out):
     save(fig, out)
 
 
-KINDS = {"raster": plot_raster, "dynamics": plot_dynamics, "degrees": plot_degrees, "cv": plot_cv,
+def plot_training(path, out):
+    rows = []
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        raise SystemExit(f"{path}: no epochs")
+    ep = np.array([int(r["epoch"]) for r in rows])
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    a1.plot(ep, [float(r["train_loss"]) for r in rows], "o-", label="train")
+    a1.plot(ep, [float(r["test_loss"]) for r in rows], "o-", label="test")
+    a1.set_xlabel("epoch")
+    a1.set_ylabel("loss")
+    a1.legend()
+    a2.plot(ep, [float(r["train_accuracy"]) for r in rows], "o-", label="train")
+    a2.plot(ep, [float(r["test_accuracy"]) for r in rows], "o-", label="test")
+    a2.axhline(1 / 3, color="gray", ls=":", label="chance")
+    a2.set_xlabel("epoch")
+    a2.set_ylabel("accuracy")
+    a2.set_ylim(0, 1)
+    a2.legend()
+    save(fig, out)
+
+
+KINDS = {"training": plot_training, "raster": plot_raster, "dynamics": plot_dynamics, "degrees": plot_degrees, "cv": plot_cv,
          "anova": plot_anova, "deprivation": plot_deprivation}
 
 

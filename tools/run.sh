@@ -28,10 +28,10 @@ echo "== whisker deprivation -> $out/deprivation.csv"
   --trials "${RSNN_DEPRIVE_TRIALS:-5}" --out "$out/deprivation.csv"
 plotter=""
 for py in python3 /usr/bin/python3; do
-  if "$py" -c "import matplotlib" 2>/dev/null; then plotter=$py; break; fi
+  if "$py" -c "import matplotlib, numpy" 2>/dev/null; then plotter=$py; break; fi
 done
 if [ -n "$plotter" ] && [ -f tools/plot_barrel.py ]; then
-  "$plotter" tools/plot_barrel.py deprivation "$out/deprivation_mean.csv" "$out/deprivation.png" \
+  "$plotter" tools/plot_barrel.py deprivation "$out/deprivation.csv" "$out/deprivation.png" \
     && echo "plot: $out/deprivation.png"
   "$plotter" tools/plot_barrel.py training "$out/barrel/log.csv" "$out/training.png" \
     && echo "plot: $out/training.png"
