@@ -3,7 +3,7 @@
 # program, generate the synthetic whisker-sweep data, train the barrel-cortex RSNN briefly,
 # run the whisker-deprivation test, plot, and print the test accuracy beside a non-spiking
 # baseline. Everything goes to $RSNN_RUN_DIR (default runs/main).
-#   RSNN_EPOCHS (default 6), RSNN_FORM (real | spiking; default real: T = 110, five times
+#   RSNN_EPOCHS (default 10), RSNN_FORM (real | spiking; default real: T = 110, five times
 #   cheaper per step than the spiking form's T = 550), RSNN_DEPRIVE_TRIALS (default 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +20,8 @@ echo "== synthetic whisker data -> $out/data"
 "$rsnn" whisker synth --out "$out/data"
 echo "== baseline: softmax regression on time-averaged features"
 "$rsnn" whisker baseline --data "$out/data" | tee "$out/baseline.txt"
-echo "== barrel-cortex RSNN ($form form), ${RSNN_EPOCHS:-6} epochs -> $out/barrel"
-"$rsnn" barrel train --data "$out/data" --form "$form" --epochs "${RSNN_EPOCHS:-6}" --batch 32 \
+echo "== barrel-cortex RSNN ($form form), ${RSNN_EPOCHS:-10} epochs -> $out/barrel"
+"$rsnn" barrel train --data "$out/data" --form "$form" --epochs "${RSNN_EPOCHS:-10}" --batch 32 \
   --out "$out/barrel" | tee "$out/train.txt"
 echo "== whisker deprivation -> $out/deprivation.csv"
 "$rsnn" barrel deprive --checkpoint "$out/barrel/checkpoint.h5" --data "$out/data" \
