@@ -236,3 +236,22 @@ TEST(RateNoDale, WeightsAreUsedWithTheirSigns) {
   std::remove(path.c_str());
   EXPECT_EQ(back.net.w.to_vector<float>(), w);
 }
+
+TEST(RateAreas, TwoAreaGoNoGoLearns) {
+  // The input reaches area 0 only and the readout reads area 1 only, so the task is solved
+  // through the excitatory projection. Clipped ReLU units learn it in a few hundred trials
+  // (deterministic: every draw is keyed by the seed).
+  TrainConfig tc;
+  tc.stages = {task_defaults(TaskKind::go_nogo)};
+  tc.net = areas_config(2, 30, 1);
+  tc.net.act = Activation::clipped_relu;
+  tc.max_trials = 800;
+  tc.eval_trials = 50;
+  tc.go_nogo_min_trials = 0;
+  tc.seed = 1;
+  TrainResult r = train_rate(tc);
+  EXPECT_TRUE(r.converged) << "perf " << r.last_eval.perf << ", loss " << r.last_eval.loss;
+  EXPECT_GT(r.last_eval.perf, 0.95);
+  ASSERT_GE(r.evals.size(), 1u);
+  EXPECT_LT(r.evals.front().perf, 0.9);  // it had to learn
+}
