@@ -6,7 +6,7 @@
 // and taus_gaus. The forward order is exactly spec §1.5b:
 //   x[0] = x0_std * randn,  r = act(x)
 //   x[t] = (1 - a) x[t-1] + a (W_eff r[t-1] + w_in u[:, t-1]) + noise_std * randn,  a = DeltaT/tau
-//   o[t-1] = w_out r[t] + b_out,   W_eff = (relu(w) diag(sign)) .* som_m
+//   o[t-1] = w_out r[t] + b_out,   W_eff = (relu(w) diag(sign)) .* som_m  (w as is without Dale)
 // Noise and x[0] come from Philox keyed by (noise seed, trial id), so a forward pass is a
 // deterministic function of its inputs (finite differences work) and batched == one-by-one.
 #pragma once
