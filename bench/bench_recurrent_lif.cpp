@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bench/lif_bench_common.h"
+#include "autograd/recurrent_lif_unfused.h"
 #include "kernels/lif_math.h"
 #include "kernels/recurrent_lif.h"
 #include "runtime/random.h"
@@ -63,7 +64,7 @@ void run_fused(benchmark::State& state, const Workload& w, bool backward) {
   state.counters["threads"] = last.stats.threads;
   state.counters["kept_B_per_ns"] =
       backward ? (w.cfg.model == NeuronModel::alif ? 2.0 : 1.0) * sizeof(float) : 0.0;
-  const double floor = floor_seconds(w, r, backward);
+  const double floor = lif_floor_seconds(w, r, backward);
   state.counters["floor_ms"] = floor * 1e3;
   state.counters["x_floor"] = per_iter / floor;
 }
@@ -212,40 +213,86 @@ void run_dense(benchmark::State& state, const Workload& w, bool backward) {
   state.counters["rate"] = static_cast<double>(spikes) / static_cast<double>(T * B * N);
 }
 
+// ---- unfused: the same model from primitive tape ops (autograd/recurrent_lif_unfused.h) ------
+
+void run_unfused(benchmark::State& state, const Workload& w, bool backward) {
+  const Tensor dreadout = random_tensor({w.T, w.B, w.R}, -1e-3, 1e-3, 77);
+  double secs = 0;
+  int64_t iters = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    {
+      ag::RecurrentLifInputs in;
+      in.w = ag::Var(w.x.w, backward);
+      in.tau_m = ag::Var(w.x.tau_m, backward);
+      in.tau_adp = ag::Var(w.x.tau_adp, backward);
+      in.i_ext = ag::Var(w.x.i_ext, backward);
+      in.v0 = ag::Var(w.x.v0);
+      in.a0 = ag::Var(w.x.a0);
+      in.s0 = ag::Var(w.x.s0);
+      in.w_ro = ag::Var(w.x.w_ro, backward);
+      in.b_base = w.x.b_base;
+      ag::RecurrentLifOutputs out = ag::recurrent_lif_unfused(w.net->p, w.cfg, in);
+      if (backward) ag::backward(out.readout, dreadout);
+      benchmark::DoNotOptimize(out.readout.value().raw());
+    }  // the tape is released here, inside the timing
+    secs += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++iters;
+  }
+  set_common_counters(state, w, secs / static_cast<double>(iters));
+}
+
 // ---- registration --------------------------------------------------------------------------
 
 void register_case(const std::string& impl, bool backward, const WorkloadKey& key) {
   const std::string name = "RecurrentLIF/" + impl + "/" + (backward ? "fwd_bwd" : "fwd") + "/" + key.name();
   benchmark::RegisterBenchmark(name.c_str(), [impl, backward, key](benchmark::State& st) {
-    const Workload& w = workload(key);
-    if (impl == "fused") run_fused(st, w, backward);
+    Workload& w = workload(key);
+    w.cfg.propagation = impl == "fused_pull"   ? Propagation::pull
+                        : impl == "fused_push" ? Propagation::push
+                                               : Propagation::automatic;
+    if (impl.rfind("fused", 0) == 0) run_fused(st, w, backward);
     if (impl == "dense") run_dense(st, w, backward);
+    if (impl == "unfused") run_unfused(st, w, backward);
   })->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.2);
 }
 
 const bool registered = [] {
-  benchmark::RegisterBenchmark("RecurrentLIF/floor/copy_GBps", [](benchmark::State& st) {
-    for (auto _ : st) benchmark::DoNotOptimize(machine_floors().copy_bytes_per_s);
-    st.counters["GB/s"] = machine_floors().copy_bytes_per_s / 1e9;
-    st.counters["sgemm_GFLOPs"] = machine_floors().gemm_flops_per_s / 1e9;
+  benchmark::RegisterBenchmark("RecurrentLIF/floor", [](benchmark::State& st) {
+    for (auto _ : st) benchmark::DoNotOptimize(bench::measured_copy_bandwidth_gbs());
+    st.counters["copy_GB/s"] = bench::measured_copy_bandwidth_gbs();
+    st.counters["sgemm_GFLOP/s"] = bench::measured_sgemm_gflops();
   })->Iterations(1);
-  // barrel cortex (spec W1): 4,418 neurons, 14 groups
+  // barrel cortex (spec W1): 4,418 neurons in 14 groups, ~1.27 M synapses
   for (int64_t B : {1, 16, 128})
     for (int64_t T : {110, 550})
       for (bool bwd : {false, true}) register_case("fused", bwd, {"barrel", B, T});
-  // the dense path at barrel size: per step cost, fewer steps where it would take minutes
+  for (bool bwd : {false, true}) register_case("fused", bwd, {"barrel", 128, 55});
+  // baselines at barrel size, at a smaller T where the full run would take minutes (compare
+  // ms_per_step; per step the work does not depend on T)
   for (int64_t B : {1, 16, 128})
-    for (bool bwd : {false, true}) register_case("dense", bwd, {"barrel", B, B >= 16 ? 55 : 110});
-  // scale (W3): sparse random E/I networks, fixed in-degree
-  struct S { int64_t N; double p; int64_t B, T; };
-  for (const S& s : {S{4096, 0.10, 16, 500}, S{16384, 0.01, 16, 500}, S{16384, 0.01, 1, 500},
-                     S{65536, 0.001, 16, 500}, S{65536, 0.001, 1, 500}, S{1 << 20, 0.00002, 1, 100}})
     for (bool bwd : {false, true}) {
-      if (s.N >= (1 << 20) && bwd) continue;
-      register_case("fused", bwd, {"random", s.B, s.T, s.N, s.p});
+      register_case("dense", bwd, {"barrel", B, B >= 16 ? 55 : 110});
+      register_case("unfused", bwd, {"barrel", B, B == 128 ? 11 : B == 16 ? 22 : 55});
     }
-  for (const S& s : {S{4096, 0.10, 16, 50}, S{16384, 0.01, 1, 50}})
-    for (bool bwd : {false, true}) register_case("dense", bwd, {"random", s.B, s.T, s.N, s.p});
+  // propagation strategies forced (Propagation::automatic picks per step)
+  for (int64_t B : {1, 4, 16, 128})
+    for (const char* impl : {"fused_pull", "fused_push"}) register_case(impl, false, {"barrel", B, 110});
+  for (int64_t B : {1, 16})
+    for (const char* impl : {"fused_pull", "fused_push"}) register_case(impl, false, {"random", B, 100, 4096, 0.10});
+  // scale (W3): random E/I networks with a fixed in-degree
+  struct S { int64_t N; double p; int64_t B, T; bool bwd; };
+  for (const S& s : {S{4096, 0.10, 16, 500, true}, S{16384, 0.01, 16, 500, true}, S{16384, 0.01, 1, 500, true},
+                     S{65536, 0.001, 16, 200, true}, S{65536, 0.001, 1, 500, true},
+                     S{1 << 20, 0.00002, 1, 100, false}})
+    for (bool bwd : {false, true})
+      if (!bwd || s.bwd) register_case("fused", bwd, {"random", s.B, s.T, s.N, s.p});
+  for (bool bwd : {false, true}) {
+    register_case("dense", bwd, {"random", 16, 50, 4096, 0.10});
+    register_case("unfused", bwd, {"random", 16, 20, 4096, 0.10});
+    register_case("dense", bwd, {"random", 1, 50, 16384, 0.01});
+    register_case("unfused", bwd, {"random", 16, 20, 16384, 0.01});
+  }
   return true;
 }();
 

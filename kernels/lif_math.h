@@ -43,7 +43,13 @@ RSNN_HD double math_exp(double x) { return exp(x); }
 // (and it runs unchanged on the GPU). Cody-Waite reduction x = k ln2 + f, |f| <= ln2/2, and
 // the Cephes degree-6 polynomial: within 2 ulp of expf. Below -87 it returns exp(-87) ~ 1.6e-38.
 RSNN_HD float exp_nonpositive(float x) {
-  x = x < -87.0f ? -87.0f : x;
+  // x = max(x, -87) on the bit pattern: for x <= 0 a larger unsigned pattern is a larger
+  // magnitude (NaN and -inf clamp too); an integer select keeps the loop branch-free under
+  // the default trapping-math rules (a float select here stops GCC's vectorizer).
+  uint32_t xu;
+  memcpy(&xu, &x, sizeof(xu));
+  xu = xu > 0xC2AE0000u ? 0xC2AE0000u : xu;  // 0xC2AE0000 = -87.0f
+  memcpy(&x, &xu, sizeof(x));
   const float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x / ln2)
   const float f = (x - k * 0.693359375f) + k * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -94,16 +100,25 @@ inline SurrogateParams<T> make_surrogate(Surrogate kind, double width, double sc
   return p;
 }
 
-// dH/du at u (the pseudo-derivative of the spike).
-template <class T>
-RSNN_HD T surrogate_grad(const SurrogateParams<T>& p, T u) {
-  if (p.kind == Surrogate::gaussian) return p.c0 * exp_nonpositive(p.c1 * u * u);
-  if (p.kind == Surrogate::fast_sigmoid) {
+// dH/du at u (the pseudo-derivative of the spike). The _k form takes the kind as a template
+// argument (branch-free loops); the plain form dispatches to it.
+template <Surrogate K, class T>
+RSNN_HD T surrogate_grad_k(const SurrogateParams<T>& p, T u) {
+  if (K == Surrogate::gaussian) return p.c0 * exp_nonpositive(p.c1 * u * u);
+  if (K == Surrogate::fast_sigmoid) {
     const T d = T(1) + math_abs(u) * p.c1;
     return p.c0 / (d * d);
   }
   const T r = T(1) - math_abs(u) * p.c1;  // triangle
-  return r > T(0) ? r * p.c0 : T(0);
+  const T r_pos = r > T(0) ? r : T(0);     // select values, then multiply (stays vectorizable)
+  return r_pos * p.c0;
+}
+
+template <class T>
+RSNN_HD T surrogate_grad(const SurrogateParams<T>& p, T u) {
+  if (p.kind == Surrogate::gaussian) return surrogate_grad_k<Surrogate::gaussian>(p, u);
+  if (p.kind == Surrogate::fast_sigmoid) return surrogate_grad_k<Surrogate::fast_sigmoid>(p, u);
+  return surrogate_grad_k<Surrogate::triangle>(p, u);
 }
 
 template <class T>
@@ -169,13 +184,25 @@ RSNN_HD T threshold(const ModelParams<T>& m, const NeuronConst<T>& c, T a) {
 
 // One step of one neuron. current = I[t]; s_prev = s[t-1]; v, a: state at t-1 in, t out
 // (a untouched unless alif). Returns u[t] = v[t] - Th[t]; the spike is spike_of(u).
+// The _m form takes the model as a template argument (branch-free loops); the plain form
+// dispatches to it.
+template <NeuronModel M, class T>
+RSNN_HD T neuron_step_m(const ModelParams<T>& m, const NeuronConst<T>& c, T current, T s_prev,
+                        T& v, T& a) {
+  T th = c.b_base;
+  if (M == NeuronModel::alif) {
+    a = c.rho * a + c.one_m_rho * s_prev;
+    th = c.b_base + m.beta * a;
+  }
+  v = c.decay * v + c.in_gain * current - th * s_prev * m.reset_gain;
+  return v - th;
+}
+
 template <class T>
 RSNN_HD T neuron_step(const ModelParams<T>& m, const NeuronConst<T>& c, T current, T s_prev,
                       T& v, T& a) {
-  if (m.adaptive()) a = c.rho * a + c.one_m_rho * s_prev;
-  const T th = threshold(m, c, a);
-  v = c.decay * v + c.in_gain * current - th * s_prev * m.reset_gain;
-  return v - th;
+  if (m.model == NeuronModel::alif) return neuron_step_m<NeuronModel::alif>(m, c, current, s_prev, v, a);
+  return neuron_step_m<NeuronModel::lif>(m, c, current, s_prev, v, a);  // lif and if differ only in c
 }
 
 // Reverse of neuron_step for one neuron and step t.
@@ -191,22 +218,43 @@ struct StepGrad {
   T drho = T(0);     // d L / d rho from this step: da * (a_prev - s_prev)
 };
 
+template <NeuronModel M, Surrogate K, class T>
+RSNN_HD StepGrad<T> neuron_step_backward_m(const ModelParams<T>& m, const NeuronConst<T>& c,
+                                           const SurrogateParams<T>& sg, T ds, T dv_carry,
+                                           T da_carry, T u, T a, T s_prev, T a_prev) {
+  const T th = M == NeuronModel::alif ? c.b_base + m.beta * a : c.b_base;
+  const T du = ds * surrogate_grad_k<K>(sg, u);
+  const T dv = du + dv_carry;
+  T ds_prev = -(th * m.reset_gain) * dv;
+  T da = T(0), drho = T(0);
+  if (M == NeuronModel::alif) {
+    const T dth = -du - dv * s_prev * m.reset_gain;  // Th feeds u = v - Th and the reset
+    da = m.beta * dth + da_carry;
+    ds_prev += c.one_m_rho * da;
+    drho = da * (a_prev - s_prev);
+  }
+  return StepGrad<T>{dv, da, ds_prev, drho};
+}
+
+template <NeuronModel M, class T>
+RSNN_HD StepGrad<T> neuron_step_backward_m(const ModelParams<T>& m, const NeuronConst<T>& c,
+                                           const SurrogateParams<T>& sg, T ds, T dv_carry,
+                                           T da_carry, T u, T a, T s_prev, T a_prev) {
+  if (sg.kind == Surrogate::gaussian)
+    return neuron_step_backward_m<M, Surrogate::gaussian>(m, c, sg, ds, dv_carry, da_carry, u, a, s_prev, a_prev);
+  if (sg.kind == Surrogate::fast_sigmoid)
+    return neuron_step_backward_m<M, Surrogate::fast_sigmoid>(m, c, sg, ds, dv_carry, da_carry, u, a, s_prev,
+                                                              a_prev);
+  return neuron_step_backward_m<M, Surrogate::triangle>(m, c, sg, ds, dv_carry, da_carry, u, a, s_prev, a_prev);
+}
+
 template <class T>
 RSNN_HD StepGrad<T> neuron_step_backward(const ModelParams<T>& m, const NeuronConst<T>& c,
                                          const SurrogateParams<T>& sg, T ds, T dv_carry,
                                          T da_carry, T u, T a, T s_prev, T a_prev) {
-  StepGrad<T> g;
-  const T th = threshold(m, c, a);
-  const T du = ds * surrogate_grad(sg, u);
-  g.dv = du + dv_carry;
-  g.ds_prev = -(th * m.reset_gain) * g.dv;
-  if (m.adaptive()) {
-    const T dth = -du - g.dv * s_prev * m.reset_gain;  // Th feeds u = v - Th and the reset
-    g.da = m.beta * dth + da_carry;
-    g.ds_prev += c.one_m_rho * g.da;
-    g.drho = g.da * (a_prev - s_prev);
-  }
-  return g;
+  if (m.model == NeuronModel::alif)
+    return neuron_step_backward_m<NeuronModel::alif>(m, c, sg, ds, dv_carry, da_carry, u, a, s_prev, a_prev);
+  return neuron_step_backward_m<NeuronModel::lif>(m, c, sg, ds, dv_carry, da_carry, u, a, s_prev, a_prev);
 }
 
 // dL/dtau from dL/d(decay factor): factor = exp(-dt/tau), d factor/d tau = factor*dt/tau^2.

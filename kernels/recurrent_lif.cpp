@@ -31,7 +31,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <new>
 #include <cstring>
 #include <vector>
@@ -74,7 +73,8 @@ const T* ptr_or_null(const Tensor& t) {
 }
 
 // How a call is split over threads: slices [b0[s], b0[s+1]) and whether the one slice is
-// shared by a team (row-parallel with barriers).
+// shared by a team (row-parallel with barriers). A slice is a whole number of blocks, at most
+// 64 samples, and narrow enough to give every thread a slice.
 struct Plan {
   std::vector<int64_t> b0;
   bool shared = false;
@@ -86,18 +86,14 @@ Plan make_plan(const Dims& d, int64_t work_per_step, int64_t min_shared_work) {
   Plan p;
   const int nth = omp_get_max_threads();
   const int64_t blocks = (d.B + kBlock - 1) / kBlock;
-  const char* env = std::getenv("RSNN_LIF_SLICE_BLOCKS");
-  const int64_t per = env ? std::atoi(env) : 0;
-  if (per > 0 && blocks >= 2) {
+  if (blocks >= 2) {
+    // 64 samples per slice at most: wide enough for the vector loops, and a wider slice only
+    // spreads the state over more cache
+    const int64_t cache_blocks = 64 / kBlock;
+    const int64_t per = std::max<int64_t>(1, std::min(cache_blocks, (blocks + nth - 1) / nth));
     const int64_t s = (blocks + per - 1) / per;
     for (int64_t k = 0; k <= s; ++k) p.b0.push_back(std::min(d.B, kBlock * std::min(blocks, per * k)));
     p.threads = static_cast<int>(std::min<int64_t>(nth, s));
-    return p;
-  }
-  if (nth > 1 && blocks >= 2) {
-    const int64_t s = std::min<int64_t>(nth, blocks);
-    for (int64_t k = 0; k <= s; ++k) p.b0.push_back(std::min(d.B, kBlock * (blocks * k / s)));
-    p.threads = static_cast<int>(s);
     return p;
   }
   p.b0 = {0, d.B};
@@ -269,7 +265,7 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
   const int64_t N = d.N, B = d.B, Bs = sl.Bs, W = sl.W, b0 = sl.b0;
   const int tid = shared ? omp_get_thread_num() : 0, nth = shared ? omp_get_num_threads() : 1;
   const Part part = part_of(tid, nth, Bs, N);
-  std::vector<T> pbuf(Bs), cbuf(Bs);
+  AVec<T> pbuf(Bs), cbuf(Bs), curbuf(Bs);
   T *s_prev = sl.s_a.data(), *s_cur = sl.s_b.data();
   uint64_t *mask_prev = sl.mask_a.data(), *mask_cur = sl.mask_b.data();
   int32_t *cnt_prev = sl.cnt_a.data(), *cnt_cur = sl.cnt_b.data();
@@ -314,7 +310,7 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
         const bool driven = i >= d.in_off && i < d.in_off + d.N_in;
         const int32_t cnt = update_row<T>(
             net.m, net.nc[i], Bs, P, ps, C, cs, push, driven ? ext_t + (i - d.in_off) : nullptr, d.N_in,
-            sl.v.data() + i * Bs, sl.a.data() + i * Bs, s_prev + i * Bs, s_cur + i * Bs, mask_cur + i * W,
+            curbuf.data(), sl.v.data() + i * Bs, sl.a.data() + i * Bs, s_prev + i * Bs, s_cur + i * Bs, mask_cur + i * W,
             c.su ? c.su + (t * N + i) * B + b0 : nullptr, c.sa ? c.sa + (t * N + i) * B + b0 : nullptr);
         cnt_cur[i] = cnt;
         spikes_now += cnt;
@@ -411,7 +407,7 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
 #pragma omp parallel num_threads(plan.threads)
     forward_slice(c, slices[0], true);
   } else {
-#pragma omp parallel for num_threads(plan.threads) schedule(static, 1)
+#pragma omp parallel for num_threads(plan.threads) schedule(dynamic, 1)
     for (int64_t s = 0; s < plan.slices(); ++s) forward_slice(c, slices[s], false);
   }
   for (const FwdSlice<T>& s : slices) {
@@ -468,7 +464,8 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
   const int64_t N = d.N, B = d.B, R = d.R, Bs = sl.Bs, b0 = sl.b0, nnz = d.nnz;
   const bool alif = c.cfg->model == NeuronModel::alif;
   const int64_t blk0 = b0 / kBlock;
-  std::vector<T> ds(Bs);
+  AVec<T> ds(Bs), evbuf(Bs);
+  std::vector<double> terms(3 * Bs);
   std::vector<int32_t> list(Bs);
   const std::vector<T> ones(Bs, T(1));
   T *dv_cur = sl.dv_a.data(), *dv_next = sl.dv_b.data();
@@ -508,7 +505,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
                         alif ? da_next + j * Bs : nullptr, u_t + j * B, a_t ? a_t + j * B : nullptr,
                         u_p ? u_p + j * B : nullptr, a_p ? a_p + j * B : nullptr, sl.s0.data() + j * Bs,
                         sl.a0.data() + j * Bs, sl.v0.data() + j * Bs, driven ? c.ext + e_off : nullptr, d.N_in,
-                        dv_cur + j * Bs, sl.dvt.data() + j, N, alif ? da_cur + j * Bs : nullptr,
+                        evbuf.data(), terms.data(), dv_cur + j * Bs, sl.dvt.data() + j, N, alif ? da_cur + j * Bs : nullptr,
                         sl.ds_c.data() + j * Bs, driven && c.di ? c.di + e_off : nullptr, d.N_in,
                         row_sums.data());
         for (size_t k = 0; k < row_sums.size(); ++k) {
@@ -620,7 +617,7 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
 #pragma omp parallel num_threads(plan.threads)
     backward_slice(c, slices[0], true);
   } else {
-#pragma omp parallel for num_threads(plan.threads) schedule(static, 1)
+#pragma omp parallel for num_threads(plan.threads) schedule(dynamic, 1)
     for (int64_t s = 0; s < plan.slices(); ++s) backward_slice(c, slices[s], false);
   }
 

@@ -76,7 +76,7 @@ struct LifConfig {
   // Threads: the batch is split into slices of whole 8-sample blocks that run independently;
   // a batch of one block (B <= 8) is split over neuron rows instead (barriers every phase)
   // when a step's work, about (4 N + nnz) * B operations, reaches this; else one thread runs.
-  int64_t row_parallel_min_work = int64_t(1) << 18;
+  int64_t row_parallel_min_work = int64_t(1) << 22;
   std::vector<int64_t> group_offsets;  // G+1 non-decreasing entries from 0 to N; empty = {0, N}
   int64_t input_offset = 0;            // I_ext drives neurons [input_offset, input_offset + N_in)
   std::vector<NeuronRange> readout;    // neurons read by W_ro, in column order

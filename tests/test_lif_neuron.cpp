@@ -8,7 +8,7 @@
 
 #include "autograd/recurrent_lif.h"
 #include "kernels/lif_math.h"
-#include "tests/lif_networks.h"
+#include "kernels/projection.h"
 
 using namespace rsnn;
 
@@ -51,7 +51,7 @@ struct Case {
 void run_case(const Case& c, DType dtype, double tol) {
   const int T = 200;
   const double tau_m = 10, tau_adp = 5, b0 = 0.04, beta = 1.8, v0 = 0.3, a0 = 0.04, s0 = 0.7;
-  Projection p = lif_net::from_pairs(1, {}, {1.f});
+  Projection p = projection_from_pairs(1, 1, {}, {}, Tensor::from_vector<float>({1.f}));
   LifConfig cfg;
   cfg.model = c.model;
   cfg.dt = c.dt;
