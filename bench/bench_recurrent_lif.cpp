@@ -60,7 +60,8 @@ void run_fused(benchmark::State& state, const Workload& w, bool backward) {
   const double r = static_cast<double>(last.stats.spikes) / static_cast<double>(w.T * w.B * w.N);
   state.counters["rate"] = r;
   state.counters["syn_events/s"] = static_cast<double>(last.stats.synaptic_events) / per_iter;
-  state.counters["push_frac"] = static_cast<double>(last.stats.push_steps) / static_cast<double>(w.T);
+  state.counters["push_frac"] = static_cast<double>(last.stats.push_steps) /
+                                static_cast<double>(last.stats.push_steps + last.stats.pull_steps);
   state.counters["threads"] = last.stats.threads;
   state.counters["kept_B_per_ns"] =
       backward ? (w.cfg.model == NeuronModel::alif ? 2.0 : 1.0) * sizeof(float) : 0.0;

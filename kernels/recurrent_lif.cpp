@@ -31,6 +31,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <new>
 #include <cstring>
 #include <vector>
@@ -271,10 +272,14 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
   int32_t *cnt_prev = sl.cnt_a.data(), *cnt_cur = sl.cnt_b.data();
   int64_t spikes_prev = sl.spikes0, my_spikes = 0, my_events = 0, pushes = 0;
 
+  // automatic: push below push_below spikes per neuron-sample for a 64-sample slice, a higher
+  // threshold for narrower slices (pull's per-synapse overhead is shared by fewer samples), and
+  // always for slices narrower than one 8-wide vector (BENCHMARKS.md, "pull vs push")
+  const double push_rate = Bs < 8 ? 2.0 : cfg.push_below * std::sqrt(64.0 / static_cast<double>(Bs));
   for (int64_t t = 0; t < d.T; ++t) {
     const bool push = cfg.propagation == Propagation::push ||
                       (cfg.propagation == Propagation::automatic &&
-                       static_cast<double>(spikes_prev) < cfg.push_below * static_cast<double>(N * Bs));
+                       static_cast<double>(spikes_prev) < push_rate * static_cast<double>(N * Bs));
     if (push) {
       ++pushes;
       push_phase<T>(part, N, Bs, W, 0, N, net.pre_ptr, net.pre_split.data(), net.post_idx, c.ws_t.data(),
@@ -415,9 +420,8 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
     out.stats.synaptic_events += s.events;
     out.stats.push_steps += s.push_steps;
   }
-  // push_steps: summed over slices, reported as steps (rounded average over slices)
-  out.stats.push_steps = (out.stats.push_steps + plan.slices() / 2) / plan.slices();
-  out.stats.pull_steps = T_ - out.stats.push_steps;
+  out.stats.slices = plan.slices();
+  out.stats.pull_steps = T_ * plan.slices() - out.stats.push_steps;
   out.stats.threads = plan.threads;
   return out;
 }
@@ -492,9 +496,9 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
           for (int64_t b = 0; b < Bs; ++b) dsj[b] += c.dsp[(t * B + b0 + b) * N + j];
         const int64_t col = d.ro_col[j];
         if (c.dy && col >= 0)
-          gather_rows_split<T>(Bs, 0, R, c.ident.data(), net.wro_t.data() + col * R, sl.dy_t.data(), dsj);
+          gather_rows<T>(Bs, 0, R, c.ident.data(), net.wro_t.data() + col * R, sl.dy_t.data(), nullptr, dsj);
         // same-step targets (later groups, already done this step)
-        gather_rows_split<T>(Bs, net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, c.wg_t.data(), dv_cur, dsj);
+        gather_rows<T>(Bs, net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, c.wg_t.data(), dv_cur, nullptr, dsj);
         const int32_t cnt = list_firing(u_t + j * B, Bs, list.data(), false);
         if (q) q_push<T>(net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, sl.dvt.data(), N, list.data(), cnt,
                          ones.data(), kBlock, q, nnz);
@@ -524,8 +528,8 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
     }
     // previous-step targets: complete dL/ds[t-1] (ds_c holds the own part) and q
     for_rows(shared, 0, N, [&](int64_t j) {
-      gather_rows_split<T>(Bs, net.pre_ptr[j], net.pre_split[j], net.post_idx, c.wg_t.data(), dv_cur,
-                           sl.ds_c.data() + j * Bs);
+      gather_rows<T>(Bs, net.pre_ptr[j], net.pre_split[j], net.post_idx, c.wg_t.data(), dv_cur, nullptr,
+                     sl.ds_c.data() + j * Bs);
       if (!q) return;
       int32_t cnt;
       const T* svals;

@@ -22,15 +22,30 @@
 //            spike_record uint8 [T, B, N] (cfg.record_spikes), v_record, a_record [T, B, N]
 //            (cfg.record_state; the state after each step's update).
 //
-// Layout contract (CPU and CUDA): per-step state is neuron-major with the
-// batch innermost, x[n * B + b], so that every synapse works on a contiguous B-vector. The
-// saved tensors are [T, N, B]. Inputs and outputs keep the user's [T, B, *] layout and are
-// converted at the boundary, inside the step loop.
+// Layout contract (CPU and CUDA, kernels/recurrent_lif.cu). Per-step state is neuron-major
+// with the batch innermost, x[n * B + b], so that every synapse works on a contiguous B-vector
+// (v, a, s, dL/dv, dL/da, dL/ds). The saved tensors are [T, N, B]. Inputs and outputs keep
+// the user's [T, B, *] layout and are converted inside the step loop. Event-driven (push)
+// accumulators are sample-major, acc[b * N + i], so that a spike's pre-major row scatters into
+// one sample's N-vector; the backward keeps a sample-major copy of dL/dv for the same reason
+// (the weight-gradient sums). Spikes are also kept as bit masks, ceil(B / 64) words per neuron.
+// Per-call tables: sign * w in post-major order (pull) and pre-major order (push), and
+// sign * w * dv/dI of the target in pre-major order (the backward's error gather).
 //
 // Kept for backward (LifSaved): u[t] = v[t] - Th[t] for every neuron-step (the spikes are
 // recomputed as u > 0, bit-exactly), and the adaptation a[t] for alif. That is 8 bytes per
 // neuron-step in float32 (4 for lif/if), 16 (8) in float64. v[t] is recomputed as
-// u[t] + Th[t]; the input current is never stored (see backward).
+// u[t] + Th[t]; the input current is never stored (see recurrent_lif_backward).
+//
+// Threads (OpenMP): the batch is cut into blocks of 8 samples; slices of whole blocks (at most
+// 64 samples) run the time loop independently, and the parameter gradients are summed per
+// block and reduced in block order, so every result is bit-identical for any thread count.
+// A batch of one block runs on one thread, or, when a step is large (row_parallel_min_work),
+// on all threads split over neuron rows with a barrier between phases (each row owned by one
+// thread, fixed summation order). Pull and push add the same non-zero terms in the same
+// order, so they give identical values too. The hot loops are compiled for baseline x86-64
+// and for x86-64-v3 (AVX2, FMA), picked at load time; results can differ between the two
+// (FMA contraction), never between runs on one machine.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -49,10 +64,14 @@ enum class UpdateOrder : int {
 // How spikes reach their targets in the forward pass (identical results on the CPU; on CUDA,
 // push and cusparse sum in another order than pull, so the last bits may differ).
 enum class Propagation : int {
-  automatic = 0,  // per step: push when the fraction of sources that fired in any sample at the
-                  // previous step is below LifConfig::push_below, else pull (CUDA: always pull)
-  pull = 1,       // gather over post-major rows (cost ~ nnz*B per step, skips silent sources)
-  push = 2,       // scatter the firing sources' pre-major rows (cost ~ firing sources * out-degree * B)
+  automatic = 0,  // per step and slice: push when the previous step's firing r (spikes per
+                  // neuron-sample) is below push_below * sqrt(64 / slice width), or the slice has
+                  // fewer than 8 samples; else pull (measured crossover, BENCHMARKS.md).
+                  // CUDA: always pull
+  pull = 1,       // per target, gather B-vectors over its post-major row, skipping sources silent
+                  // in every sample (cost ~ nnz * B per step, vectorized)
+  push = 2,       // per spike (j, b), scatter j's pre-major row into sample b's accumulator
+                  // (cost ~ spikes * out-degree = r * B * nnz per step, scalar)
   cusparse = 3,   // CUDA only, the baseline: cusparseSpMM of the signed CSR matrix with the dense
                   // spikes, per group (kernels/recurrent_lif.cu); the CPU op rejects it
 };
@@ -72,7 +91,7 @@ struct LifConfig {
   double sg_scale = 0.5;
   UpdateOrder order = UpdateOrder::gauss_seidel;
   Propagation propagation = Propagation::automatic;
-  double push_below = 0.05;            // automatic: see Propagation (measured, BENCHMARKS.md)
+  double push_below = 0.06;            // automatic: see Propagation (BENCHMARKS.md, "pull vs push")
   // Threads: the batch is split into slices of whole 8-sample blocks that run independently;
   // a batch of one block (B <= 8) is split over neuron rows instead (barriers every phase)
   // when a step's work, about (4 N + nnz) * B operations, reaches this; else one thread runs.
@@ -109,8 +128,9 @@ struct LifSaved {
 
 struct LifStats {
   int64_t spikes = 0;      // spikes emitted over all steps and samples
-  int64_t push_steps = 0;  // steps whose currents were assembled by push (prev-step part)
-  int64_t pull_steps = 0;
+  int64_t push_steps = 0;  // slice-steps whose currents were assembled by push (summed over slices)
+  int64_t pull_steps = 0;  // slice-steps assembled by pull; push + pull = T * slices
+  int64_t slices = 1;      // independent batch slices the call ran (see Threads above)
   int64_t synaptic_events = 0;  // sum over spikes of the out-degree (work of event-driven propagation)
   int threads = 1;              // OpenMP threads of the time loop (1 when a step is too small)
 };

@@ -72,64 +72,6 @@ RSNN_HOT void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx,
   }
 }
 
-// The same sum with U independent partial sums per element (entries k = k0 + U m + u go to
-// partial u; then (p0 + p1) + (p2 + p3)), so the row is not bound by the latency of one chain
-// of multiply-adds. A different but equally fixed summation order; used
-// where no other path must match bit for bit (the backward pass). No skipping.
-template <class T, int CH, int U>
-RSNN_HOT_INLINE int64_t gather_chunk_split(int64_t B, int64_t b0, int64_t k0, int64_t k1, const int32_t* idx,
-                                  const T* w, const T* rows, T* acc) {
-  using V = typename Vec<T>::type;
-  constexpr int L = Vec<T>::lanes;
-  for (; b0 + CH * L <= B; b0 += CH * L) {
-    V a[U][CH];
-    for (int c = 0; c < CH; ++c) std::memcpy(&a[0][c], acc + b0 + c * L, sizeof(V));
-    for (int u = 1; u < U; ++u)
-      for (int c = 0; c < CH; ++c) a[u][c] = V{};
-    int64_t k = k0;
-    for (; k + U <= k1; k += U)
-      for (int u = 0; u < U; ++u) {
-        const T* r = rows + static_cast<int64_t>(idx[k + u]) * B + b0;
-        const T wk = w[k + u];
-        for (int c = 0; c < CH; ++c) {
-          V x;
-          std::memcpy(&x, r + c * L, sizeof(V));
-          a[u][c] += wk * x;
-        }
-      }
-    for (int u = 0; k < k1; ++k, ++u) {
-      const T* r = rows + static_cast<int64_t>(idx[k]) * B + b0;
-      const T wk = w[k];
-      for (int c = 0; c < CH; ++c) {
-        V x;
-        std::memcpy(&x, r + c * L, sizeof(V));
-        a[u][c] += wk * x;
-      }
-    }
-    for (int step = 1; step < U; step *= 2)
-      for (int u = 0; u + step < U; u += 2 * step)
-        for (int c = 0; c < CH; ++c) a[u][c] += a[u + step][c];
-    for (int c = 0; c < CH; ++c) std::memcpy(acc + b0 + c * L, &a[0][c], sizeof(V));
-  }
-  return b0;
-}
-
-template <class T>
-RSNN_HOT void gather_rows_split(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
-                                const T* rows, T* acc) {
-  // U = 4 everywhere: the order of each element's sum must not depend on B (the slice width)
-  int64_t b0 = gather_chunk_split<T, 2, 4>(B, 0, k0, k1, idx, w, rows, acc);
-  b0 = gather_chunk_split<T, 1, 4>(B, b0, k0, k1, idx, w, rows, acc);
-  for (; b0 < B; ++b0) {
-    T p[4] = {acc[b0], T(0), T(0), T(0)};
-    int64_t k = k0;
-    for (; k + 4 <= k1; k += 4)
-      for (int u = 0; u < 4; ++u) p[u] += w[k + u] * rows[static_cast<int64_t>(idx[k + u]) * B + b0];
-    for (int u = 0; k < k1; ++k, ++u) p[u] += w[k] * rows[static_cast<int64_t>(idx[k]) * B + b0];
-    acc[b0] = (p[0] + p[1]) + (p[2] + p[3]);
-  }
-}
-
 // Weight-gradient sums of one source row: for every sample b in list (ascending) where the
 // source's spike value sval[b] is non-zero, and every entry k in [k0, k1):
 //   q[(b / block) * q_stride + k] += sval[b] * dvt[b * N + post[k]]

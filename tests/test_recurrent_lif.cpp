@@ -270,7 +270,7 @@ TEST(RecurrentLif, PullPushAndAutomaticAreIdentical) {
   for (DType dt : {DType::f32, DType::f64})
     for (UpdateOrder o : {UpdateOrder::gauss_seidel, UpdateOrder::previous_step})
       for (double drive : {1.2, 4.0}) {  // sparse and dense firing
-        SmallNet n = medium_net(dt, drive);
+        SmallNet n = medium_net(dt, drive, 1, 20);
         n.cfg.order = o;
         n.cfg.propagation = Propagation::pull;
         const auto pull = kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true);
@@ -284,46 +284,46 @@ TEST(RecurrentLif, PullPushAndAutomaticAreIdentical) {
         EXPECT_GT(pull.stats.spikes, 0);
         expect_same_run(pull, push, "pull vs push");
         expect_same_run(pull, autom, "pull vs automatic");
-        if (drive < 2) {
-          EXPECT_GT(autom.stats.push_steps, 0) << "sparse firing should push some steps";
-        }
+        // the dense real-valued s0 makes step 0 pull, the sparse spikes after it push
+        EXPECT_GT(autom.stats.push_steps, 0);
+        EXPECT_GT(autom.stats.pull_steps, 0);
       }
 }
 
 // Two splits: a batch of 24 (3 blocks of 8 samples: one slice per thread) and a batch of 4
-// split over neuron rows (forced by row_parallel_min_work = 0).
+// split over neuron rows (forced by row_parallel_min_work = 0); pull and push each.
 TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
   const int before = num_threads();
   for (DType dt : {DType::f32, DType::f64})
-    for (int64_t B : {24, 4}) {
-      SCOPED_TRACE("B = " + std::to_string(B) + (dt == DType::f32 ? " float32" : " float64"));
-      SmallNet n = medium_net(dt, 2.0, 3, B);
-      if (B == 4) n.cfg.row_parallel_min_work = 0;
-      n.cfg.push_below = 0.1;  // some steps push, some pull
-      std::vector<kernels::LifForward> f;
-      std::vector<kernels::LifGrads> g;
-      for (int threads : {1, 2, 3}) {
-        set_num_threads(threads);
-        f.push_back(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true));
-        EXPECT_EQ(f.back().stats.threads, threads);
-        EXPECT_GT(f.back().stats.push_steps, 0);
-        EXPECT_GT(f.back().stats.pull_steps, 0);
-        g.push_back(kernels::recurrent_lif_backward(n.p, n.cfg, n.x, f.back().saved, n.dspikes,
-                                                    n.dreadout, all_needs()));
+    for (int64_t B : {24, 4})
+      for (Propagation prop : {Propagation::pull, Propagation::push}) {
+        SCOPED_TRACE("B = " + std::to_string(B) + (dt == DType::f32 ? " float32" : " float64") +
+                     (prop == Propagation::pull ? " pull" : " push"));
+        SmallNet n = medium_net(dt, 2.0, 3, B);
+        if (B == 4) n.cfg.row_parallel_min_work = 0;
+        n.cfg.propagation = prop;
+        std::vector<kernels::LifForward> f;
+        std::vector<kernels::LifGrads> g;
+        for (int threads : {1, 2, 3}) {
+          set_num_threads(threads);
+          f.push_back(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true));
+          EXPECT_EQ(f.back().stats.threads, threads);
+          g.push_back(kernels::recurrent_lif_backward(n.p, n.cfg, n.x, f.back().saved, n.dspikes,
+                                                      n.dreadout, all_needs()));
+        }
+        for (size_t k = 1; k < f.size(); ++k) {
+          const std::string what = "threads " + std::to_string(k + 1) + " vs 1:";
+          expect_same_run(f[0], f[k], what);
+          expect_identical(g[0].dw, g[k].dw, what + " dw");
+          expect_identical(g[0].dtau_m, g[k].dtau_m, what + " dtau_m");
+          expect_identical(g[0].dtau_adp, g[k].dtau_adp, what + " dtau_adp");
+          expect_identical(g[0].di_ext, g[k].di_ext, what + " di_ext");
+          expect_identical(g[0].dv0, g[k].dv0, what + " dv0");
+          expect_identical(g[0].da0, g[k].da0, what + " da0");
+          expect_identical(g[0].ds0, g[k].ds0, what + " ds0");
+          expect_identical(g[0].dw_ro, g[k].dw_ro, what + " dw_ro");
+        }
       }
-      for (size_t k = 1; k < f.size(); ++k) {
-        const std::string what = "threads " + std::to_string(k + 1) + " vs 1:";
-        expect_same_run(f[0], f[k], what);
-        expect_identical(g[0].dw, g[k].dw, what + " dw");
-        expect_identical(g[0].dtau_m, g[k].dtau_m, what + " dtau_m");
-        expect_identical(g[0].dtau_adp, g[k].dtau_adp, what + " dtau_adp");
-        expect_identical(g[0].di_ext, g[k].di_ext, what + " di_ext");
-        expect_identical(g[0].dv0, g[k].dv0, what + " dv0");
-        expect_identical(g[0].da0, g[k].da0, what + " da0");
-        expect_identical(g[0].ds0, g[k].ds0, what + " ds0");
-        expect_identical(g[0].dw_ro, g[k].dw_ro, what + " dw_ro");
-      }
-    }
   set_num_threads(before);
 }
 
