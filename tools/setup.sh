@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake ninja-build ccache pkg-config
   libopenblas-dev liblapacke-dev libhdf5-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
-  dataset-fashion-mnist python3 python3-numpy python3-h5py python3-matplotlib)
+  dataset-fashion-mnist python3 python3-numpy python3-h5py python3-matplotlib python3-torch)
 
 missing=()
 for p in "${packages[@]}"; do
