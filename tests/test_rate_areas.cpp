@@ -46,7 +46,7 @@ TEST(RateAreas, InitialisationHasTheBlockStructure) {
     for (int j = 0; j < N; ++j) {
       const size_t k = size_t(i) * N + j;
       EXPECT_EQ(m[k], allowed(net, i, j) ? 1.f : 0.f) << i << "," << j;
-      if (!allowed(net, i, j)) EXPECT_EQ(w[k], 0.f) << i << "," << j;
+      if (!allowed(net, i, j)) { EXPECT_EQ(w[k], 0.f) << i << "," << j; }
       EXPECT_GE(w[k], 0.f);
       if (w[k] > 0 && net.cfg.area_of(i) != net.cfg.area_of(j)) {
         ++inter;
@@ -119,7 +119,7 @@ TEST(RateAreas, GradcheckTwoAreas) {
   for (int i = 0; i < N; ++i)
     for (int j = 0; j < N; ++j) {
       const double gij = g[size_t(i) * N + j];
-      if (!allowed(net, i, j)) EXPECT_EQ(gij, 0.0) << i << "," << j;
+      if (!allowed(net, i, j)) { EXPECT_EQ(gij, 0.0) << i << "," << j; }
       if (allowed(net, i, j) && net.cfg.area_of(i) != net.cfg.area_of(j) && gij != 0) ++nonzero_inter;
     }
   EXPECT_GT(nonzero_inter, 0);  // the projection is trained
@@ -142,9 +142,9 @@ TEST(RateAreas, TrainingKeepsTheStructureAndDale) {
   for (int i = 0; i < N; ++i)
     for (int j = 0; j < N; ++j) {
       const size_t k = size_t(i) * N + j;
-      if (!allowed(net, i, j)) EXPECT_EQ(we[k], 0.f);
-      if (net.cfg.area_of(i) != net.cfg.area_of(j)) EXPECT_GE(we[k], 0.f);  // excitatory only
-      if (net.inh[j]) EXPECT_LE(we[k], 0.f);
+      if (!allowed(net, i, j)) { EXPECT_EQ(we[k], 0.f); }
+      if (net.cfg.area_of(i) != net.cfg.area_of(j)) { EXPECT_GE(we[k], 0.f); }  // excitatory only
+      if (net.inh[j]) { EXPECT_LE(we[k], 0.f); }
       else EXPECT_GE(we[k], 0.f);
       changed += std::max(w[k], 0.f) != w0[k];
     }
@@ -178,9 +178,10 @@ TEST(RateAreas, ModelFileAndLifConversionKeepTheAreas) {
   for (int i = 0; i < N; ++i)
     for (int k = 0; k < N; ++k) EXPECT_NEAR(lif.WT[size_t(k) * N + i], we[size_t(i) * N + k] / s, 1e-7);
   for (int i = 0; i < N; ++i) {
-    if (m.net.cfg.area_of(i) != 0)
+    if (m.net.cfg.area_of(i) != 0) {
       for (int c = 0; c < 4; ++c) EXPECT_EQ(lif.w_in[size_t(i) * 4 + c], 0.0);
-    if (m.net.cfg.area_of(i) != 2) EXPECT_EQ(lif.w_out[i], 0.0);
+    }
+    if (m.net.cfg.area_of(i) != 2) { EXPECT_EQ(lif.w_out[i], 0.0); }
   }
 }
 
