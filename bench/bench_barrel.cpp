@@ -13,6 +13,12 @@
 // (the process's peak resident memory so far), spikes/neuron-step (the regime: event-driven
 // propagation pays per spike), synaptic_events/s, saved_B/neuron-step (kept for backward).
 // Run one benchmark per process when the peak memory of each workload matters.
+// Floor (performance.md; floor_ratio = time / floor, bandwidth and sgemm rate measured in the
+// same process): forward = the neuron state (v, a read and written: 16 B per neuron-step) plus
+// 8 B (index, weight) per synaptic event (per spike and target); a training step adds the
+// 8 B/neuron-step kept for backward, written and read, and the backward state (dv, da read and
+// written: 16 B), so 48 B per neuron-step, and 2 FLOP per synapse, step and sample for the
+// error sent back through every synapse (the Gaussian surrogate derivative is never exactly 0).
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
@@ -21,6 +27,7 @@
 #include <string>
 
 #include "autograd/optim.h"
+#include "bench/floor.h"
 #include "models/barrel/train.h"
 #include "models/barrel/whisker_synth.h"
 #include "runtime/device.h"
@@ -53,13 +60,16 @@ double maxrss_mb() {
 }
 
 void set_counters(benchmark::State& state, const BarrelModel& m, int64_t B, const kernels::LifStats& s,
-                  double saved_per_step, int64_t iters) {
+                  double saved_per_step, int64_t iters, bool train) {
   const double neuron_steps = double(m.config().T) * double(B) * double(m.neurons());
+  const double bytes = (train ? 48.0 : 16.0) * neuron_steps + 8.0 * double(s.synaptic_events);
+  const double flops = train ? 2.0 * double(m.projection().nnz()) * double(m.config().T) * double(B) : 0.0;
+  state.counters["maxrss_MB"] = maxrss_mb();  // before the floor measurement's 512 MB buffers
+  set_floor_counters(state, bytes, flops);
   state.counters["spikes/neuron-step"] = double(s.spikes) / neuron_steps;
   state.counters["synaptic_events/s"] =
       benchmark::Counter(double(s.synaptic_events) * double(iters), benchmark::Counter::kIsRate);
   state.counters["peak_pool_MB"] = double(pool_stats(Device::cpu()).peak_bytes_in_use) / (1 << 20);
-  state.counters["maxrss_MB"] = maxrss_mb();
   state.counters["saved_B/neuron-step"] = saved_per_step;
   state.counters["nnz"] = double(m.projection().nnz());
 }
@@ -80,7 +90,7 @@ void run_forward(benchmark::State& state, int64_t B, int64_t T) {
     stats = r.stats;
     ++iters;
   }
-  set_counters(state, model, B, stats, 0.0, iters);
+  set_counters(state, model, B, stats, 0.0, iters, false);
 }
 
 // Every timed step starts from the same freshly initialised model and a fresh Adam (restored
@@ -113,7 +123,7 @@ void run_train_step(benchmark::State& state, int64_t B, int64_t T) {
     saved = r.saved_bytes_per_neuron_step;
     ++iters;
   }
-  set_counters(state, model, B, stats, saved, iters);
+  set_counters(state, model, B, stats, saved, iters, true);
 }
 
 const bool registered = [] {

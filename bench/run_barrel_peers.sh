@@ -52,24 +52,25 @@ fi
 
 export OPENBLAS_NUM_THREADS=1
 rm -f "$out"/torch_*.json "$out"/rsnn_*.json "$out"/load_*.txt
-if [ -n "${TORCH_THREADS:-}" ]; then
-  torch_threads=$TORCH_THREADS
-else  # probe: forward B=8, T=20 with 1 and 2 threads
-  best=""
+# torch's thread count: TORCH_THREADS, else whichever of 1 and 2 runs a short forward (B=8,
+# T=20) faster, probed again before every workload since the load of a shared machine changes.
+pick_torch_threads() {
+  if [ -n "${TORCH_THREADS:-}" ]; then torch_threads=$TORCH_THREADS; return; fi
+  local best="" th s
   for th in 1 2; do
     s=$("$py" bench/peers/barrel_torch.py --orig "$orig" --workload fwd --B 8 --T 20 --torch-threads "$th" \
         --data "$data" | "$py" -c 'import json, sys; print(min(json.load(sys.stdin)["seconds"]))')
-    echo "torch probe (fwd B=8 T=20): $th thread(s) $s s" >&2
     if [ -z "$best" ] || "$py" -c "import sys; sys.exit(0 if $s < $best else 1)"; then best=$s; torch_threads=$th; fi
   done
-fi
-echo "torch threads: $torch_threads" >&2
+  echo "torch probe (fwd B=8 T=20): best with $torch_threads thread(s), $best s" >&2
+}
 workloads=("fwd 128 550" "train_step 1 100" "train_step 1 200" "train_step 8 100" "train_step 8 200"
            "train_step 128 550")
 for w in "${workloads[@]}"; do
   read -r kind B T <<<"$w"
   [ "${QUICK:-0}" = 1 ] && T=20
   tag="${kind}_B${B}_T${T}"
+  pick_torch_threads
   load=$(cut -d' ' -f1 /proc/loadavg)
   echo "== $kind B=$B T=$T (load average $load)" >&2
   echo "$load" >"$out/load_$tag.txt"
@@ -105,8 +106,8 @@ for path in sorted(glob.glob(os.path.join(out, "torch_*.json"))):
 order = {"fwd": 0, "train_step": 1}
 rows.sort(key=lambda x: (order[x[0]["workload"]], x[0]["B"], x[0]["T"]))
 f = lambda v, d=2: "n/a" if v is None else f"{v:.{d}f}"
-lines = ["| workload | torch wall s | rsnn wall s | wall ratio | torch CPU s | rsnn CPU s | CPU ratio | torch maxrss MB | rsnn maxrss MB | rsnn pool peak MB | rsnn spikes/neuron-step | threads torch/rsnn | load avg |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+lines = ["| workload | torch wall s | rsnn wall s | wall ratio | torch CPU s | rsnn CPU s | CPU ratio | torch maxrss MB | rsnn maxrss MB | rsnn pool peak MB | rsnn spikes/neuron-step | rsnn time / floor | threads torch/rsnn | load avg |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 for t, r, load in rows:
     name = f"{t['workload']} B={t['B']} T={t['T']}"
     tw = min(t["seconds"]) if "seconds" in t else None
@@ -117,7 +118,7 @@ for t, r, load in rows:
     tm = f(t.get("maxrss_mb"), 0) if "maxrss_mb" in t else ("not run: " + t["skipped"] if "skipped" in t else "n/a")
     lines.append(f"| {name} | {f(tw)} | {f(rw, 3)} | {ratio(tw, rw)} | {f(tc)} | {f(rc, 3)} | {ratio(tc, rc)} | {tm} | "
                  f"{f(r.get('maxrss_MB') if r else None, 0)} | {f(r.get('peak_pool_MB') if r else None, 0)} | "
-                 f"{f(r.get('spikes/neuron-step') if r else None, 4)} | {t.get('torch_threads', '-')}/{r['threads'] if r else '-'} | {load} |")
+                 f"{f(r.get('spikes/neuron-step') if r else None, 4)} | {f(r.get('floor_ratio') if r else None, 1)} | {t.get('torch_threads', '-')}/{r['threads'] if r else '-'} | {load} |")
 text = "\n".join(lines)
 first = next((t for t, _, _ in rows if "torch" in t), {})
 text += (f"\n\ntorch {first.get('torch', '?')} (OpenBLAS {first.get('blas_threads', '?')} thread); "
