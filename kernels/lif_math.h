@@ -134,7 +134,7 @@ struct ModelParams {
   T reset_gain = T(1);   // dt (lif, alif) or 1 (if): the reset subtracts Th * s[t-1] * reset_gain
   T r_m = T(1);
   T dt = T(1);
-  bool adaptive() const { return model == NeuronModel::alif; }
+  RSNN_HD bool adaptive() const { return model == NeuronModel::alif; }
 };
 
 template <class T>

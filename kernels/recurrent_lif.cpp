@@ -36,6 +36,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/recurrent_lif_cuda.h"
 #include "kernels/recurrent_lif_detail.h"
 #include "kernels/recurrent_lif_rows.h"
 
@@ -700,6 +701,11 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
 
 LifForward recurrent_lif_forward(const Projection& p, const LifConfig& cfg, const LifInputs& x,
                                  bool keep_for_backward) {
+  if (p.device().is_cuda())
+    return cuda::recurrent_lif_forward(p, cfg, x, keep_for_backward, default_stream(p.device()));
+  RSNN_CHECK(cfg.propagation != Propagation::cusparse,
+             "recurrent_lif_forward: Propagation::cusparse needs the projection on a CUDA device "
+             "(on the CPU use pull, push or automatic)");
   RSNN_CHECK(x.w.defined(), "recurrent_lif_forward: the synaptic weights w are required");
   return dispatch_float(x.w.dtype(), "recurrent_lif_forward", [&](auto tag) {
     return forward_impl<decltype(tag)>(p, cfg, x, keep_for_backward);
@@ -709,6 +715,9 @@ LifForward recurrent_lif_forward(const Projection& p, const LifConfig& cfg, cons
 LifGrads recurrent_lif_backward(const Projection& p, const LifConfig& cfg, const LifInputs& x,
                                 const LifSaved& saved, const Tensor& dspikes,
                                 const Tensor& dreadout, const LifNeeds& needs) {
+  if (p.device().is_cuda())
+    return cuda::recurrent_lif_backward(p, cfg, x, saved, dspikes, dreadout, needs,
+                                        default_stream(p.device()));
   RSNN_CHECK(x.w.defined(), "recurrent_lif_backward: the synaptic weights w are required");
   return dispatch_float(x.w.dtype(), "recurrent_lif_backward", [&](auto tag) {
     return backward_impl<decltype(tag)>(p, cfg, x, saved, dspikes, dreadout, needs);

@@ -13,7 +13,8 @@
 // concatenates the neuron ranges cfg.readout in order (W_ro column k = k-th readout neuron).
 //
 // Shapes (T steps, B batch, N neurons, N_in driven neurons, R readout units, N_ro = sum of
-// readout range lengths, nnz synapses; float32 or float64, all the same dtype, CPU):
+// readout range lengths, nnz synapses; float32 or float64, all the same dtype, all on the
+// projection's device: CPU, or CUDA via kernels/recurrent_lif.cu):
 //   w [nnz] (magnitudes, post-major order of the Projection; the sign is the source's)
 //   tau_m, tau_adp, b_base [N];  i_ext [T, B, N_in];  v0, a0, s0 [B, N] (undefined = zeros)
 //   w_ro [R, N_ro] (undefined = no readout)
@@ -21,7 +22,7 @@
 //            spike_record uint8 [T, B, N] (cfg.record_spikes), v_record, a_record [T, B, N]
 //            (cfg.record_state; the state after each step's update).
 //
-// Layout contract (for the CUDA port as much as the CPU). Per-step state is neuron-major
+// Layout contract (CPU and CUDA, kernels/recurrent_lif.cu). Per-step state is neuron-major
 // with the batch innermost, x[n * B + b], so that every synapse works on a contiguous B-vector
 // (v, a, s, dL/dv, dL/da, dL/ds). The saved tensors are [T, N, B]. Inputs and outputs keep
 // the user's [T, B, *] layout and are converted inside the step loop. Event-driven (push)
@@ -60,15 +61,19 @@ enum class UpdateOrder : int {
   previous_step = 1,  // every synapse carries the previous step's spike
 };
 
-// How spikes reach their targets in the forward pass (the results are identical).
+// How spikes reach their targets in the forward pass (identical results on the CPU; on CUDA,
+// push and cusparse sum in another order than pull, so the last bits may differ).
 enum class Propagation : int {
   automatic = 0,  // per step and slice: push when the previous step's firing r (spikes per
                   // neuron-sample) is below push_below * sqrt(64 / slice width), or the slice has
-                  // fewer than 8 samples; else pull (measured crossover, BENCHMARKS.md)
+                  // fewer than 8 samples; else pull (measured crossover, BENCHMARKS.md).
+                  // CUDA: always pull
   pull = 1,       // per target, gather B-vectors over its post-major row, skipping sources silent
                   // in every sample (cost ~ nnz * B per step, vectorized)
   push = 2,       // per spike (j, b), scatter j's pre-major row into sample b's accumulator
                   // (cost ~ spikes * out-degree = r * B * nnz per step, scalar)
+  cusparse = 3,   // CUDA only, the baseline: cusparseSpMM of the signed CSR matrix with the dense
+                  // spikes, per group (kernels/recurrent_lif.cu); the CPU op rejects it
 };
 
 struct NeuronRange {

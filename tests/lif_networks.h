@@ -32,6 +32,32 @@ inline Projection random_groups(const std::vector<int64_t>& sizes, const std::ve
   return build_projection(spec);
 }
 
+// As above with per-group signs as floats and, when `prob` is not empty, a per-block
+// probability table prob[pre group][post group] in place of the uniform density.
+inline Projection random_groups(const std::vector<int64_t>& sizes, const std::vector<float>& group_sign,
+                                const std::vector<std::vector<double>>& prob, double density,
+                                uint64_t seed) {
+  std::vector<int> signs(group_sign.size());
+  for (size_t g = 0; g < signs.size(); ++g) signs[g] = group_sign[g] < 0 ? -1 : 1;
+  if (prob.empty()) return random_groups(sizes, signs, density, seed);
+  ProjectionSpec spec;
+  const int64_t G = static_cast<int64_t>(sizes.size());
+  for (int64_t g = 0; g < G; ++g) {
+    spec.pre.names.push_back("g" + std::to_string(g));
+    spec.pre.sizes.push_back(sizes[g]);
+    spec.pre.signs.push_back(signs[g]);
+  }
+  spec.post = spec.pre;
+  spec.prob = Tensor::empty({G, G}, DType::f64);
+  for (int64_t i = 0; i < G; ++i)
+    for (int64_t j = 0; j < G; ++j) spec.prob.data<double>()[i * G + j] = prob[i][j];
+  spec.same_network = true;
+  spec.allow_autapses = true;
+  spec.seed = seed;
+  spec.stream = 3;
+  return build_projection(spec);
+}
+
 // Large sparse random network with a fixed in-degree per neuron (sources drawn with
 // replacement, duplicates dropped), 80 % excitatory then 20 % inhibitory: cost O(nnz).
 inline Projection random_fixed_indegree(int64_t n, int64_t in_degree, double frac_inhibitory,

@@ -80,6 +80,22 @@ TEST(RateCli, TrainEvalGridSearchRecord) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+TEST(RateCli, MultiAreaTraining) {
+  const std::string dir = ::testing::TempDir() + "rsnn_rate_cli_areas_" + std::to_string(::getpid());
+  CmdResult tr = run("rate train --task xor --N 12 --areas 3 --p-inter 0.4 --max-trials 3 --eval-trials 2 "
+                     "--out " + dir + " --name areas --plot off --threads 1");
+  ASSERT_EQ(tr.rc, 0) << tr.out;
+  EXPECT_NE(tr.out.find("36-unit 3-area"), std::string::npos) << tr.out;
+  RateModel m = load_rate_model(dir + "/models/xor/P_rec_0.2_Taus_4_10/areas.h5");
+  EXPECT_EQ(m.net.N(), 36);
+  EXPECT_EQ(m.net.cfg.n_areas, 3);
+  EXPECT_DOUBLE_EQ(m.net.cfg.P_inter, 0.4);
+  CmdResult bad = run("rate train --N 10 --areas 2 --p-inter 0 --plot off --out " + dir);
+  EXPECT_NE(bad.rc, 0);
+  EXPECT_NE(bad.out.find("P_inter"), std::string::npos) << bad.out;
+  std::system(("rm -rf " + dir).c_str());
+}
+
 TEST(RateCli, BadInputGetsOneLineError) {
   for (const std::string& args :
        {std::string("rate train --task stroop --plot off"), std::string("rate train --act tanh --plot off"),

@@ -243,3 +243,70 @@ TEST(RateRnn, TfAdamMatchesHandComputedSteps) {
     EXPECT_FLOAT_EQ(p.value().to_vector<float>()[1], -2.0f);  // zero gradient: no move
   }
 }
+
+// The forward model and its gradients against golden values computed by an independent
+// transcription of the original TF graph (rkim35/spikeRNN rate/model.py construct_tf and
+// loss_op) in JAX, float64, with automatic differentiation and noise/x0 off: relu(w) @ m .* som_m
+// (row = postsynaptic), sigmoid taus in steps, w_in u[:, t-1], o[t-1] = w_out r[t] + b_out,
+// loss sqrt(sum_{k < T-1} (o[k] - z[k])^2). Catches a wrong forward that a finite-difference
+// check of our own forward cannot.
+TEST(RateRnn, MatchesAnIndependentTranscriptionOfTheOriginalGraph) {
+  const int N = 6, C = 4, T = 12;
+  std::vector<double> w(N * N), som(N * N, 1.0), w_in(N * C), w_out(N), tg(N), u(C * T), z(T);
+  const bool inh[N] = {false, true, false, false, true, false};
+  std::vector<double> sign(N);
+  for (int i = 0; i < N; ++i) {
+    sign[i] = inh[i] ? -1 : 1;
+    for (int j = 0; j < N; ++j) {
+      w[i * N + j] = (i + 2 * j) % 5 == 0 ? 0.0 : 0.9 * std::sin(1.3 * i + 0.7 * j + 0.4);
+      if (i == 1 && inh[j]) som[i * N + j] = 0;  // unit 1 is a SOM unit
+    }
+    for (int c = 0; c < C; ++c) w_in[i * C + c] = std::cos(0.9 * i + 1.7 * c);
+    w_out[i] = 0.3 * std::sin(2.1 * i + 0.3);
+    tg[i] = std::sin(1.1 * i - 0.5);
+  }
+  for (int c = 0; c < C; ++c)
+    for (int t = 0; t < T; ++t) u[c * T + t] = t >= 2 ? std::sin(0.5 * t + c) : 0.0;
+  for (int t = 0; t < T; ++t) z[t] = t >= 6 ? 1.0 : 0.0;
+  RateRunOptions opt;
+  opt.act = Activation::sigmoid;
+  opt.taus = {2.0, 6.0};
+  opt.noise_std = 0;
+  opt.x0_std = 0;
+  opt.trials = {0};
+  ag::Var wv(Tensor::from_vector(w, {N, N}), true), wo(Tensor::from_vector(w_out, {1, N}), true),
+      bo(Tensor::full({1}, 0.05, DType::f64), true), tgv(Tensor::from_vector(tg, {N, 1}), true);
+  ag::Var o = rate_rnn(wv, wo, bo, tgv, Tensor::from_vector(sign, {N}),
+                       Tensor::from_vector(som, {N, N}), Tensor::from_vector(w_in, {N, C}),
+                       Tensor::from_vector(u, {1, C, T}), opt);
+  ag::Var loss = rate_loss(o, Tensor::from_vector(z, {1, T}), LossKind::l2);
+  ag::backward(loss);
+  const std::vector<double> o_ref = {
+      5.050268587598192e-02, 5.303028194561397e-02, 3.699126507234660e-02, 3.089948370896705e-02,
+      3.413524039964336e-02, 4.667132986817555e-02, 6.777132057016971e-02, 9.091739872497517e-02,
+      1.071073340612881e-01, 1.137331230252493e-01, 1.125247397236019e-01};
+  const std::vector<double> dw_ref = {
+      0, 3.054652504729654e-02, -2.221308823026644e-02, -2.119035904721586e-02, 0, 0,
+      -5.945657932517138e-02, 0, 0, 0, 0, 0,
+      8.591942809751062e-02, 0, 0, 0, 0, 7.521956238666833e-02,
+      0, 0, 0, -1.605259294431975e-02, 1.692492907793221e-02, -2.219320336513848e-02,
+      0, 4.876607924522459e-02, -3.378478904680132e-02, 0, 3.210979407475327e-02, -4.258600166576929e-02,
+      0, -7.965482443536601e-02, 5.554363678307261e-02, 5.210597092631625e-02, 0, 0};
+  const std::vector<double> dwo_ref = {-1.323421446491613e+00, -1.513610891159146e+00,
+                                       -1.153358237742292e+00, -1.015041838878024e+00,
+                                       -8.148628715810149e-01, -7.972939196728455e-01};
+  const std::vector<double> dtg_ref = {-7.865452988417078e-04, 1.147274960626022e-02,
+                                       -1.046282332624614e-02, 3.154005831748030e-03,
+                                       -2.432700062643636e-03, 2.583580871076954e-02};
+  auto near = [](const std::vector<double>& a, const std::vector<double>& b, const char* what) {
+    ASSERT_EQ(a.size(), b.size()) << what;
+    for (size_t k = 0; k < a.size(); ++k)
+      EXPECT_NEAR(a[k], b[k], 1e-12 + 1e-10 * std::fabs(b[k])) << what << "[" << k << "]";
+  };
+  near(o.value().to_vector<double>(), o_ref, "o");
+  EXPECT_NEAR(loss.value().item<double>(), 2.019120948814777, 1e-12);
+  near(wv.grad().to_vector<double>(), dw_ref, "dw");
+  near(wo.grad().to_vector<double>(), dwo_ref, "dw_out");
+  EXPECT_NEAR(bo.grad().item<double>(), -2.107707217599862, 1e-11);
+  near(tgv.grad().to_vector<double>(), dtg_ref, "dtaus_gaus");
+}

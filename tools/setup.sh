@@ -2,6 +2,7 @@
 # Installs what rsnn needs to build and test on a Debian machine (idempotent), then
 # configures and builds it in ./build (or $RSNN_BUILD_DIR).
 # Usage: tools/setup.sh            install missing packages, configure, build everything
+#        RSNN_TARGETS=rsnn_cli tools/setup.sh   build only the rsnn program
 #        RSNN_CUDA=OFF tools/setup.sh   build without the CUDA backend
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake ninja-build ccache pkg-config
   libopenblas-dev liblapacke-dev libhdf5-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
-  dataset-fashion-mnist python3 python3-numpy python3-h5py python3-matplotlib)
+  dataset-fashion-mnist python3 python3-numpy python3-h5py python3-matplotlib python3-torch)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -35,4 +36,7 @@ fi
 build=${RSNN_BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRSNN_CUDA="${RSNN_CUDA:-AUTO}" >/dev/null
 jobs=${RSNN_BUILD_JOBS:-$(nproc)}
-cmake --build "$build" -j "$jobs"
+# RSNN_TARGETS limits the build (e.g. "rsnn_cli" for the command-line program only).
+targets=()
+for t in ${RSNN_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build" -j "$jobs" "${targets[@]}"

@@ -205,8 +205,12 @@ ag::Var BarrelModel::parameter(const std::string& name) const {
 std::vector<ag::ParamGroup> BarrelModel::param_groups(double lr) const {
   std::vector<ag::Var> base;
   for (const auto& [n, v] : named_parameters())
-    if (n != "tau_m" && n != "tau_adp") base.push_back(v);
-  return {ag::ParamGroup(base, lr, std::nullopt, "base"), ag::ParamGroup({tau_adp_}, 5 * lr, std::nullopt, "tau_adp"),
+    if (n != "tau_m" && n != "tau_adp" && n != "w") base.push_back(v);
+  // The sparse magnitudes are clamped to [0, 1] after every update (and before every
+  // forward, for models loaded from elsewhere), so Dale's signs hold at all times.
+  return {ag::ParamGroup({w_}, lr, std::nullopt, "sparse", ag::clamp_hook(0.0, 1.0)),
+          ag::ParamGroup(base, lr, std::nullopt, "base"),
+          ag::ParamGroup({tau_adp_}, 5 * lr, std::nullopt, "tau_adp"),
           ag::ParamGroup({tau_m_}, 2 * lr, std::nullopt, "tau_m")};
 }
 

@@ -77,7 +77,8 @@ class BarrelModel {
   //        real form float [T, B, 558]. labels: int64 [B] (undefined: no loss).
   ForwardResult forward(const Tensor& input, const Tensor& labels, bool record_spikes = false);
 
-  // Adam parameter groups of the original: everything at lr, tau_adp at 5 lr, tau_m at 2 lr.
+  // Adam parameter groups of the original: everything at lr, tau_adp at 5 lr, tau_m at 2 lr
+  // (the sparse weights in a group of their own that clamps them to [0, 1] after each step).
   std::vector<ag::ParamGroup> param_groups(double lr) const;
 
   // Every trainable tensor by a stable name (checkpoints, converters, analyses).

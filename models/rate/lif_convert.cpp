@@ -35,10 +35,14 @@ void set_scaling_factor(LifNetwork& lif, const RateNet& net, double s) {
   const auto w = (lif.p.use_initial_weights ? net.w0 : net.w).to_vector<double>();
   const auto sign = net.sign.to_vector<double>(), som = net.som_m.to_vector<double>();
   lif.WT.assign(size_t(N) * N, 0.0);
-  // W = w * m .* som_m / s, with w the relu'd trained weights (the original saves relu(w)).
+  // W = w * m .* som_m / s, with w the relu'd trained weights (the original saves relu(w));
+  // without Dale the original neither rectifies nor saves rectified weights.
+  const bool rectify = net.cfg.apply_dale;
   for (int i = 0; i < N; ++i)
-    for (int k = 0; k < N; ++k)
-      lif.WT[size_t(k) * N + i] = std::max(w[size_t(i) * N + k], 0.0) * sign[k] * som[size_t(i) * N + k] / s;
+    for (int k = 0; k < N; ++k) {
+      const double wik = w[size_t(i) * N + k];
+      lif.WT[size_t(k) * N + i] = (rectify ? std::max(wik, 0.0) : wik) * sign[k] * som[size_t(i) * N + k] / s;
+    }
   const auto wo = net.w_out.to_vector<double>();
   lif.w_out.resize(N);
   for (int i = 0; i < N; ++i) lif.w_out[i] = wo[i] / s;

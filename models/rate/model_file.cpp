@@ -151,10 +151,11 @@ class Writer {
 void write_model(Writer& w, const RateModel& m, bool matlab) {
   const RateNet& n = m.net;
   const int N = n.N(), C = int(n.w_in.size(1));
-  // relu'd weights, as the original saves them
-  auto relu = [](const Tensor& t) {
+  // relu'd weights, as the original saves them (raw weights without Dale, as the original)
+  auto relu = [&](const Tensor& t) {
     auto v = t.to_vector<float>();
-    for (auto& x : v) x = std::max(x, 0.f);
+    if (n.cfg.apply_dale)
+      for (auto& x : v) x = std::max(x, 0.f);
     return v;
   };
   const auto wr = relu(n.w), w0 = relu(n.w0.defined() ? n.w0 : n.w);
@@ -185,6 +186,13 @@ void write_model(Writer& w, const RateModel& m, bool matlab) {
   w.scalar("apply_dale", n.cfg.apply_dale ? 1 : 0);
   w.scalar("noise_std", n.cfg.noise_std);
   w.scalar("x0_std", n.cfg.x0_std);
+  w.scalar("n_areas", n.cfg.n_areas);
+  w.scalar("P_inter", n.cfg.P_inter);
+  {
+    std::vector<double> area(N);  // area index of every unit (0-based)
+    for (int i = 0; i < N; ++i) area[i] = n.cfg.area_of(i);
+    w.array("area", area.data(), N, 1);
+  }
   w.scalar("seed", double(m.seed));
   const double timing[5] = {double(m.task.T), double(m.task.stim_on), double(m.task.stim_dur),
                             double(m.task.delay), m.task.mante_offset};
@@ -415,6 +423,10 @@ RateModel load_rate_model(const std::string& path) {
   cfg.apply_dale = rd.scalar_or("apply_dale", 1) != 0;
   cfg.noise_std = rd.scalar_or("noise_std", 0.1);
   cfg.x0_std = rd.scalar_or("x0_std", 0.01);
+  cfg.n_areas = int(rd.scalar_or("n_areas", 1));
+  cfg.P_inter = rd.scalar_or("P_inter", 0.2);
+  RSNN_CHECK(cfg.n_areas >= 1 && N % cfg.n_areas == 0, path, ": n_areas = ", cfg.n_areas,
+             " does not divide N = ", N);
   cfg.validate();
   RateNet& n = m.net;
   n.cfg = cfg;
@@ -539,8 +551,10 @@ std::string default_model_name(const RateModel& m) {
     return std::string(b);
   };
   const auto& t = m.net.cfg.taus;
-  return "Task_" + m.task.name() + "_N_" + std::to_string(m.net.N()) + "_Taus_" + num(t[0]) + "_" +
-         num(t.back()) + "_Act_" + activation_name(m.net.cfg.act) + "_" + date;
+  const std::string areas =
+      m.net.cfg.n_areas > 1 ? "_Areas_" + std::to_string(m.net.cfg.n_areas) : std::string();
+  return "Task_" + m.task.name() + "_N_" + std::to_string(m.net.N()) + areas + "_Taus_" + num(t[0]) +
+         "_" + num(t.back()) + "_Act_" + activation_name(m.net.cfg.act) + "_" + date;
 }
 
 }  // namespace rsnn::rate

@@ -48,6 +48,9 @@ void RateConfig::validate() const {
   RSNN_CHECK(taus.size() == 1 || taus[0] <= taus[1], "rate config: taus min ", taus[0], " > max ",
              taus[1]);
   RSNN_CHECK(noise_std >= 0 && x0_std >= 0, "rate config: negative noise");
+  RSNN_CHECK(n_areas >= 1 && N % n_areas == 0, "rate config: N = ", N,
+             " must split into n_areas = ", n_areas, " equal areas");
+  RSNN_CHECK(P_inter > 0 && P_inter <= 1, "rate config: P_inter must be in (0, 1], got ", P_inter);
 }
 
 // ---------------------------------------------------------------- network
@@ -82,10 +85,16 @@ Tensor RateNet::w_eff() const {
     for (int i = 0; i < n; ++i)
       for (int j = 0; j < n; ++j) {
         const size_t k = size_t(i) * n + j;
-        po[k] = std::max(pw[k], R(0)) * ps[j] * pm[k];
+        po[k] = (cfg.apply_dale ? std::max(pw[k], R(0)) : pw[k]) * ps[j] * pm[k];
       }
   });
   return out;
+}
+
+Tensor RateNet::readout_mask() const {
+  std::vector<float> m(N());
+  for (int i = 0; i < N(); ++i) m[i] = cfg.area_of(i) == cfg.n_areas - 1 ? 1.f : 0.f;
+  return Tensor::from_vector(m, {1, N()}).to_dtype(w_out.defined() ? w_out.dtype() : DType::f32);
 }
 
 RateNet init_rate_net(const RateConfig& cfg, uint64_t seed) {
@@ -103,21 +112,39 @@ RateNet init_rate_net(const RateConfig& cfg, uint64_t seed) {
     }
   for (int i = 0; i < N && int(net.som_units.size()) < cfg.som_N; ++i)
     if (net.inh[i]) net.som_units.push_back(i);
+  // Block structure: 1 = recurrent (same area), 2 = projection (area k -> k+1, excitatory
+  // presynaptic), 0 = absent. One area: every pair is recurrent.
+  const int Na = cfg.area_size();
+  auto block = [&](int i, int j) {
+    const int ai = cfg.area_of(i), aj = cfg.area_of(j);
+    if (ai == aj) return 1;
+    return (ai == aj + 1 && !net.inh[j]) ? 2 : 0;
+  };
   std::vector<float> som_m(size_t(N) * N, 1.f);
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < N; ++j)
+      if (block(i, j) == 0) som_m[size_t(i) * N + j] = 0.f;
   for (int i : net.som_units)
     for (int j = 0; j < N; ++j)
       if (net.inh[j]) som_m[size_t(i) * N + j] = 0.f;
 
   std::vector<float> w(size_t(N) * N, 0.f);
-  const double scale = cfg.gain / std::sqrt(N * cfg.P_rec);
-  for (size_t k = 0; k < w.size(); ++k)
-    if (philox::uniform_f64(seed, st(1), k) < cfg.P_rec) {
-      double v = philox::normal(seed, st(2), k) * scale;
-      w[k] = float(cfg.apply_dale ? std::fabs(v) : v);
+  const double scale_rec = cfg.gain / std::sqrt(Na * cfg.P_rec);
+  const double scale_inter = cfg.gain / std::sqrt(Na * cfg.P_inter);
+  for (size_t k = 0; k < w.size(); ++k) {
+    const int kind = block(int(k / N), int(k % N));
+    if (kind == 0) continue;
+    const double p = kind == 1 ? cfg.P_rec : cfg.P_inter;
+    if (philox::uniform_f64(seed, st(1), k) < p) {
+      double v = philox::normal(seed, st(2), k) * (kind == 1 ? scale_rec : scale_inter);
+      w[k] = float(cfg.apply_dale || kind == 2 ? std::fabs(v) : v);
     }
-  std::vector<float> w_in(size_t(N) * C), w_out(N), tg(N);
-  for (size_t k = 0; k < w_in.size(); ++k) w_in[k] = float(philox::normal(seed, st(3), k));
-  for (int i = 0; i < N; ++i) w_out[i] = float(philox::normal(seed, st(4), i) / 100.0);
+  }
+  std::vector<float> w_in(size_t(N) * C, 0.f), w_out(N, 0.f), tg(N);
+  for (size_t k = 0; k < w_in.size(); ++k)
+    if (cfg.area_of(int(k / C)) == 0) w_in[k] = float(philox::normal(seed, st(3), k));
+  for (int i = 0; i < N; ++i)
+    if (cfg.area_of(i) == cfg.n_areas - 1) w_out[i] = float(philox::normal(seed, st(4), i) / 100.0);
   for (int i = 0; i < N; ++i) tg[i] = float(philox::normal(seed, st(5), i));
 
   net.w = Tensor::from_vector(w, {N, N});
@@ -129,7 +156,7 @@ RateNet init_rate_net(const RateConfig& cfg, uint64_t seed) {
   net.taus_gaus = Tensor::from_vector(tg, {N, 1});
   net.taus_gaus0 = net.taus_gaus.clone();
   std::vector<float> w0(w.size());
-  for (size_t k = 0; k < w.size(); ++k) w0[k] = std::max(w[k], 0.f);
+  for (size_t k = 0; k < w.size(); ++k) w0[k] = cfg.apply_dale ? std::max(w[k], 0.f) : w[k];
   net.w0 = Tensor::from_vector(w0, {N, N});
   return net;
 }
@@ -142,6 +169,7 @@ RateRunOptions RateRunOptions::from(const RateConfig& cfg, uint64_t seed,
   o.noise_std = cfg.noise_std;
   o.x0_std = cfg.x0_std;
   o.delta_t = cfg.delta_t;
+  o.rectify = cfg.apply_dale;
   o.seed = seed;
   o.trials = std::move(trials);
   return o;
@@ -201,6 +229,7 @@ struct Saved {
   std::vector<double> taus;
   int act;
   double delta_t;
+  bool rectify;
   Tensor w, sign, som_m, taus_gaus;
 };
 
@@ -218,7 +247,7 @@ void prepare(const Tensor& w, const Tensor& sign, const Tensor& som_m, const Ten
   for (int i = 0; i < N; ++i)
     for (int j = 0; j < N; ++j) {
       const size_t k = size_t(i) * N + j;
-      weff[k] = (pw[k] > R(0) ? pw[k] : R(0)) * ps[j] * pm[k];
+      weff[k] = (!opt.rectify || pw[k] > R(0) ? pw[k] : R(0)) * ps[j] * pm[k];
     }
   alpha.resize(N);
   const R* pg = opt.taus.size() == 2 ? taus_gaus.data<R>() : nullptr;
@@ -334,7 +363,7 @@ std::vector<Tensor> backward_batched(const Saved& s, const Work<R>& wk, const Te
     for (int i = 0; i < N; ++i)
       for (int j = 0; j < N; ++j) {
         const size_t k = size_t(i) * N + j;
-        pd[k] = pw[k] > R(0) ? dWeff[k] * ps[j] * pm[k] : R(0);  // relu'(0) = 0
+        pd[k] = !s.rectify || pw[k] > R(0) ? dWeff[k] * ps[j] * pm[k] : R(0);  // relu'(0) = 0
       }
   }
   Tensor dwo_t = Tensor::empty({1, N}, dtype_of<R>());
@@ -393,6 +422,7 @@ ag::Var rate_rnn(const ag::Var& w, const ag::Var& w_out, const ag::Var& b_out,
   auto saved = std::make_shared<Saved>();
   saved->B = B; saved->N = N; saved->C = C; saved->T = T;
   saved->taus = opt.taus; saved->act = int(opt.act); saved->delta_t = opt.delta_t;
+  saved->rectify = opt.rectify;
   saved->w = w.value(); saved->sign = sign; saved->som_m = som_m; saved->taus_gaus = tg;
 
   // The batch is split into chunks, one per thread, each running all T steps on its own
@@ -515,7 +545,8 @@ std::vector<double> rate_rnn_reference(const RateNet& net, const std::vector<dou
   std::vector<double> weff(size_t(N) * N), alpha(N), tau = taus_from_gaus(opt.taus, net.taus_gaus);
   for (int i = 0; i < N; ++i) {
     alpha[i] = opt.delta_t / tau[i];
-    for (int j = 0; j < N; ++j) weff[i * N + j] = std::max(w[i * N + j], 0.0) * s[j] * m[i * N + j];
+    for (int j = 0; j < N; ++j)
+      weff[i * N + j] = (opt.rectify ? std::max(w[i * N + j], 0.0) : w[i * N + j]) * s[j] * m[i * N + j];
   }
   std::vector<std::vector<double>> x(T, std::vector<double>(N)), r = x, pre = x;
   const uint64_t sx = stream_id(Draw::rate_x0, trial), sn = stream_id(Draw::rate_noise, trial);
@@ -564,7 +595,8 @@ std::vector<double> rate_rnn_reference(const RateNet& net, const std::vector<dou
   }
   for (int i = 0; i < N; ++i)
     for (int j = 0; j < N; ++j)
-      grads->dw[i * N + j] = w[i * N + j] > 0 ? dweff[i * N + j] * s[j] * m[i * N + j] : 0.0;
+      grads->dw[i * N + j] =
+          !opt.rectify || w[i * N + j] > 0 ? dweff[i * N + j] * s[j] * m[i * N + j] : 0.0;
   if (opt.taus.size() == 2)
     for (int i = 0; i < N; ++i) {
       const double sg = 1 / (1 + std::exp(-g[i])), span = opt.taus[1] - opt.taus[0];

@@ -6,7 +6,7 @@
 // and taus_gaus. The forward order is exactly spec §1.5b:
 //   x[0] = x0_std * randn,  r = act(x)
 //   x[t] = (1 - a) x[t-1] + a (W_eff r[t-1] + w_in u[:, t-1]) + noise_std * randn,  a = DeltaT/tau
-//   o[t-1] = w_out r[t] + b_out,   W_eff = (relu(w) diag(sign)) .* som_m
+//   o[t-1] = w_out r[t] + b_out,   W_eff = (relu(w) diag(sign)) .* som_m  (w as is without Dale)
 // Noise and x[0] come from Philox keyed by (noise seed, trial id), so a forward pass is a
 // deterministic function of its inputs (finite differences work) and batched == one-by-one.
 #pragma once
@@ -34,13 +34,24 @@ struct RateConfig {
   double P_rec = 0.2;       // connection probability (self-connections allowed)
   double gain = 1.5;        // weights ~ N(0, 1) * gain / sqrt(N P_rec)
   int som_N = 0;            // first som_N inhibitory units receive no inhibitory input
-  bool apply_dale = true;
+  bool apply_dale = true;   // false: no inhibitory units, w used as is (no relu), as the original
+  // Multi-area networks: n_areas areas of N / n_areas units each (unit i is in area
+  // i / (N / n_areas)), each a Dale recurrent network as above; area k projects to area k+1
+  // from its EXCITATORY units only, each such connection present with probability P_inter
+  // (weights |N(0,1)| gain / sqrt(N_area P_inter), relu'd like every weight, so non-negative).
+  // The input drives area 0 only; the readout reads the last area only. The structure lives in
+  // the fixed mask som_m (the paper's M), so the op, the LIF conversion and the MATLAB export
+  // need nothing else.
+  int n_areas = 1;
+  double P_inter = 0.2;
   std::vector<double> taus = {4, 10};  // [min, max] steps (trained) or one value (fixed)
   Activation act = Activation::sigmoid;
   double noise_std = 0.1;   // recurrent noise per step (outside the DeltaT/tau factor)
   double x0_std = 0.01;     // initial state
   double delta_t = 1.0;     // steps
   bool taus_trainable() const { return taus.size() == 2; }
+  int area_size() const { return N / n_areas; }
+  int area_of(int unit) const { return unit / area_size(); }
   void validate() const;    // throws rsnn::Error with the bad field
 };
 
@@ -50,7 +61,8 @@ struct RateNet {
   Tensor w;           // (N, N) raw weights, trainable; the forward uses relu(w)
   Tensor w0;          // (N, N) initial relu(w)
   Tensor sign;        // (N)  +1 excitatory, -1 inhibitory: the diagonal of m
-  Tensor som_m;       // (N, N) 0/1; row = postsynaptic, column = presynaptic
+  Tensor som_m;       // (N, N) 0/1 mask M; row = postsynaptic, column = presynaptic (SOM rule
+                      // and, with several areas, the area structure)
   Tensor w_in;        // (N, C) fixed
   Tensor w_out;       // (1, N) trainable
   Tensor b_out;       // (1) trainable
@@ -61,13 +73,15 @@ struct RateNet {
 
   int N() const { return cfg.N; }
   Tensor m_matrix() const;          // (N, N) diagonal sign mask, as saved by the original
-  Tensor w_eff() const;             // (N, N) (relu(w) diag(sign)) .* som_m
+  Tensor w_eff() const;             // (N, N) (relu(w) diag(sign)) .* som_m (no relu without Dale)
+  Tensor readout_mask() const;      // (1, N) 1 for the units the readout may use (the last area)
   std::vector<double> tau_steps() const;  // (N) per-unit tau in steps
 };
 
 // Build a network from `seed` (spec §1.2-1.4): cell types, sparse Gaussian weights with
 // gain, |w| under Dale, the SOM mask, w_in ~ N(0,1), w_out ~ N(0,1)/100, b_out = 0,
-// taus_gaus ~ N(0,1).
+// taus_gaus ~ N(0,1). With several areas: the blocks described at RateConfig::n_areas, w_in
+// zero outside area 0, w_out zero outside the last area; one area draws exactly as before.
 RateNet init_rate_net(const RateConfig& cfg, uint64_t seed);
 // Per-unit tau in steps: sigmoid(g) (max - min) + min, or the fixed value.
 std::vector<double> taus_from_gaus(const std::vector<double>& taus, const Tensor& taus_gaus);
@@ -76,6 +90,7 @@ struct RateRunOptions {
   Activation act = Activation::sigmoid;
   std::vector<double> taus = {4, 10};
   double noise_std = 0.1, x0_std = 0.01, delta_t = 1.0;
+  bool rectify = true;             // W_eff uses relu(w) (Dale); false: w as is
   uint64_t seed = 0;               // noise seed
   std::vector<uint64_t> trials;    // (B) trial ids keying x[0] and the noise
   static RateRunOptions from(const RateConfig& cfg, uint64_t seed, std::vector<uint64_t> trials);

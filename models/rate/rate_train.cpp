@@ -72,6 +72,18 @@ Params wrap(RateNet& net, bool grad) {
   return p;
 }
 constexpr uint64_t kEvalTrialBase = uint64_t(1) << 40;
+
+// Multi-area: the readout reads the last area only; the other entries of w_out stay 0
+// (a zero gradient leaves TF1 Adam's moments, and so the weight, untouched).
+void mask_readout_grad(const ag::Var& w_out, const Tensor& mask) {
+  if (!w_out.grad().defined()) return;
+  dispatch_float(w_out.dtype(), "mask_readout_grad", [&](auto tag) {
+    using R = decltype(tag);
+    R* g = w_out.grad().template data<R>();
+    const R* m = mask.template data<R>();
+    for (int64_t i = 0; i < w_out.value().numel(); ++i) g[i] *= m[i];
+  });
+}
 }  // namespace
 
 EvalResult evaluate_rate(const RateNet& net_in, const TaskSpec& task, LossKind loss, uint64_t seed,
@@ -119,6 +131,7 @@ TrainResult train_rate(const TrainConfig& cfg_in, const EvalCallback& on_eval) {
   RateNet& net = res.net;
   Params p = wrap(net, true);
   TfAdam adam(p.list(), cfg.lr);
+  const Tensor readout_mask = net.readout_mask();
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -143,6 +156,7 @@ TrainResult train_rate(const TrainConfig& cfg_in, const EvalCallback& on_eval) {
     res.losses.push_back(loss.value().item<double>());
     if (step == 0) res.trace0 = trace;
     ag::backward(loss);
+    if (net.cfg.n_areas > 1) mask_readout_grad(p.w_out, readout_mask);
     adam.step();
     res.trace_last = trace;
     res.u_last = u.narrow0(0, 1).reshape({u.size(1), u.size(2)});

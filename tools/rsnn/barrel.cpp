@@ -12,6 +12,7 @@
 #include "runtime/atomic_file.h"
 #include "runtime/device.h"
 #include "runtime/progress.h"
+#include "tools/rsnn/barrel_command.h"
 #include "tools/rsnn/command.h"
 
 namespace rsnn::cli {
@@ -232,12 +233,22 @@ void add_deprive(CLI::App& barrel) {
 }
 
 Register reg([](CLI::App& app) {
-  auto* barrel = app.add_subcommand("barrel", "The barrel-cortex recurrent spiking network");
-  barrel->require_subcommand(1);
+  auto* barrel = barrel_command(app);
   add_train(*barrel);
   add_eval(*barrel);
   add_deprive(*barrel);
 });
 
 }  // namespace
+
+CLI::App* barrel_command(CLI::App& app) {
+  try {
+    return app.get_subcommand("barrel");
+  } catch (const CLI::OptionNotFound&) {
+  }
+  auto* barrel = app.add_subcommand("barrel", "The barrel-cortex recurrent spiking network");
+  barrel->require_subcommand(1);
+  return barrel;
+}
+
 }  // namespace rsnn::cli

@@ -53,8 +53,8 @@ std::string fmt(double v, int prec = 4) {
 
 struct TrainArgs {
   std::string task = "go-nogo", act = "sigmoid", loss = "l2", out = "out", name, plot = "auto";
-  int N = 200, som_N = 0, batch = 1, eval_freq = 100, eval_trials = 100, delay = -1;
-  double P_inh = 0.2, P_rec = 0.2, gain = 1.5, lr = 0.01;
+  int N = 200, som_N = 0, batch = 1, eval_freq = 100, eval_trials = 100, delay = -1, areas = 1;
+  double P_inh = 0.2, P_rec = 0.2, gain = 1.5, lr = 0.01, P_inter = 0.2;
   std::vector<double> taus = {4, 10};
   int64_t max_trials = 6000;
   uint64_t seed = 1;
@@ -79,7 +79,9 @@ void run_train(const TrainArgs& a) {
     RSNN_CHECK(task.kind == TaskKind::dms_wm, "--curriculum applies to dms-wm only");
     cfg.stages = {dms_wm_short(), task};
   }
-  cfg.net.N = a.N;
+  cfg.net.N = a.N * a.areas;  // --N units in each area
+  cfg.net.n_areas = a.areas;
+  cfg.net.P_inter = a.P_inter;
   cfg.net.P_inh = a.P_inh;
   cfg.net.P_rec = a.P_rec;
   cfg.net.gain = a.gain;
@@ -113,7 +115,9 @@ void run_train(const TrainArgs& a) {
   RSNN_CHECK(a.plot == "auto" || a.plot == "on" || a.plot == "off", "--plot must be auto, on or off");
   RSNN_CHECK(a.plot != "on" || plots.enabled(), "--plot on: ", plots.why_not());
 
-  std::cout << "training a " << a.N << "-unit " << activation_name(cfg.net.act) << " rate RNN on "
+  std::cout << "training a " << cfg.net.N << "-unit "
+            << (a.areas > 1 ? std::to_string(a.areas) + "-area " : std::string())
+            << activation_name(cfg.net.act) << " rate RNN on "
             << task.name() << (a.curriculum ? " (short-delay curriculum first)" : "") << ", seed "
             << a.seed << " -> " << h5 << std::endl;
   std::vector<EvalRecord> evals;
@@ -201,6 +205,8 @@ Register reg([](CLI::App& app) {
   tr->add_option("--p-inh", t.P_inh, "probability of an inhibitory unit")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   tr->add_option("--p-rec", t.P_rec, "recurrent connection probability")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   tr->add_option("--som-n", t.som_N, "number of SOM units (inhibitory units without inhibitory input)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  tr->add_option("--areas", t.areas, "stacked Dale areas (N units each): area k projects to k+1 from its excitatory units; input to area 0, readout from the last")->check(CLI::PositiveNumber)->capture_default_str();
+  tr->add_option("--p-inter", t.P_inter, "probability of a projection from an excitatory unit of area k to a unit of area k+1")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   tr->add_option("--gain", t.gain, "initial weight gain")->capture_default_str();
   tr->add_option("--taus", t.taus, "synaptic decay in 5-ms steps: MIN MAX (trained) or one value (fixed)")->expected(1, 2)->capture_default_str();
   tr->add_option("--act", t.act, "sigmoid | clipped_relu | softplus")->capture_default_str();

@@ -1,0 +1,505 @@
+#!/usr/bin/env python3
+"""Convert a PyTorch barrel-cortex model (SRNN_bfd of github.com/fun0515/Barrel-Cortex-RSNN,
+saved whole with torch.save(model)) into an rsnn checkpoint (models/barrel/train.h layout),
+so that `rsnn barrel eval|deprive --checkpoint OUT.h5` run it.
+
+  /usr/bin/python3 tools/convert_torch_barrel.py MODEL.pth OUT.h5 [--form spiking|real]
+      [--init-b B] [--steps T]
+
+Needs only numpy and h5py, not torch (Debian: /usr/bin/python3 with python3-numpy and
+python3-h5py; a pyenv `python3` on PATH usually lacks them). Reads torch.save files of
+torch >= 1.6 (the zip format; the original used torch 2.1.1).
+
+The original source need not be importable, and no code from the file runs: the archive is
+read by a restricted unpickler that turns tensors into numpy arrays and the pickle's classes
+(__main__.SRNN_bfd, SparseLinear.SparseLinear2, torch's Linear and ModuleList) into stand-ins
+that only hold their saved state. What is read (spec barrel-cortex-rsnn.md §1.3-1.6):
+  ThtoPops[k]     SparseLinear2 [pop size, 200] for the k-th population with thalamic input
+  toPops[i][k]    SparseLinear2 [size i, size j] for the k-th source j (ascending) of target i
+  tau_m, tau_adp  13 per-population vectors; barrelloid_tau_m, barrelloid_tau_adp [200]
+  fc_f, fc_t      Linear(93, 100) (spiking form) or fc Linear(558, 200) (real form)
+  barrelloid      Linear(200, 200); fc2_1 Linear(3606, 128); fc2_2 Linear(128, 3)
+  init_b, init_w  the baseline threshold b_j0 (= initial adaptation) and the weight-init bound
+A synapse exists where a block's mask is non-zero; its value is the block's weight clamped to
+[0, 1], as the original clamps before every forward. Network order: the 200 thalamic neurons,
+then the 13 populations; the sign of a synapse is its source population's.
+
+Anything unexpected (missing block or attribute, wrong shape, NaN, a mask that is not 0/1, a
+table sign that contradicts the population type) stops the conversion with one line on
+stderr and exit status 1. OUT.h5 is written to a temporary file and renamed into place.
+"""
+import argparse
+import io
+import math
+import os
+import pickle
+import sys
+import types
+
+# The rsnn network (models/barrel/anatomy.h): populations in model order.
+POP_NAMES = ["Pyr_SP", "Pyr_SS", "Inh_FS", "Inh_RSNP", "Pyr", "Inh_FSBS", "Inh_FSCH",
+             "Inh_BSPV", "Inh_Mar", "Inh_DBC", "Inh_Bip", "Inh_SBC", "Inh_NG"]
+POP_SIZES = [440, 934, 94, 93, 2232, 106, 4, 55, 64, 64, 34, 60, 38]
+POP_TYPES = ["E", "E", "I", "I", "E", "I", "I", "I", "I", "I", "I", "I", "I"]
+N_THAL = 200
+N_POP = len(POP_SIZES)
+N_NET = N_THAL + sum(POP_SIZES)  # 4418
+READOUT_POPS = (0, 1, 4)         # fc2_1 reads Pyr_SP, Pyr_SS, L2/3 Pyr
+N_HIDDEN, N_CLASSES = 128, 3
+
+
+class ConvertError(Exception):
+    """One line saying what is wrong and where."""
+
+
+# ---- loading the pickle without torch and without the original source ----------------------
+#
+# torch.save (torch >= 1.6) writes a zip archive: <name>/data.pkl, a pickle whose tensors refer
+# to storages by persistent id ('storage', storage type, key, location, numel), and one raw
+# little-endian record <name>/data/<key> per storage. We read it with our own unpickler, so
+# neither torch nor the model's classes are needed and no code from the file runs: tensors
+# become numpy arrays, every module (torch's Linear and ModuleList as well as the model's own
+# SRNN_bfd, SparseLinear2) becomes a StandIn holding its saved attributes.
+
+_STORAGE_DTYPES = {
+    "FloatStorage": "<f4", "DoubleStorage": "<f8", "HalfStorage": "<f2", "BFloat16Storage": "bf16",
+    "LongStorage": "<i8", "IntStorage": "<i4", "ShortStorage": "<i2", "CharStorage": "i1",
+    "ByteStorage": "u1", "BoolStorage": "?", "UntypedStorage": "u1",
+}
+_TORCH_DTYPES = {"float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
+                 "uint8", "bool", "float", "double", "half", "long", "int"}
+
+
+class StandIn:
+    """The saved state of a pickled object whose class is not loaded (a torch module or one of
+    the model's own classes). Attribute lookup follows nn.Module: the instance's attributes,
+    then _parameters, _buffers, _modules; a ModuleList iterates over its modules."""
+
+    _rsnn_origin = "?"
+
+    def __setstate__(self, state):
+        if isinstance(state, tuple) and len(state) == 2:  # (dict, slots)
+            state = {**(state[0] or {}), **(state[1] or {})}
+        if not isinstance(state, dict):
+            raise ConvertError(f"pickled {self._rsnn_origin}: unexpected state of type {type(state).__name__}")
+        self.__dict__.update(state)
+
+    def __getattr__(self, name):
+        if not name.startswith("__"):
+            for table in ("_parameters", "_buffers", "_modules"):
+                d = self.__dict__.get(table)
+                if d is not None and name in d:
+                    return d[name]
+        raise AttributeError(name)
+
+    def __iter__(self):
+        return iter(self.__dict__.get("_modules", {}).values())
+
+    def __len__(self):
+        return len(self.__dict__.get("_modules", {}))
+
+    def __getitem__(self, k):
+        return list(self)[k]
+
+
+_STAND_INS = {}
+
+
+def _stand_in(module, name):
+    key = (module, name)
+    if key not in _STAND_INS:
+        _STAND_INS[key] = type(name, (StandIn,), {"__module__": "rsnn_stand_in", "_rsnn_origin": module + "." + name})
+    return _STAND_INS[key]
+
+
+class _Storage:
+    def __init__(self, dtype_name):
+        self.dtype_name = dtype_name
+
+
+def _rebuild_tensor(storage, offset, size, stride, *unused):
+    import numpy as np
+    if not isinstance(storage, np.ndarray):
+        raise ConvertError(f"a tensor refers to a storage of type {type(storage).__name__}")
+    size, stride = tuple(int(v) for v in size), tuple(int(v) for v in stride)
+    if any(n == 0 for n in size):
+        return np.zeros(size, dtype=storage.dtype)
+    end = offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))
+    if offset < 0 or end > storage.size:
+        raise ConvertError(f"a tensor of shape {size} reaches past its storage of {storage.size} values")
+    base = storage[offset:]
+    return np.lib.stride_tricks.as_strided(base, size, [s * storage.itemsize for s in stride]).copy()
+
+
+def _rebuild_parameter(data, *unused):
+    return data
+
+
+_SAFE_BUILTINS = {"set", "frozenset", "slice", "complex", "bytearray", "bytes", "range", "list",
+                  "dict", "tuple", "int", "float", "bool", "str", "object"}
+
+
+class _ModelUnpickler(pickle.Unpickler):
+    """numpy and a few containers resolve normally, torch's tensor and storage rebuilders to
+    numpy, every other class to a StandIn; functions outside this list are refused."""
+
+    def __init__(self, f, read_record, byteorder):
+        super().__init__(f, encoding="utf-8")
+        self.read_record = read_record
+        self.byteorder = byteorder
+        self.storages = {}
+
+    def find_class(self, module, name):
+        root = module.split(".")[0]
+        if root == "torch":
+            if module == "torch" and name in _STORAGE_DTYPES:
+                return _Storage(_STORAGE_DTYPES[name])
+            if module in ("torch._utils", "torch._tensor") and name.startswith("_rebuild_tensor"):
+                return _rebuild_tensor
+            if module == "torch._utils" and name.startswith("_rebuild_parameter"):
+                return _rebuild_parameter
+            if module == "torch" and name in _TORCH_DTYPES:
+                return "torch." + name
+            if module.startswith("torch.nn.modules.") or module == "torch.nn.parameter":
+                return _stand_in(module, name)
+            raise ConvertError(f"the pickle references {module}.{name}, which a model file should not need")
+        if root == "numpy":
+            if name not in ("_reconstruct", "ndarray", "dtype", "scalar") and not module.startswith("numpy.dtypes"):
+                raise ConvertError(f"the pickle references {module}.{name}, which a model file should not need")
+            try:
+                return super().find_class(module, name)
+            except (ImportError, AttributeError):  # written by numpy 2 (numpy._core), read by numpy 1
+                return super().find_class(module.replace("numpy._core", "numpy.core"), name)
+        if (module, name) in (("collections", "OrderedDict"), ("copyreg", "_reconstructor"),
+                              ("_codecs", "encode")):
+            return super().find_class(module, name)
+        if module in ("builtins", "__builtin__"):
+            if name not in _SAFE_BUILTINS:
+                raise ConvertError(f"the pickle references builtins.{name}, which a model file should not need")
+            return super().find_class("builtins", name)
+        return _stand_in(module, name)  # the model's own classes: __main__.SRNN_bfd, ...
+
+    def persistent_load(self, pid):
+        import numpy as np
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] in ("storage", b"storage")):
+            raise ConvertError(f"unexpected persistent id {pid!r:.80}")
+        storage_type, key, _location, numel = pid[1:5]
+        if not isinstance(storage_type, _Storage):
+            raise ConvertError(f"unexpected storage type {storage_type!r:.80}")
+        key = key.decode() if isinstance(key, bytes) else str(key)
+        if key not in self.storages:
+            raw = self.read_record("data/" + key)
+            if storage_type.dtype_name == "bf16":  # numpy has no bfloat16: widen to float32
+                a = np.frombuffer(raw, dtype=self.byteorder + "u2").astype(np.uint32) << 16
+                arr = a.view(np.float32)
+            else:
+                dt = np.dtype(storage_type.dtype_name).newbyteorder(self.byteorder)
+                arr = np.frombuffer(raw, dtype=dt).astype(dt.newbyteorder("="))
+            self.storages[key] = arr
+        return self.storages[key]
+
+
+def load_model(path):
+    import zipfile
+    if not os.path.isfile(path):
+        raise ConvertError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise ConvertError(f"{path}: not a torch.save zip archive (files written by torch < 1.6 use a "
+                           "legacy format: load and re-save the model with a newer torch)")
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            pkl = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
+            if not pkl:
+                raise ConvertError(f"{path}: zip archive without <name>/data.pkl: not a torch.save file")
+            prefix = pkl[0][: -len("data.pkl")]
+            if prefix + "constants.pkl" in names:
+                raise ConvertError(f"{path}: a TorchScript archive, not a torch.save(model) pickle")
+            byteorder = "<"
+            if prefix + "byteorder" in names and z.read(prefix + "byteorder").strip() == b"big":
+                byteorder = ">"
+
+            def read_record(rel):
+                try:
+                    return z.read(prefix + rel)
+                except KeyError:
+                    raise ConvertError(f"{path}: record {prefix + rel} is missing") from None
+
+            obj = _ModelUnpickler(io.BytesIO(z.read(pkl[0])), read_record, byteorder).load()
+    except ConvertError:
+        raise
+    except Exception as e:  # a damaged archive or pickle
+        detail = str(e).splitlines()[0] if str(e) else "no detail"
+        raise ConvertError(f"{path}: cannot be read as a torch.save file ({type(e).__name__}: {detail})")
+    if isinstance(obj, dict):
+        raise ConvertError(f"{path}: holds a dict (a state_dict?), not a whole SRNN_bfd model; the masks "
+                           "of SparseLinear2 are plain attributes, absent from a state_dict, so save the "
+                           "whole model with torch.save(model)")
+    origin = getattr(type(obj), "_rsnn_origin", type(obj).__name__)
+    if type(obj).__name__ != "SRNN_bfd":
+        raise ConvertError(f"{path}: holds a {origin}, expected an SRNN_bfd model")
+    return obj
+
+
+# ---- reading the model ------------------------------------------------------------------
+
+def attr(obj, name, where):
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        raise ConvertError(f"{where}: missing attribute '{name}'") from None
+
+
+def array(x, where, shape=None):
+    """A float tensor (loaded as a numpy array) as float32, shape- and NaN-checked."""
+    import numpy as np
+    if not isinstance(x, np.ndarray):
+        raise ConvertError(f"{where}: expected a tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise ConvertError(f"{where}: expected a float tensor, got {x.dtype}")
+    a = x.astype(np.float32)
+    if shape is not None and tuple(a.shape) != tuple(shape):
+        raise ConvertError(f"{where}: shape {tuple(a.shape)}, expected {tuple(shape)}")
+    if not np.all(np.isfinite(a)):
+        bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+        raise ConvertError(f"{where}: {bad} non-finite value(s) (NaN or inf)")
+    return a
+
+
+def module_list(obj, name, where, length):
+    ml = attr(obj, name, where)
+    try:
+        items = list(ml)
+    except TypeError:
+        raise ConvertError(f"{where}.{name}: expected a ModuleList, got {type(ml).__name__}") from None
+    if len(items) != length:
+        raise ConvertError(f"{where}.{name}: {len(items)} entries, expected {length}")
+    return items
+
+
+def linear(obj, name, out_f, in_f):
+    lin = attr(obj, name, "SRNN_bfd")
+    w = array(attr(lin, "weight", name), name + ".weight", (out_f, in_f))
+    b = attr(lin, "bias", name)
+    if b is None:
+        raise ConvertError(f"{name}: has no bias; the model expects Linear(..., bias=True)")
+    return w, array(b, name + ".bias", (out_f,))
+
+
+def sparse_block(block, where, n_post, n_pre):
+    """(post, pre, value) of the synapses of one SparseLinear2: mask != 0, value clamp(w, 0, 1)."""
+    import numpy as np
+    w = array(attr(block, "weight", where), where + ".weight", (n_post, n_pre))
+    mask = array(attr(block, "mask", where), where + ".mask", (n_post, n_pre))
+    if not np.all((mask == 0) | (mask == 1)):
+        raise ConvertError(f"{where}.mask: values other than 0 and 1")
+    if getattr(block, "bias", None) is not None:
+        raise ConvertError(f"{where}: has a bias; the model's sparse blocks have none")
+    if getattr(block, "ifPositive", True) is not True:
+        raise ConvertError(f"{where}: ifPositive is not True; rsnn keeps every weight in [0, 1]")
+    post, pre = np.nonzero(mask)
+    raw = w[post, pre]
+    return post, pre, np.clip(raw, 0.0, 1.0), int(np.count_nonzero((raw < 0) | (raw > 1)))
+
+
+def tables(model):
+    """Prob_ThtoAll [13] and Type_AlltoAll [13, 13] (rows pre, cols post) from the model."""
+    import numpy as np
+    p_th = np.asarray(attr(model, "Prob_ThtoAll", "SRNN_bfd"), dtype=np.float64).reshape(-1)
+    typ = np.asarray(attr(model, "Type_AlltoAll", "SRNN_bfd"), dtype=np.float64)
+    if p_th.shape != (N_POP,) or typ.shape != (N_POP, N_POP):
+        raise ConvertError(f"SRNN_bfd: Prob_ThtoAll {p_th.shape} / Type_AlltoAll {typ.shape}, expected "
+                           f"({N_POP},) / ({N_POP}, {N_POP})")
+    for j in range(N_POP):
+        want = 1.0 if POP_TYPES[j] == "E" else -1.0
+        for i in range(N_POP):
+            if typ[j, i] not in (0.0, want):
+                raise ConvertError(f"SRNN_bfd.Type_AlltoAll[{j}, {i}] = {typ[j, i]}: source {POP_NAMES[j]} is "
+                                   f"{POP_TYPES[j]}, so the sign must be {want:+.0f} (or 0)")
+    return p_th, typ
+
+
+def convert(model, form=None, init_b=None, steps=None):
+    """Everything the checkpoint holds, as a dict of numpy arrays and attributes."""
+    import numpy as np
+    sizes = [int(s) for s in attr(model, "popSize", "SRNN_bfd")]
+    if sizes != POP_SIZES:
+        raise ConvertError(f"SRNN_bfd.popSize = {sizes}, expected {POP_SIZES}")
+    ptypes = list(getattr(model, "popType", POP_TYPES))
+    if ptypes != POP_TYPES:
+        raise ConvertError(f"SRNN_bfd.popType = {ptypes}, expected {POP_TYPES}")
+    has_ff = hasattr(model, "fc_f") and hasattr(model, "fc_t")
+    has_fc = hasattr(model, "fc")
+    if has_ff == has_fc:
+        raise ConvertError("SRNN_bfd: expected either fc_f and fc_t (spiking form) or fc (real form)")
+    found = "spiking" if has_ff else "real"
+    if form is not None and form != found:
+        raise ConvertError(f"--form {form}, but the model is the {found} form "
+                           f"({'fc_f/fc_t' if has_ff else 'fc'} present)")
+    form = found
+
+    p_th, typ = tables(model)
+    offsets = [N_THAL]
+    for s in POP_SIZES:
+        offsets.append(offsets[-1] + s)
+
+    params, posts, pres, vals = {}, [], [], []
+    clamped = 0
+    thal_targets = [i for i in range(N_POP) if p_th[i] != 0]
+    th_blocks = module_list(model, "ThtoPops", "SRNN_bfd", len(thal_targets))
+    for k, i in enumerate(thal_targets):
+        post, pre, v, c = sparse_block(th_blocks[k], f"ThtoPops[{k}] (VPM -> {POP_NAMES[i]})",
+                                       POP_SIZES[i], N_THAL)
+        posts.append(post + offsets[i]), pres.append(pre), vals.append(v)
+        clamped += c
+    to_pops = module_list(model, "toPops", "SRNN_bfd", N_POP)
+    for i in range(N_POP):
+        sources = [j for j in range(N_POP) if typ[j, i] != 0]
+        where = f"toPops[{i}] ({POP_NAMES[i]})"
+        try:
+            blocks = list(to_pops[i])
+        except TypeError:
+            raise ConvertError(f"{where}: expected a ModuleList, got {type(to_pops[i]).__name__}") from None
+        if len(blocks) != len(sources):
+            raise ConvertError(f"{where}: {len(blocks)} source blocks, expected {len(sources)} "
+                               f"({', '.join(POP_NAMES[j] for j in sources)})")
+        for k, j in enumerate(sources):
+            post, pre, v, c = sparse_block(blocks[k], f"toPops[{i}][{k}] ({POP_NAMES[j]} -> {POP_NAMES[i]})",
+                                           POP_SIZES[i], POP_SIZES[j])
+            posts.append(post + offsets[i]), pres.append(pre + offsets[j]), vals.append(v)
+            clamped += c
+
+    post = np.concatenate(posts).astype(np.int64)
+    pre = np.concatenate(pres).astype(np.int64)
+    w = np.concatenate(vals).astype(np.float32)
+    order = np.lexsort((pre, post))  # post-major, pre ascending within a row
+    post, pre, w = post[order], pre[order], w[order]
+    post_ptr = np.zeros(N_NET + 1, dtype=np.int64)
+    post_ptr[1:] = np.cumsum(np.bincount(post, minlength=N_NET))
+    sign = np.ones(N_NET, dtype=np.float32)
+    for j in range(N_POP):
+        if POP_TYPES[j] == "I":
+            sign[offsets[j]:offsets[j + 1]] = -1.0
+
+    def taus(name, bname):
+        lst = attr(model, name, "SRNN_bfd")
+        if len(lst) != N_POP:
+            raise ConvertError(f"SRNN_bfd.{name}: {len(lst)} entries, expected {N_POP}")
+        parts = [array(attr(model, bname, "SRNN_bfd"), bname, (N_THAL,))]
+        parts += [array(lst[i], f"{name}[{i}] ({POP_NAMES[i]})", (POP_SIZES[i],)) for i in range(N_POP)]
+        t = np.concatenate(parts)
+        if np.any(t <= 0):
+            raise ConvertError(f"SRNN_bfd.{name}: {int(np.count_nonzero(t <= 0))} time constant(s) <= 0")
+        return t
+
+    if form == "spiking":
+        params["fc_f.weight"], params["fc_f.bias"] = linear(model, "fc_f", 100, 93)
+        params["fc_t.weight"], params["fc_t.bias"] = linear(model, "fc_t", 100, 93)
+    else:
+        params["fc.weight"], params["fc.bias"] = linear(model, "fc", 200, 558)
+    params["barrelloid.weight"], params["barrelloid.bias"] = linear(model, "barrelloid", N_THAL, 200)
+    params["w"] = w
+    params["tau_m"] = taus("tau_m", "barrelloid_tau_m")
+    params["tau_adp"] = taus("tau_adp", "barrelloid_tau_adp")
+    n_ro = sum(POP_SIZES[i] for i in READOUT_POPS)
+    params["fc2_1.weight"], params["fc2_1.bias"] = linear(model, "fc2_1", N_HIDDEN, n_ro)
+    params["fc2_2.weight"], params["fc2_2.bias"] = linear(model, "fc2_2", N_CLASSES, N_HIDDEN)
+
+    b0 = float(attr(model, "init_b", "SRNN_bfd")) if init_b is None else float(init_b)
+    w0 = float(getattr(model, "init_w", 0.06 if form == "spiking" else 0.05))
+    if not (math.isfinite(b0) and b0 >= 0):
+        raise ConvertError(f"init_b = {b0}: must be finite and >= 0")
+    if not (0 < w0 <= 1):
+        raise ConvertError(f"SRNN_bfd.init_w = {w0}: must be in (0, 1]")
+    T = steps if steps is not None else (550 if form == "spiking" else 110)
+    if T < 2:
+        raise ConvertError(f"--steps {T}: must be at least 2")
+    return {
+        "params": params, "b_base": np.full(N_NET, b0, dtype=np.float32),
+        "post_ptr": post_ptr, "pre_idx": pre.astype(np.int32), "source_sign": sign,
+        "attrs": {"form": form, "T": int(T), "init_b": b0, "init_w": w0},
+        "counts": {"thalamic": int(sum(len(v) for v in vals[:len(thal_targets)])),
+                   "recurrent": int(sum(len(v) for v in vals[len(thal_targets):])), "clamped": clamped},
+    }
+
+
+# ---- writing the checkpoint -------------------------------------------------------------
+
+def write_checkpoint(path, c, source):
+    import h5py
+    import numpy as np
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise ConvertError(f"{path}: folder {d} does not exist")
+    tmp = f"{path}.tmp.{os.getpid()}"
+    try:
+        with h5py.File(tmp, "w") as f:
+            a = c["attrs"]
+            f.attrs["format"] = "rsnn-barrel"
+            f.attrs["version"] = np.int64(1)
+            f.attrs["form"] = a["form"]
+            f.attrs["T"] = np.int64(a["T"])
+            f.attrs["init_b"] = np.float64(a["init_b"])
+            f.attrs["init_w"] = np.float64(a["init_w"])
+            f.attrs["tau_m_init"] = np.float64(10.0)
+            f.attrs["tau_adp_init"] = np.float64(5.0)
+            f.attrs["beta"] = np.float64(1.8)
+            f.attrs["order"] = "gauss_seidel"
+            f.attrs["loss"] = "seed"
+            f.attrs["seed"] = np.int64(515)
+            f.attrs["epoch"] = np.int64(0)
+            f.attrs["test_accuracy"] = np.float64("nan")  # not evaluated by rsnn yet
+            f.attrs["converted_from"] = os.path.basename(source)
+            f.attrs["converter"] = "tools/convert_torch_barrel.py (PyTorch SRNN_bfd)"
+            for name, v in c["params"].items():
+                f.create_dataset("params/" + name, data=np.ascontiguousarray(v, dtype=np.float32))
+            f.create_dataset("b_base", data=c["b_base"])
+            f.create_dataset("projection/post_ptr", data=c["post_ptr"])
+            f.create_dataset("projection/pre_idx", data=c["pre_idx"])
+            f.create_dataset("projection/source_sign", data=c["source_sign"])
+            f.create_group("scheduler").attrs["last_epoch"] = np.int64(0)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="convert_torch_barrel.py", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model", help="MODEL.pth: torch.save(model) of an SRNN_bfd")
+    ap.add_argument("out", help="OUT.h5: the rsnn checkpoint to write")
+    ap.add_argument("--form", choices=["spiking", "real"],
+                    help="expected model form (default: detected from fc_f/fc_t or fc)")
+    ap.add_argument("--init-b", type=float, default=None,
+                    help="baseline threshold b_j0 and initial adaptation (default: the model's init_b; "
+                         "the original scripts set their global b_j0 from it)")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="time steps T of the checkpoint (default 550 spiking, 110 real)")
+    a = ap.parse_args(argv)
+    try:
+        try:
+            import h5py  # noqa: F401
+            import numpy  # noqa: F401
+        except ImportError as e:
+            raise ConvertError(f"{e}; run with a python3 that has numpy and h5py "
+                               "(Debian: /usr/bin/python3 with python3-numpy and python3-h5py)")
+        model = load_model(a.model)
+        c = convert(model, a.form, a.init_b, a.steps)
+        write_checkpoint(a.out, c, a.model)
+    except ConvertError as e:
+        print(f"convert_torch_barrel: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # writing OUT.h5 (disk full, permissions)
+        print(f"convert_torch_barrel: error: {a.out}: {e}", file=sys.stderr)
+        return 1
+    n = c["counts"]
+    print(f"wrote {a.out}: {c['attrs']['form']} model, {N_NET} neurons, {n['thalamic'] + n['recurrent']} "
+          f"synapses ({n['thalamic']} thalamic, {n['recurrent']} recurrent), T = {c['attrs']['T']}, "
+          f"init_b = {c['attrs']['init_b']:g}; {n['clamped']} weight(s) clamped to [0, 1]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
