@@ -64,7 +64,10 @@ void set_counters(benchmark::State& state, const BarrelModel& m, int64_t B, cons
   const double neuron_steps = double(m.config().T) * double(B) * double(m.neurons());
   const double bytes = (train ? 48.0 : 16.0) * neuron_steps + 8.0 * double(s.synaptic_events);
   const double flops = train ? 2.0 * double(m.projection().nnz()) * double(m.config().T) * double(B) : 0.0;
-  state.counters["maxrss_MB"] = maxrss_mb();  // before the floor measurement's 512 MB buffers
+  // The process peak after the first complete run of the workload, read before the floor
+  // measurement's 512 MB of buffers raise it (one workload per process: its own peak).
+  static const double rss_before_floor = maxrss_mb();
+  state.counters["maxrss_MB"] = rss_before_floor;
   set_floor_counters(state, bytes, flops);
   state.counters["spikes/neuron-step"] = double(s.spikes) / neuron_steps;
   state.counters["synaptic_events/s"] =
