@@ -3,14 +3,15 @@
 original SRNN_bfd (github.com/fun0515/Barrel-Cortex-RSNN) and an independent reference of its
 forward pass. Written for rsnn; none of the original code is used.
 
-  make --dir D [--seed S] [--tables DIR] [--defects]
-      Builds a spiking-form and a real-form model (masks sampled from the barrel tables, random
+  make --dir D [--forms spiking real] [--seed S] [--tables DIR] [--defects]
+      Builds a spiking-form and/or a real-form model (masks sampled from the barrel tables, random
       weights with a few outside [0, 1] and a few exactly 0, random per-neuron time
       constants), saves each with torch.save(model) as the original scripts do (classes
       recorded as __main__.SRNN_bfd and SparseLinear.SparseLinear2) to D/spiking.pth and
       D/real.pth, and writes what a correct conversion must contain to D/truth_<form>.h5, built
       by placing every block into a dense 4418 x 4418 matrix. --defects also saves broken
-      variants: D/nan.pth, D/missing_block.pth, D/state_dict.pth.
+      variants of the last one: D/nan.pth, D/missing_block.pth, D/state_dict.pth. Each form
+      has its own seed (S, S + 1), so a model does not depend on which others are made.
   reference MODEL IO OUT [MODEL IO OUT ...]
       Loads MODEL with torch.load (this file defines the classes) and runs the original
       forward in float64 from the initial state in IO (v0, s0 [B, 4418], network order) on
@@ -150,12 +151,14 @@ def write_truth(model, path, form):
 
 
 def make(a):
-    torch.manual_seed(a.seed)
-    for form, init_b, init_w in (("spiking", 0.04, 0.06), ("real", 0.03, 0.05)):
+    for k, (form, init_b, init_w) in enumerate((("spiking", 0.04, 0.06), ("real", 0.03, 0.05))):
+        if form not in a.forms:
+            continue
+        torch.manual_seed(a.seed + k)
         model = SRNN_bfd(a.tables, form, init_b, init_w)
         torch.save(model, os.path.join(a.dir, form + ".pth"))
         write_truth(model, os.path.join(a.dir, f"truth_{form}.h5"), form)
-    if a.defects:  # variants of the real-form model
+    if a.defects:  # variants of the last model made
         w = model.toPops[4][2].weight
         keep = w.data[0, 0].item()
         w.data[0, 0] = float("nan")
@@ -230,6 +233,7 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     m = sub.add_parser("make")
     m.add_argument("--dir", required=True)
+    m.add_argument("--forms", nargs="+", choices=["spiking", "real"], default=["spiking", "real"])
     m.add_argument("--seed", type=int, default=515)
     m.add_argument("--tables", default=os.path.join(os.path.dirname(__file__), "..", "data", "barrel"))
     m.add_argument("--defects", action="store_true")
