@@ -27,19 +27,6 @@ bool exists(const std::string& p) {
 }
 
 // A fresh temporary folder, removed with its files at the end of the test.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/rsnn_anatomy_XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    const std::string cmd = "rm -rf '" + path + "'";
-    (void)std::system(cmd.c_str());
-  }
-  std::string file(const std::string& name) const { return path + "/" + name; }
-};
-
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
@@ -215,26 +202,26 @@ TEST(BarrelAnatomy, NetworkProjectionSpec) {
 }
 
 TEST(BarrelAnatomy, CsvRoundTripKeepsEveryDigit) {
-  TempDir dir;
+  rsnn::test::TempDir dir("rsnn_anatomy");
   const ConnectionTables t = load_tables(kShipped);
-  write_table_csv(dir.file("Exc_AlltoAll_prob.csv"), t.exc, TableKind::exc, "round trip\nsecond line");
-  write_table_csv(dir.file("Inh_AlltoAll_prob.csv"), t.inh, TableKind::inh);
-  write_table_csv(dir.file("Exc_ThtoAll_prob.csv"), t.thalamic, TableKind::thalamic);
-  const ConnectionTables u = load_tables(dir.path);
+  write_table_csv(dir.path("Exc_AlltoAll_prob.csv"), t.exc, TableKind::exc, "round trip\nsecond line");
+  write_table_csv(dir.path("Inh_AlltoAll_prob.csv"), t.inh, TableKind::inh);
+  write_table_csv(dir.path("Exc_ThtoAll_prob.csv"), t.thalamic, TableKind::thalamic);
+  const ConnectionTables u = load_tables(dir.dir());
   EXPECT_EQ(u.exc.to_vector<double>(), t.exc.to_vector<double>());
   EXPECT_EQ(u.inh.to_vector<double>(), t.inh.to_vector<double>());
   EXPECT_EQ(u.thalamic.to_vector<double>(), t.thalamic.to_vector<double>());
-  EXPECT_EQ(read_file(dir.file("Exc_AlltoAll_prob.csv")).rfind("# round trip\n# second line\n", 0), 0u);
+  EXPECT_EQ(read_file(dir.path("Exc_AlltoAll_prob.csv")).rfind("# round trip\n# second line\n", 0), 0u);
 }
 
 TEST(BarrelAnatomy, NpyTablesInEitherOrderAndThalamicShapes) {
-  TempDir dir;
+  rsnn::test::TempDir dir("rsnn_anatomy");
   const ConnectionTables t = load_tables(kShipped);
   // C-order .npy files written by us load like the Fortran-order originals.
-  npy_save(dir.file("Exc_AlltoAll_prob.npy"), t.exc);
-  npy_save(dir.file("Inh_AlltoAll_prob.npy"), t.inh.to_dtype(DType::f32));
-  npy_save(dir.file("Exc_ThtoAll_prob.npy"), t.thalamic.reshape({1, 13}));
-  const ConnectionTables u = load_tables(dir.path);
+  npy_save(dir.path("Exc_AlltoAll_prob.npy"), t.exc);
+  npy_save(dir.path("Inh_AlltoAll_prob.npy"), t.inh.to_dtype(DType::f32));
+  npy_save(dir.path("Exc_ThtoAll_prob.npy"), t.thalamic.reshape({1, 13}));
+  const ConnectionTables u = load_tables(dir.dir());
   EXPECT_EQ(u.exc.to_vector<double>(), t.exc.to_vector<double>());
   const auto a = u.inh.to_vector<double>(), b = t.inh.to_vector<double>();
   for (int k = 0; k < 169; ++k) EXPECT_NEAR(a[k], b[k], 1e-7);
@@ -242,29 +229,29 @@ TEST(BarrelAnatomy, NpyTablesInEitherOrderAndThalamicShapes) {
   // A 13x13 thalamic table must be zero outside row 0.
   Tensor bad = Tensor::zeros({13, 13}, DType::f64);
   bad.data<double>()[5 * 13 + 2] = 0.1;
-  npy_save(dir.file("th.npy"), bad);
-  EXPECT_NE(error_of([&] { read_table_npy(dir.file("th.npy"), TableKind::thalamic); })
+  npy_save(dir.path("th.npy"), bad);
+  EXPECT_NE(error_of([&] { read_table_npy(dir.path("th.npy"), TableKind::thalamic); })
                 .find("zero outside row 0"),
             std::string::npos);
-  npy_save(dir.file("shape.npy"), Tensor::zeros({12, 13}, DType::f64));
-  const std::string msg = error_of([&] { read_table_npy(dir.file("shape.npy"), TableKind::exc); });
+  npy_save(dir.path("shape.npy"), Tensor::zeros({12, 13}, DType::f64));
+  const std::string msg = error_of([&] { read_table_npy(dir.path("shape.npy"), TableKind::exc); });
   EXPECT_NE(msg.find("shape.npy"), std::string::npos) << msg;
   EXPECT_NE(msg.find("expected shape [13, 13], got [12, 13]"), std::string::npos) << msg;
-  npy_save(dir.file("int.npy"), Tensor::zeros({13, 13}, DType::i32));
-  EXPECT_NE(error_of([&] { read_table_npy(dir.file("int.npy"), TableKind::exc); }).find("int32"),
+  npy_save(dir.path("int.npy"), Tensor::zeros({13, 13}, DType::i32));
+  EXPECT_NE(error_of([&] { read_table_npy(dir.path("int.npy"), TableKind::exc); }).find("int32"),
             std::string::npos);
   Tensor nan = t.exc.clone();
   nan.data<double>()[4] = std::nan("");
-  npy_save(dir.file("nan.npy"), nan);
-  EXPECT_NE(error_of([&] { read_table_npy(dir.file("nan.npy"), TableKind::exc); }).find("NaN"),
+  npy_save(dir.path("nan.npy"), nan);
+  EXPECT_NE(error_of([&] { read_table_npy(dir.path("nan.npy"), TableKind::exc); }).find("NaN"),
             std::string::npos);
 }
 
 TEST(BarrelAnatomy, CsvLoaderErrorsNameTheFileAndTheProblem) {
-  TempDir dir;
+  rsnn::test::TempDir dir("rsnn_anatomy");
   const std::string csv = read_file(kShipped + "/Exc_AlltoAll_prob.csv");
   auto expect_error = [&](const std::string& text, const std::string& needle) {
-    const std::string path = dir.file("t.csv");
+    const std::string path = dir.path("t.csv");
     write_file(path, text);
     const std::string msg = error_of([&] { read_table_csv(path, TableKind::exc); });
     EXPECT_NE(msg.find(path), std::string::npos) << msg;
@@ -282,9 +269,9 @@ TEST(BarrelAnatomy, CsvLoaderErrorsNameTheFileAndTheProblem) {
   expect_error(csv.substr(0, last), "found 12 data row(s), expected 13");
   expect_error(csv + "Inh_NG" + csv.substr(last + 6), "more than 13 data row(s)");
   expect_error("# only a comment\n", "no header row");
-  EXPECT_NE(error_of([&] { read_table_csv(dir.file("missing.csv"), TableKind::exc); }).find("cannot open"),
+  EXPECT_NE(error_of([&] { read_table_csv(dir.path("missing.csv"), TableKind::exc); }).find("cannot open"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { read_table(dir.file("t.txt"), TableKind::exc); }).find(".csv or .npy"),
+  EXPECT_NE(error_of([&] { read_table(dir.path("t.txt"), TableKind::exc); }).find(".csv or .npy"),
             std::string::npos);
 }
 
@@ -305,16 +292,16 @@ TEST(BarrelAnatomy, ExcitatoryInhibitoryConsistencyIsEnforced) {
   msg = error_of([&] { validate_tables(u, "tables"); });
   EXPECT_NE(msg.find("Pyr is excitatory"), std::string::npos) << msg;
   // Through files: the loader runs the same checks and names the folder.
-  TempDir dir;
-  write_table_csv(dir.file("Exc_AlltoAll_prob.csv"), t.exc, TableKind::exc);
-  write_table_csv(dir.file("Inh_AlltoAll_prob.csv"), t.inh, TableKind::inh);
-  write_table_csv(dir.file("Exc_ThtoAll_prob.csv"), t.thalamic, TableKind::thalamic);
-  msg = error_of([&] { load_tables(dir.path); });
-  EXPECT_NE(msg.find(dir.path), std::string::npos) << msg;
+  rsnn::test::TempDir dir("rsnn_anatomy");
+  write_table_csv(dir.path("Exc_AlltoAll_prob.csv"), t.exc, TableKind::exc);
+  write_table_csv(dir.path("Inh_AlltoAll_prob.csv"), t.inh, TableKind::inh);
+  write_table_csv(dir.path("Exc_ThtoAll_prob.csv"), t.thalamic, TableKind::thalamic);
+  msg = error_of([&] { load_tables(dir.dir()); });
+  EXPECT_NE(msg.find(dir.dir()), std::string::npos) << msg;
   EXPECT_NE(msg.find("inhibitory"), std::string::npos) << msg;
   // Missing table in a folder.
-  ::unlink(dir.file("Inh_AlltoAll_prob.csv").c_str());
-  msg = error_of([&] { load_tables(dir.path); });
+  ::unlink(dir.path("Inh_AlltoAll_prob.csv").c_str());
+  msg = error_of([&] { load_tables(dir.dir()); });
   EXPECT_NE(msg.find("neither Inh_AlltoAll_prob.csv nor Inh_AlltoAll_prob.npy"), std::string::npos) << msg;
   EXPECT_NE(error_of([] { load_tables("/nonexistent/tables"); }).find("does not exist"), std::string::npos);
 }

@@ -24,6 +24,8 @@
 using namespace rsnn;
 namespace k = rsnn::kernels;
 
+using rsnn::test::expect_error;
+
 namespace {
 
 using Sizes = std::vector<int64_t>;
@@ -747,17 +749,6 @@ INSTANTIATE_TEST_SUITE_P(Ops, DenseKernel, ::testing::ValuesIn(all_cases()),
 // ---- argument checks -------------------------------------------------------------------
 
 namespace {
-// Expects f to throw rsnn::Error whose message contains `part`.
-template <class F>
-void expect_error(F&& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing '" << part << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-        << "message '" << e.what() << "' lacks '" << part << "'";
-  }
-}
 Tensor f32(const Shape& s) { return Tensor::zeros(s, DType::f32); }
 Tensor f64(const Shape& s) { return Tensor::zeros(s, DType::f64); }
 }  // namespace

@@ -19,36 +19,21 @@
 using namespace rsnn;
 namespace fs = std::filesystem;
 
+using rsnn::test::expect_error;
+
 namespace {
 
 class H5 : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "rsnn_h5_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
+  rsnn::test::TempDir tmp_{"rsnn_h5"};
+  const std::string& dir_ = tmp_.dir();
+  std::string path(const std::string& name) const { return tmp_.path(name); }
   int files_in_dir() const {
     int n = 0;
     for (const auto& e : fs::directory_iterator(dir_)) n += e.is_regular_file();
     return n;
   }
-  std::string dir_;
 };
-
-template <class F>
-void expect_error(F&& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected rsnn::Error containing '" << parts.at(0) << "'";
-  } catch (const Error& e) {
-    for (const auto& p : parts)
-      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << p << "'";
-  }
-}
 
 template <class T>
 Tensor pattern(const Shape& shape, int salt = 0) {

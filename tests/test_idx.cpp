@@ -17,18 +17,15 @@
 using namespace rsnn;
 namespace fs = std::filesystem;
 
+using rsnn::test::expect_error;
+
 namespace {
 
 class Idx : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "rsnn_idx_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
-  std::string dir_;
+  rsnn::test::TempDir tmp_{"rsnn_idx"};
+  const std::string& dir_ = tmp_.dir();
+  std::string path(const std::string& name) const { return tmp_.path(name); }
 };
 
 void write_plain(const std::string& path, const std::string& bytes) {
@@ -66,18 +63,6 @@ std::string be_items(const std::vector<T>& v) {
     s += big_endian(static_cast<uint64_t>(b), sizeof b);
   }
   return s;
-}
-
-template <class F>
-void expect_error(F&& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected rsnn::Error containing '" << parts.at(0) << "'";
-  } catch (const Error& e) {
-    for (const auto& p : parts)
-      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << p << "'";
-  }
 }
 
 }  // namespace

@@ -18,18 +18,15 @@
 using namespace rsnn;
 namespace fs = std::filesystem;
 
+using rsnn::test::expect_error;
+
 namespace {
 
 class Npy : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "rsnn_npy_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
-  std::string dir_;
+  rsnn::test::TempDir tmp_{"rsnn_npy"};
+  const std::string& dir_ = tmp_.dir();
+  std::string path(const std::string& name) const { return tmp_.path(name); }
 };
 
 std::string read_all(const std::string& path) {
@@ -71,19 +68,6 @@ std::string big_endian_bytes_of(const std::vector<T>& v) {
   for (size_t i = 0; i < s.size(); i += sizeof(T))
     for (size_t a = i, b = i + sizeof(T) - 1; a < b; ++a, --b) std::swap(s[a], s[b]);
   return s;
-}
-
-// Expect `f` to throw rsnn::Error whose message contains every piece of `parts`.
-template <class F>
-void expect_error(F&& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "expected rsnn::Error containing '" << parts.at(0) << "'";
-  } catch (const Error& e) {
-    for (const auto& p : parts)
-      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << p << "'";
-  }
 }
 
 }  // namespace

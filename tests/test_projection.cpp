@@ -17,6 +17,8 @@
 
 using namespace rsnn;
 
+using rsnn::test::expect_error;
+
 namespace {
 
 // Minimal reader for the barrel tables: npy v1.0, '<f8', fortran order, shape (13, 13).
@@ -129,16 +131,6 @@ struct ThreadGuard {
   int saved = num_threads();
   ~ThreadGuard() { set_num_threads(saved); }
 };
-
-template <class F>
-void expect_error(F&& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing \"" << fragment << "\"";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
 
 }  // namespace
 
@@ -440,7 +432,7 @@ TEST(ProjectionStructure, FromPairsMatchesMaskAndRejectsDuplicates) {
   post.push_back(post[3]);
   pre.push_back(pre[3]);
   expect_error([&] { projection_from_pairs(n_pre, n_post, post, pre, sign); },
-               "duplicate synapse (post " + std::to_string(post[3]) + ", pre " + std::to_string(pre[3]));
+               {"duplicate synapse (post " + std::to_string(post[3]) + ", pre " + std::to_string(pre[3])});
   expect_error([&] { projection_from_pairs(n_pre, n_post, {0, 1}, {0}, sign); }, "2 post indices but 1");
   expect_error([&] { projection_from_pairs(n_pre, n_post, {0, int32_t(n_post)}, {0, 1}, sign); },
                "pair 1 has post index 17");

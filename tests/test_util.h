@@ -2,10 +2,17 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <string>
+#include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "runtime/device.h"
+#include "runtime/error.h"
 
 // Skip a CUDA test, saying why, when no device is usable.
 #define RSNN_SKIP_WITHOUT_CUDA()                                                    \
@@ -20,4 +27,44 @@ inline std::string shared_data_dir() {
   if (const char* env = std::getenv("RSNN_SHARED_DATA")) return env;
   return RSNN_SHARED_DATA_DIR;
 }
+
+// A fresh directory under the system's temporary directory, removed with all it holds when
+// the object goes out of scope.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "rsnn_test") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "_XXXXXX")).string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);
+    dir_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& dir() const { return dir_; }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+ private:
+  std::string dir_;
+};
+
+// Expects f() to throw rsnn::Error whose message contains every one of `parts`.
+template <class F>
+void expect_error(F&& f, const std::vector<std::string>& parts) {
+  try {
+    f();
+    ADD_FAILURE() << "expected rsnn::Error containing '" << parts.at(0) << "'";
+  } catch (const ::rsnn::Error& e) {
+    for (const auto& p : parts)
+      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
+          << "message '" << e.what() << "' lacks '" << p << "'";
+  }
+}
+template <class F>
+void expect_error(F&& f, const char* part) {
+  expect_error(std::forward<F>(f), std::vector<std::string>{part});
+}
+
 }  // namespace rsnn::test

@@ -11,6 +11,7 @@
 #include "runtime/hdf5_io.h"
 #include "runtime/philox.h"
 #include "runtime/threads.h"
+#include "tests/test_util.h"
 
 using namespace rsnn;
 using namespace rsnn::barrel;
@@ -35,19 +36,6 @@ WhiskerData constant_magnitude(int64_t n, float mf, float mt) {
 }
 
 // A fresh temporary folder, removed with its files at the end of the test.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/rsnn_whisker_XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    const std::string cmd = "rm -rf '" + path + "'";
-    (void)std::system(cmd.c_str());
-  }
-  std::string file(const std::string& name) const { return path + "/" + name; }
-};
-
 template <class F>
 std::string error_of(F&& f) {
   try {
@@ -336,13 +324,13 @@ TEST(WhiskerValidate, ClearErrorsForBadShapesValuesAndLabels) {
 }
 
 TEST(WhiskerH5, RoundTripKeepsValuesAndLabels) {
-  TempDir dir;
+  rsnn::test::TempDir dir("rsnn_whisker");
   WhiskerData d = constant_magnitude(3, 1.5f, -2.5f);
   d.force.data<float>()[at(2, 11, 109, 30, 2, 2)] = 123.25f;
   d.label.data<int32_t>()[0] = 2;
   d.label.data<int32_t>()[1] = 0;
   d.label.data<int32_t>()[2] = 1;
-  const std::string path = dir.file("w.h5");
+  const std::string path = dir.path("w.h5");
   write_whisker_h5(path, d, {{"generator", "test"}});
   const WhiskerData r = read_whisker_h5(path);
   EXPECT_EQ(r.label.to_vector<int32_t>(), (std::vector<int32_t>{2, 0, 1}));
@@ -357,8 +345,8 @@ TEST(WhiskerH5, RoundTripKeepsValuesAndLabels) {
 }
 
 TEST(WhiskerH5, ReadsFloat64DataAndColumnLabels) {
-  TempDir dir;
-  const std::string path = dir.file("f64.h5");
+  rsnn::test::TempDir dir("rsnn_whisker");
+  const std::string path = dir.path("f64.h5");
   {
     H5File f = H5File::create(path);
     Tensor force = Tensor::full(whisker_data_shape(2), 0.5, DType::f64);
@@ -374,10 +362,10 @@ TEST(WhiskerH5, ReadsFloat64DataAndColumnLabels) {
 }
 
 TEST(WhiskerH5, EveryErrorNamesTheFileAndDataset) {
-  TempDir dir;
+  rsnn::test::TempDir dir("rsnn_whisker");
   // Writes a file from the given datasets (undefined tensors are left out).
   auto make = [&](const std::string& name, const Tensor& force, const Tensor& torque, const Tensor& label) {
-    const std::string path = dir.file(name);
+    const std::string path = dir.path(name);
     H5File f = H5File::create(path);
     if (force.defined()) f.write("force", force);
     if (torque.defined()) f.write("torque", torque);
@@ -394,7 +382,7 @@ TEST(WhiskerH5, EveryErrorNamesTheFileAndDataset) {
   const Tensor good = Tensor::zeros(whisker_data_shape(2), DType::f32);
   const Tensor labels = Tensor::from_vector(std::vector<double>{53, 55});
 
-  expect_error(dir.file("missing.h5"), {});
+  expect_error(dir.path("missing.h5"), {});
   expect_error(make("no_torque.h5", good, Tensor(), labels), {"'torque' not found"});
   expect_error(make("no_label.h5", good, good, Tensor()), {"'label' not found"});
   expect_error(make("rank.h5", Tensor::zeros({2, 12, 110, 93, 3}, DType::f32), good, labels),
@@ -414,16 +402,16 @@ TEST(WhiskerH5, EveryErrorNamesTheFileAndDataset) {
   inf.data<float>()[7] = -INFINITY;
   expect_error(make("inf.h5", good, inf, labels), {"'torque'", "non-finite"});
   // Not an HDF5 file at all.
-  const std::string text = dir.file("text.h5");
+  const std::string text = dir.path("text.h5");
   { std::FILE* f = std::fopen(text.c_str(), "w"); std::fputs("not hdf5", f); std::fclose(f); }
   expect_error(text, {});
 }
 
 TEST(WhiskerH5, WriterRefusesInvalidDataAndLeavesNoFile) {
-  TempDir dir;
+  rsnn::test::TempDir dir("rsnn_whisker");
   WhiskerData d = WhiskerData::zeros(1);
   d.label.data<int32_t>()[0] = 5;
-  const std::string path = dir.file("bad.h5");
+  const std::string path = dir.path("bad.h5");
   EXPECT_THROW(write_whisker_h5(path, d), Error);
   std::FILE* f = std::fopen(path.c_str(), "r");
   EXPECT_EQ(f, nullptr);

@@ -17,6 +17,7 @@
 #include "models/barrel/whisker_data.h"
 #include "models/barrel/whisker_synth.h"
 #include "runtime/threads.h"
+#include "tests/test_util.h"
 
 using namespace rsnn;
 using namespace rsnn::barrel;
@@ -270,8 +271,8 @@ TEST(WhiskerCli, SynthBaselineAndSummaryEndToEnd) {
   const std::string exe = RSNN_RSNN_EXE;
   struct stat st;
   if (::stat(exe.c_str(), &st) != 0) GTEST_SKIP() << "the rsnn program is not built: " << exe;
-  char tmpl[] = "/tmp/rsnn_whisker_cli_XXXXXX";
-  const std::string dir = ::mkdtemp(tmpl);
+  const rsnn::test::TempDir tmp("rsnn_whisker_cli");
+  const std::string& dir = tmp.dir();
   const auto [rc, out] = run(exe + " whisker synth --out " + dir + "/data --train 9 --test 6 --seed 3 --threads 2");
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("generated 9 + 6 samples"), std::string::npos) << out;
@@ -297,5 +298,4 @@ TEST(WhiskerCli, SynthBaselineAndSummaryEndToEnd) {
   const auto [rc4, out4] = run(exe + " whisker baseline");
   EXPECT_NE(rc4, 0);
   EXPECT_NE(out4.find("--data"), std::string::npos) << out4;
-  (void)std::system(("rm -rf '" + dir + "'").c_str());
 }

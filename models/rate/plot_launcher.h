@@ -1,4 +1,4 @@
-// Runs tools/plot_rate.py (matplotlib) in the background to draw PNGs of training progress
+// Runs tools/plot_rate.py (matplotlib, found by find_python_script of runtime/process.h) in the background to draw PNGs of training progress
 // and spiking simulations, when python3 with matplotlib is available.
 #pragma once
 #include <string>

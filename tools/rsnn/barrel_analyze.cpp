@@ -2,16 +2,12 @@
 // checkpoint (raster and population rates, neuron dynamics, weighted degrees, CV over an
 // init grid, ANOVA selectivity). Numbers go to HDF5 + CSV in --out; PNGs are drawn by
 // tools/plot_barrel.py when python3 with matplotlib and h5py is available.
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -28,11 +24,10 @@
 #include "models/barrel/whisker_synth.h"
 #include "runtime/atomic_file.h"
 #include "runtime/device.h"
+#include "runtime/process.h"
 #include "runtime/progress.h"
 #include "tools/rsnn/barrel_command.h"
 #include "tools/rsnn/command.h"
-
-extern char** environ;
 
 namespace rsnn::cli {
 namespace {
@@ -71,35 +66,6 @@ struct AnalyzeArgs {
 
 // ---- plots: tools/plot_barrel.py, run to completion ----
 
-bool file_exists(const std::string& p) { return std::ifstream(p).good(); }
-
-std::string exe_dir() {
-  char buf[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return ".";
-  const std::string p(buf, size_t(n));
-  return p.substr(0, p.find_last_of('/'));
-}
-
-int run_process(const std::vector<std::string>& argv, bool quiet) {
-  std::vector<char*> a;
-  for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-  a.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (quiet) {
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  }
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, a[0], &fa, nullptr, a.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return -1;
-  int status = 0;
-  if (::waitpid(pid, &status, 0) < 0) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 class Plotter {
  public:
   explicit Plotter(const std::string& mode) {
@@ -107,31 +73,11 @@ class Plotter {
       why_not_ = "plots disabled (--plot off)";
       return;
     }
-    std::vector<std::string> scripts;
-    if (const char* e = std::getenv("RSNN_BARREL_PLOT_SCRIPT")) scripts.push_back(e);
-    const std::string d = exe_dir();
-    for (const char* rel : {"/../../tools/plot_barrel.py", "/../tools/plot_barrel.py", "/plot_barrel.py"})
-      scripts.push_back(d + rel);
-    scripts.push_back("tools/plot_barrel.py");
-    for (const auto& s : scripts)
-      if (file_exists(s)) {
-        script_ = s;
-        break;
-      }
-    if (script_.empty()) {
-      why_not_ = "no PNG plots: tools/plot_barrel.py not found (set RSNN_BARREL_PLOT_SCRIPT)";
-    } else {
-      std::vector<std::string> pythons;
-      if (const char* e = std::getenv("RSNN_PYTHON")) pythons.push_back(e);
-      pythons.push_back("python3");
-      pythons.push_back("/usr/bin/python3");
-      for (const auto& py : pythons)
-        if (run_process({py, "-c", "import matplotlib, h5py, numpy"}, true) == 0) {
-          python_ = py;
-          break;
-        }
-      if (python_.empty()) why_not_ = "no PNG plots: python3 with matplotlib, h5py and numpy is not available";
-    }
+    const PythonScript ps =
+        find_python_script("plot_barrel.py", "RSNN_BARREL_PLOT_SCRIPT", "matplotlib, h5py, numpy");
+    script_ = ps.script;
+    python_ = ps.python;
+    why_not_ = ps.why_not;
     RSNN_CHECK(mode != "on" || why_not_.empty(), "--plot on: ", why_not_);
   }
   bool enabled() const { return why_not_.empty(); }
