@@ -6,6 +6,8 @@
 //                                       b in {1, 8}, t in {100, 200}, and the seed configuration
 //                                       B:128/T:550, which the original cannot run in 24 GB;
 //                                       each step from the initial model (see run_train_step)
+//   Barrel/rsnn_cuda/...                the same workloads with the model on the GPU, registered
+//                                       only when a CUDA device is usable
 // Input: the whisker sweeps of $RSNN_BARREL_BENCH_DATA (an HDF5 file in the original layout,
 // e.g. from `rsnn whisker synth`; the peer reads the same file), else 128 sweeps synthesized
 // here; spike-encoded as the original (sweep 0, 5 steps per frame). Samples 0..B-1.
@@ -72,24 +74,26 @@ void set_counters(benchmark::State& state, const BarrelModel& m, int64_t B, cons
   state.counters["spikes/neuron-step"] = double(s.spikes) / neuron_steps;
   state.counters["synaptic_events/s"] =
       benchmark::Counter(double(s.synaptic_events) * double(iters), benchmark::Counter::kIsRate);
-  state.counters["peak_pool_MB"] = double(pool_stats(Device::cpu()).peak_bytes_in_use) / (1 << 20);
+  state.counters["peak_pool_MB"] = double(pool_stats(m.device()).peak_bytes_in_use) / (1 << 20);
   state.counters["saved_B/neuron-step"] = saved_per_step;
   state.counters["nnz"] = double(m.projection().nnz());
 }
 
-void run_forward(benchmark::State& state, int64_t B, int64_t T) {
+void run_forward(benchmark::State& state, int64_t B, int64_t T, Device dev) {
   BarrelConfig cfg = BarrelConfig::spiking_default();
   cfg.T = T;
   BarrelModel model(cfg);
+  model.to(dev);
   const std::vector<int64_t> idx = first_samples(B);
-  const Tensor x = make_batch(cfg, bench_inputs(), idx);
-  pool_reset_peak(Device::cpu());
+  const Tensor x = make_batch(cfg, bench_inputs(), idx).to(dev);
+  pool_reset_peak(dev);
   kernels::LifStats stats;
   int64_t iters = 0;
   for (auto _ : state) {
     ag::NoGradGuard no_grad;
     ForwardResult r = model.forward(x, Tensor());
     benchmark::DoNotOptimize(r.outputs.value().data<float>());
+    synchronize(dev);
     stats = r.stats;
     ++iters;
   }
@@ -100,16 +104,17 @@ void run_forward(benchmark::State& state, int64_t B, int64_t T) {
 // outside the timing): training changes the weights and with them the firing rate, and rsnn's
 // event-driven cost follows the firing rate while the original's dense cost does not, so
 // steps measured further into a run would not be comparable between iterations or runs.
-void run_train_step(benchmark::State& state, int64_t B, int64_t T) {
+void run_train_step(benchmark::State& state, int64_t B, int64_t T, Device dev) {
   BarrelConfig cfg = BarrelConfig::spiking_default();
   cfg.T = T;
   BarrelModel model(cfg);
+  model.to(dev);
   std::vector<std::pair<Tensor, Tensor>> init;  // (parameter value, its initial copy)
   for (const auto& [name, v] : model.named_parameters()) init.emplace_back(v.value(), v.value().clone());
   const std::vector<int64_t> idx = first_samples(B);
-  const Tensor x = make_batch(cfg, bench_inputs(), idx);
-  const Tensor labels = batch_labels(bench_inputs(), idx);
-  pool_reset_peak(Device::cpu());
+  const Tensor x = make_batch(cfg, bench_inputs(), idx).to(dev);
+  const Tensor labels = batch_labels(bench_inputs(), idx).to(dev);
+  pool_reset_peak(dev);
   kernels::LifStats stats;
   double saved = 0;
   int64_t iters = 0;
@@ -122,6 +127,7 @@ void run_train_step(benchmark::State& state, int64_t B, int64_t T) {
     ag::backward(r.loss);
     adam->step();
     adam->zero_grad();
+    synchronize(dev);
     stats = r.stats;
     saved = r.saved_bytes_per_neuron_step;
     ++iters;
@@ -129,21 +135,26 @@ void run_train_step(benchmark::State& state, int64_t B, int64_t T) {
   set_counters(state, model, B, stats, saved, iters, true);
 }
 
-const bool registered = [] {
-  auto name = [](const char* what, int64_t B, int64_t T) {
-    return "Barrel/rsnn/" + std::string(what) + "/B:" + std::to_string(B) + "/T:" + std::to_string(T);
+void register_all(const std::string& impl, Device dev) {
+  auto name = [&](const char* what, int64_t B, int64_t T) {
+    return "Barrel/" + impl + "/" + std::string(what) + "/B:" + std::to_string(B) + "/T:" + std::to_string(T);
   };
   benchmark::RegisterBenchmark(name("fwd", 128, 550).c_str(),
-                               [](benchmark::State& s) { run_forward(s, 128, 550); })
+                               [dev](benchmark::State& s) { run_forward(s, 128, 550, dev); })
       ->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->MinTime(2.0);
   for (int64_t B : {1, 8})
     for (int64_t T : {100, 200})
       benchmark::RegisterBenchmark(name("train_step", B, T).c_str(),
-                                   [B, T](benchmark::State& s) { run_train_step(s, B, T); })
+                                   [B, T, dev](benchmark::State& s) { run_train_step(s, B, T, dev); })
           ->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->MinTime(2.0);
   benchmark::RegisterBenchmark(name("train_step", 128, 550).c_str(),
-                               [](benchmark::State& s) { run_train_step(s, 128, 550); })
+                               [dev](benchmark::State& s) { run_train_step(s, 128, 550, dev); })
       ->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->MinTime(2.0);
+}
+
+const bool registered = [] {
+  register_all("rsnn", Device::cpu());
+  if (cuda_usable()) register_all("rsnn_cuda", Device::cuda(0));
   return true;
 }();
 

@@ -12,7 +12,7 @@ set +e
 ctest --test-dir "$build" --output-on-failure -j 4 2>&1 | tee "$out/ctest.log"
 tests_rc=${PIPESTATUS[0]}
 # Which CUDA cases ran (not skipped):
-grep -hE "^\[ +(OK|FAILED|SKIPPED) +\] Cuda" "$build"/Testing/Temporary/LastTest.log > "$out/cuda_cases.txt" 2>/dev/null
+grep -hE "^\[ +(OK|FAILED|SKIPPED) +\] [A-Za-z0-9_/.]*Cuda" "$build"/Testing/Temporary/LastTest.log > "$out/cuda_cases.txt" 2>/dev/null
 if [ -x "$build/bench/rsnn_bench" ]; then
   "$build/bench/rsnn_bench" --benchmark_out="$out/bench.json" --benchmark_out_format=json \
     ${RSNN_BENCH_FILTER:+--benchmark_filter="$RSNN_BENCH_FILTER"} 2>&1 | tee "$out/bench.txt"

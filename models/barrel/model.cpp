@@ -105,8 +105,18 @@ void BarrelModel::set_projection(const Projection& p, const Tensor& weights) {
   RSNN_CHECK(p.n_pre == proj_.n_pre && p.n_post == proj_.n_post, "barrel model: projection is ",
              p.n_post, "x", p.n_pre, ", expected ", proj_.n_post, "x", proj_.n_pre);
   check_shape(weights, {p.nnz()}, "barrel model weights");
-  proj_ = p;
-  w_ = ag::Var(weights.to_dtype(DType::f32).clone(), true, "w");
+  const Device d = device();
+  proj_ = p.device() == d ? p : p.to(d);
+  w_ = ag::Var(weights.to_dtype(DType::f32).to(d).clone(), true, "w");
+}
+
+void BarrelModel::to(Device d) {
+  if (d == device()) return;
+  proj_ = proj_.to(d);
+  b_base_ = b_base_.to(d);
+  for (ag::Var* v : {&fc_f_w_, &fc_f_b_, &fc_t_w_, &fc_t_b_, &fc_w_, &fc_b_, &th_w_, &th_b_, &w_,
+                     &tau_m_, &tau_adp_, &ro1_w_, &ro1_b_, &ro2_w_, &ro2_b_})
+    if (v->defined()) *v = ag::Var(v->value().to(d), true, v->name());
 }
 
 void BarrelModel::initial_state(int64_t B, Tensor& v0, Tensor& a0, Tensor& s0) const {
@@ -119,6 +129,12 @@ void BarrelModel::initial_state(int64_t B, Tensor& v0, Tensor& a0, Tensor& s0) c
   v0.copy_from(both.narrow0(0, 1).reshape({B, N}));
   s0.copy_from(both.narrow0(1, 1).reshape({B, N}));
   a0 = Tensor::full({B, N}, cfg_.init_b, DType::f32);
+  const Device d = device();
+  if (d.is_cuda()) {
+    v0 = v0.to(d);
+    s0 = s0.to(d);
+    a0 = a0.to(d);
+  }
 }
 
 ForwardResult BarrelModel::forward(const Tensor& input, const Tensor& labels, bool record_spikes) {
@@ -127,8 +143,9 @@ ForwardResult BarrelModel::forward(const Tensor& input, const Tensor& labels, bo
              "barrel model input: expected [T=", T, ", B, ", F, "], got ", input.shape_str());
   const int64_t B = input.size(1);
   RSNN_CHECK(B > 0, "barrel model input: empty batch");
-  Tensor x = input.to_dtype(DType::f32).reshape({T * B, F});
+  Tensor x = input.to(Device::cpu()).to_dtype(DType::f32).reshape({T * B, F});
   check_finite(x, "barrel model input");
+  x = x.to(device());
 
   // The original clamps the sparse weights to [0, 1] in place before every forward.
   kernels::clamp_(w_.value(), 0.0, 1.0);

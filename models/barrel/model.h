@@ -69,12 +69,18 @@ class BarrelModel {
   explicit BarrelModel(const BarrelConfig& cfg);
 
   const BarrelConfig& config() const { return cfg_; }
+  // Where the model's tensors live and its forward and backward run (CPU after construction).
+  Device device() const { return proj_.device(); }
+  // Moves every parameter, the projection and b_base to `d`. The parameters become new
+  // Vars: call it before param_groups() (i.e. before making the optimizer).
+  void to(Device d);
   const Projection& projection() const { return proj_; }
   const LifConfig& lif_config() const { return lif_; }
   int64_t neurons() const { return proj_.n_post; }
 
   // input: spiking form uint8/float [T, B, 2*93] (force features then torque);
-  //        real form float [T, B, 558]. labels: int64 [B] (undefined: no loss).
+  //        real form float [T, B, 558]. labels: int64 [B] (undefined: no loss). Both may be
+  //        on any device; they are checked on the CPU and moved to device().
   ForwardResult forward(const Tensor& input, const Tensor& labels, bool record_spikes = false);
 
   // Adam parameter groups of the original: everything at lr, tau_adp at 5 lr, tau_m at 2 lr
@@ -89,7 +95,8 @@ class BarrelModel {
   // weight tensor must match its nnz.
   void set_projection(const Projection& p, const Tensor& weights);
 
-  // The initial state used by every forward for batch size B: v0, s0 uniform (0,1), a0 = init_b.
+  // The initial state used by every forward for batch size B: v0, s0 uniform (0,1), a0 =
+  // init_b, on device() (drawn on the CPU, so both backends start from the same state).
   void initial_state(int64_t B, Tensor& v0, Tensor& a0, Tensor& s0) const;
 
  private:

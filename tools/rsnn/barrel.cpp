@@ -79,12 +79,10 @@ BarrelConfig make_config(const ModelArgs& m) {
   return c;
 }
 
-void require_cpu(const RunOptions& run) {
+// Threads, and the device the model runs on (--device; auto = CUDA when one is usable).
+Device run_device(const RunOptions& run) {
   apply_threads(run);
-  const Device d = select_device(run.device, &std::cerr);
-  if (d.is_cuda())
-    std::cerr << "rsnn: the barrel model runs on the CPU in this version (the CUDA LIF kernels are "
-                 "not wired into it yet)\n";
+  return select_device(run.device, &std::cerr);
 }
 
 void add_train(CLI::App& barrel) {
@@ -117,7 +115,7 @@ void add_train(CLI::App& barrel) {
   cmd->add_flag("--resume", opt->resume, "continue from OUT/checkpoint.h5");
   add_run_options(cmd, *run);
   cmd->callback([=] {
-    require_cpu(*run);
+    const Device dev = run_device(*run);
     BarrelConfig cfg = make_config(*model);
     TrainOptions o = *opt;
     if (cfg.form == InputForm::real && cmd->count("--step-size") == 0) o.step_size = 10;
@@ -133,11 +131,12 @@ void add_train(CLI::App& barrel) {
     } else {
       m = std::make_unique<BarrelModel>(cfg);
     }
+    m->to(dev);
     const WhiskerData train_d = load_split(*data, true);
     const WhiskerData test_d = load_split(*data, false);
     const EncodedSet train_set = encode_for(cfg, train_d, cfg.seed);
     const EncodedSet test_set = encode_for(cfg, test_d, cfg.seed + 1);
-    std::cerr << "rsnn: barrel " << form_name(cfg.form) << " model, " << m->neurons() << " neurons, "
+    std::cerr << "rsnn: barrel " << form_name(cfg.form) << " model on " << dev.str() << ", " << m->neurons() << " neurons, "
               << m->projection().nnz() << " synapses, T = " << cfg.T << ", " << o.epochs
               << " epochs of " << train_set.size() << " samples (batch " << o.batch << ")\n";
     const TrainSummary s = train(*m, train_set, test_set, o);
@@ -159,8 +158,9 @@ void add_eval(CLI::App& barrel) {
   cmd->add_option("--batch", *batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
   add_run_options(cmd, *run);
   cmd->callback([=] {
-    require_cpu(*run);
+    const Device dev = run_device(*run);
     std::unique_ptr<BarrelModel> m = load_checkpoint(*ckpt);
+    m->to(dev);
     const EncodedSet test = encode_for(m->config(), load_split(*data, false), m->config().seed + 1);
     const EvalResult r = evaluate(*m, test, *batch);
     std::cout << std::fixed << std::setprecision(4) << "test samples " << r.samples << "  loss " << r.loss
@@ -190,8 +190,9 @@ void add_deprive(CLI::App& barrel) {
       ->capture_default_str();
   add_run_options(cmd, *run);
   cmd->callback([=] {
-    require_cpu(*run);
+    const Device dev = run_device(*run);
     std::unique_ptr<BarrelModel> m = load_checkpoint(*ckpt);
+    m->to(dev);
     const WhiskerData test = load_split(*data, false);
     std::vector<std::vector<std::vector<int>>> sets;
     int64_t total = 0;

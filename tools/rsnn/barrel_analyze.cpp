@@ -296,7 +296,7 @@ void analyze(const AnalyzeArgs& a) {
   apply_threads(a.run);
   const Device d = select_device(a.run.device, &std::cerr);
   if (d.is_cuda())
-    std::cerr << "rsnn: the barrel analyses run on the CPU in this version (the barrel model has no CUDA path yet)\n";
+    std::cerr << "rsnn: the barrel analyses run on the CPU (train, eval and deprive use the GPU)\n";
   std::set<std::string> what;
   for (const auto& w : a.what) {
     RSNN_CHECK(std::find(kAnalyses.begin(), kAnalyses.end(), w) != kAnalyses.end(), "--what: unknown analysis '",
