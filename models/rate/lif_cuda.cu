@@ -1,11 +1,12 @@
 // CUDA LIF simulation: one trial per block, threads over neurons, every step in one kernel
 // (no launch per step). The per-neuron math is lif_math.h, the same functions the CPU runs;
-// the noise comes from the same Philox streams. Results match the CPU up to floating-point
-// contraction (FMA) and the order of the readout sum, not bit for bit.
+// the noise is lif_noise.h's, the very bits the CPU draws. Results match the CPU up to
+// floating-point contraction (FMA) and the order of the readout sum, not bit for bit.
 #include <algorithm>
 
 #include "models/rate/lif_convert.h"
 #include "models/rate/lif_math.h"
+#include "models/rate/lif_noise.h"
 #include "models/rate/rng.h"
 #include "runtime/cuda_check.h"
 #include "runtime/device.h"
@@ -46,9 +47,9 @@ __global__ void lif_trials_kernel(int N, int C, int Tcs, int64_t nt, LifConsts c
     for (int i = tid; i < N; i += nthr) {
       double ext = 0.0;
       for (int ch = 0; ch < C; ++ch) ext += w_in[size_t(i) * C + ch] * double(ub[size_t(ch) * Tcs + col]);
-      const double noise =
-          c.noise_std > 0 ? c.noise_std * double(normal_at(seed, st_noise, uint64_t(s) * nb * 4 + i)) : 0.0;
-      flag[i] = lif_voltage_step(c, t, v[i], tlast[i], ipsc[i], ext, noise) ? 1 : 0;
+      const double z =
+          c.noise_std > 0 ? c.noise_std * double(noise::normal_at(seed, st_noise, uint64_t(s) * nb * 4 + i)) : 0.0;
+      flag[i] = lif_voltage_step(c, t, v[i], tlast[i], ipsc[i], ext, z) ? 1 : 0;
     }
     __syncthreads();
     double acc = 0.0;

@@ -45,26 +45,33 @@ RSNN_HD bool lif_voltage_step(const LifConsts& c, double t, double& v, double tl
 RSNN_HD double lif_filter_jump(const LifConsts& c, double td) {
   return c.tr == 0.0 ? 1.0 / td : 1.0 / (c.tr * td);
 }
-RSNN_HD void lif_filter_step(const LifConsts& c, bool spike, double jd, double exp_td, double jump,
-                             double& ipsc, double& h, double& r, double& hr) {
-  const double s = spike ? jump : 0.0;
-  if (c.tr == 0.0) {
-    ipsc = ipsc * exp_td + jd * jump;
-    r = r * exp_td + s;
-    return;
-  }
+// The two synapse shapes on their own (branch-free, so CPU loops over neurons vectorize).
+RSNN_HD void lif_filter_step_single(bool spike, double jd, double exp_td, double jump, double& ipsc,
+                                    double& r) {
+  ipsc = ipsc * exp_td + jd * jump;
+  r = r * exp_td + (spike ? jump : 0.0);
+}
+RSNN_HD void lif_filter_step_double(const LifConsts& c, bool spike, double jd, double exp_td,
+                                    double jump, double& ipsc, double& h, double& r, double& hr) {
   ipsc = ipsc * exp_td + h * c.dt;
   h = h * c.exp_tr + jd * jump;
   r = r * exp_td + hr * c.dt;
-  hr = hr * c.exp_tr + s;
+  hr = hr * c.exp_tr + (spike ? jump : 0.0);
+}
+RSNN_HD void lif_filter_step(const LifConsts& c, bool spike, double jd, double exp_td, double jump,
+                             double& ipsc, double& h, double& r, double& hr) {
+  if (c.tr == 0.0)
+    lif_filter_step_single(spike, jd, exp_td, jump, ipsc, r);
+  else
+    lif_filter_step_double(c, spike, jd, exp_td, jump, ipsc, h, r, hr);
 }
 
 // Spike bookkeeping: last spike time, then the value drawn in the voltage record, then reset.
 RSNN_HD float lif_after_spike(const LifConsts& c, bool spike, double t, double& v, double& tlast) {
-  if (!spike) return float(v);
-  tlast = t;
-  v = c.vreset;
-  return float(c.spike_peak);
+  const float drawn = spike ? float(c.spike_peak) : float(v);
+  tlast = spike ? t : tlast;
+  v = spike ? c.vreset : v;
+  return drawn;
 }
 
 }  // namespace rsnn::rate
