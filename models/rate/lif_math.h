@@ -30,10 +30,12 @@ RSNN_HD int64_t lif_input_column(int64_t s) { return (s + 50) / 100; }
 // Membrane update of one neuron at step s (time t = dt s). No integration while refractory
 // (t <= tlast + tref, which includes the first tref seconds since tlast starts at 0); the
 // noise (already scaled) is always added. Returns whether the neuron spikes (v >= vpeak).
+// The refractory gate multiplies, as the original's (dt*i > tlast + tref) .* (-v + I) / tm:
+// no branch, so CPU loops over neurons vectorize (GCC will not speculate a guarded FP op).
 RSNN_HD bool lif_voltage_step(const LifConsts& c, double t, double& v, double tlast, double ipsc,
                               double ext, double noise) {
   const double I = ipsc + c.bias + ext;
-  const double dv = (t > tlast + c.tref) ? (-v + I) * c.inv_tm : 0.0;
+  const double dv = double(t > tlast + c.tref) * ((-v + I) * c.inv_tm);
   v = v + c.dt * dv + noise;
   return v >= c.vpeak;
 }

@@ -113,13 +113,10 @@ RSNN_NOISE_HOT void box_muller_chunk(const ChunkWords& cw, int n, float* out) {
 
 }  // namespace
 
-void normal4_run(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out) {
+namespace {
+void run(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out, bool avx2) {
+  (void)avx2;
   ChunkWords cw;
-#if RSNN_NOISE_X86
-  const bool avx2 = has_avx2();
-#else
-  const bool avx2 = false;
-#endif
   for (int64_t j0 = 0; j0 < nblk; j0 += kChunk) {
     const uint64_t b0 = first_blk + uint64_t(j0);
 #if RSNN_NOISE_X86
@@ -130,6 +127,19 @@ void normal4_run(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nbl
       philox_chunk_scalar(seed, stream, b0, cw);
     box_muller_chunk(cw, int(std::min<int64_t>(kChunk, nblk - j0)), out + 4 * j0);
   }
+}
+}  // namespace
+
+void normal4_run(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out) {
+#if RSNN_NOISE_X86
+  run(seed, stream, first_blk, nblk, out, has_avx2());
+#else
+  run(seed, stream, first_blk, nblk, out, false);
+#endif
+}
+
+void normal4_run_portable(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out) {
+  run(seed, stream, first_blk, nblk, out, false);
 }
 
 }  // namespace rsnn::rate::noise

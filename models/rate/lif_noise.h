@@ -136,5 +136,7 @@ RSNN_HD float normal_at(uint64_t seed, uint64_t stream, uint64_t index) {
 // CPU: normal4 of blocks first_blk .. first_blk + nblk - 1 into out[0 .. 4 nblk), the same
 // bits as the scalar normal4, vectorized over blocks (lif_noise.cpp).
 void normal4_run(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out);
+// The same without the AVX2 Philox path (what CPUs without AVX2 run; for tests).
+void normal4_run_portable(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out);
 
 }  // namespace rsnn::rate::noise
