@@ -8,6 +8,7 @@
 #include "models/rate/lif_convert.h"
 #include "models/rate/rate_rnn.h"
 #include "models/rate/tasks.h"
+#include "runtime/threads.h"
 
 using namespace rsnn;
 using namespace rsnn::rate;
@@ -133,6 +134,55 @@ TEST(RateLif, BatchIsBitIdenticalToOneAtATime) {
   // another trial id or seed gives another simulation
   auto other = simulate_lif(lif, trials[0].u.data(), trials[0].Tc, 78, ids[0], rec);
   EXPECT_NE(other.out, batch[0].out);
+}
+
+TEST(RateLif, BatchIsIndependentOfThreadCountAndRecording) {
+  RateConfig cfg;
+  cfg.N = 37;  // not a multiple of the vector width
+  RateNet rate = init_rate_net(cfg, 4);
+  TaskSpec task = task_defaults(TaskKind::go_nogo);
+  task.T = 40;
+  task.stim_on = 5;
+  task.stim_dur = 10;
+  std::vector<Trial> trials;
+  std::vector<uint64_t> ids;
+  for (uint64_t k = 0; k < 6; ++k) {
+    trials.push_back(make_trial(task, 3, k, 1));
+    ids.push_back(k + 100);
+  }
+  for (double tr : {0.002, 0.0}) {
+    LifParams p;
+    p.tr = tr;
+    LifNetwork lif = convert_to_lif(rate, 8.0, p);
+    const int before = num_threads();
+    set_num_threads(1);
+    auto one = simulate_lif_batch(lif, trials, 5, ids);
+    set_num_threads(2);
+    auto two = simulate_lif_batch(lif, trials, 5, ids);
+    set_num_threads(before);
+    LifRecord rec;
+    rec.voltage = rec.rates = rec.ipsc = rec.spikes = true;
+    rec.stride = 3;
+    int64_t spikes = 0;
+    for (size_t k = 0; k < trials.size(); ++k) {
+      ASSERT_EQ(one[k].out, two[k].out) << k;
+      ASSERT_EQ(one[k].fr, two[k].fr) << k;
+      // recording changes nothing in the simulation
+      auto recd = simulate_lif(lif, trials[k].u.data(), trials[k].Tc, 5, ids[k], rec);
+      ASSERT_EQ(recd.out, one[k].out) << k;
+      ASSERT_EQ(recd.n_spikes, one[k].n_spikes);
+      ASSERT_EQ(int64_t(recd.spike_step.size()), recd.n_spikes);
+      // the voltage record shows +30 mV exactly at the recorded spikes
+      const int64_t n_rec = (recd.nt + 2) / 3;
+      int64_t peaks = 0, rec_spikes = 0;
+      for (float x : recd.v) peaks += x == 30.0f;
+      for (int32_t st : recd.spike_step) rec_spikes += st % 3 == 0;
+      EXPECT_EQ(peaks, rec_spikes);
+      ASSERT_EQ(int64_t(recd.v.size()), int64_t(lif.N) * n_rec);
+      spikes += one[k].n_spikes;
+    }
+    EXPECT_GT(spikes, 50) << "tr " << tr;
+  }
 }
 
 TEST(RateLif, ConversionScalesSignedWeightsAndUsesTrainedTaus) {

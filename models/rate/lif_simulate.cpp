@@ -34,10 +34,12 @@ constexpr int64_t kNoiseSteps = 16;  // steps of noise drawn per call (16 x N fl
 RSNN_LIF_HOT int voltage_all(const LifConsts c, double t, int N, double* __restrict v,
                              const double* __restrict tlast, const double* __restrict ipsc,
                              const double* __restrict ext, const float* __restrict noise) {
-  int n = 0;  // (no omp simd reduction: with target_clones it keeps the baseline clone scalar)
+  // A 64-bit count, as wide as the double lanes (a 32-bit one costs shuffles every vector);
+  // no omp simd reduction: with target_clones it keeps the baseline clone scalar.
+  int64_t n = 0;
   for (int i = 0; i < N; ++i)
     n += lif_voltage_step(c, t, v[i], tlast[i], ipsc[i], ext[i], c.noise_std * double(noise[i])) ? 1 : 0;
-  return n;
+  return int(n);
 }
 
 // jd[0:N] += WT[k, 0:N] for every firing unit k, in increasing k.
