@@ -5,7 +5,10 @@
 // (AVX2), picked at load time. Every path gives the same bits: Philox is integer arithmetic,
 // the float arithmetic is never contracted into FMA (the pragma below), and +, -, *, / and
 // sqrt round the same in SSE and AVX.
-#pragma GCC optimize("fp-contract=off", "no-math-errno")
+#if defined(__GNUC__) && !defined(__clang__)
+// (clang contracts only within one expression: mul() and add() are separate calls there)
+#pragma GCC optimize("fp-contract=off")
+#endif
 
 #include "models/rate/lif_noise.h"
 
