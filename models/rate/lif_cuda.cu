@@ -76,7 +76,29 @@ __global__ void lif_trials_kernel(int N, int C, int Tcs, int64_t nt, LifConsts c
 
 Tensor upload(const std::vector<double>& v) { return Tensor::from_vector(v).to(Device::cuda(0)); }
 
+// out: (nblk, 4) normals, block first_blk + j in row j.
+__global__ void lif_noise_kernel(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk,
+                                 float* out) {
+  const int64_t j = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (j < nblk) noise::normal4(seed, stream, first_blk + uint64_t(j), out + 4 * j);
+}
+
 }  // namespace
+
+void noise::normal4_run_cuda(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out) {
+  RSNN_CHECK(cuda_usable(), "LIF noise on CUDA: no usable device (", cuda_status(), ")");
+  RSNN_CHECK(nblk >= 0, "LIF noise on CUDA: negative block count ", nblk);
+  if (nblk == 0) return;
+  RSNN_CUDA_CHECK(cudaSetDevice(0));
+  Tensor d = Tensor::empty({4 * nblk}, DType::f32, Device::cuda(0));
+  const int threads = 256;
+  const int64_t blocks = (nblk + threads - 1) / threads;
+  lif_noise_kernel<<<unsigned(blocks), threads>>>(seed, stream, first_blk, nblk, d.data<float>());
+  RSNN_CUDA_CHECK_LAUNCH();
+  RSNN_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto h = d.to_vector<float>();
+  std::copy(h.begin(), h.end(), out);
+}
 
 void simulate_lif_cuda(const LifNetwork& net, const std::vector<Trial>& trials, uint64_t seed,
                        const std::vector<uint64_t>& ids, std::vector<std::vector<float>>& out,

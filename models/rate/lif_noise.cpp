@@ -146,3 +146,12 @@ void normal4_run_portable(uint64_t seed, uint64_t stream, uint64_t first_blk, in
 }
 
 }  // namespace rsnn::rate::noise
+
+#ifndef RSNN_WITH_CUDA
+#include "runtime/error.h"
+namespace rsnn::rate::noise {
+void normal4_run_cuda(uint64_t, uint64_t, uint64_t, int64_t, float*) {
+  RSNN_FAIL("LIF noise on CUDA: rsnn was built without the CUDA backend");
+}
+}  // namespace rsnn::rate::noise
+#endif

@@ -141,5 +141,8 @@ RSNN_HD float normal_at(uint64_t seed, uint64_t stream, uint64_t index) {
 void normal4_run(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out);
 // The same without the AVX2 Philox path (what CPUs without AVX2 run; for tests).
 void normal4_run_portable(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out);
+// The same numbers drawn on the GPU (one block of four per thread; lif_cuda.cu), copied into
+// the host array out[0 .. 4 nblk). Throws when the build has no CUDA or no device is usable.
+void normal4_run_cuda(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out);
 
 }  // namespace rsnn::rate::noise
