@@ -5,8 +5,10 @@
 //  * LifGridSearch: the full default grid (1/lambda 20:5:75 x 100 trials = 1,200 LIF trials).
 // The peer (the NuttidaLab PyTorch port) takes 2.49 s per LIF trial on this machine kind
 // (bench/peers/spikernn_lif.py measures it side by side when the port and torch are present).
-// Floor of the LIF trial: it is compute-bound on the voltage noise (one Gaussian per
-// neuron-step: 4 M per trial), not on memory (the state is 200 x 7 doubles, in L1).
+// Floor of the LIF trial: it is compute-bound, not memory-bound (the state is 200 x 7
+// doubles, in L1): about 58 % goes to the voltage noise (one Gaussian per neuron-step, 4 M per
+// trial: vectorized Philox + Box-Muller, models/rate/lif_noise.h), the rest to the
+// vectorized membrane, filter and readout loops over the 200 neurons.
 #include <benchmark/benchmark.h>
 
 #include "models/rate/grid_search.h"

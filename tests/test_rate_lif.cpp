@@ -6,8 +6,12 @@
 #include <cmath>
 
 #include "models/rate/lif_convert.h"
+#include "models/rate/lif_noise.h"
+#include "models/rate/rng.h"
+#include "runtime/philox.h"
 #include "models/rate/rate_rnn.h"
 #include "models/rate/tasks.h"
+#include "runtime/threads.h"
 
 using namespace rsnn;
 using namespace rsnn::rate;
@@ -133,6 +137,127 @@ TEST(RateLif, BatchIsBitIdenticalToOneAtATime) {
   // another trial id or seed gives another simulation
   auto other = simulate_lif(lif, trials[0].u.data(), trials[0].Tc, 78, ids[0], rec);
   EXPECT_NE(other.out, batch[0].out);
+}
+
+TEST(RateLif, BatchIsIndependentOfThreadCountAndRecording) {
+  RateConfig cfg;
+  cfg.N = 37;  // not a multiple of the vector width
+  RateNet rate = init_rate_net(cfg, 4);
+  TaskSpec task = task_defaults(TaskKind::go_nogo);
+  task.T = 40;
+  task.stim_on = 5;
+  task.stim_dur = 10;
+  std::vector<Trial> trials;
+  std::vector<uint64_t> ids;
+  for (uint64_t k = 0; k < 6; ++k) {
+    trials.push_back(make_trial(task, 3, k, 1));
+    ids.push_back(k + 100);
+  }
+  for (double tr : {0.002, 0.0}) {
+    LifParams p;
+    p.tr = tr;
+    LifNetwork lif = convert_to_lif(rate, 8.0, p);
+    const int before = num_threads();
+    set_num_threads(1);
+    auto one = simulate_lif_batch(lif, trials, 5, ids);
+    set_num_threads(2);
+    auto two = simulate_lif_batch(lif, trials, 5, ids);
+    set_num_threads(before);
+    LifRecord rec;
+    rec.voltage = rec.rates = rec.ipsc = rec.spikes = true;
+    rec.stride = 3;
+    int64_t spikes = 0;
+    for (size_t k = 0; k < trials.size(); ++k) {
+      ASSERT_EQ(one[k].out, two[k].out) << k;
+      ASSERT_EQ(one[k].fr, two[k].fr) << k;
+      // recording changes nothing in the simulation
+      auto recd = simulate_lif(lif, trials[k].u.data(), trials[k].Tc, 5, ids[k], rec);
+      ASSERT_EQ(recd.out, one[k].out) << k;
+      ASSERT_EQ(recd.n_spikes, one[k].n_spikes);
+      ASSERT_EQ(int64_t(recd.spike_step.size()), recd.n_spikes);
+      // the voltage record shows +30 mV exactly at the recorded spikes
+      const int64_t n_rec = (recd.nt + 2) / 3;
+      int64_t peaks = 0, rec_spikes = 0;
+      for (float x : recd.v) peaks += x == 30.0f;
+      for (int32_t st : recd.spike_step) rec_spikes += st % 3 == 0;
+      EXPECT_EQ(peaks, rec_spikes);
+      ASSERT_EQ(int64_t(recd.v.size()), int64_t(lif.N) * n_rec);
+      spikes += one[k].n_spikes;
+    }
+    EXPECT_GT(spikes, 50) << "tr " << tr;
+  }
+}
+
+namespace {
+// The spec's loop (rate-to-spiking.md §3.4) written plainly, one neuron at a time, with the
+// scalar noise function: the reference for the vectorized simulate_lif.
+LifTrialResult reference_lif(const LifNetwork& net, const std::vector<float>& u, int Tc, uint64_t seed,
+                             uint64_t trial) {
+  const int N = net.N, C = net.C;
+  const LifConsts c = net.p.consts();
+  const int64_t nt = net.steps_for(Tc), nb = (N + 3) / 4;
+  std::vector<double> v(N), tlast(N, 0), ipsc(N, 0), h(N, 0), r(N, 0), hr(N, 0);
+  for (int i = 0; i < N; ++i)
+    v[i] = net.p.v_init_lo + philox::uniform_f64(seed, stream_id(Draw::lif_init, trial), i) *
+                                 (net.p.v_init_hi - net.p.v_init_lo);
+  LifTrialResult res;
+  res.nt = nt;
+  for (int64_t s = 1; s <= nt; ++s) {
+    const double t = c.dt * double(s);
+    const int64_t col = lif_input_column(s);
+    std::vector<bool> spk(N);
+    for (int i = 0; i < N; ++i) {
+      double ext = 0;
+      for (int ch = 0; ch < C; ++ch) ext += net.w_in[size_t(i) * C + ch] * double(u[size_t(ch) * Tc + col]);
+      const double z = noise::normal_at(seed, stream_id(Draw::lif_noise, trial), uint64_t(s * nb * 4 + i));
+      spk[i] = lif_voltage_step(c, t, v[i], tlast[i], ipsc[i], ext, c.noise_std * double(z));
+    }
+    double out = 0;
+    for (int i = 0; i < N; ++i) {
+      double jd = 0;
+      for (int k = 0; k < N; ++k)
+        if (spk[k]) jd += net.WT[size_t(k) * N + i];
+      lif_filter_step(c, spk[i], jd, net.exp_td[i], net.jump[i], ipsc[i], h[i], r[i], hr[i]);
+      lif_after_spike(c, spk[i], t, v[i], tlast[i]);
+      out += net.w_out[i] * r[i];
+      if (spk[i]) {
+        res.spike_step.push_back(int32_t(s - 1));
+        res.spike_unit.push_back(i);
+      }
+    }
+    res.out.push_back(float(out));
+  }
+  return res;
+}
+}  // namespace
+
+TEST(RateLif, MatchesThePlainReferenceLoop) {
+  RateConfig cfg;
+  cfg.N = 45;
+  RateNet rate = init_rate_net(cfg, 6);
+  TaskSpec task = task_defaults(TaskKind::go_nogo);
+  task.T = 8;  // 700 LIF steps
+  task.stim_on = 2;
+  task.stim_dur = 3;
+  for (double tr : {0.002, 0.0}) {
+    LifParams p;
+    p.tr = tr;
+    LifNetwork lif = convert_to_lif(rate, 4.0, p);
+    for (uint64_t id : {0, 1}) {
+      Trial t = make_trial(task, 1, id, 1);
+      LifRecord rec;
+      rec.spikes = true;
+      auto got = simulate_lif(lif, t.u.data(), t.Tc, 9, id, rec);
+      auto ref = reference_lif(lif, t.u, t.Tc, 9, id);
+      // the same spikes; outputs equal up to FMA contraction and the readout's sum order
+      ASSERT_EQ(got.spike_step, ref.spike_step) << "tr " << tr << " trial " << id;
+      ASSERT_EQ(got.spike_unit, ref.spike_unit);
+      EXPECT_GT(got.n_spikes, 45);
+      ASSERT_EQ(got.out.size(), ref.out.size());
+      for (size_t k = 0; k < got.out.size(); ++k)
+        ASSERT_NEAR(got.out[k], ref.out[k], 1e-5 * (1 + std::fabs(ref.out[k]))) << k;
+    }
+  }
 }
 
 TEST(RateLif, ConversionScalesSignedWeightsAndUsesTrainedTaus) {

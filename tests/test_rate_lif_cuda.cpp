@@ -7,6 +7,8 @@
 
 #include "models/rate/grid_search.h"
 #include "models/rate/lif_convert.h"
+#include "models/rate/lif_noise.h"
+#include "models/rate/rng.h"
 #include "models/rate/rate_rnn.h"
 #include "test_util.h"
 
@@ -42,6 +44,16 @@ TEST(RateLifCuda, MatchesCpu) {
   }
   EXPECT_NEAR(spikes_gpu, spikes_cpu, 0.05 * spikes_cpu);
   EXPECT_NEAR(lif_performance(lif, task, 11, ids, true), lif_performance(lif, task, 11, ids, false), 0.2);
+}
+
+TEST(RateLifCuda, NoiseIsTheCpuNoiseBitForBit) {
+  RSNN_SKIP_WITHOUT_CUDA();
+  const int64_t nblk = 5000;
+  const uint64_t stream = stream_id(Draw::lif_noise, 12345);
+  std::vector<float> gpu(4 * nblk), cpu(4 * nblk);
+  noise::normal4_run_cuda(77, stream, 1000003, nblk, gpu.data());
+  noise::normal4_run(77, stream, 1000003, nblk, cpu.data());
+  for (int64_t k = 0; k < 4 * nblk; ++k) ASSERT_EQ(gpu[k], cpu[k]) << k;
 }
 
 TEST(RateLifCuda, RefusesMixedTrialLengths) {

@@ -27,7 +27,10 @@ def main():
     ap.add_argument("--model", required=True, help="rsnn rate model .h5")
     ap.add_argument("--rsnn", default="build/tools/rsnn", help="the rsnn executable")
     ap.add_argument("--scaling-factor", type=float, default=25.0)
-    ap.add_argument("--trials", type=int, default=3)
+    ap.add_argument("--trials", type=int, default=3, help="port trials (min of them is reported)")
+    ap.add_argument("--rsnn-trials", type=int, default=200,
+                    help="rsnn trials in one process (a trial takes milliseconds: enough of them "
+                         "that process start and model loading do not count)")
     a = ap.parse_args()
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -59,7 +62,7 @@ def main():
     print(f"port (PyTorch, {torch.__version__}): {port:.3f} s per LIF trial (min of {a.trials})")
 
     # rsnn: spiking eval runs --trials trials; time a run of n trials on one thread
-    n = 20
+    n = a.rsnn_trials
     cmd = [a.rsnn, "spiking", "eval", "--model", a.model, "--scaling-factor", str(a.scaling_factor),
            "--trials", str(n), "--threads", "1", "--device", "cpu"]
     t0 = time.perf_counter()

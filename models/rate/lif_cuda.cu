@@ -1,11 +1,12 @@
 // CUDA LIF simulation: one trial per block, threads over neurons, every step in one kernel
 // (no launch per step). The per-neuron math is lif_math.h, the same functions the CPU runs;
-// the noise comes from the same Philox streams. Results match the CPU up to floating-point
-// contraction (FMA) and the order of the readout sum, not bit for bit.
+// the noise is lif_noise.h's, the very bits the CPU draws. Results match the CPU up to
+// floating-point contraction (FMA) and the order of the readout sum, not bit for bit.
 #include <algorithm>
 
 #include "models/rate/lif_convert.h"
 #include "models/rate/lif_math.h"
+#include "models/rate/lif_noise.h"
 #include "models/rate/rng.h"
 #include "runtime/cuda_check.h"
 #include "runtime/device.h"
@@ -46,9 +47,9 @@ __global__ void lif_trials_kernel(int N, int C, int Tcs, int64_t nt, LifConsts c
     for (int i = tid; i < N; i += nthr) {
       double ext = 0.0;
       for (int ch = 0; ch < C; ++ch) ext += w_in[size_t(i) * C + ch] * double(ub[size_t(ch) * Tcs + col]);
-      const double noise =
-          c.noise_std > 0 ? c.noise_std * double(normal_at(seed, st_noise, uint64_t(s) * nb * 4 + i)) : 0.0;
-      flag[i] = lif_voltage_step(c, t, v[i], tlast[i], ipsc[i], ext, noise) ? 1 : 0;
+      const double z =
+          c.noise_std > 0 ? c.noise_std * double(noise::normal_at(seed, st_noise, uint64_t(s) * nb * 4 + i)) : 0.0;
+      flag[i] = lif_voltage_step(c, t, v[i], tlast[i], ipsc[i], ext, z) ? 1 : 0;
     }
     __syncthreads();
     double acc = 0.0;
@@ -75,7 +76,29 @@ __global__ void lif_trials_kernel(int N, int C, int Tcs, int64_t nt, LifConsts c
 
 Tensor upload(const std::vector<double>& v) { return Tensor::from_vector(v).to(Device::cuda(0)); }
 
+// out: (nblk, 4) normals, block first_blk + j in row j.
+__global__ void lif_noise_kernel(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk,
+                                 float* out) {
+  const int64_t j = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (j < nblk) noise::normal4(seed, stream, first_blk + uint64_t(j), out + 4 * j);
+}
+
 }  // namespace
+
+void noise::normal4_run_cuda(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out) {
+  RSNN_CHECK(cuda_usable(), "LIF noise on CUDA: no usable device (", cuda_status(), ")");
+  RSNN_CHECK(nblk >= 0, "LIF noise on CUDA: negative block count ", nblk);
+  if (nblk == 0) return;
+  RSNN_CUDA_CHECK(cudaSetDevice(0));
+  Tensor d = Tensor::empty({4 * nblk}, DType::f32, Device::cuda(0));
+  const int threads = 256;
+  const int64_t blocks = (nblk + threads - 1) / threads;
+  lif_noise_kernel<<<unsigned(blocks), threads>>>(seed, stream, first_blk, nblk, d.data<float>());
+  RSNN_CUDA_CHECK_LAUNCH();
+  RSNN_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto h = d.to_vector<float>();
+  std::copy(h.begin(), h.end(), out);
+}
 
 void simulate_lif_cuda(const LifNetwork& net, const std::vector<Trial>& trials, uint64_t seed,
                        const std::vector<uint64_t>& ids, std::vector<std::vector<float>>& out,

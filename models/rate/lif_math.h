@@ -30,10 +30,12 @@ RSNN_HD int64_t lif_input_column(int64_t s) { return (s + 50) / 100; }
 // Membrane update of one neuron at step s (time t = dt s). No integration while refractory
 // (t <= tlast + tref, which includes the first tref seconds since tlast starts at 0); the
 // noise (already scaled) is always added. Returns whether the neuron spikes (v >= vpeak).
+// The refractory gate multiplies, as the original's (dt*i > tlast + tref) .* (-v + I) / tm:
+// no branch, so CPU loops over neurons vectorize (GCC will not speculate a guarded FP op).
 RSNN_HD bool lif_voltage_step(const LifConsts& c, double t, double& v, double tlast, double ipsc,
                               double ext, double noise) {
   const double I = ipsc + c.bias + ext;
-  const double dv = (t > tlast + c.tref) ? (-v + I) * c.inv_tm : 0.0;
+  const double dv = double(t > tlast + c.tref) * ((-v + I) * c.inv_tm);
   v = v + c.dt * dv + noise;
   return v >= c.vpeak;
 }
@@ -45,26 +47,33 @@ RSNN_HD bool lif_voltage_step(const LifConsts& c, double t, double& v, double tl
 RSNN_HD double lif_filter_jump(const LifConsts& c, double td) {
   return c.tr == 0.0 ? 1.0 / td : 1.0 / (c.tr * td);
 }
-RSNN_HD void lif_filter_step(const LifConsts& c, bool spike, double jd, double exp_td, double jump,
-                             double& ipsc, double& h, double& r, double& hr) {
-  const double s = spike ? jump : 0.0;
-  if (c.tr == 0.0) {
-    ipsc = ipsc * exp_td + jd * jump;
-    r = r * exp_td + s;
-    return;
-  }
+// The two synapse shapes on their own (branch-free, so CPU loops over neurons vectorize).
+RSNN_HD void lif_filter_step_single(bool spike, double jd, double exp_td, double jump, double& ipsc,
+                                    double& r) {
+  ipsc = ipsc * exp_td + jd * jump;
+  r = r * exp_td + (spike ? jump : 0.0);
+}
+RSNN_HD void lif_filter_step_double(const LifConsts& c, bool spike, double jd, double exp_td,
+                                    double jump, double& ipsc, double& h, double& r, double& hr) {
   ipsc = ipsc * exp_td + h * c.dt;
   h = h * c.exp_tr + jd * jump;
   r = r * exp_td + hr * c.dt;
-  hr = hr * c.exp_tr + s;
+  hr = hr * c.exp_tr + (spike ? jump : 0.0);
+}
+RSNN_HD void lif_filter_step(const LifConsts& c, bool spike, double jd, double exp_td, double jump,
+                             double& ipsc, double& h, double& r, double& hr) {
+  if (c.tr == 0.0)
+    lif_filter_step_single(spike, jd, exp_td, jump, ipsc, r);
+  else
+    lif_filter_step_double(c, spike, jd, exp_td, jump, ipsc, h, r, hr);
 }
 
 // Spike bookkeeping: last spike time, then the value drawn in the voltage record, then reset.
 RSNN_HD float lif_after_spike(const LifConsts& c, bool spike, double t, double& v, double& tlast) {
-  if (!spike) return float(v);
-  tlast = t;
-  v = c.vreset;
-  return float(c.spike_peak);
+  const float drawn = spike ? float(c.spike_peak) : float(v);
+  tlast = spike ? t : tlast;
+  v = spike ? c.vreset : v;
+  return drawn;
 }
 
 }  // namespace rsnn::rate
