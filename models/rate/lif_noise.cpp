@@ -14,13 +14,10 @@
 
 #include <algorithm>
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#include "runtime/multiversion.h"
+
+#if RSNN_MULTIVERSION_X86
 #include <immintrin.h>
-#define RSNN_NOISE_X86 1
-#define RSNN_NOISE_HOT __attribute__((target_clones("default", "arch=x86-64-v3"), noinline))
-#else
-#define RSNN_NOISE_X86 0
-#define RSNN_NOISE_HOT
 #endif
 
 namespace rsnn::rate::noise {
@@ -42,7 +39,7 @@ void philox_chunk_scalar(uint64_t seed, uint64_t stream, uint64_t blk0, ChunkWor
   }
 }
 
-#if RSNN_NOISE_X86
+#if RSNN_MULTIVERSION_X86
 // AVX2: four counters per register, one per 64-bit lane whose low half holds the 32-bit word
 // (the high half is don't-care: _mm256_mul_epu32 reads only the low halves, and the output
 // takes only the low halves). A round is then 2 multiplies, 2 shifts and 4 xors per 4 blocks,
@@ -89,7 +86,7 @@ bool has_avx2() {
 #endif
 
 // Box-Muller on a chunk, written interleaved as normal4 lays it out: out[4 j + k].
-RSNN_NOISE_HOT void box_muller_chunk(const ChunkWords& cw, int n, float* out) {
+RSNN_MULTIVERSION void box_muller_chunk(const ChunkWords& cw, int n, float* out) {
   alignas(32) float z0[kChunk], z1[kChunk], z2[kChunk], z3[kChunk];
 #pragma omp simd
   for (int j = 0; j < kChunk; ++j) {
@@ -122,7 +119,7 @@ void run(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float
   ChunkWords cw;
   for (int64_t j0 = 0; j0 < nblk; j0 += kChunk) {
     const uint64_t b0 = first_blk + uint64_t(j0);
-#if RSNN_NOISE_X86
+#if RSNN_MULTIVERSION_X86
     if (avx2)
       philox_chunk_avx2(seed, stream, b0, cw);
     else
@@ -134,7 +131,7 @@ void run(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float
 }  // namespace
 
 void normal4_run(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out) {
-#if RSNN_NOISE_X86
+#if RSNN_MULTIVERSION_X86
   run(seed, stream, first_blk, nblk, out, has_avx2());
 #else
   run(seed, stream, first_blk, nblk, out, false);

@@ -15,13 +15,9 @@
 #include "models/rate/lif_noise.h"
 #include "models/rate/rng.h"
 #include "runtime/error.h"
+#include "runtime/multiversion.h"
 #include "runtime/philox.h"
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define RSNN_LIF_HOT __attribute__((target_clones("default", "arch=x86-64-v3"), noinline))
-#else
-#define RSNN_LIF_HOT
-#endif
 
 namespace rsnn::rate {
 
@@ -31,7 +27,7 @@ constexpr int64_t kNoiseSteps = 16;  // steps of noise drawn per call (16 x N fl
 
 // Membrane update of all N neurons at time t. Returns the number of neurons at or above
 // threshold (v >= vpeak: they fire). noise: (N) standard normals (scaled by c.noise_std here).
-RSNN_LIF_HOT int voltage_all(const LifConsts c, double t, int N, double* __restrict v,
+RSNN_MULTIVERSION int voltage_all(const LifConsts c, double t, int N, double* __restrict v,
                              const double* __restrict tlast, const double* __restrict ipsc,
                              const double* __restrict ext, const float* __restrict noise) {
   // A 64-bit count, as wide as the double lanes (a 32-bit one costs shuffles every vector);
@@ -43,7 +39,7 @@ RSNN_LIF_HOT int voltage_all(const LifConsts c, double t, int N, double* __restr
 }
 
 // jd[0:N] += WT[k, 0:N] for every firing unit k, in increasing k.
-RSNN_LIF_HOT void add_rows(int N, const int* fired, int nf, const double* __restrict WT,
+RSNN_MULTIVERSION void add_rows(int N, const int* fired, int nf, const double* __restrict WT,
                            double* __restrict jd) {
   for (int f = 0; f < nf; ++f) {
     const double* wk = WT + size_t(fired[f]) * size_t(N);
@@ -53,7 +49,7 @@ RSNN_LIF_HOT void add_rows(int N, const int* fired, int nf, const double* __rest
 }
 
 // Synaptic and readout filters, spike bookkeeping and reset of all N neurons.
-RSNN_LIF_HOT void filter_all(const LifConsts c, double t, int N, const uint8_t* __restrict spk,
+RSNN_MULTIVERSION void filter_all(const LifConsts c, double t, int N, const uint8_t* __restrict spk,
                              const double* __restrict jd, const double* __restrict exp_td,
                              const double* __restrict jump, double* __restrict ipsc,
                              double* __restrict h, double* __restrict r, double* __restrict hr,
@@ -74,7 +70,7 @@ RSNN_LIF_HOT void filter_all(const LifConsts c, double t, int N, const uint8_t* 
 
 // filter_all for a step without spikes (most steps): the same values with spk = 0, jd = 0
 // (the spike terms add +0.0), and nobody to reset.
-RSNN_LIF_HOT void filter_quiet(const LifConsts c, int N, const double* __restrict exp_td,
+RSNN_MULTIVERSION void filter_quiet(const LifConsts c, int N, const double* __restrict exp_td,
                                const double* __restrict jump, double* __restrict ipsc,
                                double* __restrict h, double* __restrict r, double* __restrict hr) {
   if (c.tr == 0.0) {
@@ -89,7 +85,7 @@ RSNN_LIF_HOT void filter_quiet(const LifConsts c, int N, const double* __restric
 
 // w . r summed in kLanes interleaved partial sums (element i into sum i % kLanes), then the
 // partial sums in order: the order is fixed by this code, not by the vector width.
-RSNN_LIF_HOT double readout(int N, const double* __restrict w, const double* __restrict r) {
+RSNN_MULTIVERSION double readout(int N, const double* __restrict w, const double* __restrict r) {
   constexpr int kLanes = 8;
   double part[kLanes] = {};
   int i = 0;
