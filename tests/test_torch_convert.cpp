@@ -4,7 +4,9 @@
 // torch.save(model); the converter turns them into rsnn checkpoints; here we check that
 // load_checkpoint sees every synapse with its clamped value, the time constants and the dense
 // layers, that the rsnn forward equals an independent float64 reference of the original
-// forward from the same initial state, that broken files fail with one line, and that
+// forward from the same initial state, that rsnn's gradients of the seed loss equal torch
+// autograd of the original (float64, full BPTT, Gaussian surrogate), that broken files fail
+// with one line, and that
 // `rsnn barrel eval` runs a converted model. Skips when no python3 imports torch.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -204,6 +206,89 @@ void check_forward(const std::string& pth, const std::string& h5, int64_t F, boo
   EXPECT_NEAR(sum, double(B * (T - 1)), 1e-9);  // softmax rows sum to 1 over T-1 steps
 }
 
+// Relative L2 error ||got - want|| / ||want|| (float32 vs float64); NaN when `got` has any.
+double rel_l2(const Tensor& got, const std::vector<double>& want) {
+  const std::vector<double> g = got.to_dtype(DType::f64).to_vector<double>();
+  if (g.size() != want.size()) return std::nan("");
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (!std::isfinite(g[i])) return std::nan("");
+    diff += (g[i] - want[i]) * (g[i] - want[i]);
+    norm += want[i] * want[i];
+  }
+  return std::sqrt(diff / norm);
+}
+
+// rsnn's gradients of the converted checkpoint `h5` (the seed loss on fixed labels) equal
+// the original's under torch autograd (the fixture's float64 `gradients`: full BPTT, the
+// Gaussian surrogate) from the same initial state: the loss to 1e-5 relative, every parameter
+// gradient to a relative L2 error below 1e-3, the synapses matched through the checkpoint's
+// CSR order (post_ptr, pre_idx) against the fixture's (post, pre) coordinates.
+void check_gradients(const std::string& pth, const std::string& h5, int64_t F, bool spiking) {
+  const int64_t B = 2;
+  std::unique_ptr<BarrelModel> m = load_checkpoint(path(h5));
+  const int64_t T = m->config().T;
+  ASSERT_EQ(m->config().loss, LossKind::seed);
+  Tensor x = Tensor::empty({T, B, F}, DType::f32);
+  if (spiking) fill_bernoulli(x, 11, 0, 0.3);  // the forward check's inputs: spikes far from threshold
+  else fill_uniform(x, 12, 0, -1.0, 1.0);
+  const Tensor labels = Tensor::from_vector<int64_t>({0, 2}, {B});
+  Tensor v0, a0, s0;
+  m->initial_state(B, v0, a0, s0);
+  {
+    H5File io = H5File::create(path("io.h5"));
+    io.write("x", x);
+    io.write("v0", v0);
+    io.write("s0", s0);
+    io.write("labels", labels);
+    io.close();
+  }
+  const CmdResult ref = run(shared().py + " " + src("tests/torch_barrel_fixture.py") + " gradients " + path(pth) +
+                            " " + path("io.h5") + " " + path("grad.h5"));
+  ASSERT_EQ(ref.rc, 0) << ref.out;
+  H5File r = H5File::open_read(path("grad.h5"));
+  const double margin = r.read("margin").item<double>();
+  ASSERT_GT(margin, 3e-6) << "the reference has a neuron-step within " << margin
+                          << " of threshold: pick other inputs";
+  ForwardResult f = m->forward(x, labels);
+  EXPECT_EQ(f.stats.spikes, r.read("spikes").item<int64_t>());
+  const double loss_want = r.read("loss").item<double>();
+  const double loss_got = f.loss.value().to_dtype(DType::f64).item<double>();
+  EXPECT_NEAR(loss_got, loss_want, 1e-5 * std::abs(loss_want)) << "loss";
+  ag::backward(f.loss);
+
+  // The fixture's synapse order must be the checkpoint's CSR order.
+  const Projection& p = m->projection();
+  const std::vector<int32_t> post = r.read("post").to_vector<int32_t>();
+  const std::vector<int32_t> pre = r.read("pre").to_vector<int32_t>();
+  const std::vector<int64_t> ptr = p.post_ptr.to_vector<int64_t>();
+  const std::vector<int32_t> idx = p.pre_idx.to_vector<int32_t>();
+  ASSERT_EQ(static_cast<int64_t>(post.size()), p.nnz());
+  int64_t misplaced = 0;
+  for (int64_t i = 0; i + 1 < static_cast<int64_t>(ptr.size()); ++i)
+    for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k) misplaced += post[k] != i || pre[k] != idx[k];
+  ASSERT_EQ(misplaced, 0) << "synapses of the fixture and the checkpoint in different orders";
+
+  double worst = 0;
+  std::string worst_name;
+  for (const auto& [name, var] : m->named_parameters()) {
+    ASSERT_TRUE(var.grad().defined()) << name << ": no gradient";
+    const std::string key = "d" + name;  // dw, dtau_m, dfc2_1.weight, ...
+    const Tensor want_t = r.read(key);
+    ASSERT_EQ(want_t.numel(), var.grad().numel()) << name;
+    const std::vector<double> want = want_t.to_vector<double>();
+    double norm = 0;
+    for (double v : want) norm += v * v;
+    const double err = rel_l2(var.grad(), want);
+    std::cout << "[  GRAD    ] " << (spiking ? "spiking " : "real    ") << name << ": |g| " << std::sqrt(norm)
+              << ", relative L2 error " << err << "\n";
+    EXPECT_GT(norm, 0.0) << name << ": the reference gradient is zero, the check would mean nothing";
+    EXPECT_LT(err, 1e-3) << name << ": rsnn's gradient differs from torch autograd's";
+    if (!(err <= worst)) worst = err, worst_name = name;
+  }
+  std::cout << "[  GRAD    ] worst: " << worst_name << " " << worst << "\n";
+}
+
 }  // namespace
 
 // The spiking form: every synapse, tau and layer; the forward; broken files; the CLI.
@@ -274,4 +359,19 @@ TEST(TorchConvert, RealModel) {
   const CmdResult c6 = convert("real.pth", "real6.h5", "--steps 6");
   ASSERT_EQ(c6.rc, 0) << c6.out;
   check_forward("real.pth", "real6.h5", 558, false);
+}
+
+// The gradients of both forms against torch autograd of the original (T = 6).
+TEST(TorchConvert, SpikingGradients) {
+  MAKE_MODELS("--forms spiking");
+  const CmdResult c = convert("spiking.pth", "spiking.h5", "--steps 6");
+  ASSERT_EQ(c.rc, 0) << c.out;
+  check_gradients("spiking.pth", "spiking.h5", 186, true);
+}
+
+TEST(TorchConvert, RealGradients) {
+  MAKE_MODELS("--forms real");
+  const CmdResult c = convert("real.pth", "real6.h5", "--steps 6");
+  ASSERT_EQ(c.rc, 0) << c.out;
+  check_gradients("real.pth", "real6.h5", 558, false);
 }

@@ -18,6 +18,16 @@ forward pass. Written for rsnn; none of the original code is used.
       x [T, B, F] (rsnn layout: spiking F = 186 = force then torque, real F = 558). Writes to
       OUT: summed [B, 3] (softmax summed over t = 1..T-1), margin (the smallest
       |v - threshold| over all neuron-steps) and spikes (the total count, thalamus included).
+  gradients MODEL IO OUT [MODEL IO OUT ...]
+      The same forward, differentiable (torch autograd, float64, full BPTT: nothing detached),
+      with the original's spike function (Heaviside(u > 0) forward, Gaussian surrogate
+      0.39894 exp(-2 u^2) backward) and the seed loss on IO's labels (int64 [B]):
+      CrossEntropy(summed / T, labels). Each sparse block's weight is clamped to [0, 1] before
+      the forward as the original does in place, so its gradient is dL/d(effective) * mask.
+      Writes to OUT: loss, margin, spikes, the gradient of every dense layer
+      (d<name>.weight, d<name>.bias), dtau_m and dtau_adp [4418] (network order: thalamus, then
+      populations 0..12), and dw [nnz] with post, pre [nnz]: one value per synapse (mask == 1)
+      in network coordinates, post-major with pre ascending (the converter's CSR order).
 
 Needs torch, numpy and h5py (Debian /usr/bin/python3 with python3-torch, python3-h5py).
 """
@@ -228,6 +238,106 @@ def reference(model_path, io_path, out_path):
         f["spikes"] = spikes
 
 
+# ---- the gradients of the original forward (spec §1.4-1.6), float64 autograd --------------
+
+class SpikeGaussian(torch.autograd.Function):
+    """ActFun_adp of the original: Heaviside(u > 0); backward a Gaussian of width 0.5 scaled
+    by 0.5: 0.5 exp(-u^2 / (2 * 0.5^2)) / (sqrt(2 pi) 0.5) = exp(-2 u^2) / sqrt(2 pi)."""
+
+    @staticmethod
+    def forward(ctx, u):
+        ctx.save_for_backward(u)
+        return (u > 0).to(u.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (u,) = ctx.saved_tensors
+        return grad * torch.exp(-2.0 * u * u) / np.sqrt(2.0 * np.pi)
+
+
+def gradients(model_path, io_path, out_path):
+    model = torch.load(model_path)
+    with h5py.File(io_path, "r") as f:
+        x = torch.from_numpy(f["x"][()]).double()
+        v0 = torch.from_numpy(f["v0"][()]).double()
+        s0 = torch.from_numpy(f["s0"][()]).double()
+        labels = torch.from_numpy(f["labels"][()]).long()
+    T, B, _ = x.shape
+    leaf = lambda t: t.detach().double().clone().requires_grad_(True)
+    b_j0, beta = float(model.init_b), 1.8
+    off = np.cumsum([N_THAL] + POP_SIZES)
+    bounds = [(0, N_THAL)] + [(off[i], off[i + 1]) for i in range(13)]
+    taus_m = [leaf(model.barrelloid_tau_m)] + [leaf(t) for t in model.tau_m]
+    taus_a = [leaf(model.barrelloid_tau_adp)] + [leaf(t) for t in model.tau_adp]
+    names = (["fc_f", "fc_t"] if hasattr(model, "fc_f") else ["fc"]) + ["barrelloid", "fc2_1", "fc2_2"]
+    dense = {n: (leaf(getattr(model, n).weight), leaf(getattr(model, n).bias)) for n in names}
+    lin = lambda name, z: F.linear(z, *dense[name])
+    # (post offset, pre offset, clamped weight leaf, mask) per block: the original clamps
+    # weight.data in place, then multiplies by the mask, so d weight = d effective * mask.
+    blks = [(po, pr, leaf(blk.weight.detach().clamp(0, 1)), blk.mask.double()) for po, pr, blk in blocks(model)]
+    by_block = {id(blk): k for k, (_, _, blk) in enumerate(blocks(model))}
+    eff = lambda blk: blks[by_block[id(blk)]][2] * blks[by_block[id(blk)]][3]
+    th_targets = [i for i in range(13) if model.Prob_ThtoAll[i] != 0]
+    w_th = {i: eff(model.ThtoPops[k]) for k, i in enumerate(th_targets)}
+    w_rec = {}
+    for i in range(13):
+        sources = [j for j in range(13) if model.Type_AlltoAll[j, i] != 0]
+        w_rec[i] = [(j, float(model.Type_AlltoAll[j, i]), eff(model.toPops[i][k])) for k, j in enumerate(sources)]
+    v = [v0[:, lo:hi].clone() for lo, hi in bounds]
+    s = [s0[:, lo:hi].clone() for lo, hi in bounds]
+    adp = [torch.full_like(v[g], b_j0) for g in range(14)]
+    margin, spikes = float("inf"), 0
+    summed = torch.zeros(B, 3, dtype=torch.float64)
+
+    def step(g, current):
+        nonlocal margin, spikes
+        alpha, ro = torch.exp(-1.0 / taus_m[g]), torch.exp(-1.0 / taus_a[g])
+        adp[g] = ro * adp[g] + (1 - ro) * s[g]
+        th = b_j0 + beta * adp[g]
+        v[g] = v[g] * alpha + (1 - alpha) * current - th * s[g]
+        u = v[g] - th
+        margin = min(margin, float(u.detach().abs().min()))
+        s[g] = SpikeGaussian.apply(u)
+        spikes += int(s[g].detach().sum())
+
+    for t in range(T):
+        if "fc_f" in dense:
+            sweep = torch.cat([lin("fc_f", x[t, :, :93]), lin("fc_t", x[t, :, 93:])], dim=1)
+        else:
+            sweep = lin("fc", x[t])
+        step(0, lin("barrelloid", sweep))
+        for i in range(13):
+            current = F.linear(s[0], w_th[i]) if i in w_th else torch.zeros_like(v[i + 1])
+            for j, sign, w in w_rec[i]:
+                current = current + sign * F.linear(s[j + 1], w)
+            step(i + 1, current)
+        if t > 0:
+            summed = summed + F.softmax(lin("fc2_2", lin("fc2_1", torch.cat([s[1], s[2], s[5]], dim=1))), dim=1)
+    loss = F.cross_entropy(summed / T, labels)
+    loss.backward()
+    posts, pres, dws = [], [], []
+    for po, pr, wc, mask in blks:
+        r, c = np.nonzero(mask.numpy())
+        posts.append(r + po)
+        pres.append(c + pr)
+        dws.append((wc.grad * mask).numpy()[r, c])
+    post, pre, dw = np.concatenate(posts), np.concatenate(pres), np.concatenate(dws)
+    order = np.lexsort((pre, post))  # post-major, pre ascending
+    with h5py.File(out_path, "w") as f:
+        f["loss"] = float(loss)
+        f["margin"] = margin
+        f["spikes"] = spikes
+        f["summed"] = summed.detach().numpy()
+        for n, (w, b) in dense.items():
+            f["d" + n + ".weight"] = w.grad.numpy()
+            f["d" + n + ".bias"] = b.grad.numpy()
+        f["dtau_m"] = torch.cat([t.grad for t in taus_m]).numpy()
+        f["dtau_adp"] = torch.cat([t.grad for t in taus_a]).numpy()
+        f["post"] = post[order].astype(np.int32)
+        f["pre"] = pre[order].astype(np.int32)
+        f["dw"] = dw[order]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -237,17 +347,17 @@ def main():
     m.add_argument("--seed", type=int, default=515)
     m.add_argument("--tables", default=os.path.join(os.path.dirname(__file__), "..", "data", "barrel"))
     m.add_argument("--defects", action="store_true")
-    r = sub.add_parser("reference")
-    r.add_argument("files", nargs="+", help="MODEL IO OUT triples")
+    for name in ("reference", "gradients"):
+        sub.add_parser(name).add_argument("files", nargs="+", help="MODEL IO OUT triples")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.cmd == "make":
         make(a)
     else:
         if len(a.files) % 3:
-            ap.error("reference: expected MODEL IO OUT triples")
+            ap.error(a.cmd + ": expected MODEL IO OUT triples")
         for k in range(0, len(a.files), 3):
-            reference(*a.files[k:k + 3])
+            (reference if a.cmd == "reference" else gradients)(*a.files[k:k + 3])
 
 
 if __name__ == "__main__":
