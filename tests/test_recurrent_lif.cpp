@@ -328,6 +328,40 @@ TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
   set_num_threads(before);
 }
 
+// Larger slices take other paths: one thread runs the 62 samples as one slice, whose [N, 62]
+// dL/dv (1,200 neurons) exceeds the L2 budget, so the backward gathers the error in target
+// tiles; three threads run slices of at most 24 samples, gathered row by row. The forward's
+// push reads its accumulators in 8 x 8 transposed tiles (group sizes and the batch not
+// multiples of 8: partial tiles too). Both must give the same bits.
+TEST(RecurrentLif, TiledPathsAreBitIdentical) {
+  const int before = num_threads();
+  for (DType dt : {DType::f32, DType::f64}) {
+    SCOPED_TRACE(dt == DType::f32 ? "float32" : "float64");
+    SmallNet n = medium_net(dt, 2.0, 5, 62);
+    n.cfg.propagation = Propagation::push;
+    std::vector<kernels::LifForward> f;
+    std::vector<kernels::LifGrads> g;
+    for (int threads : {1, 3}) {
+      set_num_threads(threads);
+      f.push_back(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true));
+      g.push_back(kernels::recurrent_lif_backward(n.p, n.cfg, n.x, f.back().saved, n.dspikes, n.dreadout,
+                                                  all_needs()));
+    }
+    EXPECT_EQ(f[0].stats.slices, 1);
+    EXPECT_GT(f[1].stats.slices, 1);
+    EXPECT_GT(f[0].stats.spikes, 0);
+    expect_same_run(f[0], f[1], "tiled vs row by row:");
+    expect_identical(g[0].dw, g[1].dw, "dw");
+    expect_identical(g[0].dtau_m, g[1].dtau_m, "dtau_m");
+    expect_identical(g[0].dtau_adp, g[1].dtau_adp, "dtau_adp");
+    expect_identical(g[0].di_ext, g[1].di_ext, "di_ext");
+    expect_identical(g[0].ds0, g[1].ds0, "ds0");
+    expect_identical(g[0].dv0, g[1].dv0, "dv0");
+    expect_identical(g[0].dw_ro, g[1].dw_ro, "dw_ro");
+  }
+  set_num_threads(before);
+}
+
 TEST(RecurrentLif, MediumNetworkMatchesReference) {
   for (int64_t B : {6, 20}) {
     SmallNet n = medium_net(DType::f64, 2.0, 1, B);
