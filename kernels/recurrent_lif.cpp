@@ -472,6 +472,7 @@ struct BwdSlice {
   AVec<T> dvt;                           // [Bs, N] dL/dv of the current step, sample-major
   AVec<T> dy_t;                          // [R, Bs]
   AVec<T> ds_g;                          // [largest group, Bs] dL/ds of a group (tiled gather)
+  AVec<T> odd;                           // [N, Bs] the tiled gather's odd chains (scratch)
   AVec<T> s0, a0, v0;                    // [N, Bs]
 };
 
@@ -484,8 +485,9 @@ int32_t list_firing(const T* row, int64_t Bs, int32_t* list, bool nonzero) {
   return cnt;
 }
 
-template <class T>
-void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
+// post: the pre-major targets (net.post_idx, or its 16-bit copy BwdCall::post16)
+template <class T, class Ix>
+void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post) {
   const Net<T>& net = *c.net;
   const Dims& d = net.d;
   const int64_t N = d.N, B = d.B, R = d.R, Bs = sl.Bs, b0 = sl.b0, nnz = d.nnz;
@@ -556,7 +558,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
         // same-step targets (later groups, already done this step), the whole group at once
         for (int64_t j = j0; j < j1; ++j) ds_start(j, sl.ds_g.data() + (j - j0) * Bs);
         gather_rows_bwd_tiled<T>(Bs, j0, j1, net.pre_split.data(), net.pre_end.data(), c.tile_ptr.data(), c.tiles,
-                                 net.post_idx, c.wg_t.data(), dv_cur, sl.ds_g.data());
+                                 post, c.wg_t.data(), dv_cur, sl.ds_g.data(), sl.odd.data());
         for (int64_t j = j0; j < j1; ++j) step_row(j, sl.ds_g.data() + (j - j0) * Bs);
         continue;
       }
@@ -564,7 +566,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
         T* dsj = ds.data();
         ds_start(j, dsj);
         // same-step targets (later groups, already done this step)
-        gather_rows_bwd<T>(Bs, net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, c.wg_t.data(), dv_cur, dsj);
+        gather_rows_bwd<T>(Bs, net.pre_split[j], net.pre_ptr[j + 1], post, c.wg_t.data(), dv_cur, dsj);
         step_row(j, dsj);
       });
     }
@@ -584,12 +586,12 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
     };
     if (tiled) {
       gather_rows_bwd_tiled<T>(Bs, 0, N, net.pre_ptr, net.pre_split.data(), c.tile_ptr.data(), c.tiles,
-                               net.post_idx, c.wg_t.data(), dv_cur, sl.ds_c.data());
+                               post, c.wg_t.data(), dv_cur, sl.ds_c.data(), sl.odd.data());
       if (q)
         for (int64_t j = 0; j < N; ++j) q_prev(j);
     } else {
       for_rows(shared, 0, N, [&](int64_t j) {
-        gather_rows_bwd<T>(Bs, net.pre_ptr[j], net.pre_split[j], net.post_idx, c.wg_t.data(), dv_cur,
+        gather_rows_bwd<T>(Bs, net.pre_ptr[j], net.pre_split[j], post, c.wg_t.data(), dv_cur,
                            sl.ds_c.data() + j * Bs);
         if (q) q_prev(j);
       });
@@ -680,18 +682,30 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
     sl.ds_c.assign(n, T(0));
     sl.dvt.assign(n, T(0));
     sl.dy_t.assign(static_cast<size_t>(R * sl.Bs), T(0));
-    if (c.tiles > 1) sl.ds_g.assign(static_cast<size_t>(largest_group * sl.Bs), T(0));
+    if (c.tiles > 1) {
+      sl.ds_g.assign(static_cast<size_t>(largest_group * sl.Bs), T(0));
+      sl.odd.assign(n, T(0));
+    }
     sl.s0 = slice_neuron_major(ptr_or_null<T>(x.s0), B, N, sl.b0, sl.Bs);
     sl.a0 = slice_neuron_major(ptr_or_null<T>(x.a0), B, N, sl.b0, sl.Bs);
     sl.v0 = slice_neuron_major(ptr_or_null<T>(x.v0), B, N, sl.b0, sl.Bs);
   }
-  if (plan.shared) {
+  // 16-bit targets when they fit: the gather streams the index and weight tables every step
+  std::vector<uint16_t> post16;
+  if (N <= 65536) post16.assign(net.post_idx, net.post_idx + nnz);
+  auto run = [&](auto* post) {
+    if (plan.shared) {
 #pragma omp parallel num_threads(plan.threads)
-    backward_slice(c, slices[0], true);
-  } else {
+      backward_slice(c, slices[0], true, post);
+    } else {
 #pragma omp parallel for num_threads(plan.threads) schedule(dynamic, 1)
-    for (int64_t s = 0; s < plan.slices(); ++s) backward_slice(c, slices[s], false);
-  }
+      for (int64_t s = 0; s < plan.slices(); ++s) backward_slice(c, slices[s], false, post);
+    }
+  };
+  if (N <= 65536)
+    run(post16.data());
+  else
+    run(net.post_idx);
 
   // initial-state gradients: after the loop the "next" buffers hold dL/dv[0], dL/da[0]
   if (needs.v0) gr.dv0 = Tensor::empty({B, N}, dt);

@@ -72,24 +72,72 @@ RSNN_HOT void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx,
   }
 }
 
-// The backward's form (no skipping): as gather_rows, except that the samples left over after
-// the vectors (the batch's last B mod 8 samples, or all of them when B < 8) sum with four
-// partial sums, entries k0 + 4m + u into partial u, then (p0 + p1) + (p2 + p3), so a batch of
-// one is not bound by the latency of one chain of multiply-adds. Which samples are left over
-// does not depend on how the batch is sliced, so neither does any element's summation order.
-// The vector part and the left-over part are separate steps (gather_bwd_vec returns where the
-// left-over samples start) so that the vector part can be cut into target tiles.
-template <class T>
-RSNN_HOT_INLINE int64_t gather_bwd_vec(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
-                                       const T* rows, T* acc) {
-  int64_t b0 = gather_chunk<T, 8>(B, 0, k0, k1, idx, w, rows, nullptr, acc);
-  b0 = gather_chunk<T, 4>(B, b0, k0, k1, idx, w, rows, nullptr, acc);
-  b0 = gather_chunk<T, 2>(B, b0, k0, k1, idx, w, rows, nullptr, acc);
-  return gather_chunk<T, 1>(B, b0, k0, k1, idx, w, rows, nullptr, acc);
+// The backward's form (no skipping). Every element sums its entries in two interleaved
+// chains, the entries at even and at odd positions from the row range's start, then
+// even + odd, so that a narrow slice (one 8-wide vector: a batch of 8) is not bound by the
+// latency of one chain of multiply-adds; chunks of at most 4 vectors keep both chains of a
+// chunk in registers. The samples left over after the vectors (the batch's last B mod 8
+// samples, or all of them when B < 8) sum with four partial sums instead, entries k0 + 4m + u
+// into partial u, then (p0 + p1) + (p2 + p3). A sample's chains do not depend on the chunk
+// it falls in, and which samples are left over does not depend on how the batch is sliced,
+// so no element's summation order depends on the slicing.
+//
+// gather2_chunk: rows of acc from b0 on, CH vectors at a time, entries [k0, k1) whose first
+// one is at an odd position of its row when `odd`. With acc2 (a tiled gather) the odd chain
+// is kept there between calls; without, it starts at zero and is added in at the end.
+template <class T, int CH, class Ix>
+RSNN_HOT_INLINE int64_t gather2_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, bool odd,
+                                      const Ix* idx, const T* w, const T* rows, T* acc, T* acc2) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  for (; b0 + CH * L <= B; b0 += CH * L) {
+    V a[CH], e[CH];
+    for (int c = 0; c < CH; ++c) {
+      std::memcpy(&a[c], acc + b0 + c * L, sizeof(V));
+      if (acc2)
+        std::memcpy(&e[c], acc2 + b0 + c * L, sizeof(V));
+      else
+        e[c] = V{};
+    }
+    auto add = [&](V* s, int64_t k) {
+      const T* r = rows + static_cast<int64_t>(idx[k]) * B + b0;
+      const T wk = w[k];
+      for (int c = 0; c < CH; ++c) {
+        V x;
+        std::memcpy(&x, r + c * L, sizeof(V));
+        s[c] += wk * x;
+      }
+    };
+    int64_t k = k0;
+    if (odd && k < k1) add(e, k++);
+    for (; k + 2 <= k1; k += 2) {
+      add(a, k);
+      add(e, k + 1);
+    }
+    if (k < k1) add(a, k);
+    for (int c = 0; c < CH; ++c) {
+      if (acc2) {
+        std::memcpy(acc + b0 + c * L, &a[c], sizeof(V));
+        std::memcpy(acc2 + b0 + c * L, &e[c], sizeof(V));
+      } else {
+        const V sum = a[c] + e[c];
+        std::memcpy(acc + b0 + c * L, &sum, sizeof(V));
+      }
+    }
+  }
+  return b0;
 }
 
-template <class T>
-RSNN_HOT_INLINE void gather_bwd_tail(int64_t B, int64_t b0, int64_t k0, int64_t k1, const int32_t* idx,
+template <class T, class Ix>
+RSNN_HOT_INLINE int64_t gather_bwd_vec(int64_t B, int64_t k0, int64_t k1, bool odd, const Ix* idx,
+                                       const T* w, const T* rows, T* acc, T* acc2) {
+  int64_t b0 = gather2_chunk<T, 4, Ix>(B, 0, k0, k1, odd, idx, w, rows, acc, acc2);
+  b0 = gather2_chunk<T, 2, Ix>(B, b0, k0, k1, odd, idx, w, rows, acc, acc2);
+  return gather2_chunk<T, 1, Ix>(B, b0, k0, k1, odd, idx, w, rows, acc, acc2);
+}
+
+template <class T, class Ix>
+RSNN_HOT_INLINE void gather_bwd_tail(int64_t B, int64_t b0, int64_t k0, int64_t k1, const Ix* idx,
                                      const T* w, const T* rows, T* acc) {
   for (; b0 < B; ++b0) {
     T p[4] = {acc[b0], T(0), T(0), T(0)};
@@ -101,10 +149,13 @@ RSNN_HOT_INLINE void gather_bwd_tail(int64_t B, int64_t b0, int64_t k0, int64_t 
   }
 }
 
-template <class T>
-RSNN_HOT void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
+// acc[0:B] += sum over entries k in [k0, k1) of w[k] * rows[idx[k]][0:B], in the order above.
+// Ix: int32_t, or uint16_t when the rows number at most 65,536 (a quarter less to stream per
+// entry: index and weight tables are read whole every step and do not stay in cache).
+template <class T, class Ix>
+RSNN_HOT void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, const Ix* idx, const T* w,
                               const T* rows, T* acc) {
-  const int64_t b0 = gather_bwd_vec(B, k0, k1, idx, w, rows, acc);
+  const int64_t b0 = gather_bwd_vec<T, Ix>(B, k0, k1, false, idx, w, rows, acc, nullptr);
   gather_bwd_tail(B, b0, k0, k1, idx, w, rows, acc);
 }
 
@@ -112,20 +163,29 @@ RSNN_HOT void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, const int32_t* 
 // into acc + (j - j0) * B, with the targets cut into tiles (tile_ptr[j * (tiles + 1) + c]: the
 // first entry of pre-major row j whose target is in tile c or later). Tile by tile, every row
 // takes its entries of the tile, so the target rows read stay in L2 while the sources stream by
-// (a [N, 64] float slice of dL/dv is 1.1 MB). Each element still sums its entries in ascending
-// order (tiles ascend, targets ascend within a row): the result equals gather_rows_bwd's.
-template <class T>
+// (a [N, 64] float slice of dL/dv is 1.1 MB). The odd chains wait in acc2 ([j1 - j0, B],
+// scratch) between tiles. Each chain still sums its entries in ascending order (tiles ascend,
+// targets ascend within a row): the result equals gather_rows_bwd's.
+template <class T, class Ix>
 RSNN_HOT void gather_rows_bwd_tiled(int64_t B, int64_t j0, int64_t j1, const int64_t* kbeg, const int64_t* kend,
-                                    const int64_t* tile_ptr, int64_t tiles, const int32_t* idx, const T* w,
-                                    const T* rows, T* acc) {
+                                    const int64_t* tile_ptr, int64_t tiles, const Ix* idx, const T* w,
+                                    const T* rows, T* acc, T* acc2) {
   const int64_t b_tail = B - B % Vec<T>::lanes;  // where gather_bwd_vec stops
-  if (b_tail > 0)
+  if (b_tail > 0) {
+    for (int64_t r = 0; r < (j1 - j0) * B; ++r) acc2[r] = T(0);
     for (int64_t c = 0; c < tiles; ++c)
       for (int64_t j = j0; j < j1; ++j) {
         const int64_t* tp = tile_ptr + j * (tiles + 1);
         const int64_t k0 = std::max(kbeg[j], tp[c]), k1 = std::min(kend[j], tp[c + 1]);
-        if (k0 < k1) gather_bwd_vec(B, k0, k1, idx, w, rows, acc + (j - j0) * B);
+        if (k0 < k1)
+          gather_bwd_vec(B, k0, k1, ((k0 - kbeg[j]) & 1) != 0, idx, w, rows, acc + (j - j0) * B, acc2 + (j - j0) * B);
       }
+    for (int64_t j = j0; j < j1; ++j) {
+      T* a = acc + (j - j0) * B;
+      const T* e = acc2 + (j - j0) * B;
+      for (int64_t b = 0; b < b_tail; ++b) a[b] = a[b] + e[b];
+    }
+  }
   if (b_tail < B)
     for (int64_t j = j0; j < j1; ++j) gather_bwd_tail(B, b_tail, kbeg[j], kend[j], idx, w, rows, acc + (j - j0) * B);
 }
