@@ -111,7 +111,8 @@ Plan make_plan(const Dims& d, int64_t work_per_step, int64_t min_shared_work) {
     return p;
   }
   p.b0 = {0, d.B};
-  if (nth > 1 && work_per_step >= min_shared_work) {
+  // a shared slice synchronizes after every phase: about G + 2 per step (LifConfig)
+  if (nth > 1 && work_per_step / (d.G + 2) >= min_shared_work) {
     p.shared = true;
     p.threads = nth;
   }
