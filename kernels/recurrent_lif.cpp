@@ -470,7 +470,8 @@ template <class T>
 struct BwdSlice {
   int64_t b0 = 0, Bs = 0;
   AVec<T> dv_a, dv_b, da_a, da_b, ds_c;  // [N, Bs]
-  AVec<T> dvt;                           // [Bs, N] dL/dv of the current step, sample-major
+  AVec<T> dvt;                           // [Bs, As] dL/dv of the current step, sample-major
+  int64_t As = 0;                        // its row stride (acc_stride: written down a column)
   AVec<T> dy_t;                          // [R, Bs]
   AVec<T> ds_g;                          // [largest group, Bs] dL/ds of a group (tiled gather)
   AVec<T> odd;                           // [N, Bs] the tiled gather's odd chains (scratch)
@@ -528,7 +529,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
     auto step_row = [&](int64_t j, const T* dsj) {
       const int64_t col = d.ro_col[j];
       const int32_t cnt = list_firing(u_t + j * B, Bs, list.data(), false);
-      if (q) q_push<T>(net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, sl.dvt.data(), N, list.data(), cnt,
+      if (q) q_push<T>(net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, sl.dvt.data(), sl.As, list.data(), cnt,
                        ones.data(), kBlock, q, nnz);
       const bool driven = j >= d.in_off && j < d.in_off + d.N_in;
       const int64_t e_off = (t * B + b0) * d.N_in + (j - d.in_off);
@@ -537,7 +538,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
                       alif ? da_next + j * Bs : nullptr, u_t + j * B, a_t ? a_t + j * B : nullptr,
                       u_p ? u_p + j * B : nullptr, a_p ? a_p + j * B : nullptr, sl.s0.data() + j * Bs,
                       sl.a0.data() + j * Bs, sl.v0.data() + j * Bs, driven ? c.ext + e_off : nullptr, d.N_in,
-                      evbuf.data(), terms.data(), dv_cur + j * Bs, sl.dvt.data() + j, N, alif ? da_cur + j * Bs : nullptr,
+                      evbuf.data(), terms.data(), dv_cur + j * Bs, sl.dvt.data() + j, sl.As, alif ? da_cur + j * Bs : nullptr,
                       sl.ds_c.data() + j * Bs, driven && c.di ? c.di + e_off : nullptr, d.N_in,
                       row_sums.data());
       for (size_t k = 0; k < row_sums.size(); ++k) {
@@ -582,7 +583,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
         cnt = list_firing(sl.s0.data() + j * Bs, Bs, list.data(), true);
         svals = sl.s0.data() + j * Bs;
       }
-      q_push<T>(net.pre_ptr[j], net.pre_split[j], net.post_idx, sl.dvt.data(), N, list.data(), cnt, svals,
+      q_push<T>(net.pre_ptr[j], net.pre_split[j], net.post_idx, sl.dvt.data(), sl.As, list.data(), cnt, svals,
                 kBlock, q, nnz);
     };
     if (tiled) {
@@ -681,7 +682,8 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
       sl.da_b.assign(n, T(0));
     }
     sl.ds_c.assign(n, T(0));
-    sl.dvt.assign(n, T(0));
+    sl.As = acc_stride<T>(N);
+    sl.dvt.assign(static_cast<size_t>(sl.As * sl.Bs), T(0));
     sl.dy_t.assign(static_cast<size_t>(R * sl.Bs), T(0));
     if (c.tiles > 1) {
       sl.ds_g.assign(static_cast<size_t>(largest_group * sl.Bs), T(0));

@@ -193,8 +193,8 @@ RSNN_HOT void gather_rows_bwd_tiled(int64_t B, int64_t j0, int64_t j1, const int
 // Weight-gradient sums of one source row: for every sample b in list (ascending) where the
 // source's spike value sval[b] is non-zero, and every entry k in [k0, k1):
 //   q[(b / block) * q_stride + k] += sval[b] * dvt[b * N + post[k]]
-// dvt is the targets' dL/dv sample-major [B, N], so a sample's row stays in cache while the
-// entries stream by (the same access pattern as the forward push).
+// dvt is the targets' dL/dv sample-major [B, N] (N: its row stride), so a sample's row stays in
+// cache while the entries stream by (the same access pattern as the forward push).
 template <class T>
 RSNN_HOT_INLINE void q_row(int64_t n, T sv, const int32_t* __restrict post, const T* __restrict d,
                            T* __restrict qc) {
