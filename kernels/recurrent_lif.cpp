@@ -47,9 +47,6 @@ using namespace lif_detail;
 using namespace lif_rows;
 
 constexpr int64_t kBlock = 8;  // samples per gradient block
-// The backward's error gather cuts its targets into tiles of about this many bytes of dL/dv
-// rows (half of a 512 KB L2) when a slice's whole [N, Bs] dL/dv is larger.
-constexpr int64_t kTileBytes = 256 * 1024;
 
 // 64-byte aligned storage for the slices' [N, B_slice] rows (a row of 16 floats = one line).
 template <class T>
@@ -455,10 +452,6 @@ struct BwdCall {
   T* di = nullptr;
   std::vector<T> wg_t;           // pre-major sign * w * in_gain(target)
   std::vector<int32_t> ident;    // 0..R-1
-  // Target tiles of the error gather (gather_rows_bwd_tiled), for slices whose [N, Bs] dL/dv
-  // exceeds kTileBytes; tiles = 1: rows are gathered one by one.
-  int64_t tiles = 1;
-  std::vector<int64_t> tile_ptr;  // [N, tiles + 1]
   bool want_q = false, want_wro = false;
   // per-block partial sums, block-major
   std::vector<T> q;              // [blocks, nnz] pre-major sums of dv_i[t] * s_j[t']
@@ -473,8 +466,6 @@ struct BwdSlice {
   AVec<T> dvt;                           // [Bs, As] dL/dv of the current step, sample-major
   int64_t As = 0;                        // its row stride (acc_stride: written down a column)
   AVec<T> dy_t;                          // [R, Bs]
-  AVec<T> ds_g;                          // [largest group, Bs] dL/ds of a group (tiled gather)
-  AVec<T> odd;                           // [N, Bs] the tiled gather's odd chains (scratch)
   AVec<T> s0, a0, v0;                    // [N, Bs]
 };
 
@@ -504,7 +495,6 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
   T* q = c.want_q ? c.q.data() + blk0 * nnz : nullptr;
   double* sums = c.sums.data() + blk0 * N * 3;
   std::vector<double> row_sums(3 * ((Bs + kBlock - 1) / kBlock));
-  const bool tiled = !shared && c.tiles > 1;
   for (int64_t t = d.T - 1; t >= 0; --t) {
     const int64_t BN = B * N;
     const T* u_t = c.su + t * BN + b0;  // row j at u_t + j * B
@@ -556,14 +546,6 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
     };
     for (int64_t g = d.G - 1; g >= 0; --g) {
       const int64_t j0 = d.offsets[g], j1 = d.offsets[g + 1];
-      if (tiled) {
-        // same-step targets (later groups, already done this step), the whole group at once
-        for (int64_t j = j0; j < j1; ++j) ds_start(j, sl.ds_g.data() + (j - j0) * Bs);
-        gather_rows_bwd_tiled<T>(Bs, j0, j1, net.pre_split.data(), net.pre_end.data(), c.tile_ptr.data(), c.tiles,
-                                 post, c.wg_t.data(), dv_cur, sl.ds_g.data(), sl.odd.data());
-        for (int64_t j = j0; j < j1; ++j) step_row(j, sl.ds_g.data() + (j - j0) * Bs);
-        continue;
-      }
       for_rows(shared, j0, j1, [&](int64_t j) {
         T* dsj = ds.data();
         ds_start(j, dsj);
@@ -586,18 +568,10 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
       q_push<T>(net.pre_ptr[j], net.pre_split[j], net.post_idx, sl.dvt.data(), sl.As, list.data(), cnt, svals,
                 kBlock, q, nnz);
     };
-    if (tiled) {
-      gather_rows_bwd_tiled<T>(Bs, 0, N, net.pre_ptr, net.pre_split.data(), c.tile_ptr.data(), c.tiles,
-                               post, c.wg_t.data(), dv_cur, sl.ds_c.data(), sl.odd.data());
-      if (q)
-        for (int64_t j = 0; j < N; ++j) q_prev(j);
-    } else {
-      for_rows(shared, 0, N, [&](int64_t j) {
-        gather_rows_bwd<T>(Bs, net.pre_ptr[j], net.pre_split[j], post, c.wg_t.data(), dv_cur,
-                           sl.ds_c.data() + j * Bs);
-        if (q) q_prev(j);
-      });
-    }
+    for_rows(shared, 0, N, [&](int64_t j) {
+      gather_rows_bwd<T>(Bs, net.pre_ptr[j], net.pre_split[j], post, c.wg_t.data(), dv_cur, sl.ds_c.data() + j * Bs);
+      if (q) q_prev(j);
+    });
     std::swap(dv_cur, dv_next);
     std::swap(da_cur, da_next);
   }
@@ -653,22 +627,6 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
   if (c.want_wro) c.dwro_t.assign(static_cast<size_t>(blocks * d.N_ro * R), T(0));
 
   const Plan plan = make_plan(d, (d.nnz + 4 * N) * B, cfg.row_parallel_min_work);
-  int64_t widest = 0, largest_group = 0;
-  for (int64_t s = 0; s < plan.slices(); ++s) widest = std::max(widest, plan.b0[s + 1] - plan.b0[s]);
-  for (int64_t g = 0; g < d.G; ++g) largest_group = std::max(largest_group, d.offsets[g + 1] - d.offsets[g]);
-  if (!plan.shared && N * widest * static_cast<int64_t>(sizeof(T)) > kTileBytes) {
-    const int64_t tile = std::max<int64_t>(64, kTileBytes / (widest * static_cast<int64_t>(sizeof(T))));
-    c.tiles = (N + tile - 1) / tile;
-    c.tile_ptr.resize(static_cast<size_t>(N * (c.tiles + 1)));
-    for (int64_t j = 0; j < N; ++j) {
-      const int32_t* row = net.post_idx + net.pre_ptr[j];
-      const int32_t* end = net.post_idx + net.pre_ptr[j + 1];
-      int64_t* tp = c.tile_ptr.data() + j * (c.tiles + 1);
-      for (int64_t k = 0; k <= c.tiles; ++k)
-        tp[k] = std::lower_bound(row, end, static_cast<int32_t>(std::min(N, k * tile))) - net.post_idx;
-      tp[c.tiles] = net.pre_ptr[j + 1];
-    }
-  }
   std::vector<BwdSlice<T>> slices(static_cast<size_t>(plan.slices()));
   for (int64_t s = 0; s < plan.slices(); ++s) {
     BwdSlice<T>& sl = slices[s];
@@ -685,10 +643,6 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
     sl.As = acc_stride<T>(N);
     sl.dvt.assign(static_cast<size_t>(sl.As * sl.Bs), T(0));
     sl.dy_t.assign(static_cast<size_t>(R * sl.Bs), T(0));
-    if (c.tiles > 1) {
-      sl.ds_g.assign(static_cast<size_t>(largest_group * sl.Bs), T(0));
-      sl.odd.assign(n, T(0));
-    }
     sl.s0 = slice_neuron_major(ptr_or_null<T>(x.s0), B, N, sl.b0, sl.Bs);
     sl.a0 = slice_neuron_major(ptr_or_null<T>(x.a0), B, N, sl.b0, sl.Bs);
     sl.v0 = slice_neuron_major(ptr_or_null<T>(x.v0), B, N, sl.b0, sl.Bs);

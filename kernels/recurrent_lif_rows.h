@@ -80,24 +80,20 @@ RSNN_HOT void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx,
 // samples, or all of them when B < 8) sum with four partial sums instead, entries k0 + 4m + u
 // into partial u, then (p0 + p1) + (p2 + p3). A sample's chains do not depend on the chunk
 // it falls in, and which samples are left over does not depend on how the batch is sliced,
-// so no element's summation order depends on the slicing.
+// so no element's summation order depends on the slicing. (Cutting the targets into L2-sized
+// tiles, to keep the dL/dv rows read in L2 at 64 samples, measured no gain here, as before.)
 //
-// gather2_chunk: rows of acc from b0 on, CH vectors at a time, entries [k0, k1) whose first
-// one is at an odd position of its row when `odd`. With acc2 (a tiled gather) the odd chain
-// is kept there between calls; without, it starts at zero and is added in at the end.
+// gather2_chunk: rows of acc from b0 on, CH vectors at a time, entries [k0, k1).
 template <class T, int CH, class Ix>
-RSNN_HOT_INLINE int64_t gather2_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, bool odd,
-                                      const Ix* idx, const T* w, const T* rows, T* acc, T* acc2) {
+RSNN_HOT_INLINE int64_t gather2_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, const Ix* idx,
+                                      const T* w, const T* rows, T* acc) {
   using V = typename Vec<T>::type;
   constexpr int L = Vec<T>::lanes;
   for (; b0 + CH * L <= B; b0 += CH * L) {
     V a[CH], e[CH];
     for (int c = 0; c < CH; ++c) {
       std::memcpy(&a[c], acc + b0 + c * L, sizeof(V));
-      if (acc2)
-        std::memcpy(&e[c], acc2 + b0 + c * L, sizeof(V));
-      else
-        e[c] = V{};
+      e[c] = V{};
     }
     auto add = [&](V* s, int64_t k) {
       const T* r = rows + static_cast<int64_t>(idx[k]) * B + b0;
@@ -109,31 +105,25 @@ RSNN_HOT_INLINE int64_t gather2_chunk(int64_t B, int64_t b0, int64_t k0, int64_t
       }
     };
     int64_t k = k0;
-    if (odd && k < k1) add(e, k++);
     for (; k + 2 <= k1; k += 2) {
       add(a, k);
       add(e, k + 1);
     }
     if (k < k1) add(a, k);
     for (int c = 0; c < CH; ++c) {
-      if (acc2) {
-        std::memcpy(acc + b0 + c * L, &a[c], sizeof(V));
-        std::memcpy(acc2 + b0 + c * L, &e[c], sizeof(V));
-      } else {
-        const V sum = a[c] + e[c];
-        std::memcpy(acc + b0 + c * L, &sum, sizeof(V));
-      }
+      const V sum = a[c] + e[c];
+      std::memcpy(acc + b0 + c * L, &sum, sizeof(V));
     }
   }
   return b0;
 }
 
 template <class T, class Ix>
-RSNN_HOT_INLINE int64_t gather_bwd_vec(int64_t B, int64_t k0, int64_t k1, bool odd, const Ix* idx,
-                                       const T* w, const T* rows, T* acc, T* acc2) {
-  int64_t b0 = gather2_chunk<T, 4, Ix>(B, 0, k0, k1, odd, idx, w, rows, acc, acc2);
-  b0 = gather2_chunk<T, 2, Ix>(B, b0, k0, k1, odd, idx, w, rows, acc, acc2);
-  return gather2_chunk<T, 1, Ix>(B, b0, k0, k1, odd, idx, w, rows, acc, acc2);
+RSNN_HOT_INLINE int64_t gather_bwd_vec(int64_t B, int64_t k0, int64_t k1, const Ix* idx, const T* w,
+                                       const T* rows, T* acc) {
+  int64_t b0 = gather2_chunk<T, 4, Ix>(B, 0, k0, k1, idx, w, rows, acc);
+  b0 = gather2_chunk<T, 2, Ix>(B, b0, k0, k1, idx, w, rows, acc);
+  return gather2_chunk<T, 1, Ix>(B, b0, k0, k1, idx, w, rows, acc);
 }
 
 template <class T, class Ix>
@@ -155,39 +145,8 @@ RSNN_HOT_INLINE void gather_bwd_tail(int64_t B, int64_t b0, int64_t k0, int64_t 
 template <class T, class Ix>
 RSNN_HOT void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, const Ix* idx, const T* w,
                               const T* rows, T* acc) {
-  const int64_t b0 = gather_bwd_vec<T, Ix>(B, k0, k1, false, idx, w, rows, acc, nullptr);
+  const int64_t b0 = gather_bwd_vec<T, Ix>(B, k0, k1, idx, w, rows, acc);
   gather_bwd_tail(B, b0, k0, k1, idx, w, rows, acc);
-}
-
-// gather_rows_bwd for the rows j in [j0, j1) at once, row j's entries [kbeg[j], kend[j]) summed
-// into acc + (j - j0) * B, with the targets cut into tiles (tile_ptr[j * (tiles + 1) + c]: the
-// first entry of pre-major row j whose target is in tile c or later). Tile by tile, every row
-// takes its entries of the tile, so the target rows read stay in L2 while the sources stream by
-// (a [N, 64] float slice of dL/dv is 1.1 MB). The odd chains wait in acc2 ([j1 - j0, B],
-// scratch) between tiles. Each chain still sums its entries in ascending order (tiles ascend,
-// targets ascend within a row): the result equals gather_rows_bwd's.
-template <class T, class Ix>
-RSNN_HOT void gather_rows_bwd_tiled(int64_t B, int64_t j0, int64_t j1, const int64_t* kbeg, const int64_t* kend,
-                                    const int64_t* tile_ptr, int64_t tiles, const Ix* idx, const T* w,
-                                    const T* rows, T* acc, T* acc2) {
-  const int64_t b_tail = B - B % Vec<T>::lanes;  // where gather_bwd_vec stops
-  if (b_tail > 0) {
-    for (int64_t r = 0; r < (j1 - j0) * B; ++r) acc2[r] = T(0);
-    for (int64_t c = 0; c < tiles; ++c)
-      for (int64_t j = j0; j < j1; ++j) {
-        const int64_t* tp = tile_ptr + j * (tiles + 1);
-        const int64_t k0 = std::max(kbeg[j], tp[c]), k1 = std::min(kend[j], tp[c + 1]);
-        if (k0 < k1)
-          gather_bwd_vec(B, k0, k1, ((k0 - kbeg[j]) & 1) != 0, idx, w, rows, acc + (j - j0) * B, acc2 + (j - j0) * B);
-      }
-    for (int64_t j = j0; j < j1; ++j) {
-      T* a = acc + (j - j0) * B;
-      const T* e = acc2 + (j - j0) * B;
-      for (int64_t b = 0; b < b_tail; ++b) a[b] = a[b] + e[b];
-    }
-  }
-  if (b_tail < B)
-    for (int64_t j = j0; j < j1; ++j) gather_bwd_tail(B, b_tail, kbeg[j], kend[j], idx, w, rows, acc + (j - j0) * B);
 }
 
 // Weight-gradient sums of one source row: for every sample b in list (ascending) where the

@@ -328,12 +328,11 @@ TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
   set_num_threads(before);
 }
 
-// Larger slices take other paths: one thread runs the 62 samples as one slice, whose [N, 62]
-// dL/dv (1,200 neurons) exceeds the L2 budget, so the backward gathers the error in target
-// tiles; three threads run slices of at most 24 samples, gathered row by row. The forward's
-// push reads its accumulators in 8 x 8 transposed tiles (group sizes and the batch not
-// multiples of 8: partial tiles too). Both must give the same bits.
-TEST(RecurrentLif, TiledPathsAreBitIdentical) {
+// One thread runs 62 samples as one slice (the backward's vector gathers in chunks of 4, 2 and
+// 1 vectors, then 6 left-over samples), three threads run slices of at most 24; the forward's
+// push reads its accumulators in 8 x 8 transposed tiles (group sizes of 300 and 500 and the
+// batch not multiples of 8: partial tiles too). Both must give the same bits.
+TEST(RecurrentLif, WideAndNarrowSlicesAreBitIdentical) {
   const int before = num_threads();
   for (DType dt : {DType::f32, DType::f64}) {
     SCOPED_TRACE(dt == DType::f32 ? "float32" : "float64");
@@ -350,7 +349,7 @@ TEST(RecurrentLif, TiledPathsAreBitIdentical) {
     EXPECT_EQ(f[0].stats.slices, 1);
     EXPECT_GT(f[1].stats.slices, 1);
     EXPECT_GT(f[0].stats.spikes, 0);
-    expect_same_run(f[0], f[1], "tiled vs row by row:");
+    expect_same_run(f[0], f[1], "one slice vs three:");
     expect_identical(g[0].dw, g[1].dw, "dw");
     expect_identical(g[0].dtau_m, g[1].dtau_m, "dtau_m");
     expect_identical(g[0].dtau_adp, g[1].dtau_adp, "dtau_adp");
