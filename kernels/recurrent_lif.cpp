@@ -451,7 +451,6 @@ struct BwdCall {
   const T *su, *sa, *dsp, *dy, *ext;
   T* di = nullptr;
   std::vector<T> wg_t;           // pre-major sign * w * in_gain(target)
-  std::vector<int32_t> ident;    // 0..R-1
   bool want_q = false, want_wro = false;
   // per-block partial sums, block-major
   std::vector<T> q;              // [blocks, nnz] pre-major sums of dv_i[t] * s_j[t']
@@ -513,7 +512,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
         for (int64_t b = 0; b < Bs; ++b) dsj[b] += c.dsp[(t * B + b0 + b) * N + j];
       const int64_t col = d.ro_col[j];
       if (c.dy && col >= 0)
-        gather_rows_bwd<T>(Bs, 0, R, c.ident.data(), net.wro_t.data() + col * R, sl.dy_t.data(), dsj);
+        gather_rows_bwd<T>(Bs, 0, R, Consecutive{}, net.wro_t.data() + col * R, sl.dy_t.data(), dsj);
     };
     // the reverse step of row j given its complete dL/ds, and its same-step weight-gradient sums
     auto step_row = [&](int64_t j, const T* dsj) {
@@ -618,8 +617,6 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
   if (needs.i_ext) gr.di_ext = Tensor::zeros(x.i_ext.shape(), dt);
   c.di = needs.i_ext ? gr.di_ext.data<T>() : nullptr;
   c.wg_t = net.pre_major([&](int64_t k, T v) { return v * net.nc[net.post_idx[k]].in_gain; });
-  c.ident.resize(static_cast<size_t>(R));
-  for (int64_t r = 0; r < R; ++r) c.ident[r] = static_cast<int32_t>(r);
   c.want_q = needs.w || want_tau_m;
   c.want_wro = d.has_readout && needs.w_ro;
   if (c.want_q) c.q.assign(static_cast<size_t>(blocks * nnz), T(0));

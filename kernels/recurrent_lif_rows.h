@@ -83,9 +83,14 @@ RSNN_HOT void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx,
 // so no element's summation order depends on the slicing. (Cutting the targets into L2-sized
 // tiles, to keep the dL/dv rows read in L2 at 64 samples, measured no gain here, as before.)
 //
+// The identity as an index array: entry k reads row k (a dense block of rows).
+struct Consecutive {
+  int64_t operator[](int64_t k) const { return k; }
+};
+
 // gather2_chunk: rows of acc from b0 on, CH vectors at a time, entries [k0, k1).
 template <class T, int CH, class Ix>
-RSNN_HOT_INLINE int64_t gather2_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, const Ix* idx,
+RSNN_HOT_INLINE int64_t gather2_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, Ix idx,
                                       const T* w, const T* rows, T* acc) {
   using V = typename Vec<T>::type;
   constexpr int L = Vec<T>::lanes;
@@ -119,7 +124,7 @@ RSNN_HOT_INLINE int64_t gather2_chunk(int64_t B, int64_t b0, int64_t k0, int64_t
 }
 
 template <class T, class Ix>
-RSNN_HOT_INLINE int64_t gather_bwd_vec(int64_t B, int64_t k0, int64_t k1, const Ix* idx, const T* w,
+RSNN_HOT_INLINE int64_t gather_bwd_vec(int64_t B, int64_t k0, int64_t k1, Ix idx, const T* w,
                                        const T* rows, T* acc) {
   int64_t b0 = gather2_chunk<T, 4, Ix>(B, 0, k0, k1, idx, w, rows, acc);
   b0 = gather2_chunk<T, 2, Ix>(B, b0, k0, k1, idx, w, rows, acc);
@@ -127,7 +132,7 @@ RSNN_HOT_INLINE int64_t gather_bwd_vec(int64_t B, int64_t k0, int64_t k1, const 
 }
 
 template <class T, class Ix>
-RSNN_HOT_INLINE void gather_bwd_tail(int64_t B, int64_t b0, int64_t k0, int64_t k1, const Ix* idx,
+RSNN_HOT_INLINE void gather_bwd_tail(int64_t B, int64_t b0, int64_t k0, int64_t k1, Ix idx,
                                      const T* w, const T* rows, T* acc) {
   for (; b0 < B; ++b0) {
     T p[4] = {acc[b0], T(0), T(0), T(0)};
@@ -140,10 +145,11 @@ RSNN_HOT_INLINE void gather_bwd_tail(int64_t B, int64_t b0, int64_t k0, int64_t 
 }
 
 // acc[0:B] += sum over entries k in [k0, k1) of w[k] * rows[idx[k]][0:B], in the order above.
-// Ix: int32_t, or uint16_t when the rows number at most 65,536 (a quarter less to stream per
-// entry: index and weight tables are read whole every step and do not stay in cache).
+// Ix: a pointer to int32_t targets, or to uint16_t when the rows number at most 65,536 (a
+// quarter less to stream per entry: index and weight tables are read whole every step and do
+// not stay in cache), or Consecutive for a dense block of rows (the readout error).
 template <class T, class Ix>
-RSNN_HOT void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, const Ix* idx, const T* w,
+RSNN_HOT void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, Ix idx, const T* w,
                               const T* rows, T* acc) {
   const int64_t b0 = gather_bwd_vec<T, Ix>(B, k0, k1, idx, w, rows, acc);
   gather_bwd_tail(B, b0, k0, k1, idx, w, rows, acc);
