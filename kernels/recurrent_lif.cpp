@@ -16,7 +16,7 @@
 // pull: per target row, P and C are gathered as B-vectors from the firing sources' spike
 //       vectors (cost ~ nnz * B, vectorized; wins when many samples fire).
 // push: per sample, every spike (j, b) scatters its pre-major row into a per-sample
-//       accumulator acc[b * N + i] (cost ~ spikes * out-degree; a sample's accumulator stays
+//       accumulator acc[b * As + i] (cost ~ spikes * out-degree; a sample's accumulator stays
 //       in cache). In a shared slice, threads own samples and target ranges.
 // Both add the same non-zero terms in the same order, so they give the same values and are
 // mixed step by step (Propagation::automatic, decided from the slice's previous step).

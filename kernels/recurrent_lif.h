@@ -26,11 +26,14 @@
 // with the batch innermost, x[n * B + b], so that every synapse works on a contiguous B-vector
 // (v, a, s, dL/dv, dL/da, dL/ds). The saved tensors are [T, N, B]. Inputs and outputs keep
 // the user's [T, B, *] layout and are converted inside the step loop. Event-driven (push)
-// accumulators are sample-major, acc[b * N + i], so that a spike's pre-major row scatters into
+// accumulators are sample-major, acc[b * As + i], so that a spike's pre-major row scatters into
 // one sample's N-vector; the backward keeps a sample-major copy of dL/dv for the same reason
-// (the weight-gradient sums). Spikes are also kept as bit masks, ceil(B / 64) words per neuron.
+// (the weight-gradient sums). On the CPU the row stride As is N rounded up to an odd number of
+// cache lines and the accumulators are read in 8 x 8 transposed tiles (CPU-internal; the CUDA
+// kernels keep their own). Spikes are also kept as bit masks, ceil(B / 64) words per neuron.
 // Per-call tables: sign * w in post-major order (pull) and pre-major order (push), and
-// sign * w * dv/dI of the target in pre-major order (the backward's error gather).
+// sign * w * dv/dI of the target in pre-major order (the backward's error gather; on the CPU
+// with 16-bit target indices when N <= 65536).
 //
 // Kept for backward (LifSaved): u[t] = v[t] - Th[t] for every neuron-step (the spikes are
 // recomputed as u > 0, bit-exactly), and the adaptation a[t] for alif. That is 8 bytes per
@@ -97,7 +100,7 @@ struct LifConfig {
   // phase: about G + 2 per step) when the work of a phase, about (4 N + nnz) * B / (G + 2)
   // operations, reaches this; else one thread runs. A barrier waits for the slowest thread: on
   // a machine busy with other work a descheduled thread stalls it for a scheduler time slice
-  // (ms), so phases must be long (BENCHMARKS.md: barrel training at B = 8 ran 14x slower on two
+  // (ms), so phases must be long (docs/barrel.md: barrel training at B = 8 ran 14x slower on two
   // threads than on one under load when a step's 16 phases were split).
   int64_t row_parallel_min_work = int64_t(1) << 20;
   std::vector<int64_t> group_offsets;  // G+1 non-decreasing entries from 0 to N; empty = {0, N}
