@@ -16,7 +16,7 @@
 // pull: per target row, P and C are gathered as B-vectors from the firing sources' spike
 //       vectors (cost ~ nnz * B, vectorized; wins when many samples fire).
 // push: per sample, every spike (j, b) scatters its pre-major row into a per-sample
-//       accumulator acc[b * N + i] (cost ~ spikes * out-degree; a sample's accumulator stays
+//       accumulator acc[b * As + i] (cost ~ spikes * out-degree; a sample's accumulator stays
 //       in cache). In a shared slice, threads own samples and target ranges.
 // Both add the same non-zero terms in the same order, so they give the same values and are
 // mixed step by step (Propagation::automatic, decided from the slice's previous step).
@@ -68,6 +68,16 @@ struct AlignedAlloc {
 template <class T>
 using AVec = std::vector<T, AlignedAlloc<T>>;
 
+// Row stride of the per-sample push accumulators: N rounded up to an odd number of 64-byte
+// lines. A neuron's update reads one element of every sample's row; with a stride of an even
+// number of lines (4,418 floats is about 276) those elements fall into a few L1 sets and evict
+// each other before the next 15 neurons reuse the lines.
+template <class T>
+int64_t acc_stride(int64_t N) {
+  constexpr int64_t per_line = 64 / sizeof(T);
+  return ((N + per_line - 1) / per_line | 1) * per_line;
+}
+
 template <class T>
 const T* ptr_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
@@ -98,7 +108,8 @@ Plan make_plan(const Dims& d, int64_t work_per_step, int64_t min_shared_work) {
     return p;
   }
   p.b0 = {0, d.B};
-  if (nth > 1 && work_per_step >= min_shared_work) {
+  // a shared slice synchronizes after every phase: about G + 2 per step (LifConfig)
+  if (nth > 1 && work_per_step / (d.G + 2) >= min_shared_work) {
     p.shared = true;
     p.threads = nth;
   }
@@ -109,12 +120,13 @@ Plan make_plan(const Dims& d, int64_t work_per_step, int64_t min_shared_work) {
 template <class F>
 inline void for_rows(bool shared, int64_t i0, int64_t i1, F&& f) {
   if (shared) {
-#pragma omp for schedule(dynamic, 8)
+#pragma omp for schedule(dynamic, 8)  // 8 = kAccTile (forward_slice relies on it)
     for (int64_t i = i0; i < i1; ++i) f(i);
   } else {
     for (int64_t i = i0; i < i1; ++i) f(i);
   }
 }
+static_assert(kAccTile == 8, "for_rows hands out chunks of kAccTile rows");
 inline void sync(bool shared) {
   if (shared) {
 #pragma omp barrier
@@ -208,7 +220,8 @@ struct FwdSlice {
   AVec<T> v, a, s_a, s_b;                  // [N, Bs]
   std::vector<uint64_t> mask_a, mask_b;    // [N, W]
   std::vector<int32_t> cnt_a, cnt_b;       // [N]
-  AVec<T> acc_prev, acc_cur;               // [Bs, N] (push), zero between uses
+  AVec<T> acc_prev, acc_cur;               // [Bs, As] (push), zero between uses
+  int64_t As = 0;                          // accumulator row stride (acc_stride)
   int64_t spikes0 = 0;
   // results
   std::vector<int64_t> spikes_now;         // per team thread, double-buffered by step parity
@@ -238,8 +251,9 @@ void init_slice(FwdSlice<T>& s, const FwdCall<T>& c, const LifInputs& x, int64_t
         ++s.spikes0;
       }
   if (c.may_push) {
-    s.acc_prev.assign(static_cast<size_t>(s.Bs * N), T(0));
-    if (c.gs) s.acc_cur.assign(static_cast<size_t>(s.Bs * N), T(0));
+    s.As = acc_stride<T>(N);
+    s.acc_prev.assign(static_cast<size_t>(s.Bs * s.As), T(0));
+    if (c.gs) s.acc_cur.assign(static_cast<size_t>(s.Bs * s.As), T(0));
   }
   s.spikes_now.assign(2 * static_cast<size_t>(team), 0);
 }
@@ -266,7 +280,7 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
   const int64_t N = d.N, B = d.B, Bs = sl.Bs, W = sl.W, b0 = sl.b0;
   const int tid = shared ? omp_get_thread_num() : 0, nth = shared ? omp_get_num_threads() : 1;
   const Part part = part_of(tid, nth, Bs, N);
-  AVec<T> pbuf(Bs), cbuf(Bs), curbuf(Bs);
+  AVec<T> pbuf(Bs), cbuf(Bs), curbuf(Bs), tile(kAccTile * Bs);
   T *s_prev = sl.s_a.data(), *s_cur = sl.s_b.data();
   uint64_t *mask_prev = sl.mask_a.data(), *mask_cur = sl.mask_b.data();
   int32_t *cnt_prev = sl.cnt_a.data(), *cnt_cur = sl.cnt_b.data();
@@ -282,7 +296,7 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
                        static_cast<double>(spikes_prev) < push_rate * static_cast<double>(N * Bs));
     if (push) {
       ++pushes;
-      push_phase<T>(part, N, Bs, W, 0, N, net.pre_ptr, net.pre_split.data(), net.post_idx, c.ws_t.data(),
+      push_phase<T>(part, N, sl.As, Bs, W, 0, N, net.pre_ptr, net.pre_split.data(), net.post_idx, c.ws_t.data(),
                     mask_prev, cnt_prev, s_prev, sl.acc_prev.data());
       sync(shared);
     }
@@ -290,16 +304,18 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
     int64_t& spikes_now = sl.spikes_now[(t & 1) * nth + tid];
     spikes_now = 0;
     for (int64_t g = 0; g < d.G; ++g) {
-      for_rows(shared, d.offsets[g], d.offsets[g + 1], [&](int64_t i) {
+      const int64_t g0 = d.offsets[g], g1 = d.offsets[g + 1];
+      for_rows(shared, g0, g1, [&](int64_t i) {
         T *P, *C = nullptr;
         int64_t ps = 1, cs = 1;
         if (push) {
-          P = sl.acc_prev.data() + i;
-          ps = N;
-          if (c.gs) {
-            C = sl.acc_cur.data() + i;
-            cs = N;
-          }
+          // tiles of kAccTile rows from the group's start (in a shared slice, the omp chunks
+          // are these tiles, so a thread only takes the accumulators of its own rows)
+          const int64_t r = (i - g0) % kAccTile;
+          if (r == 0)
+            take_acc_tile<T>(Bs, sl.As, std::min(kAccTile, g1 - i), sl.acc_prev.data() + i,
+                             c.gs ? sl.acc_cur.data() + i : nullptr, tile.data());
+          P = tile.data() + r * Bs;
         } else {
           P = pbuf.data();
           std::fill(P, P + Bs, T(0));
@@ -314,7 +330,7 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
         }
         const bool driven = i >= d.in_off && i < d.in_off + d.N_in;
         const int32_t cnt = update_row<T>(
-            net.m, net.nc[i], Bs, P, ps, C, cs, push, driven ? ext_t + (i - d.in_off) : nullptr, d.N_in,
+            net.m, net.nc[i], Bs, P, ps, C, cs, false, driven ? ext_t + (i - d.in_off) : nullptr, d.N_in,
             curbuf.data(), sl.v.data() + i * Bs, sl.a.data() + i * Bs, s_prev + i * Bs, s_cur + i * Bs, mask_cur + i * W,
             c.su ? c.su + (t * N + i) * B + b0 : nullptr, c.sa ? c.sa + (t * N + i) * B + b0 : nullptr);
         cnt_cur[i] = cnt;
@@ -324,7 +340,7 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
       });
       // (a shared loop ends with a barrier: group g is complete)
       if (c.gs && push && g + 1 < d.G) {
-        push_phase<T>(part, N, Bs, W, d.offsets[g], d.offsets[g + 1], net.pre_split.data(), net.pre_end.data(),
+        push_phase<T>(part, N, sl.As, Bs, W, d.offsets[g], d.offsets[g + 1], net.pre_split.data(), net.pre_end.data(),
                       net.post_idx, c.ws_t.data(), mask_cur, cnt_cur, s_cur, sl.acc_cur.data());
         sync(shared);
       }
@@ -435,7 +451,6 @@ struct BwdCall {
   const T *su, *sa, *dsp, *dy, *ext;
   T* di = nullptr;
   std::vector<T> wg_t;           // pre-major sign * w * in_gain(target)
-  std::vector<int32_t> ident;    // 0..R-1
   bool want_q = false, want_wro = false;
   // per-block partial sums, block-major
   std::vector<T> q;              // [blocks, nnz] pre-major sums of dv_i[t] * s_j[t']
@@ -447,7 +462,8 @@ template <class T>
 struct BwdSlice {
   int64_t b0 = 0, Bs = 0;
   AVec<T> dv_a, dv_b, da_a, da_b, ds_c;  // [N, Bs]
-  AVec<T> dvt;                           // [Bs, N] dL/dv of the current step, sample-major
+  AVec<T> dvt;                           // [Bs, As] dL/dv of the current step, sample-major
+  int64_t As = 0;                        // its row stride (acc_stride: written down a column)
   AVec<T> dy_t;                          // [R, Bs]
   AVec<T> s0, a0, v0;                    // [N, Bs]
 };
@@ -461,8 +477,9 @@ int32_t list_firing(const T* row, int64_t Bs, int32_t* list, bool nonzero) {
   return cnt;
 }
 
-template <class T>
-void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
+// post: the pre-major targets (net.post_idx, or its 16-bit copy BwdCall::post16)
+template <class T, class Ix>
+void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post) {
   const Net<T>& net = *c.net;
   const Dims& d = net.d;
   const int64_t N = d.N, B = d.B, R = d.R, Bs = sl.Bs, b0 = sl.b0, nnz = d.nnz;
@@ -488,49 +505,56 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
         for (int64_t b = 0; b < Bs; ++b) sl.dy_t[r * Bs + b] = c.dy[(t * B + b0 + b) * R + r];
       });
     }
+    // dL/ds of row j before its reverse step: the own part and the output gradients
+    auto ds_start = [&](int64_t j, T* dsj) {
+      std::copy(sl.ds_c.begin() + j * Bs, sl.ds_c.begin() + (j + 1) * Bs, dsj);
+      if (c.dsp)
+        for (int64_t b = 0; b < Bs; ++b) dsj[b] += c.dsp[(t * B + b0 + b) * N + j];
+      const int64_t col = d.ro_col[j];
+      if (c.dy && col >= 0)
+        gather_rows_bwd<T>(Bs, 0, R, Consecutive{}, net.wro_t.data() + col * R, sl.dy_t.data(), dsj);
+    };
+    // the reverse step of row j given its complete dL/ds, and its same-step weight-gradient sums
+    auto step_row = [&](int64_t j, const T* dsj) {
+      const int64_t col = d.ro_col[j];
+      const int32_t cnt = list_firing(u_t + j * B, Bs, list.data(), false);
+      if (q) q_push<T>(net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, sl.dvt.data(), sl.As, list.data(), cnt,
+                       ones.data(), kBlock, q, nnz);
+      const bool driven = j >= d.in_off && j < d.in_off + d.N_in;
+      const int64_t e_off = (t * B + b0) * d.N_in + (j - d.in_off);
+      std::fill(row_sums.begin(), row_sums.end(), 0.0);
+      backward_row<T>(net.m, net.nc[j], net.sg, Bs, kBlock, dsj, dv_next + j * Bs,
+                      alif ? da_next + j * Bs : nullptr, u_t + j * B, a_t ? a_t + j * B : nullptr,
+                      u_p ? u_p + j * B : nullptr, a_p ? a_p + j * B : nullptr, sl.s0.data() + j * Bs,
+                      sl.a0.data() + j * Bs, sl.v0.data() + j * Bs, driven ? c.ext + e_off : nullptr, d.N_in,
+                      evbuf.data(), terms.data(), dv_cur + j * Bs, sl.dvt.data() + j, sl.As, alif ? da_cur + j * Bs : nullptr,
+                      sl.ds_c.data() + j * Bs, driven && c.di ? c.di + e_off : nullptr, d.N_in,
+                      row_sums.data());
+      for (size_t k = 0; k < row_sums.size(); ++k) {
+        const size_t blk = k / 3, m = k % 3;
+        sums[(blk * N + j) * 3 + m] += row_sums[k];
+      }
+      if (c.want_wro && c.dy && col >= 0) {
+        for (int32_t l = 0; l < cnt; ++l) {
+          const int64_t b = list[l];
+          T* dwc = c.dwro_t.data() + ((blk0 + b / kBlock) * d.N_ro + col) * R;
+          const T* gy = c.dy + (t * B + b0 + b) * R;
+          for (int64_t r = 0; r < R; ++r) dwc[r] += gy[r];
+        }
+      }
+    };
     for (int64_t g = d.G - 1; g >= 0; --g) {
-      for_rows(shared, d.offsets[g], d.offsets[g + 1], [&](int64_t j) {
+      const int64_t j0 = d.offsets[g], j1 = d.offsets[g + 1];
+      for_rows(shared, j0, j1, [&](int64_t j) {
         T* dsj = ds.data();
-        std::copy(sl.ds_c.begin() + j * Bs, sl.ds_c.begin() + (j + 1) * Bs, dsj);
-        if (c.dsp)
-          for (int64_t b = 0; b < Bs; ++b) dsj[b] += c.dsp[(t * B + b0 + b) * N + j];
-        const int64_t col = d.ro_col[j];
-        if (c.dy && col >= 0)
-          gather_rows_bwd<T>(Bs, 0, R, c.ident.data(), net.wro_t.data() + col * R, sl.dy_t.data(), dsj);
+        ds_start(j, dsj);
         // same-step targets (later groups, already done this step)
-        gather_rows_bwd<T>(Bs, net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, c.wg_t.data(), dv_cur, dsj);
-        const int32_t cnt = list_firing(u_t + j * B, Bs, list.data(), false);
-        if (q) q_push<T>(net.pre_split[j], net.pre_ptr[j + 1], net.post_idx, sl.dvt.data(), N, list.data(), cnt,
-                         ones.data(), kBlock, q, nnz);
-        const bool driven = j >= d.in_off && j < d.in_off + d.N_in;
-        const int64_t e_off = (t * B + b0) * d.N_in + (j - d.in_off);
-        std::fill(row_sums.begin(), row_sums.end(), 0.0);
-        backward_row<T>(net.m, net.nc[j], net.sg, Bs, kBlock, dsj, dv_next + j * Bs,
-                        alif ? da_next + j * Bs : nullptr, u_t + j * B, a_t ? a_t + j * B : nullptr,
-                        u_p ? u_p + j * B : nullptr, a_p ? a_p + j * B : nullptr, sl.s0.data() + j * Bs,
-                        sl.a0.data() + j * Bs, sl.v0.data() + j * Bs, driven ? c.ext + e_off : nullptr, d.N_in,
-                        evbuf.data(), terms.data(), dv_cur + j * Bs, sl.dvt.data() + j, N, alif ? da_cur + j * Bs : nullptr,
-                        sl.ds_c.data() + j * Bs, driven && c.di ? c.di + e_off : nullptr, d.N_in,
-                        row_sums.data());
-        for (size_t k = 0; k < row_sums.size(); ++k) {
-          const size_t blk = k / 3, m = k % 3;
-          sums[(blk * N + j) * 3 + m] += row_sums[k];
-        }
-        if (c.want_wro && c.dy && col >= 0) {
-          for (int32_t l = 0; l < cnt; ++l) {
-            const int64_t b = list[l];
-            T* dwc = c.dwro_t.data() + ((blk0 + b / kBlock) * d.N_ro + col) * R;
-            const T* gy = c.dy + (t * B + b0 + b) * R;
-            for (int64_t r = 0; r < R; ++r) dwc[r] += gy[r];
-          }
-        }
+        gather_rows_bwd<T>(Bs, net.pre_split[j], net.pre_ptr[j + 1], post, c.wg_t.data(), dv_cur, dsj);
+        step_row(j, dsj);
       });
     }
     // previous-step targets: complete dL/ds[t-1] (ds_c holds the own part) and q
-    for_rows(shared, 0, N, [&](int64_t j) {
-      gather_rows_bwd<T>(Bs, net.pre_ptr[j], net.pre_split[j], net.post_idx, c.wg_t.data(), dv_cur,
-                         sl.ds_c.data() + j * Bs);
-      if (!q) return;
+    auto q_prev = [&](int64_t j) {
       int32_t cnt;
       const T* svals;
       if (t > 0) {
@@ -540,8 +564,12 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared) {
         cnt = list_firing(sl.s0.data() + j * Bs, Bs, list.data(), true);
         svals = sl.s0.data() + j * Bs;
       }
-      q_push<T>(net.pre_ptr[j], net.pre_split[j], net.post_idx, sl.dvt.data(), N, list.data(), cnt, svals,
+      q_push<T>(net.pre_ptr[j], net.pre_split[j], net.post_idx, sl.dvt.data(), sl.As, list.data(), cnt, svals,
                 kBlock, q, nnz);
+    };
+    for_rows(shared, 0, N, [&](int64_t j) {
+      gather_rows_bwd<T>(Bs, net.pre_ptr[j], net.pre_split[j], post, c.wg_t.data(), dv_cur, sl.ds_c.data() + j * Bs);
+      if (q) q_prev(j);
     });
     std::swap(dv_cur, dv_next);
     std::swap(da_cur, da_next);
@@ -589,8 +617,6 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
   if (needs.i_ext) gr.di_ext = Tensor::zeros(x.i_ext.shape(), dt);
   c.di = needs.i_ext ? gr.di_ext.data<T>() : nullptr;
   c.wg_t = net.pre_major([&](int64_t k, T v) { return v * net.nc[net.post_idx[k]].in_gain; });
-  c.ident.resize(static_cast<size_t>(R));
-  for (int64_t r = 0; r < R; ++r) c.ident[r] = static_cast<int32_t>(r);
   c.want_q = needs.w || want_tau_m;
   c.want_wro = d.has_readout && needs.w_ro;
   if (c.want_q) c.q.assign(static_cast<size_t>(blocks * nnz), T(0));
@@ -611,19 +637,29 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
       sl.da_b.assign(n, T(0));
     }
     sl.ds_c.assign(n, T(0));
-    sl.dvt.assign(n, T(0));
+    sl.As = acc_stride<T>(N);
+    sl.dvt.assign(static_cast<size_t>(sl.As * sl.Bs), T(0));
     sl.dy_t.assign(static_cast<size_t>(R * sl.Bs), T(0));
     sl.s0 = slice_neuron_major(ptr_or_null<T>(x.s0), B, N, sl.b0, sl.Bs);
     sl.a0 = slice_neuron_major(ptr_or_null<T>(x.a0), B, N, sl.b0, sl.Bs);
     sl.v0 = slice_neuron_major(ptr_or_null<T>(x.v0), B, N, sl.b0, sl.Bs);
   }
-  if (plan.shared) {
+  // 16-bit targets when they fit: the gather streams the index and weight tables every step
+  std::vector<uint16_t> post16;
+  if (N <= 65536) post16.assign(net.post_idx, net.post_idx + nnz);
+  auto run = [&](auto* post) {
+    if (plan.shared) {
 #pragma omp parallel num_threads(plan.threads)
-    backward_slice(c, slices[0], true);
-  } else {
+      backward_slice(c, slices[0], true, post);
+    } else {
 #pragma omp parallel for num_threads(plan.threads) schedule(dynamic, 1)
-    for (int64_t s = 0; s < plan.slices(); ++s) backward_slice(c, slices[s], false);
-  }
+      for (int64_t s = 0; s < plan.slices(); ++s) backward_slice(c, slices[s], false, post);
+    }
+  };
+  if (N <= 65536)
+    run(post16.data());
+  else
+    run(net.post_idx);
 
   // initial-state gradients: after the loop the "next" buffers hold dL/dv[0], dL/da[0]
   if (needs.v0) gr.dv0 = Tensor::empty({B, N}, dt);

@@ -26,11 +26,14 @@
 // with the batch innermost, x[n * B + b], so that every synapse works on a contiguous B-vector
 // (v, a, s, dL/dv, dL/da, dL/ds). The saved tensors are [T, N, B]. Inputs and outputs keep
 // the user's [T, B, *] layout and are converted inside the step loop. Event-driven (push)
-// accumulators are sample-major, acc[b * N + i], so that a spike's pre-major row scatters into
+// accumulators are sample-major, acc[b * As + i], so that a spike's pre-major row scatters into
 // one sample's N-vector; the backward keeps a sample-major copy of dL/dv for the same reason
-// (the weight-gradient sums). Spikes are also kept as bit masks, ceil(B / 64) words per neuron.
+// (the weight-gradient sums). On the CPU the row stride As is N rounded up to an odd number of
+// cache lines and the accumulators are read in 8 x 8 transposed tiles (CPU-internal; the CUDA
+// kernels keep their own). Spikes are also kept as bit masks, ceil(B / 64) words per neuron.
 // Per-call tables: sign * w in post-major order (pull) and pre-major order (push), and
-// sign * w * dv/dI of the target in pre-major order (the backward's error gather).
+// sign * w * dv/dI of the target in pre-major order (the backward's error gather; on the CPU
+// with 16-bit target indices when N <= 65536).
 //
 // Kept for backward (LifSaved): u[t] = v[t] - Th[t] for every neuron-step (the spikes are
 // recomputed as u > 0, bit-exactly), and the adaptation a[t] for alif. That is 8 bytes per
@@ -40,7 +43,7 @@
 // Threads (OpenMP): the batch is cut into blocks of 8 samples; slices of whole blocks (at most
 // 64 samples) run the time loop independently, and the parameter gradients are summed per
 // block and reduced in block order, so every result is bit-identical for any thread count.
-// A batch of one block runs on one thread, or, when a step is large (row_parallel_min_work),
+// A batch of one block runs on one thread, or, when its phases are long (row_parallel_min_work),
 // on all threads split over neuron rows with a barrier between phases (each row owned by one
 // thread, fixed summation order). Pull and push add the same non-zero terms in the same
 // order, so they give identical values too. The hot loops are compiled for baseline x86-64
@@ -93,9 +96,13 @@ struct LifConfig {
   Propagation propagation = Propagation::automatic;
   double push_below = 0.06;            // automatic: see Propagation (BENCHMARKS.md, "pull vs push")
   // Threads: the batch is split into slices of whole 8-sample blocks that run independently;
-  // a batch of one block (B <= 8) is split over neuron rows instead (barriers every phase)
-  // when a step's work, about (4 N + nnz) * B operations, reaches this; else one thread runs.
-  int64_t row_parallel_min_work = int64_t(1) << 22;
+  // a batch of one block (B <= 8) is split over neuron rows instead (a barrier after every
+  // phase: about G + 2 per step) when the work of a phase, about (4 N + nnz) * B / (G + 2)
+  // operations, reaches this; else one thread runs. A barrier waits for the slowest thread: on
+  // a machine busy with other work a descheduled thread stalls it for a scheduler time slice
+  // (ms), so phases must be long (docs/barrel.md: barrel training at B = 8 ran 14x slower on two
+  // threads than on one under load when a step's 16 phases were split).
+  int64_t row_parallel_min_work = int64_t(1) << 20;
   std::vector<int64_t> group_offsets;  // G+1 non-decreasing entries from 0 to N; empty = {0, N}
   int64_t input_offset = 0;            // I_ext drives neurons [input_offset, input_offset + N_in)
   std::vector<NeuronRange> readout;    // neurons read by W_ro, in column order

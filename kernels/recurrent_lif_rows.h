@@ -72,18 +72,68 @@ RSNN_HOT void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx,
   }
 }
 
-// The backward's form (no skipping): as gather_rows, except that the samples left over after
-// the vectors (the batch's last B mod 8 samples, or all of them when B < 8) sum with four
-// partial sums, entries k0 + 4m + u into partial u, then (p0 + p1) + (p2 + p3), so a batch of
-// one is not bound by the latency of one chain of multiply-adds. Which samples are left over
-// does not depend on how the batch is sliced, so neither does any element's summation order.
-template <class T>
-RSNN_HOT void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
-                              const T* rows, T* acc) {
-  int64_t b0 = gather_chunk<T, 8>(B, 0, k0, k1, idx, w, rows, nullptr, acc);
-  b0 = gather_chunk<T, 4>(B, b0, k0, k1, idx, w, rows, nullptr, acc);
-  b0 = gather_chunk<T, 2>(B, b0, k0, k1, idx, w, rows, nullptr, acc);
-  b0 = gather_chunk<T, 1>(B, b0, k0, k1, idx, w, rows, nullptr, acc);
+// The backward's form (no skipping). Every element sums its entries in two interleaved
+// chains, the entries at even and at odd positions from the row range's start, then
+// even + odd, so that a narrow slice (one 8-wide vector: a batch of 8) is not bound by the
+// latency of one chain of multiply-adds; chunks of at most 4 vectors keep both chains of a
+// chunk in registers. The samples left over after the vectors (the batch's last B mod 8
+// samples, or all of them when B < 8) sum with four partial sums instead, entries k0 + 4m + u
+// into partial u, then (p0 + p1) + (p2 + p3). A sample's chains do not depend on the chunk
+// it falls in, and which samples are left over does not depend on how the batch is sliced,
+// so no element's summation order depends on the slicing. (Cutting the targets into L2-sized
+// tiles, to keep the dL/dv rows read in L2 at 64 samples, measured no gain here, as before.)
+//
+// The identity as an index array: entry k reads row k (a dense block of rows).
+struct Consecutive {
+  int64_t operator[](int64_t k) const { return k; }
+};
+
+// gather2_chunk: rows of acc from b0 on, CH vectors at a time, entries [k0, k1).
+template <class T, int CH, class Ix>
+RSNN_HOT_INLINE int64_t gather2_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, Ix idx,
+                                      const T* w, const T* rows, T* acc) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  for (; b0 + CH * L <= B; b0 += CH * L) {
+    V a[CH], e[CH];
+    for (int c = 0; c < CH; ++c) {
+      std::memcpy(&a[c], acc + b0 + c * L, sizeof(V));
+      e[c] = V{};
+    }
+    auto add = [&](V* s, int64_t k) {
+      const T* r = rows + static_cast<int64_t>(idx[k]) * B + b0;
+      const T wk = w[k];
+      for (int c = 0; c < CH; ++c) {
+        V x;
+        std::memcpy(&x, r + c * L, sizeof(V));
+        s[c] += wk * x;
+      }
+    };
+    int64_t k = k0;
+    for (; k + 2 <= k1; k += 2) {
+      add(a, k);
+      add(e, k + 1);
+    }
+    if (k < k1) add(a, k);
+    for (int c = 0; c < CH; ++c) {
+      const V sum = a[c] + e[c];
+      std::memcpy(acc + b0 + c * L, &sum, sizeof(V));
+    }
+  }
+  return b0;
+}
+
+template <class T, class Ix>
+RSNN_HOT_INLINE int64_t gather_bwd_vec(int64_t B, int64_t k0, int64_t k1, Ix idx, const T* w,
+                                       const T* rows, T* acc) {
+  int64_t b0 = gather2_chunk<T, 4, Ix>(B, 0, k0, k1, idx, w, rows, acc);
+  b0 = gather2_chunk<T, 2, Ix>(B, b0, k0, k1, idx, w, rows, acc);
+  return gather2_chunk<T, 1, Ix>(B, b0, k0, k1, idx, w, rows, acc);
+}
+
+template <class T, class Ix>
+RSNN_HOT_INLINE void gather_bwd_tail(int64_t B, int64_t b0, int64_t k0, int64_t k1, Ix idx,
+                                     const T* w, const T* rows, T* acc) {
   for (; b0 < B; ++b0) {
     T p[4] = {acc[b0], T(0), T(0), T(0)};
     int64_t k = k0;
@@ -94,11 +144,22 @@ RSNN_HOT void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, const int32_t* 
   }
 }
 
+// acc[0:B] += sum over entries k in [k0, k1) of w[k] * rows[idx[k]][0:B], in the order above.
+// Ix: a pointer to int32_t targets, or to uint16_t when the rows number at most 65,536 (a
+// quarter less to stream per entry: index and weight tables are read whole every step and do
+// not stay in cache), or Consecutive for a dense block of rows (the readout error).
+template <class T, class Ix>
+RSNN_HOT void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, Ix idx, const T* w,
+                              const T* rows, T* acc) {
+  const int64_t b0 = gather_bwd_vec<T, Ix>(B, k0, k1, idx, w, rows, acc);
+  gather_bwd_tail(B, b0, k0, k1, idx, w, rows, acc);
+}
+
 // Weight-gradient sums of one source row: for every sample b in list (ascending) where the
 // source's spike value sval[b] is non-zero, and every entry k in [k0, k1):
 //   q[(b / block) * q_stride + k] += sval[b] * dvt[b * N + post[k]]
-// dvt is the targets' dL/dv sample-major [B, N], so a sample's row stays in cache while the
-// entries stream by (the same access pattern as the forward push).
+// dvt is the targets' dL/dv sample-major [B, N] (N: its row stride), so a sample's row stays in
+// cache while the entries stream by (the same access pattern as the forward push).
 template <class T>
 RSNN_HOT_INLINE void q_row(int64_t n, T sv, const int32_t* __restrict post, const T* __restrict d,
                            T* __restrict qc) {
@@ -143,10 +204,10 @@ inline uint64_t word_mask(int64_t w, int64_t b0, int64_t b1) {
 }
 
 // For every source j in [j0, j1) and every sample b of the part where j fired: scatter the
-// pre-major entries [first[j], last[j]) with targets in [i0, i1) into acc[b * N + target],
+// pre-major entries [first[j], last[j]) with targets in [i0, i1) into acc[b * As + target],
 // adding w_t[k] * s[j * B + b]. Sources ascending, so each target sums in source order.
 template <class T>
-RSNN_HOT void push_phase(const Part& part, int64_t N, int64_t B, int64_t W, int64_t j0, int64_t j1,
+RSNN_HOT void push_phase(const Part& part, int64_t N, int64_t As, int64_t B, int64_t W, int64_t j0, int64_t j1,
                          const int64_t* first, const int64_t* last, const int32_t* post,
                          const T* w_t, const uint64_t* mask, const int32_t* cnt, const T* s, T* acc) {
   if (part.idle) return;
@@ -166,9 +227,79 @@ RSNN_HOT void push_phase(const Part& part, int64_t N, int64_t B, int64_t W, int6
         const int64_t b = w * 64 + __builtin_ctzll(m);
         m &= m - 1;
         const T sv = s[j * B + b];
-        T* ab = acc + b * N;
+        T* ab = acc + b * As;
         for (int64_t k = k0; k < k1; ++k) ab[post[k]] += w_t[k] * sv;
       }
+    }
+  }
+}
+
+// ---- push accumulators -> neuron rows --------------------------------------------------------
+// The accumulators are sample-major (acc[b * As + i]) so that a spike's scatter stays within
+// one sample's row; the neuron update wants neuron-major B-vectors. take_acc_tile moves a tile
+// of n <= kAccTile neurons [i, i + n) of all B samples into tile[r * B + b] = P[b * As + r]
+// (+ C[b * As + r] when C is not null: the same P + C the update would form) and zeroes the
+// accumulators read. Full float tiles go through 8 x 8 register transposes: 1/8 of the loads and
+// stores of reading a column element by element.
+constexpr int64_t kAccTile = 8;
+
+RSNN_HOT_INLINE void transpose8(float (&r)[8][8], float* out, int64_t B) {
+  typedef float V __attribute__((vector_size(32)));
+  typedef int I __attribute__((vector_size(32)));
+  V x[8], t[8], u[8];
+  for (int k = 0; k < 8; ++k) std::memcpy(&x[k], r[k], sizeof(V));
+  const I lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
+  for (int k = 0; k < 8; k += 2) {
+    t[k] = __builtin_shuffle(x[k], x[k + 1], lo);
+    t[k + 1] = __builtin_shuffle(x[k], x[k + 1], hi);
+  }
+  const I plo = {0, 1, 8, 9, 4, 5, 12, 13}, phi = {2, 3, 10, 11, 6, 7, 14, 15};
+  for (int k = 0; k < 8; k += 4) {
+    u[k] = __builtin_shuffle(t[k], t[k + 2], plo);
+    u[k + 1] = __builtin_shuffle(t[k], t[k + 2], phi);
+    u[k + 2] = __builtin_shuffle(t[k + 1], t[k + 3], plo);
+    u[k + 3] = __builtin_shuffle(t[k + 1], t[k + 3], phi);
+  }
+  const I qlo = {0, 1, 2, 3, 8, 9, 10, 11}, qhi = {4, 5, 6, 7, 12, 13, 14, 15};
+  for (int k = 0; k < 4; ++k) {
+    const V a = __builtin_shuffle(u[k], u[k + 4], qlo), b = __builtin_shuffle(u[k], u[k + 4], qhi);
+    std::memcpy(out + k * B, &a, sizeof(V));        // neuron k
+    std::memcpy(out + (k + 4) * B, &b, sizeof(V));  // neuron k + 4
+  }
+}
+
+template <class T>
+RSNN_HOT void take_acc_tile(int64_t B, int64_t As, int64_t n, T* P, T* C, T* tile) {
+  int64_t b0 = 0;
+  if constexpr (sizeof(T) == 4) {
+    if (n == 8) {
+      float r[8][8];
+      for (; b0 + 8 <= B; b0 += 8) {
+        for (int k = 0; k < 8; ++k) {
+          T* p = P + (b0 + k) * As;
+          // the next line of the row (read two tiles on): a column walk is not prefetched
+          __builtin_prefetch(p + 16, 1);
+          if (C) __builtin_prefetch(C + (b0 + k) * As + 16, 1);
+          if (C) {
+            T* c = C + (b0 + k) * As;
+            for (int m = 0; m < 8; ++m) r[k][m] = p[m] + c[m];
+            std::memset(c, 0, 8 * sizeof(T));
+          } else {
+            for (int m = 0; m < 8; ++m) r[k][m] = p[m];
+          }
+          std::memset(p, 0, 8 * sizeof(T));
+        }
+        transpose8(r, tile + b0, B);
+      }
+    }
+  }
+  for (; b0 < B; ++b0) {
+    T* p = P + b0 * As;
+    T* c = C ? C + b0 * As : nullptr;
+    for (int64_t m = 0; m < n; ++m) {
+      tile[m * B + b0] = c ? p[m] + c[m] : p[m];
+      p[m] = T(0);
+      if (c) c[m] = T(0);
     }
   }
 }
@@ -189,7 +320,7 @@ RSNN_HOT_INLINE void update_core(const lif::ModelParams<T> m, const lif::NeuronC
 }
 
 // Forward update of row i for all samples. P, C: the two current parts (stride ps, cs: 1 for
-// a gathered B-vector, N for the per-sample accumulators, which are then zeroed; C may be
+// a gathered B-vector, the row stride of the per-sample accumulators, which are then zeroed; C may be
 // null). e: external current of the row (stride e_stride) or null. cur: [B] scratch. Writes
 // v, a, s_cur, the mask words and the saved u, a (when non-null). Returns how many fired.
 template <class T>

@@ -291,12 +291,12 @@ TEST(RecurrentLif, PullPushAndAutomaticAreIdentical) {
 }
 
 // Batches of 24 and 20 (3 blocks of 8 samples, the last one partial: slices of whole blocks
-// per thread) and a batch of 4 split over neuron rows (forced by row_parallel_min_work = 0);
-// pull and push each.
+// per thread), 9 (on 2 or 3 threads its last sample is a slice of one) and a batch of 4 split
+// over neuron rows (forced by row_parallel_min_work = 0); pull and push each.
 TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
   const int before = num_threads();
   for (DType dt : {DType::f32, DType::f64})
-    for (int64_t B : {24, 20, 4})
+    for (int64_t B : {24, 20, 9, 4})
       for (Propagation prop : {Propagation::pull, Propagation::push}) {
         SCOPED_TRACE("B = " + std::to_string(B) + (dt == DType::f32 ? " float32" : " float64") +
                      (prop == Propagation::pull ? " pull" : " push"));
@@ -308,7 +308,7 @@ TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
         for (int threads : {1, 2, 3}) {
           set_num_threads(threads);
           f.push_back(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true));
-          EXPECT_EQ(f.back().stats.threads, threads);
+          EXPECT_EQ(f.back().stats.threads, B == 9 ? std::min(threads, 2) : threads);  // 9: two slices
           g.push_back(kernels::recurrent_lif_backward(n.p, n.cfg, n.x, f.back().saved, n.dspikes,
                                                       n.dreadout, all_needs()));
         }
@@ -325,6 +325,39 @@ TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
           expect_identical(g[0].dw_ro, g[k].dw_ro, what + " dw_ro");
         }
       }
+  set_num_threads(before);
+}
+
+// One thread runs 62 samples as one slice (the backward's vector gathers in chunks of 4, 2 and
+// 1 vectors, then 6 left-over samples), three threads run slices of at most 24; the forward's
+// push reads its accumulators in 8 x 8 transposed tiles (group sizes of 300 and 500 and the
+// batch not multiples of 8: partial tiles too). Both must give the same bits.
+TEST(RecurrentLif, WideAndNarrowSlicesAreBitIdentical) {
+  const int before = num_threads();
+  for (DType dt : {DType::f32, DType::f64}) {
+    SCOPED_TRACE(dt == DType::f32 ? "float32" : "float64");
+    SmallNet n = medium_net(dt, 2.0, 5, 62);
+    n.cfg.propagation = Propagation::push;
+    std::vector<kernels::LifForward> f;
+    std::vector<kernels::LifGrads> g;
+    for (int threads : {1, 3}) {
+      set_num_threads(threads);
+      f.push_back(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true));
+      g.push_back(kernels::recurrent_lif_backward(n.p, n.cfg, n.x, f.back().saved, n.dspikes, n.dreadout,
+                                                  all_needs()));
+    }
+    EXPECT_EQ(f[0].stats.slices, 1);
+    EXPECT_GT(f[1].stats.slices, 1);
+    EXPECT_GT(f[0].stats.spikes, 0);
+    expect_same_run(f[0], f[1], "one slice vs three:");
+    expect_identical(g[0].dw, g[1].dw, "dw");
+    expect_identical(g[0].dtau_m, g[1].dtau_m, "dtau_m");
+    expect_identical(g[0].dtau_adp, g[1].dtau_adp, "dtau_adp");
+    expect_identical(g[0].di_ext, g[1].di_ext, "di_ext");
+    expect_identical(g[0].ds0, g[1].ds0, "ds0");
+    expect_identical(g[0].dv0, g[1].dv0, "dv0");
+    expect_identical(g[0].dw_ro, g[1].dw_ro, "dw_ro");
+  }
   set_num_threads(before);
 }
 
