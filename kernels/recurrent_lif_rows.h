@@ -8,15 +8,7 @@
 #include <cstring>
 
 #include "kernels/lif_math.h"
-
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define RSNN_HOT __attribute__((target_clones("default", "arch=x86-64-v3"), noinline))
-#else
-#define RSNN_HOT
-#endif
-
-// Helpers of the hot loops: always inlined, so they are compiled with their caller's target.
-#define RSNN_HOT_INLINE inline __attribute__((always_inline))
+#include "runtime/multiversion.h"
 
 namespace rsnn::kernels::lif_rows {
 
@@ -31,7 +23,7 @@ struct Vec {
 // up to 8 vectors of acc stay in registers while the entries stream by; each element sums in
 // ascending k.
 template <class T, int CH>
-RSNN_HOT_INLINE int64_t gather_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, const int32_t* idx,
+RSNN_ALWAYS_INLINE int64_t gather_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, const int32_t* idx,
                             const T* w, const T* rows, const int32_t* active, T* acc) {
   using V = typename Vec<T>::type;
   constexpr int L = Vec<T>::lanes;
@@ -55,7 +47,7 @@ RSNN_HOT_INLINE int64_t gather_chunk(int64_t B, int64_t b0, int64_t k0, int64_t 
 }
 
 template <class T>
-RSNN_HOT void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
+RSNN_MULTIVERSION void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
                           const T* rows, const int32_t* active, T* acc) {
   int64_t b0 = gather_chunk<T, 8>(B, 0, k0, k1, idx, w, rows, active, acc);
   b0 = gather_chunk<T, 4>(B, b0, k0, k1, idx, w, rows, active, acc);
@@ -90,7 +82,7 @@ struct Consecutive {
 
 // gather2_chunk: rows of acc from b0 on, CH vectors at a time, entries [k0, k1).
 template <class T, int CH, class Ix>
-RSNN_HOT_INLINE int64_t gather2_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, Ix idx,
+RSNN_ALWAYS_INLINE int64_t gather2_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, Ix idx,
                                       const T* w, const T* rows, T* acc) {
   using V = typename Vec<T>::type;
   constexpr int L = Vec<T>::lanes;
@@ -124,7 +116,7 @@ RSNN_HOT_INLINE int64_t gather2_chunk(int64_t B, int64_t b0, int64_t k0, int64_t
 }
 
 template <class T, class Ix>
-RSNN_HOT_INLINE int64_t gather_bwd_vec(int64_t B, int64_t k0, int64_t k1, Ix idx, const T* w,
+RSNN_ALWAYS_INLINE int64_t gather_bwd_vec(int64_t B, int64_t k0, int64_t k1, Ix idx, const T* w,
                                        const T* rows, T* acc) {
   int64_t b0 = gather2_chunk<T, 4, Ix>(B, 0, k0, k1, idx, w, rows, acc);
   b0 = gather2_chunk<T, 2, Ix>(B, b0, k0, k1, idx, w, rows, acc);
@@ -132,7 +124,7 @@ RSNN_HOT_INLINE int64_t gather_bwd_vec(int64_t B, int64_t k0, int64_t k1, Ix idx
 }
 
 template <class T, class Ix>
-RSNN_HOT_INLINE void gather_bwd_tail(int64_t B, int64_t b0, int64_t k0, int64_t k1, Ix idx,
+RSNN_ALWAYS_INLINE void gather_bwd_tail(int64_t B, int64_t b0, int64_t k0, int64_t k1, Ix idx,
                                      const T* w, const T* rows, T* acc) {
   for (; b0 < B; ++b0) {
     T p[4] = {acc[b0], T(0), T(0), T(0)};
@@ -149,7 +141,7 @@ RSNN_HOT_INLINE void gather_bwd_tail(int64_t B, int64_t b0, int64_t k0, int64_t 
 // quarter less to stream per entry: index and weight tables are read whole every step and do
 // not stay in cache), or Consecutive for a dense block of rows (the readout error).
 template <class T, class Ix>
-RSNN_HOT void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, Ix idx, const T* w,
+RSNN_MULTIVERSION void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, Ix idx, const T* w,
                               const T* rows, T* acc) {
   const int64_t b0 = gather_bwd_vec<T, Ix>(B, k0, k1, idx, w, rows, acc);
   gather_bwd_tail(B, b0, k0, k1, idx, w, rows, acc);
@@ -161,13 +153,13 @@ RSNN_HOT void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, Ix idx, const T
 // dvt is the targets' dL/dv sample-major [B, N] (N: its row stride), so a sample's row stays in
 // cache while the entries stream by (the same access pattern as the forward push).
 template <class T>
-RSNN_HOT_INLINE void q_row(int64_t n, T sv, const int32_t* __restrict post, const T* __restrict d,
+RSNN_ALWAYS_INLINE void q_row(int64_t n, T sv, const int32_t* __restrict post, const T* __restrict d,
                            T* __restrict qc) {
   for (int64_t k = 0; k < n; ++k) qc[k] += sv * d[post[k]];
 }
 
 template <class T>
-RSNN_HOT void q_push(int64_t k0, int64_t k1, const int32_t* post, const T* dvt, int64_t N,
+RSNN_MULTIVERSION void q_push(int64_t k0, int64_t k1, const int32_t* post, const T* dvt, int64_t N,
                      const int32_t* list, int32_t cnt, const T* sval, int64_t block, T* q,
                      int64_t q_stride) {
   if (k0 == k1) return;
@@ -207,7 +199,7 @@ inline uint64_t word_mask(int64_t w, int64_t b0, int64_t b1) {
 // pre-major entries [first[j], last[j]) with targets in [i0, i1) into acc[b * As + target],
 // adding w_t[k] * s[j * B + b]. Sources ascending, so each target sums in source order.
 template <class T>
-RSNN_HOT void push_phase(const Part& part, int64_t N, int64_t As, int64_t B, int64_t W, int64_t j0, int64_t j1,
+RSNN_MULTIVERSION void push_phase(const Part& part, int64_t N, int64_t As, int64_t B, int64_t W, int64_t j0, int64_t j1,
                          const int64_t* first, const int64_t* last, const int32_t* post,
                          const T* w_t, const uint64_t* mask, const int32_t* cnt, const T* s, T* acc) {
   if (part.idle) return;
@@ -243,7 +235,7 @@ RSNN_HOT void push_phase(const Part& part, int64_t N, int64_t As, int64_t B, int
 // stores of reading a column element by element.
 constexpr int64_t kAccTile = 8;
 
-RSNN_HOT_INLINE void transpose8(float (&r)[8][8], float* out, int64_t B) {
+RSNN_ALWAYS_INLINE void transpose8(float (&r)[8][8], float* out, int64_t B) {
   typedef float V __attribute__((vector_size(32)));
   typedef int I __attribute__((vector_size(32)));
   V x[8], t[8], u[8];
@@ -269,7 +261,7 @@ RSNN_HOT_INLINE void transpose8(float (&r)[8][8], float* out, int64_t B) {
 }
 
 template <class T>
-RSNN_HOT void take_acc_tile(int64_t B, int64_t As, int64_t n, T* P, T* C, T* tile) {
+RSNN_MULTIVERSION void take_acc_tile(int64_t B, int64_t As, int64_t n, T* P, T* C, T* tile) {
   int64_t b0 = 0;
   if constexpr (sizeof(T) == 4) {
     if (n == 8) {
@@ -306,7 +298,7 @@ RSNN_HOT void take_acc_tile(int64_t B, int64_t As, int64_t n, T* P, T* C, T* til
 
 // ---- neuron rows ---------------------------------------------------------------------------
 template <NeuronModel M, class T>
-RSNN_HOT_INLINE void update_core(const lif::ModelParams<T> m, const lif::NeuronConst<T> c, int64_t B,
+RSNN_ALWAYS_INLINE void update_core(const lif::ModelParams<T> m, const lif::NeuronConst<T> c, int64_t B,
                         const T* __restrict cur, T* __restrict v, T* __restrict a,
                         const T* __restrict s_prev, T* __restrict s_cur, T* __restrict u_out) {
   for (int64_t b = 0; b < B; ++b) {
@@ -324,7 +316,7 @@ RSNN_HOT_INLINE void update_core(const lif::ModelParams<T> m, const lif::NeuronC
 // null). e: external current of the row (stride e_stride) or null. cur: [B] scratch. Writes
 // v, a, s_cur, the mask words and the saved u, a (when non-null). Returns how many fired.
 template <class T>
-RSNN_HOT int32_t update_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c, int64_t B,
+RSNN_MULTIVERSION int32_t update_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c, int64_t B,
                             T* P, int64_t ps, T* C, int64_t cs, bool zero_parts, const T* e,
                             int64_t e_stride, T* cur, T* v, T* a, const T* s_prev, T* s_cur,
                             uint64_t* mask, T* u_out, T* a_out) {
@@ -368,7 +360,7 @@ RSNN_HOT int32_t update_row(const lif::ModelParams<T>& m, const lif::NeuronConst
 // over the block (in sample order, in double) of dv * v_prev, dv * I_ext and drho to
 // sums[3 * c + 0..2]. ev: [B] scratch; terms: [3 B] double scratch.
 template <NeuronModel M, Surrogate K, bool First, class T>
-RSNN_HOT_INLINE void backward_core(const lif::ModelParams<T> m, const lif::NeuronConst<T> c,
+RSNN_ALWAYS_INLINE void backward_core(const lif::ModelParams<T> m, const lif::NeuronConst<T> c,
                                    const lif::SurrogateParams<T> sg, int64_t B, const T* __restrict ds,
                                    const T* __restrict dv_next, const T* __restrict da_next,
                                    const T* __restrict u_t, const T* __restrict a_t,
@@ -403,7 +395,7 @@ RSNN_HOT_INLINE void backward_core(const lif::ModelParams<T> m, const lif::Neuro
 }
 
 template <NeuronModel M, Surrogate K, class T>
-RSNN_HOT_INLINE void backward_core_t(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
+RSNN_ALWAYS_INLINE void backward_core_t(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
                                      const lif::SurrogateParams<T>& sg, int64_t B, const T* ds,
                                      const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
                                      const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
@@ -417,7 +409,7 @@ RSNN_HOT_INLINE void backward_core_t(bool first, const lif::ModelParams<T>& m, c
 }
 
 template <NeuronModel M, class T>
-RSNN_HOT_INLINE void backward_core_m(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
+RSNN_ALWAYS_INLINE void backward_core_m(bool first, const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
                                      const lif::SurrogateParams<T>& sg, int64_t B, const T* ds,
                                      const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
                                      const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
@@ -438,7 +430,7 @@ RSNN_HOT_INLINE void backward_core_m(bool first, const lif::ModelParams<T>& m, c
 }
 
 template <class T>
-RSNN_HOT void backward_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
+RSNN_MULTIVERSION void backward_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
                            const lif::SurrogateParams<T>& sg, int64_t B, int64_t block, const T* ds,
                            const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
                            const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
