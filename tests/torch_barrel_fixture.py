@@ -179,66 +179,7 @@ def make(a):
         torch.save({"fc2_2.weight": model.fc2_2.weight}, os.path.join(a.dir, "state_dict.pth"))
 
 
-# ---- the reference forward (spec §1.4-1.6), float64 --------------------------------------
-
-def reference(model_path, io_path, out_path):
-    model = torch.load(model_path)
-    with h5py.File(io_path, "r") as f:
-        x = torch.from_numpy(f["x"][()]).double()
-        v0 = torch.from_numpy(f["v0"][()]).double()
-        s0 = torch.from_numpy(f["s0"][()]).double()
-    T, B, _ = x.shape
-    d = lambda t: t.detach().double()
-    b_j0, beta = float(model.init_b), 1.8
-    off = np.cumsum([N_THAL] + POP_SIZES)
-    bounds = [(0, N_THAL)] + [(off[i], off[i + 1]) for i in range(13)]
-    taus_m = [d(model.barrelloid_tau_m)] + [d(t) for t in model.tau_m]
-    taus_a = [d(model.barrelloid_tau_adp)] + [d(t) for t in model.tau_adp]
-    v = [v0[:, lo:hi].clone() for lo, hi in bounds]  # group 0 = thalamus
-    s = [s0[:, lo:hi].clone() for lo, hi in bounds]
-    adp = [torch.full_like(v[g], float(model.init_b)) for g in range(14)]
-    th_targets = [i for i in range(13) if model.Prob_ThtoAll[i] != 0]
-    eff_th = {i: d(model.ThtoPops[k].effective()) for k, i in enumerate(th_targets)}
-    eff = {}
-    for i in range(13):
-        sources = [j for j in range(13) if model.Type_AlltoAll[j, i] != 0]
-        eff[i] = [(j, float(model.Type_AlltoAll[j, i]), d(model.toPops[i][k].effective()))
-                  for k, j in enumerate(sources)]
-    lin = lambda name, z: F.linear(z, d(getattr(model, name).weight), d(getattr(model, name).bias))
-    margin, spikes = float("inf"), 0
-    summed = torch.zeros(B, 3, dtype=torch.float64)
-
-    def step(g, current):
-        nonlocal margin, spikes
-        alpha, ro = torch.exp(-1.0 / taus_m[g]), torch.exp(-1.0 / taus_a[g])
-        adp[g] = ro * adp[g] + (1 - ro) * s[g]
-        th = b_j0 + beta * adp[g]
-        v[g] = v[g] * alpha + (1 - alpha) * current - th * s[g]
-        u = v[g] - th
-        margin = min(margin, float(u.abs().min()))
-        s[g] = (u > 0).double()
-        spikes += int(s[g].sum())
-
-    for t in range(T):
-        if hasattr(model, "fc_f"):
-            sweep = torch.cat([lin("fc_f", x[t, :, :93]), lin("fc_t", x[t, :, 93:])], dim=1)
-        else:
-            sweep = lin("fc", x[t])
-        step(0, lin("barrelloid", sweep))
-        for i in range(13):
-            current = F.linear(s[0], eff_th[i]) if i in eff_th else torch.zeros_like(v[i + 1])
-            for j, sign, w in eff[i]:  # j < i: this step's spikes (already updated)
-                current = current + sign * F.linear(s[j + 1], w)
-            step(i + 1, current)
-        if t > 0:
-            summed += F.softmax(lin("fc2_2", lin("fc2_1", torch.cat([s[1], s[2], s[5]], dim=1))), dim=1)
-    with h5py.File(out_path, "w") as f:
-        f["summed"] = summed.numpy()
-        f["margin"] = margin
-        f["spikes"] = spikes
-
-
-# ---- the gradients of the original forward (spec §1.4-1.6), float64 autograd --------------
+# ---- the original forward (spec §1.4-1.6) in float64, and its autograd gradients ---------
 
 class SpikeGaussian(torch.autograd.Function):
     """ActFun_adp of the original: Heaviside(u > 0); backward a Gaussian of width 0.5 scaled
@@ -255,13 +196,16 @@ class SpikeGaussian(torch.autograd.Function):
         return grad * torch.exp(-2.0 * u * u) / np.sqrt(2.0 * np.pi)
 
 
-def gradients(model_path, io_path, out_path):
+def original_forward(model_path, io_path):
+    """Runs MODEL on IO's x from IO's v0, s0 with full BPTT recorded (nothing detached).
+    Returns a namespace with summed [B, 3], margin, spikes, labels (when IO has them), T and
+    the float64 leaves: taus_m, taus_a (per group), dense {name: (weight, bias)}, blks."""
     model = torch.load(model_path)
     with h5py.File(io_path, "r") as f:
         x = torch.from_numpy(f["x"][()]).double()
         v0 = torch.from_numpy(f["v0"][()]).double()
         s0 = torch.from_numpy(f["s0"][()]).double()
-        labels = torch.from_numpy(f["labels"][()]).long()
+        labels = torch.from_numpy(f["labels"][()]).long() if "labels" in f else None
     T, B, _ = x.shape
     leaf = lambda t: t.detach().double().clone().requires_grad_(True)
     b_j0, beta = float(model.init_b), 1.8
@@ -283,7 +227,7 @@ def gradients(model_path, io_path, out_path):
     for i in range(13):
         sources = [j for j in range(13) if model.Type_AlltoAll[j, i] != 0]
         w_rec[i] = [(j, float(model.Type_AlltoAll[j, i]), eff(model.toPops[i][k])) for k, j in enumerate(sources)]
-    v = [v0[:, lo:hi].clone() for lo, hi in bounds]
+    v = [v0[:, lo:hi].clone() for lo, hi in bounds]  # group 0 = thalamus
     s = [s0[:, lo:hi].clone() for lo, hi in bounds]
     adp = [torch.full_like(v[g], b_j0) for g in range(14)]
     margin, spikes = float("inf"), 0
@@ -308,31 +252,47 @@ def gradients(model_path, io_path, out_path):
         step(0, lin("barrelloid", sweep))
         for i in range(13):
             current = F.linear(s[0], w_th[i]) if i in w_th else torch.zeros_like(v[i + 1])
-            for j, sign, w in w_rec[i]:
+            for j, sign, w in w_rec[i]:  # j < i: this step's spikes (already updated)
                 current = current + sign * F.linear(s[j + 1], w)
             step(i + 1, current)
         if t > 0:
             summed = summed + F.softmax(lin("fc2_2", lin("fc2_1", torch.cat([s[1], s[2], s[5]], dim=1))), dim=1)
-    loss = F.cross_entropy(summed / T, labels)
+    return types.SimpleNamespace(summed=summed, margin=margin, spikes=spikes, labels=labels, T=T,
+                                 taus_m=taus_m, taus_a=taus_a, dense=dense, blks=blks)
+
+
+def reference(model_path, io_path, out_path):
+    r = original_forward(model_path, io_path)
+    with h5py.File(out_path, "w") as f:
+        f["summed"] = r.summed.detach().numpy()
+        f["margin"] = r.margin
+        f["spikes"] = r.spikes
+
+
+def gradients(model_path, io_path, out_path):
+    r = original_forward(model_path, io_path)
+    if r.labels is None:
+        sys.exit(f"gradients: {io_path} has no 'labels'")
+    loss = F.cross_entropy(r.summed / r.T, r.labels)
     loss.backward()
     posts, pres, dws = [], [], []
-    for po, pr, wc, mask in blks:
-        r, c = np.nonzero(mask.numpy())
-        posts.append(r + po)
-        pres.append(c + pr)
-        dws.append((wc.grad * mask).numpy()[r, c])
+    for po, pr, wc, mask in r.blks:
+        rows, cols = np.nonzero(mask.numpy())
+        posts.append(rows + po)
+        pres.append(cols + pr)
+        dws.append((wc.grad * mask).numpy()[rows, cols])
     post, pre, dw = np.concatenate(posts), np.concatenate(pres), np.concatenate(dws)
     order = np.lexsort((pre, post))  # post-major, pre ascending
     with h5py.File(out_path, "w") as f:
         f["loss"] = float(loss)
-        f["margin"] = margin
-        f["spikes"] = spikes
-        f["summed"] = summed.detach().numpy()
-        for n, (w, b) in dense.items():
+        f["margin"] = r.margin
+        f["spikes"] = r.spikes
+        f["summed"] = r.summed.detach().numpy()
+        for n, (w, b) in r.dense.items():
             f["d" + n + ".weight"] = w.grad.numpy()
             f["d" + n + ".bias"] = b.grad.numpy()
-        f["dtau_m"] = torch.cat([t.grad for t in taus_m]).numpy()
-        f["dtau_adp"] = torch.cat([t.grad for t in taus_a]).numpy()
+        f["dtau_m"] = torch.cat([t.grad for t in r.taus_m]).numpy()
+        f["dtau_adp"] = torch.cat([t.grad for t in r.taus_a]).numpy()
         f["post"] = post[order].astype(np.int32)
         f["pre"] = pre[order].astype(np.int32)
         f["dw"] = dw[order]
