@@ -31,6 +31,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
 #include <cmath>
 #include <new>
 #include <cstring>
@@ -86,14 +91,56 @@ const T* ptr_or_null(const Tensor& t) {
 // How a call is split over threads: slices [b0[s], b0[s+1]) and whether the one slice is
 // shared by a team (row-parallel with barriers). A slice is a whole number of blocks, at most
 // 64 samples, and narrow enough to give every thread a slice.
+// (direction 0 forward / 1 backward, N, nnz, B, threads): a workload of TeamChooser
+using TeamKey = std::tuple<int, int64_t, int64_t, int64_t, int>;
+
 struct Plan {
   std::vector<int64_t> b0;
   bool shared = false;
+  bool measured = false;  // the team-or-one choice was made by TeamChooser
+  TeamKey key{};
   int threads = 1;
   int64_t slices() const { return static_cast<int64_t>(b0.size()) - 1; }
 };
 
-Plan make_plan(const Dims& d, int64_t work_per_step, int64_t min_shared_work) {
+// Whether a batch of one block runs on a team or on one thread (RowTeam::measured): both give
+// identical results, so the op times each choice per workload (direction, network, batch,
+// threads) and runs the faster: the team first, then one thread, then the faster by the mean
+// time per step of its last calls, trying the other again every kRetry-th call, so that the
+// choice follows the machine's load (a team waits at every barrier for a descheduled member).
+class TeamChooser {
+ public:
+  bool pick(const TeamKey& k) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Entry& e = table_[k];
+    const int64_t call = e.calls++;
+    if (e.team == 0) return true;
+    if (e.one == 0) return false;
+    const bool team_faster = e.team <= e.one;
+    return call % kRetry == 0 ? !team_faster : team_faster;
+  }
+  void record(const TeamKey& k, bool team, double seconds_per_step) {
+    std::lock_guard<std::mutex> lock(mu_);
+    double& v = team ? table_[k].team : table_[k].one;
+    v = v == 0 ? seconds_per_step : 0.5 * (v + seconds_per_step);
+  }
+
+ private:
+  static constexpr int64_t kRetry = 16;
+  struct Entry {
+    double team = 0, one = 0;  // seconds per step (running mean), 0 = not yet timed
+    int64_t calls = 0;
+  };
+  std::mutex mu_;
+  std::map<TeamKey, Entry> table_;
+};
+
+TeamChooser& team_chooser() {
+  static TeamChooser c;
+  return c;
+}
+
+Plan make_plan(const Dims& d, int dir, int64_t work_per_step, const LifConfig& cfg) {
   Plan p;
   const int nth = omp_get_max_threads();
   const int64_t blocks = (d.B + kBlock - 1) / kBlock;
@@ -109,19 +156,37 @@ Plan make_plan(const Dims& d, int64_t work_per_step, int64_t min_shared_work) {
   }
   p.b0 = {0, d.B};
   // a shared slice synchronizes after every phase: about G + 2 per step (LifConfig)
-  if (nth > 1 && work_per_step / (d.G + 2) >= min_shared_work) {
-    p.shared = true;
-    p.threads = nth;
+  if (nth > 1 && cfg.row_team != RowTeam::never && work_per_step / (d.G + 2) >= cfg.row_parallel_min_work) {
+    p.key = TeamKey{dir, d.N, d.nnz, d.B, nth};
+    p.measured = cfg.row_team == RowTeam::measured;
+    p.shared = !p.measured || team_chooser().pick(p.key);
+    if (p.shared) p.threads = nth;
   }
   return p;
 }
 
-// Row loop of a phase: `omp for` over a shared slice, a plain loop over a private one.
+// Runs f() (the call's parallel time loop) and, for a measured choice, records its time.
+template <class F>
+void run_timed(const Plan& p, int64_t T, F&& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  if (p.measured && T > 0)
+    team_chooser().record(p.key, p.shared,
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(T));
+}
+
+// Row loop of a phase: in a shared slice each thread takes a fixed contiguous share of the
+// rows, whole tiles of kAccTile rows from i0 (forward_slice relies on it), the same share at
+// every step, so a row's state stays in its thread's cache; then a barrier. A plain loop over a
+// private slice.
 template <class F>
 inline void for_rows(bool shared, int64_t i0, int64_t i1, F&& f) {
   if (shared) {
-#pragma omp for schedule(dynamic, 8)  // 8 = kAccTile (forward_slice relies on it)
-    for (int64_t i = i0; i < i1; ++i) f(i);
+    const int64_t tid = omp_get_thread_num(), nth = omp_get_num_threads();
+    const int64_t tiles = (i1 - i0 + kAccTile - 1) / kAccTile;
+    const int64_t a = i0 + kAccTile * (tiles * tid / nth), b = std::min(i1, i0 + kAccTile * (tiles * (tid + 1) / nth));
+    for (int64_t i = a; i < b; ++i) f(i);
+#pragma omp barrier
   } else {
     for (int64_t i = i0; i < i1; ++i) f(i);
   }
@@ -131,6 +196,14 @@ inline void sync(bool shared) {
   if (shared) {
 #pragma omp barrier
   }
+}
+
+// Elementwise loops over the synapses or neurons (per-call tables, gradient reductions) on
+// all threads: each element is computed as on one thread.
+template <class F>
+void par_for(int64_t n, F&& f) {
+#pragma omp parallel for schedule(static) if (n >= (int64_t(1) << 15))
+  for (int64_t k = 0; k < n; ++k) f(k);
 }
 
 // ---- per-call tables -----------------------------------------------------------------------
@@ -162,7 +235,7 @@ struct Net {
     pre_end.assign(pre_ptr + 1, pre_ptr + d.N + 1);
     const T* w = x.w.data<T>();
     ws.resize(static_cast<size_t>(d.nnz));
-    for (int64_t k = 0; k < d.nnz; ++k) ws[k] = static_cast<T>(sign[pre_idx[k]]) * w[k];
+    par_for(d.nnz, [&](int64_t k) { ws[k] = static_cast<T>(sign[pre_idx[k]]) * w[k]; });
     if (d.has_readout) {
       ro_neuron.resize(static_cast<size_t>(d.N_ro));
       for (int64_t n = 0; n < d.N; ++n)
@@ -178,7 +251,7 @@ struct Net {
   template <class F>
   std::vector<T> pre_major(F f) const {
     std::vector<T> out(static_cast<size_t>(d.nnz));
-    for (int64_t k = 0; k < d.nnz; ++k) out[k] = f(k, ws[syn_of_pre[k]]);
+    par_for(d.nnz, [&](int64_t k) { out[k] = f(k, ws[syn_of_pre[k]]); });
     return out;
   }
 };
@@ -420,17 +493,19 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
   if (c.may_push) c.ws_t = net.pre_major([](int64_t, T v) { return v; });
 
   // forward work per step: neuron updates and (roughly) the event-driven propagation
-  const Plan plan = make_plan(d, (4 * N + d.nnz / 16) * B, cfg.row_parallel_min_work);
+  const Plan plan = make_plan(d, 0, (4 * N + d.nnz / 16) * B, cfg);
   std::vector<FwdSlice<T>> slices(static_cast<size_t>(plan.slices()));
   for (int64_t s = 0; s < plan.slices(); ++s)
     init_slice(slices[s], c, x, plan.b0[s], plan.b0[s + 1], plan.shared ? plan.threads : 1);
-  if (plan.shared) {
+  run_timed(plan, T_, [&] {
+    if (plan.shared) {
 #pragma omp parallel num_threads(plan.threads)
-    forward_slice(c, slices[0], true);
-  } else {
+      forward_slice(c, slices[0], true);
+    } else {
 #pragma omp parallel for num_threads(plan.threads) schedule(dynamic, 1)
-    for (int64_t s = 0; s < plan.slices(); ++s) forward_slice(c, slices[s], false);
-  }
+      for (int64_t s = 0; s < plan.slices(); ++s) forward_slice(c, slices[s], false);
+    }
+  });
   for (const FwdSlice<T>& s : slices) {
     out.stats.spikes += s.spikes;
     out.stats.synaptic_events += s.events;
@@ -453,7 +528,7 @@ struct BwdCall {
   std::vector<T> wg_t;           // pre-major sign * w * in_gain(target)
   bool want_q = false, want_wro = false;
   // per-block partial sums, block-major
-  std::vector<T> q;              // [blocks, nnz] pre-major sums of dv_i[t] * s_j[t']
+  std::unique_ptr<T[]> q;        // [blocks, nnz] pre-major sums of dv_i[t] * s_j[t']
   std::vector<double> sums;      // [blocks, N, 3]: dv * v_prev, dv * I_ext, drho
   std::vector<T> dwro_t;         // [blocks, N_ro, R]
 };
@@ -491,7 +566,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
   const std::vector<T> ones(Bs, T(1));
   T *dv_cur = sl.dv_a.data(), *dv_next = sl.dv_b.data();
   T *da_cur = alif ? sl.da_a.data() : nullptr, *da_next = alif ? sl.da_b.data() : nullptr;
-  T* q = c.want_q ? c.q.data() + blk0 * nnz : nullptr;
+  T* q = c.want_q ? c.q.get() + blk0 * nnz : nullptr;
   double* sums = c.sums.data() + blk0 * N * 3;
   std::vector<double> row_sums(3 * ((Bs + kBlock - 1) / kBlock));
   for (int64_t t = d.T - 1; t >= 0; --t) {
@@ -619,11 +694,14 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
   c.wg_t = net.pre_major([&](int64_t k, T v) { return v * net.nc[net.post_idx[k]].in_gain; });
   c.want_q = needs.w || want_tau_m;
   c.want_wro = d.has_readout && needs.w_ro;
-  if (c.want_q) c.q.assign(static_cast<size_t>(blocks * nnz), T(0));
+  if (c.want_q) {
+    c.q.reset(new T[static_cast<size_t>(blocks * nnz)]);
+    par_for(blocks * nnz, [&](int64_t k) { c.q[k] = T(0); });
+  }
   c.sums.assign(static_cast<size_t>(blocks * N * 3), 0.0);
   if (c.want_wro) c.dwro_t.assign(static_cast<size_t>(blocks * d.N_ro * R), T(0));
 
-  const Plan plan = make_plan(d, (d.nnz + 4 * N) * B, cfg.row_parallel_min_work);
+  const Plan plan = make_plan(d, 1, (d.nnz + 4 * N) * B, cfg);
   std::vector<BwdSlice<T>> slices(static_cast<size_t>(plan.slices()));
   for (int64_t s = 0; s < plan.slices(); ++s) {
     BwdSlice<T>& sl = slices[s];
@@ -646,7 +724,10 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
   }
   // 16-bit targets when they fit: the gather streams the index and weight tables every step
   std::vector<uint16_t> post16;
-  if (N <= 65536) post16.assign(net.post_idx, net.post_idx + nnz);
+  if (N <= 65536) {
+    post16.resize(static_cast<size_t>(nnz));
+    par_for(nnz, [&](int64_t k) { post16[k] = static_cast<uint16_t>(net.post_idx[k]); });
+  }
   auto run = [&](auto* post) {
     if (plan.shared) {
 #pragma omp parallel num_threads(plan.threads)
@@ -656,10 +737,12 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
       for (int64_t s = 0; s < plan.slices(); ++s) backward_slice(c, slices[s], false, post);
     }
   };
-  if (N <= 65536)
-    run(post16.data());
-  else
-    run(net.post_idx);
+  run_timed(plan, T_, [&] {
+    if (N <= 65536)
+      run(post16.data());
+    else
+      run(net.post_idx);
+  });
 
   // initial-state gradients: after the loop the "next" buffers hold dL/dv[0], dL/da[0]
   if (needs.v0) gr.dv0 = Tensor::empty({B, N}, dt);
@@ -678,12 +761,12 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
   }
   // reduce the per-block sums in block order
   std::vector<T> q_post(c.want_q ? nnz : 0, T(0));
-  if (c.want_q) {
-    std::vector<T> q_sum(c.q.begin(), c.q.begin() + nnz);
-    for (int64_t blk = 1; blk < blocks; ++blk)
-      for (int64_t k = 0; k < nnz; ++k) q_sum[k] += c.q[blk * nnz + k];
-    for (int64_t k = 0; k < nnz; ++k) q_post[net.syn_of_pre[k]] = q_sum[k];
-  }
+  if (c.want_q)
+    par_for(nnz, [&](int64_t k) {
+      T sum = c.q[k];
+      for (int64_t blk = 1; blk < blocks; ++blk) sum += c.q[blk * nnz + k];
+      q_post[net.syn_of_pre[k]] = sum;
+    });
   auto block_sum = [&](int m, int64_t i) {  // m: 0 dv * v_prev, 1 dv * I_ext, 2 drho
     double s = 0;
     for (int64_t blk = 0; blk < blocks; ++blk) s += c.sums[(blk * N + i) * 3 + m];
@@ -692,9 +775,10 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
   if (needs.w) {
     gr.dw = Tensor::empty({nnz}, dt);
     T* dw = gr.dw.data<T>();
-    for (int64_t i = 0; i < N; ++i)
+    par_for(N, [&](int64_t i) {
       for (int64_t k = net.post_ptr[i]; k < net.post_ptr[i + 1]; ++k)
         dw[k] = static_cast<T>(net.sign[net.pre_idx[k]]) * net.nc[i].in_gain * q_post[k];
+    });
   }
   if (needs.tau_m) {
     gr.dtau_m = Tensor::zeros({N}, dt);

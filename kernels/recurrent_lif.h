@@ -43,9 +43,9 @@
 // Threads (OpenMP): the batch is cut into blocks of 8 samples; slices of whole blocks (at most
 // 64 samples) run the time loop independently, and the parameter gradients are summed per
 // block and reduced in block order, so every result is bit-identical for any thread count.
-// A batch of one block runs on one thread, or, when its phases are long (row_parallel_min_work),
-// on all threads split over neuron rows with a barrier between phases (each row owned by one
-// thread, fixed summation order). Pull and push add the same non-zero terms in the same
+// A batch of one block runs on one thread or on all threads split over neuron rows with a
+// barrier between phases (each row owned by one thread, fixed summation order), whichever
+// measures faster (LifConfig::row_team). Pull and push add the same non-zero terms in the same
 // order, so they give identical values too. The hot loops are compiled for baseline x86-64
 // and for x86-64-v3 (AVX2, FMA), picked at load time; results can differ between the two
 // (FMA contraction), never between runs on one machine.
@@ -62,6 +62,14 @@ namespace rsnn {
 enum class UpdateOrder : int {
   gauss_seidel = 0,   // groups in order; a source in an earlier group contributes this step's spike
   previous_step = 1,  // every synapse carries the previous step's spike
+};
+
+// Whether a batch of one 8-sample block runs its time loop on a team of threads split over
+// neuron rows or on one thread (see LifConfig::row_team); the results are identical.
+enum class RowTeam : int {
+  measured = 0,  // time both on the first calls of a workload, then run the faster
+  always = 1,    // the team (when the phases reach row_parallel_min_work)
+  never = 2,     // one thread
 };
 
 // How spikes reach their targets in the forward pass (identical results on the CPU; on CUDA,
@@ -96,13 +104,15 @@ struct LifConfig {
   Propagation propagation = Propagation::automatic;
   double push_below = 0.06;            // automatic: see Propagation (BENCHMARKS.md, "pull vs push")
   // Threads: the batch is split into slices of whole 8-sample blocks that run independently;
-  // a batch of one block (B <= 8) is split over neuron rows instead (a barrier after every
+  // a batch of one block (B <= 8) may be split over neuron rows instead (a barrier after every
   // phase: about G + 2 per step) when the work of a phase, about (4 N + nnz) * B / (G + 2)
-  // operations, reaches this; else one thread runs. A barrier waits for the slowest thread: on
-  // a machine busy with other work a descheduled thread stalls it for a scheduler time slice
-  // (ms), so phases must be long (docs/barrel.md: barrel training at B = 8 ran 14x slower on two
-  // threads than on one under load when a step's 16 phases were split).
-  int64_t row_parallel_min_work = int64_t(1) << 20;
+  // operations, reaches row_parallel_min_work. row_team says whether it is: measured (the
+  // default) times the team and one thread on the first calls of each workload and runs the
+  // faster, re-timing the other every 16th call; a barrier waits for the slowest thread, so on
+  // a machine busy with other work a descheduled thread stalls every phase (measured: barrel
+  // training at B = 8 2.2x slower on two threads than on one under load, 1.3x faster idle).
+  RowTeam row_team = RowTeam::measured;
+  int64_t row_parallel_min_work = int64_t(1) << 14;
   std::vector<int64_t> group_offsets;  // G+1 non-decreasing entries from 0 to N; empty = {0, N}
   int64_t input_offset = 0;            // I_ext drives neurons [input_offset, input_offset + N_in)
   std::vector<NeuronRange> readout;    // neurons read by W_ro, in column order

@@ -292,7 +292,7 @@ TEST(RecurrentLif, PullPushAndAutomaticAreIdentical) {
 
 // Batches of 24 and 20 (3 blocks of 8 samples, the last one partial: slices of whole blocks
 // per thread), 9 (on 2 or 3 threads its last sample is a slice of one) and a batch of 4 split
-// over neuron rows (forced by row_parallel_min_work = 0); pull and push each.
+// over neuron rows (forced by RowTeam::always, row_parallel_min_work = 0); pull and push each.
 TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
   const int before = num_threads();
   for (DType dt : {DType::f32, DType::f64})
@@ -301,7 +301,10 @@ TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
         SCOPED_TRACE("B = " + std::to_string(B) + (dt == DType::f32 ? " float32" : " float64") +
                      (prop == Propagation::pull ? " pull" : " push"));
         SmallNet n = medium_net(dt, 2.0, 3, B);
-        if (B == 4) n.cfg.row_parallel_min_work = 0;
+        if (B == 4) {
+          n.cfg.row_parallel_min_work = 0;
+          n.cfg.row_team = RowTeam::always;
+        }
         n.cfg.propagation = prop;
         std::vector<kernels::LifForward> f;
         std::vector<kernels::LifGrads> g;
@@ -325,6 +328,36 @@ TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
           expect_identical(g[0].dw_ro, g[k].dw_ro, what + " dw_ro");
         }
       }
+  set_num_threads(before);
+}
+
+// RowTeam::measured on two threads: the first call of a workload runs on the team, the second
+// on one thread, later calls on whichever was faster (either), all with the same bits.
+TEST(RecurrentLif, MeasuredTeamChoiceTriesBothAndKeepsTheBits) {
+  const int before = num_threads();
+  set_num_threads(2);
+  SmallNet n = medium_net(DType::f32, 2.0, 5, 3);  // N = 1200: a workload no other test runs
+  n.cfg.row_parallel_min_work = 0;
+  n.cfg.row_team = RowTeam::measured;
+  std::vector<kernels::LifForward> f;
+  std::vector<kernels::LifGrads> g;
+  for (int call = 0; call < 5; ++call) {
+    f.push_back(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true));
+    g.push_back(kernels::recurrent_lif_backward(n.p, n.cfg, n.x, f.back().saved, n.dspikes, n.dreadout,
+                                                all_needs()));
+  }
+  EXPECT_EQ(f[0].stats.threads, 2);
+  EXPECT_EQ(f[1].stats.threads, 1);
+  for (size_t k = 1; k < f.size(); ++k) {
+    const std::string what = "call " + std::to_string(k) + " vs 0:";
+    expect_same_run(f[0], f[k], what);
+    expect_identical(g[0].dw, g[k].dw, what + " dw");
+    expect_identical(g[0].dtau_m, g[k].dtau_m, what + " dtau_m");
+    expect_identical(g[0].di_ext, g[k].di_ext, what + " di_ext");
+    expect_identical(g[0].dw_ro, g[k].dw_ro, what + " dw_ro");
+  }
+  n.cfg.row_team = RowTeam::never;
+  EXPECT_EQ(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, false).stats.threads, 1);
   set_num_threads(before);
 }
 
