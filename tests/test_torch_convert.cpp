@@ -162,32 +162,48 @@ void check_against_truth(const BarrelModel& m, const std::string& truth_file, In
 // rsnn's forward of the converted checkpoint `h5` (T = 6) equals the original forward (an
 // independent float64 re-implementation in the fixture) of `pth` from the same initial state:
 // summed softmax outputs to 1e-4 and the same number of spikes.
-void check_forward(const std::string& pth, const std::string& h5, int64_t F, bool spiking) {
-  const int64_t T = 6, B = 2;
-  std::unique_ptr<BarrelModel> m = load_checkpoint(path(h5));
-  ASSERT_EQ(m->config().T, T);
+// The checks' inputs [T, B, F]: spikes (spiking form) or uniform values, fixed seeds that keep
+// every neuron-step of the reference far from threshold.
+Tensor fixture_inputs(int64_t T, int64_t B, int64_t F, bool spiking) {
   Tensor x = Tensor::empty({T, B, F}, DType::f32);
   if (spiking) fill_bernoulli(x, 11, 0, 0.3);
   else fill_uniform(x, 12, 0, -1.0, 1.0);
+  return x;
+}
+
+// Writes x, the model's initial state and (when defined) the labels to io.h5 and runs the
+// fixture's `mode` (reference or gradients) on the original model `pth` into `out`. float32
+// (rsnn) and float64 (reference) membrane values differ by about 1e-6 here, so a spike decided
+// closer to threshold than that could legitimately differ: the reference's margin must exceed it.
+void run_fixture(const BarrelModel& m, const std::string& mode, const std::string& pth, const Tensor& x,
+                 const Tensor& labels, const std::string& out) {
   Tensor v0, a0, s0;
-  m->initial_state(B, v0, a0, s0);
+  m.initial_state(x.size(1), v0, a0, s0);
   {
     H5File io = H5File::create(path("io.h5"));
     io.write("x", x);
     io.write("v0", v0);
     io.write("s0", s0);
+    if (labels.defined()) io.write("labels", labels);
     io.close();
   }
-  const CmdResult ref = run(shared().py + " " + src("tests/torch_barrel_fixture.py") + " reference " + path(pth) +
-                            " " + path("io.h5") + " " + path("ref.h5"));
+  const CmdResult ref = run(shared().py + " " + src("tests/torch_barrel_fixture.py") + " " + mode + " " + path(pth) +
+                            " " + path("io.h5") + " " + path(out));
   ASSERT_EQ(ref.rc, 0) << ref.out;
-  H5File r = H5File::open_read(path("ref.h5"));
-  const double margin = r.read("margin").item<double>();
-  const int64_t spikes = r.read("spikes").item<int64_t>();
-  // float32 (rsnn) and float64 (reference) membrane values differ by about 1e-6 here; a
-  // spike decided closer to threshold than that could legitimately differ.
+  const double margin = H5File::open_read(path(out)).read("margin").item<double>();
   ASSERT_GT(margin, 3e-6) << "the reference has a neuron-step within " << margin
                           << " of threshold: pick other fixture seeds";
+}
+
+void check_forward(const std::string& pth, const std::string& h5, int64_t F, bool spiking) {
+  const int64_t T = 6, B = 2;
+  std::unique_ptr<BarrelModel> m = load_checkpoint(path(h5));
+  ASSERT_EQ(m->config().T, T);
+  const Tensor x = fixture_inputs(T, B, F, spiking);
+  run_fixture(*m, "reference", pth, x, Tensor(), "ref.h5");
+  if (::testing::Test::HasFatalFailure()) return;
+  H5File r = H5File::open_read(path("ref.h5"));
+  const int64_t spikes = r.read("spikes").item<int64_t>();
   ASSERT_GT(spikes, 1000);
   const std::vector<double> want = r.read("summed").to_vector<double>();
   ForwardResult f;
@@ -229,27 +245,11 @@ void check_gradients(const std::string& pth, const std::string& h5, int64_t F, b
   std::unique_ptr<BarrelModel> m = load_checkpoint(path(h5));
   const int64_t T = m->config().T;
   ASSERT_EQ(m->config().loss, LossKind::seed);
-  Tensor x = Tensor::empty({T, B, F}, DType::f32);
-  if (spiking) fill_bernoulli(x, 11, 0, 0.3);  // the forward check's inputs: spikes far from threshold
-  else fill_uniform(x, 12, 0, -1.0, 1.0);
+  const Tensor x = fixture_inputs(T, B, F, spiking);
   const Tensor labels = Tensor::from_vector<int64_t>({0, 2}, {B});
-  Tensor v0, a0, s0;
-  m->initial_state(B, v0, a0, s0);
-  {
-    H5File io = H5File::create(path("io.h5"));
-    io.write("x", x);
-    io.write("v0", v0);
-    io.write("s0", s0);
-    io.write("labels", labels);
-    io.close();
-  }
-  const CmdResult ref = run(shared().py + " " + src("tests/torch_barrel_fixture.py") + " gradients " + path(pth) +
-                            " " + path("io.h5") + " " + path("grad.h5"));
-  ASSERT_EQ(ref.rc, 0) << ref.out;
+  run_fixture(*m, "gradients", pth, x, labels, "grad.h5");
+  if (::testing::Test::HasFatalFailure()) return;
   H5File r = H5File::open_read(path("grad.h5"));
-  const double margin = r.read("margin").item<double>();
-  ASSERT_GT(margin, 3e-6) << "the reference has a neuron-step within " << margin
-                          << " of threshold: pick other inputs";
   ForwardResult f = m->forward(x, labels);
   EXPECT_EQ(f.stats.spikes, r.read("spikes").item<int64_t>());
   const double loss_want = r.read("loss").item<double>();
