@@ -5,8 +5,9 @@
 // batch innermost) with no synchronization: samples are independent except in the parameter
 // gradients, which are summed per block and reduced over blocks in block order at the end, so
 // results do not depend on the number of threads. With fewer than two blocks (B <= kBlock) and
-// a large network, one slice is shared by all threads, split over neuron rows with barriers
-// between phases (each row owned by one thread).
+// a large network, one slice may be shared by all threads, split over neuron rows with barriers
+// between phases (each row owned by one thread), when that measures faster than one thread
+// (TeamChooser).
 //
 // Input current of neuron i at step t: I = I_ext + (P + C), with
 //   P = sum over the synapses carrying the previous step's spikes (sources in group(i) or
@@ -32,13 +33,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <tuple>
-#include <cmath>
 #include <new>
-#include <cstring>
+#include <tuple>
 #include <vector>
 
 #include "kernels/recurrent_lif_cuda.h"
@@ -88,12 +89,12 @@ const T* ptr_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
 
-// How a call is split over threads: slices [b0[s], b0[s+1]) and whether the one slice is
-// shared by a team (row-parallel with barriers). A slice is a whole number of blocks, at most
-// 64 samples, and narrow enough to give every thread a slice.
 // (direction 0 forward / 1 backward, N, nnz, B, threads): a workload of TeamChooser
 using TeamKey = std::tuple<int, int64_t, int64_t, int64_t, int>;
 
+// How a call is split over threads: slices [b0[s], b0[s+1]) and whether the one slice is
+// shared by a team (row-parallel with barriers). A slice is a whole number of blocks, at most
+// 64 samples, and narrow enough to give every thread a slice.
 struct Plan {
   std::vector<int64_t> b0;
   bool shared = false;
