@@ -106,30 +106,38 @@ struct Plan {
 
 // Whether a batch of one block runs on a team or on one thread (RowTeam::measured): both give
 // identical results, so the op times each choice per workload (direction, network, batch,
-// threads) and runs the faster: the team first, then one thread, then the faster by the mean
-// time per step of its last calls, trying the other again every kRetry-th call, so that the
-// choice follows the machine's load (a team waits at every barrier for a descheduled member).
+// threads) and runs the faster. The first calls alternate (team, one, team, one) until each
+// choice has two timings; then the faster by the better of its last two times per step runs,
+// and every kRetry-th call re-times the other, so that the choice follows the machine's load
+// (a team waits at every barrier for a descheduled member). The better of two, so that one
+// slow call (the first one pays for fresh memory; a moment of load) does not decide.
 class TeamChooser {
  public:
   bool pick(const TeamKey& k) {
     std::lock_guard<std::mutex> lock(mu_);
     Entry& e = table_[k];
     const int64_t call = e.calls++;
-    if (e.team == 0) return true;
-    if (e.one == 0) return false;
-    const bool team_faster = e.team <= e.one;
+    if (e.team.n < 2 || e.one.n < 2) return e.team.n <= e.one.n;
+    const bool team_faster = e.team.best() <= e.one.best();
     return call % kRetry == 0 ? !team_faster : team_faster;
   }
   void record(const TeamKey& k, bool team, double seconds_per_step) {
     std::lock_guard<std::mutex> lock(mu_);
-    double& v = team ? table_[k].team : table_[k].one;
-    v = v == 0 ? seconds_per_step : 0.5 * (v + seconds_per_step);
+    Times& t = team ? table_[k].team : table_[k].one;
+    t.last[1] = t.last[0];
+    t.last[0] = seconds_per_step;
+    ++t.n;
   }
 
  private:
   static constexpr int64_t kRetry = 16;
+  struct Times {
+    double last[2] = {0, 0};  // seconds per step of the last two timed calls
+    int64_t n = 0;            // calls timed
+    double best() const { return std::min(last[0], last[1]); }
+  };
   struct Entry {
-    double team = 0, one = 0;  // seconds per step (running mean), 0 = not yet timed
+    Times team, one;
     int64_t calls = 0;
   };
   std::mutex mu_;

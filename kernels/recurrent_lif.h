@@ -107,8 +107,8 @@ struct LifConfig {
   // a batch of one block (B <= 8) may be split over neuron rows instead (a barrier after every
   // phase: about G + 2 per step) when the work of a phase, about (4 N + nnz) * B / (G + 2)
   // operations, reaches row_parallel_min_work. row_team says whether it is: measured (the
-  // default) times the team and one thread on the first calls of each workload and runs the
-  // faster, re-timing the other every 16th call; a barrier waits for the slowest thread, so on
+  // default) times the team and one thread twice each on the first calls of each workload and
+  // runs the faster, re-timing the other every 16th call; a barrier waits for the slowest thread, so on
   // a machine busy with other work a descheduled thread stalls every phase (measured: barrel
   // training at B = 8 2.2x slower on two threads than on one under load, 1.3x faster idle).
   RowTeam row_team = RowTeam::measured;

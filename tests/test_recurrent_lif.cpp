@@ -331,8 +331,8 @@ TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
   set_num_threads(before);
 }
 
-// RowTeam::measured on two threads: the first call of a workload runs on the team, the second
-// on one thread, later calls on whichever was faster (either), all with the same bits.
+// RowTeam::measured on two threads: the first four calls of a workload alternate between the
+// team and one thread, later calls run whichever was faster (either), all with the same bits.
 TEST(RecurrentLif, MeasuredTeamChoiceTriesBothAndKeepsTheBits) {
   const int before = num_threads();
   set_num_threads(2);
@@ -348,6 +348,8 @@ TEST(RecurrentLif, MeasuredTeamChoiceTriesBothAndKeepsTheBits) {
   }
   EXPECT_EQ(f[0].stats.threads, 2);
   EXPECT_EQ(f[1].stats.threads, 1);
+  EXPECT_EQ(f[2].stats.threads, 2);
+  EXPECT_EQ(f[3].stats.threads, 1);
   for (size_t k = 1; k < f.size(); ++k) {
     const std::string what = "call " + std::to_string(k) + " vs 0:";
     expect_same_run(f[0], f[k], what);
