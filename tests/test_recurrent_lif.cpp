@@ -258,6 +258,18 @@ SmallNet medium_net(DType dt, double drive, int64_t scale = 1, int64_t B = 6) {
   return n;
 }
 
+// Every gradient of two backward calls, bit for bit.
+void expect_same_grads(const kernels::LifGrads& a, const kernels::LifGrads& b, const std::string& what) {
+  expect_identical(a.dw, b.dw, what + " dw");
+  expect_identical(a.dtau_m, b.dtau_m, what + " dtau_m");
+  expect_identical(a.dtau_adp, b.dtau_adp, what + " dtau_adp");
+  expect_identical(a.di_ext, b.di_ext, what + " di_ext");
+  expect_identical(a.dv0, b.dv0, what + " dv0");
+  expect_identical(a.da0, b.da0, what + " da0");
+  expect_identical(a.ds0, b.ds0, what + " ds0");
+  expect_identical(a.dw_ro, b.dw_ro, what + " dw_ro");
+}
+
 void expect_same_run(const kernels::LifForward& a, const kernels::LifForward& b, const std::string& what) {
   expect_identical(a.spikes, b.spikes, what + " spikes");
   expect_identical(a.readout, b.readout, what + " readout");
@@ -318,14 +330,7 @@ TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
         for (size_t k = 1; k < f.size(); ++k) {
           const std::string what = "threads " + std::to_string(k + 1) + " vs 1:";
           expect_same_run(f[0], f[k], what);
-          expect_identical(g[0].dw, g[k].dw, what + " dw");
-          expect_identical(g[0].dtau_m, g[k].dtau_m, what + " dtau_m");
-          expect_identical(g[0].dtau_adp, g[k].dtau_adp, what + " dtau_adp");
-          expect_identical(g[0].di_ext, g[k].di_ext, what + " di_ext");
-          expect_identical(g[0].dv0, g[k].dv0, what + " dv0");
-          expect_identical(g[0].da0, g[k].da0, what + " da0");
-          expect_identical(g[0].ds0, g[k].ds0, what + " ds0");
-          expect_identical(g[0].dw_ro, g[k].dw_ro, what + " dw_ro");
+          expect_same_grads(g[0], g[k], what);
         }
       }
   set_num_threads(before);
@@ -353,10 +358,7 @@ TEST(RecurrentLif, MeasuredTeamChoiceTriesBothAndKeepsTheBits) {
   for (size_t k = 1; k < f.size(); ++k) {
     const std::string what = "call " + std::to_string(k) + " vs 0:";
     expect_same_run(f[0], f[k], what);
-    expect_identical(g[0].dw, g[k].dw, what + " dw");
-    expect_identical(g[0].dtau_m, g[k].dtau_m, what + " dtau_m");
-    expect_identical(g[0].di_ext, g[k].di_ext, what + " di_ext");
-    expect_identical(g[0].dw_ro, g[k].dw_ro, what + " dw_ro");
+    expect_same_grads(g[0], g[k], what);
   }
   n.cfg.row_team = RowTeam::never;
   EXPECT_EQ(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, false).stats.threads, 1);
@@ -385,13 +387,7 @@ TEST(RecurrentLif, WideAndNarrowSlicesAreBitIdentical) {
     EXPECT_GT(f[1].stats.slices, 1);
     EXPECT_GT(f[0].stats.spikes, 0);
     expect_same_run(f[0], f[1], "one slice vs three:");
-    expect_identical(g[0].dw, g[1].dw, "dw");
-    expect_identical(g[0].dtau_m, g[1].dtau_m, "dtau_m");
-    expect_identical(g[0].dtau_adp, g[1].dtau_adp, "dtau_adp");
-    expect_identical(g[0].di_ext, g[1].di_ext, "di_ext");
-    expect_identical(g[0].ds0, g[1].ds0, "ds0");
-    expect_identical(g[0].dv0, g[1].dv0, "dv0");
-    expect_identical(g[0].dw_ro, g[1].dw_ro, "dw_ro");
+    expect_same_grads(g[0], g[1], "one slice vs three:");
   }
   set_num_threads(before);
 }
