@@ -258,6 +258,12 @@ SmallNet medium_net(DType dt, double drive, int64_t scale = 1, int64_t B = 6) {
   return n;
 }
 
+// A forward (kept for backward) and the backward of n with every gradient, appended to f, g.
+void run_fwd_bwd(const SmallNet& n, std::vector<kernels::LifForward>& f, std::vector<kernels::LifGrads>& g) {
+  f.push_back(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true));
+  g.push_back(kernels::recurrent_lif_backward(n.p, n.cfg, n.x, f.back().saved, n.dspikes, n.dreadout, all_needs()));
+}
+
 // Every gradient of two backward calls, bit for bit.
 void expect_same_grads(const kernels::LifGrads& a, const kernels::LifGrads& b, const std::string& what) {
   expect_identical(a.dw, b.dw, what + " dw");
@@ -322,10 +328,8 @@ TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
         std::vector<kernels::LifGrads> g;
         for (int threads : {1, 2, 3}) {
           set_num_threads(threads);
-          f.push_back(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true));
+          run_fwd_bwd(n, f, g);
           EXPECT_EQ(f.back().stats.threads, B == 9 ? std::min(threads, 2) : threads);  // 9: two slices
-          g.push_back(kernels::recurrent_lif_backward(n.p, n.cfg, n.x, f.back().saved, n.dspikes,
-                                                      n.dreadout, all_needs()));
         }
         for (size_t k = 1; k < f.size(); ++k) {
           const std::string what = "threads " + std::to_string(k + 1) + " vs 1:";
@@ -346,11 +350,7 @@ TEST(RecurrentLif, MeasuredTeamChoiceTriesBothAndKeepsTheBits) {
   n.cfg.row_team = RowTeam::measured;
   std::vector<kernels::LifForward> f;
   std::vector<kernels::LifGrads> g;
-  for (int call = 0; call < 5; ++call) {
-    f.push_back(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true));
-    g.push_back(kernels::recurrent_lif_backward(n.p, n.cfg, n.x, f.back().saved, n.dspikes, n.dreadout,
-                                                all_needs()));
-  }
+  for (int call = 0; call < 5; ++call) run_fwd_bwd(n, f, g);
   EXPECT_EQ(f[0].stats.threads, 2);
   EXPECT_EQ(f[1].stats.threads, 1);
   EXPECT_EQ(f[2].stats.threads, 2);
@@ -379,9 +379,7 @@ TEST(RecurrentLif, WideAndNarrowSlicesAreBitIdentical) {
     std::vector<kernels::LifGrads> g;
     for (int threads : {1, 3}) {
       set_num_threads(threads);
-      f.push_back(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true));
-      g.push_back(kernels::recurrent_lif_backward(n.p, n.cfg, n.x, f.back().saved, n.dspikes, n.dreadout,
-                                                  all_needs()));
+      run_fwd_bwd(n, f, g);
     }
     EXPECT_EQ(f[0].stats.slices, 1);
     EXPECT_GT(f[1].stats.slices, 1);
