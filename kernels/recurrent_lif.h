@@ -108,9 +108,10 @@ struct LifConfig {
   // phase: about G + 2 per step) when the work of a phase, about (4 N + nnz) * B / (G + 2)
   // operations, reaches row_parallel_min_work. row_team says whether it is: measured (the
   // default) times the team and one thread twice each on the first calls of each workload and
-  // runs the faster, re-timing the other every 16th call; a barrier waits for the slowest thread, so on
-  // a machine busy with other work a descheduled thread stalls every phase (measured: barrel
-  // training at B = 8 2.2x slower on two threads than on one under load, 1.3x faster idle).
+  // runs the faster, re-timing the other every 16th call. A barrier waits for the slowest
+  // thread, so on a machine busy with other work a descheduled thread stalls every phase
+  // (measured, barrel training steps at B = 8: two threads 2.2x slower than one under load,
+  // 1.95x faster on an idle machine).
   RowTeam row_team = RowTeam::measured;
   int64_t row_parallel_min_work = int64_t(1) << 14;
   std::vector<int64_t> group_offsets;  // G+1 non-decreasing entries from 0 to N; empty = {0, N}
