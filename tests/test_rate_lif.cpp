@@ -32,6 +32,15 @@ LifNetwork hand_network(int N, int C, const LifParams& p, double td) {
   net.inh.assign(N, 0);
   return net;
 }
+
+// A short Go-NoGo task: T steps, the stimulus on steps [stim_on, stim_on + stim_dur).
+TaskSpec short_go_nogo(int64_t T, int64_t stim_on, int64_t stim_dur) {
+  TaskSpec task = task_defaults(TaskKind::go_nogo);
+  task.T = T;
+  task.stim_on = stim_on;
+  task.stim_dur = stim_dur;
+  return task;
+}
 }  // namespace
 
 TEST(RateLif, InputColumnIsMatlabRound) {
@@ -114,10 +123,7 @@ TEST(RateLif, BatchIsBitIdenticalToOneAtATime) {
   cfg.N = 60;
   RateNet rate = init_rate_net(cfg, 8);
   LifNetwork lif = convert_to_lif(rate, 10.0);
-  TaskSpec task = task_defaults(TaskKind::go_nogo);
-  task.T = 60;
-  task.stim_on = 10;
-  task.stim_dur = 10;
+  const TaskSpec task = short_go_nogo(60, 10, 10);
   std::vector<Trial> trials;
   std::vector<uint64_t> ids = {3, 0, 17, 5, 9};
   for (auto id : ids) trials.push_back(make_trial(task, 2, id, 1));
@@ -143,10 +149,7 @@ TEST(RateLif, BatchIsIndependentOfThreadCountAndRecording) {
   RateConfig cfg;
   cfg.N = 37;  // not a multiple of the vector width
   RateNet rate = init_rate_net(cfg, 4);
-  TaskSpec task = task_defaults(TaskKind::go_nogo);
-  task.T = 40;
-  task.stim_on = 5;
-  task.stim_dur = 10;
+  const TaskSpec task = short_go_nogo(40, 5, 10);
   std::vector<Trial> trials;
   std::vector<uint64_t> ids;
   for (uint64_t k = 0; k < 6; ++k) {
@@ -235,10 +238,7 @@ TEST(RateLif, MatchesThePlainReferenceLoop) {
   RateConfig cfg;
   cfg.N = 45;
   RateNet rate = init_rate_net(cfg, 6);
-  TaskSpec task = task_defaults(TaskKind::go_nogo);
-  task.T = 8;  // 700 LIF steps
-  task.stim_on = 2;
-  task.stim_dur = 3;
+  const TaskSpec task = short_go_nogo(8, 2, 3);  // 700 LIF steps
   for (double tr : {0.002, 0.0}) {
     LifParams p;
     p.tr = tr;

@@ -93,27 +93,15 @@ RSNN_MULTIVERSION void box_muller_chunk(const ChunkWords& cw, int n, float* out)
     box_muller(cw.w[0][j], cw.w[1][j], z0[j], z1[j]);
     box_muller(cw.w[2][j], cw.w[3][j], z2[j], z3[j]);
   }
-  if (n == kChunk) {
 #pragma omp simd
-    for (int j = 0; j < kChunk; ++j) {
-      out[4 * j] = z0[j];
-      out[4 * j + 1] = z1[j];
-      out[4 * j + 2] = z2[j];
-      out[4 * j + 3] = z3[j];
-    }
-  } else {
-    for (int j = 0; j < n; ++j) {
-      out[4 * j] = z0[j];
-      out[4 * j + 1] = z1[j];
-      out[4 * j + 2] = z2[j];
-      out[4 * j + 3] = z3[j];
-    }
+  for (int j = 0; j < n; ++j) {
+    out[4 * j] = z0[j];
+    out[4 * j + 1] = z1[j];
+    out[4 * j + 2] = z2[j];
+    out[4 * j + 3] = z3[j];
   }
 }
 
-}  // namespace
-
-namespace {
 void run(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out, bool avx2) {
   (void)avx2;
   ChunkWords cw;

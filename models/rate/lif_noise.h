@@ -44,23 +44,13 @@ RSNN_HD float add(float a, float b) {
 #endif
 }
 
-RSNN_HD uint32_t float_bits(float x) {
-#ifdef __CUDA_ARCH__
-  return __float_as_uint(x);
-#else
-  uint32_t u;
-  std::memcpy(&u, &x, sizeof u);
-  return u;
-#endif
-}
-RSNN_HD float bits_float(uint32_t u) {
-#ifdef __CUDA_ARCH__
-  return __uint_as_float(u);
-#else
-  float x;
-  std::memcpy(&x, &u, sizeof x);
-  return x;
-#endif
+// The bits of a float as uint32_t and back (memcpy: a register move on both sides).
+template <class To, class From>
+RSNN_HD To bit_cast32(From x) {
+  static_assert(sizeof(To) == 4 && sizeof(From) == 4, "bit_cast32: 32-bit types");
+  To y;
+  memcpy(&y, &x, sizeof y);
+  return y;
 }
 
 // 24 random bits to (0, 1]: (x >> 8 + 0.5) 2^-24, the value of philox::to_unit_float
@@ -71,11 +61,11 @@ RSNN_HD float unit_float(uint32_t x) {
 
 // Natural log of a normal positive float x (here x in (0, 1]).
 RSNN_HD float log_pos(float x) {
-  const uint32_t b = float_bits(x), frac = b & 0x7fffffu;
+  const uint32_t b = bit_cast32<uint32_t>(x), frac = b & 0x7fffffu;
   // x = m 2^e with m in (sqrt(1/2), sqrt(2)]: mantissas above sqrt(2) (0x3504f3) take
   // exponent -1 instead of 0.
   const uint32_t big = frac > 0x3504f3u ? 1u : 0u;
-  const float m = bits_float(frac | (0x3f800000u - (big << 23)));
+  const float m = bit_cast32<float>(frac | (0x3f800000u - (big << 23)));
   const int e = int((b >> 23) & 0xffu) - 127 + int(big);
   const float f = add(m, -1.0f);  // exact (Sterbenz)
   const float s = f / add(2.0f, f);
