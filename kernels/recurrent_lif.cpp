@@ -53,6 +53,9 @@ using namespace lif_detail;
 using namespace lif_rows;
 
 constexpr int64_t kBlock = 8;  // samples per gradient block
+// The backward's readout error is computed for blocks of kRoSteps steps (W_ro streams once per
+// block, not once per step), in shares of kRoCols columns.
+constexpr int64_t kRoSteps = 8, kRoCols = 32;
 
 // 64-byte aligned storage for the slices' [N, B_slice] rows (a row of 16 floats = one line).
 template <class T>
@@ -548,7 +551,7 @@ struct BwdSlice {
   AVec<T> dv_a, dv_b, da_a, da_b, ds_c;  // [N, Bs]
   AVec<T> dvt;                           // [Bs, As] dL/dv of the current step, sample-major
   int64_t As = 0;                        // its row stride (acc_stride: written down a column)
-  AVec<T> dy_t;                          // [R, Bs]
+  AVec<T> ro_ds;                         // [kRoSteps, N_ro, Bs] readout error of a block of steps
   AVec<T> s0, a0, v0;                    // [N, Bs]
 };
 
@@ -578,17 +581,23 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
   T* q = c.want_q ? c.q.get() + blk0 * nnz : nullptr;
   double* sums = c.sums.data() + blk0 * N * 3;
   std::vector<double> row_sums(3 * ((Bs + kBlock - 1) / kBlock));
+  int64_t ro_lo = d.T;  // first step of the readout error block in sl.ro_ds
   for (int64_t t = d.T - 1; t >= 0; --t) {
     const int64_t BN = B * N;
     const T* u_t = c.su + t * BN + b0;  // row j at u_t + j * B
     const T* u_p = t > 0 ? c.su + (t - 1) * BN + b0 : nullptr;
     const T* a_t = c.sa ? c.sa + t * BN + b0 : nullptr;
     const T* a_p = c.sa && t > 0 ? c.sa + (t - 1) * BN + b0 : nullptr;
-    if (c.dy) {
-      for_rows(shared, 0, R, [&](int64_t r) {
-        for (int64_t b = 0; b < Bs; ++b) sl.dy_t[r * Bs + b] = c.dy[(t * B + b0 + b) * R + r];
+    // the readout error of the steps [ro_lo, t], kRoSteps at a time (W_ro read once per block)
+    if (c.dy && (t == d.T - 1 || t < ro_lo)) {
+      ro_lo = t - t % kRoSteps;
+      const int64_t tiles = (d.N_ro + kRoCols - 1) / kRoCols;
+      for_rows(shared, 0, tiles, [&](int64_t q) {
+        readout_error<T>(R, q * kRoCols, std::min(d.N_ro, (q + 1) * kRoCols), net.wro_t.data(), t - ro_lo + 1,
+                         c.dy + (ro_lo * B + b0) * R, B * R, Bs, d.N_ro, sl.ro_ds.data());
       });
     }
+    const T* ro_t = c.dy ? sl.ro_ds.data() + (t - ro_lo) * d.N_ro * Bs : nullptr;
     // dL/ds of row j before its reverse step: the own part and the output gradients
     auto ds_start = [&](int64_t j, T* dsj) {
       std::copy(sl.ds_c.begin() + j * Bs, sl.ds_c.begin() + (j + 1) * Bs, dsj);
@@ -596,7 +605,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
         for (int64_t b = 0; b < Bs; ++b) dsj[b] += c.dsp[(t * B + b0 + b) * N + j];
       const int64_t col = d.ro_col[j];
       if (c.dy && col >= 0)
-        gather_rows_bwd<T>(Bs, 0, R, Consecutive{}, net.wro_t.data() + col * R, sl.dy_t.data(), dsj);
+        for (int64_t b = 0; b < Bs; ++b) dsj[b] += ro_t[col * Bs + b];
     };
     // the reverse step of row j given its complete dL/ds, and its same-step weight-gradient sums
     auto step_row = [&](int64_t j, const T* dsj) {
@@ -726,7 +735,7 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
     sl.ds_c.assign(n, T(0));
     sl.As = acc_stride<T>(N);
     sl.dvt.assign(static_cast<size_t>(sl.As * sl.Bs), T(0));
-    sl.dy_t.assign(static_cast<size_t>(R * sl.Bs), T(0));
+    if (dreadout.defined()) sl.ro_ds.assign(static_cast<size_t>(kRoSteps * d.N_ro * sl.Bs), T(0));
     sl.s0 = slice_neuron_major(ptr_or_null<T>(x.s0), B, N, sl.b0, sl.Bs);
     sl.a0 = slice_neuron_major(ptr_or_null<T>(x.a0), B, N, sl.b0, sl.Bs);
     sl.v0 = slice_neuron_major(ptr_or_null<T>(x.v0), B, N, sl.b0, sl.Bs);

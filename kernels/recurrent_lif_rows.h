@@ -74,11 +74,6 @@ RSNN_MULTIVERSION void gather_rows(int64_t B, int64_t k0, int64_t k1, const int3
 // it falls in, and which samples are left over does not depend on how the batch is sliced,
 // so no element's summation order depends on the slicing. (Cutting the targets into L2-sized
 // tiles, to keep the dL/dv rows read in L2 at 64 samples, measured no gain here, as before.)
-//
-// The identity as an index array: entry k reads row k (a dense block of rows).
-struct Consecutive {
-  int64_t operator[](int64_t k) const { return k; }
-};
 
 // gather2_chunk: rows of acc from b0 on, CH vectors at a time, entries [k0, k1).
 template <class T, int CH, class Ix>
@@ -139,12 +134,71 @@ RSNN_ALWAYS_INLINE void gather_bwd_tail(int64_t B, int64_t b0, int64_t k0, int64
 // acc[0:B] += sum over entries k in [k0, k1) of w[k] * rows[idx[k]][0:B], in the order above.
 // Ix: a pointer to int32_t targets, or to uint16_t when the rows number at most 65,536 (a
 // quarter less to stream per entry: index and weight tables are read whole every step and do
-// not stay in cache), or Consecutive for a dense block of rows (the readout error).
+// not stay in cache).
 template <class T, class Ix>
 RSNN_MULTIVERSION void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, Ix idx, const T* w,
                               const T* rows, T* acc) {
   const int64_t b0 = gather_bwd_vec<T, Ix>(B, k0, k1, idx, w, rows, acc);
   gather_bwd_tail(B, b0, k0, k1, idx, w, rows, acc);
+}
+
+// ---- the readout error: dL/ds of the readout neurons from dL/dy -----------------------------
+// out[(s * S + c) * Bs + b] = sum_r w[c * R + r] * dy[s * D + b * R + r] for the columns
+// c in [c0, c1), the steps s < ns and the samples b < Bs (w: W_ro transposed, a column's R
+// weights contiguous; dy: a step's [Bs, R] gradients at stride D; S: the columns per step of
+// out). Blocks of 4 columns x 2 samples share their loads; every output is summed the same way
+// wherever it falls: lane l of one vector takes the terms r = l, l + L, ... in order, the lanes
+// are added in a fixed tree, then the last R mod L terms in order.
+template <class T>
+RSNN_ALWAYS_INLINE T lane_sum(typename Vec<T>::type v) {
+  constexpr int L = Vec<T>::lanes;
+  T x[L];
+  std::memcpy(x, &v, sizeof(v));
+  for (int h = L / 2; h >= 1; h /= 2)
+    for (int i = 0; i < h; ++i) x[i] += x[i + h];
+  return x[0];
+}
+
+template <class T, int CB, int SB>
+RSNN_ALWAYS_INLINE void readout_dots(int64_t R, const T* w, const T* dy, int64_t Bs, T* out) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  V acc[CB][SB];
+  for (int c = 0; c < CB; ++c)
+    for (int b = 0; b < SB; ++b) acc[c][b] = V{};
+  int64_t r = 0;
+  for (; r + L <= R; r += L) {
+    V x[SB];
+    for (int b = 0; b < SB; ++b) std::memcpy(&x[b], dy + b * R + r, sizeof(V));
+    for (int c = 0; c < CB; ++c) {
+      V wv;
+      std::memcpy(&wv, w + c * R + r, sizeof(V));
+      for (int b = 0; b < SB; ++b) acc[c][b] += wv * x[b];
+    }
+  }
+  for (int c = 0; c < CB; ++c)
+    for (int b = 0; b < SB; ++b) {
+      T s = lane_sum<T>(acc[c][b]);
+      for (int64_t k = r; k < R; ++k) s += w[c * R + k] * dy[b * R + k];
+      out[c * Bs + b] = s;
+    }
+}
+
+template <class T, int CB>
+RSNN_ALWAYS_INLINE void readout_cols(int64_t R, const T* w, const T* dy, int64_t Bs, T* out) {
+  int64_t b = 0;
+  for (; b + 2 <= Bs; b += 2) readout_dots<T, CB, 2>(R, w, dy + b * R, Bs, out + b);
+  if (b < Bs) readout_dots<T, CB, 1>(R, w, dy + b * R, Bs, out + b);
+}
+
+template <class T>
+RSNN_MULTIVERSION void readout_error(int64_t R, int64_t c0, int64_t c1, const T* w, int64_t ns, const T* dy,
+                                     int64_t D, int64_t Bs, int64_t S, T* out) {
+  int64_t c = c0;
+  for (; c + 4 <= c1; c += 4)
+    for (int64_t s = 0; s < ns; ++s) readout_cols<T, 4>(R, w + c * R, dy + s * D, Bs, out + (s * S + c) * Bs);
+  for (; c < c1; ++c)
+    for (int64_t s = 0; s < ns; ++s) readout_cols<T, 1>(R, w + c * R, dy + s * D, Bs, out + (s * S + c) * Bs);
 }
 
 // Weight-gradient sums of one source row: for every sample b in list (ascending) where the

@@ -243,7 +243,8 @@ SmallNet medium_net(DType dt, double drive, int64_t scale = 1, int64_t B = 6) {
   n.cfg.input_offset = 0;
   n.cfg.output_spikes = true;
   n.cfg.record_spikes = true;
-  n.cfg.readout = {{0, 60 * scale}, {80 * scale, 100 * scale}};
+  // 19 readout units and 60 + 99 columns (at scale 1): the readout error's leftover paths
+  n.cfg.readout = {{0, 60 * scale}, {80 * scale, 100 * scale - 1}};
   n.x.w = uniform({n.p.nnz()}, 0.0, 0.3, 31, dt);
   n.x.tau_m = uniform({N}, 5.0, 15.0, 32, dt);
   n.x.tau_adp = uniform({N}, 3.0, 8.0, 33, dt);
@@ -252,9 +253,9 @@ SmallNet medium_net(DType dt, double drive, int64_t scale = 1, int64_t B = 6) {
   n.x.v0 = uniform({B, N}, -0.5, 0.5, 36, dt);
   n.x.a0 = uniform({B, N}, 0.0, 0.2, 37, dt);
   n.x.s0 = uniform({B, N}, 0.0, 1.0, 38, dt);
-  n.x.w_ro = uniform({16, 160 * scale}, -1.0, 1.0, 39, dt);
+  n.x.w_ro = uniform({19, 160 * scale - 1}, -1.0, 1.0, 39, dt);
   n.dspikes = uniform({T, B, N}, -1.0, 1.0, 40, dt);
-  n.dreadout = uniform({T, B, 16}, -1.0, 1.0, 41, dt);
+  n.dreadout = uniform({T, B, 19}, -1.0, 1.0, 41, dt);
   return n;
 }
 
