@@ -204,6 +204,28 @@ inline void for_rows(bool shared, int64_t i0, int64_t i1, F&& f) {
   }
 }
 static_assert(kAccTile == 8, "for_rows hands out chunks of kAccTile rows");
+
+// for_rows with shares of about equal work instead of equal row counts: work[i] is the summed
+// work of rows [0, i); a thread's share starts at the first row whose prefix reaches it. (The
+// backward's rows differ in work by population: a layer-4 source sends most of its error
+// within the step, a layer-2/3 source to the previous step; equal row counts left one thread
+// of two with 1.9x the other's share of the previous-step phase.)
+template <class F>
+inline void for_rows_by_work(bool shared, int64_t i0, int64_t i1, const int64_t* work, F&& f) {
+  if (!shared) {
+    for (int64_t i = i0; i < i1; ++i) f(i);
+    return;
+  }
+  const int64_t tid = omp_get_thread_num(), nth = omp_get_num_threads();
+  auto start = [&](int64_t k) {
+    if (k == nth) return i1;
+    const int64_t target = work[i0] + (work[i1] - work[i0]) * k / nth;
+    return static_cast<int64_t>(std::lower_bound(work + i0, work + i1, target) - work);
+  };
+  const int64_t a = start(tid), b = start(tid + 1);
+  for (int64_t i = a; i < b; ++i) f(i);
+#pragma omp barrier
+}
 inline void sync(bool shared) {
   if (shared) {
 #pragma omp barrier
@@ -547,6 +569,9 @@ struct BwdCall {
   // different times measured 12-18 % slower than contiguous rows).
   std::vector<T> wg_b;
   std::vector<int64_t> same_at, prev_at;
+  // prefix sums of the rows' work (for_rows_by_work) in the group loop and in the
+  // previous-step loop: the row's gather entries + the entries its other per-row work is worth
+  std::vector<int64_t> work_same, work_prev;
   bool want_q = false, want_wro = false;
   // per-block partial sums, block-major
   std::unique_ptr<T[]> q;        // [blocks, nnz] pre-major sums of dv_i[t] * s_j[t']
@@ -647,7 +672,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
     };
     for (int64_t g = d.G - 1; g >= 0; --g) {
       const int64_t j0 = d.offsets[g], j1 = d.offsets[g + 1];
-      for_rows(shared, j0, j1, [&](int64_t j) {
+      for_rows_by_work(shared, j0, j1, c.work_same.data(), [&](int64_t j) {
         T* dsj = ds.data();
         ds_start(j, dsj);
         // same-step targets (later groups, already done this step)
@@ -670,7 +695,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
       q_push<T>(net.pre_ptr[j], net.pre_split[j], net.post_idx, sl.dvt.data(), sl.As, list.data(), cnt, svals,
                 kBlock, q, nnz);
     };
-    for_rows(shared, 0, N, [&](int64_t j) {
+    for_rows_by_work(shared, 0, N, c.work_prev.data(), [&](int64_t j) {
       const int64_t k0 = c.prev_at[j];
       gather_rows_bwd<T>(Bs, k0, k0 + (net.pre_split[j] - net.pre_ptr[j]), post, c.wg_b.data(), dv_cur,
                          sl.ds_c.data() + j * Bs);
@@ -766,6 +791,13 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
       c.prev_at[j] = at;
       at += net.pre_split[j] - net.pre_ptr[j];
     }
+  }
+  c.work_same.assign(static_cast<size_t>(N + 1), 0);
+  c.work_prev.assign(static_cast<size_t>(N + 1), 0);
+  for (int64_t j = 0; j < N; ++j) {
+    // measured per row (B = 8): the reverse step ~ 128 gather entries, q_prev ~ 32
+    c.work_same[j + 1] = c.work_same[j] + (net.pre_end[j] - net.pre_split[j]) + 128;
+    c.work_prev[j + 1] = c.work_prev[j] + (net.pre_split[j] - net.pre_ptr[j]) + 32;
   }
   c.wg_b.resize(static_cast<size_t>(nnz));
   std::vector<uint16_t> post16(N <= 65536 ? nnz : 0);
