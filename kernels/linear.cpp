@@ -7,15 +7,26 @@
 
 #include "kernels/dense_check.h"
 #include "kernels/dense_cpu.h"
+#include "runtime/threads.h"
 
 namespace rsnn::kernels {
 
 namespace {
 using cpu_detail::kParallelMin;
 
+// Products of fewer multiply-adds run on one BLAS thread (BlasThreadsGuard): measured, a
+// barrel training step (B = 8, T = 100, two threads), whose dense layers are products of
+// 7-32 M multiply-adds between the fused LIF op's OpenMP loops: 330 ms with OpenBLAS on two
+// threads, 273 ms on one; at B = 128, T = 550 (products of up to 2.8 G) two BLAS threads help.
+constexpr double kBlasThreadsMin = double(int64_t(1) << 26);
+bool small_product(int64_t M, int64_t N, int64_t K) {
+  return double(M) * double(N) * double(K) < kBlasThreadsMin;
+}
+
 // Row-major GEMM: c (M,N) = alpha op(a) op(b) + beta c, with leading dimensions lda, ldb, ldc.
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  BlasThreadsGuard single(small_product(M, N, K));
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), alpha, a,
               static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
@@ -23,6 +34,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const 
 }
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* a,
           int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  BlasThreadsGuard single(small_product(M, N, K));
   cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), alpha, a,
               static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,

@@ -5,6 +5,7 @@
 #include <thread>
 
 extern "C" void openblas_set_num_threads(int);
+extern "C" int openblas_get_num_threads(void);
 
 namespace rsnn {
 
@@ -20,5 +21,16 @@ void set_num_threads(int n) {
 }
 
 int num_threads() { return omp_get_max_threads(); }
+
+BlasThreadsGuard::BlasThreadsGuard(bool single) {
+  if (!single || omp_in_parallel()) return;
+  prev_ = openblas_get_num_threads();
+  on_ = prev_ > 1;
+  if (on_) openblas_set_num_threads(1);
+}
+
+BlasThreadsGuard::~BlasThreadsGuard() {
+  if (on_) openblas_set_num_threads(prev_);
+}
 
 }  // namespace rsnn

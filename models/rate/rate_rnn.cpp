@@ -209,20 +209,7 @@ void add_noise(R* x, int N, uint64_t seed, uint64_t st, int t, R scale) {
 }
 
 // Small problems (one trial: N x N matrix-vector products) lose to thread start-up and, on
-// shared machines, to oversubscription: run them on one BLAS thread.
-class BlasThreadsGuard {
- public:
-  explicit BlasThreadsGuard(bool single) : prev_(openblas_get_num_threads()), on_(single && prev_ > 1) {
-    if (on_) openblas_set_num_threads(1);
-  }
-  ~BlasThreadsGuard() {
-    if (on_) openblas_set_num_threads(prev_);
-  }
-
- private:
-  int prev_;
-  bool on_;
-};
+// shared machines, to oversubscription: they run on one BLAS thread (BlasThreadsGuard).
 
 struct Saved {
   int B, N, C, T;
