@@ -18,8 +18,8 @@
 #   often shared): OpenBLAS 1 thread on both sides; torch with TORCH_THREADS (default: 1 or 2,
 #   whichever runs a short forward probe faster right now; on an idle machine 2 wins, on a
 #   loaded one each of torch's thousands of small parallel ops per step waits for a second
-#   thread to be scheduled and 1 wins); rsnn with each of RSNN_THREADS (default "1 2"), the
-#   faster one reported.
+#   thread to be scheduled and 1 wins); rsnn with each of RSNN_THREADS (default "1 2"), before
+#   and after torch, the fastest reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +52,17 @@ fi
 
 export OPENBLAS_NUM_THREADS=1
 rm -f "$out"/torch_*.json "$out"/rsnn_*.json "$out"/load_*.txt
+# rsnn runs every workload with each of $rsnn_threads, once before and once after torch's run
+# of it; the fastest of these is reported. (After torch's multi-GB runs the machine measured
+# slower for a while: rsnn B=8 T=100 on two threads 0.40 and 0.31 s right after torch, 0.24-0.26 s
+# alone minutes later.)
+run_rsnn() {  # $1: before | after
+  for th in $rsnn_threads; do
+    RSNN_BARREL_BENCH_DATA="$data" OMP_NUM_THREADS="$th" "$bench" \
+      --benchmark_filter="^Barrel/rsnn/$kind/B:$B/T:$T/" --benchmark_format=json \
+      --benchmark_out="$out/rsnn_${tag}_t${th}_$1.json" --benchmark_out_format=json >/dev/null
+  done
+}
 # torch's thread count: TORCH_THREADS, else whichever of 1 and 2 runs a short forward (B=8,
 # T=20) faster, probed again before every workload since the load of a shared machine changes.
 pick_torch_threads() {
@@ -76,16 +87,11 @@ for w in "${workloads[@]}"; do
   echo "$load" >"$out/load_$tag.txt"
   reps=1
   [ "$kind" = train_step ] && reps=$torch_reps
+  [ "${QUICK:-0}" = 1 ] || run_rsnn before
   "$py" bench/peers/barrel_torch.py --orig "$orig" --workload "$kind" --B "$B" --T "$T" --reps "$reps" \
     --data "$data" --torch-threads "$torch_threads" >"$out/torch_$tag.json"
-  if [ "${QUICK:-0}" = 1 ]; then  # the registered rsnn cases have fixed T: skip rsnn in a smoke run
-    continue
-  fi
-  for th in $rsnn_threads; do
-    RSNN_BARREL_BENCH_DATA="$data" OMP_NUM_THREADS="$th" "$bench" \
-      --benchmark_filter="^Barrel/rsnn/$kind/B:$B/T:$T/" --benchmark_format=json \
-      --benchmark_out="$out/rsnn_${tag}_t$th.json" --benchmark_out_format=json >/dev/null
-  done
+  # (the registered rsnn cases have fixed T: no rsnn in a smoke run)
+  [ "${QUICK:-0}" = 1 ] || run_rsnn after
 done
 
 "$py" - "$out" <<'EOF'
@@ -100,7 +106,7 @@ for path in sorted(glob.glob(os.path.join(out, "torch_*.json"))):
         bm = [b for b in json.load(open(rp))["benchmarks"] if b.get("run_type", "iteration") == "iteration"]
         if bm and (r is None or bm[0]["real_time"] < r["real_time"]):
             r = bm[0]
-            r["threads"] = rp[rp.rindex("_t") + 2:-len(".json")]
+            r["threads"] = rp[rp.rindex("_t") + 2:-len(".json")].split("_")[0]
     load = open(os.path.join(out, f"load_{tag}.txt")).read().strip() if os.path.exists(os.path.join(out, f"load_{tag}.txt")) else "?"
     rows.append((t, r, load))
 order = {"fwd": 0, "train_step": 1}
@@ -123,7 +129,7 @@ text = "\n".join(lines)
 first = next((t for t, _, _ in rows if "torch" in t), {})
 text += (f"\n\ntorch {first.get('torch', '?')} (OpenBLAS {first.get('blas_threads', '?')} thread); "
          "torch: best of its repetitions, rsnn: mean over Google Benchmark's iterations (min time 2 s), "
-         "at the faster of its thread counts; CPU = process CPU time of all threads; load avg = "
+         "the fastest of its thread counts, run before and after torch; CPU = process CPU time of all threads; load avg = "
          "/proc/loadavg when the pair started (2 cores).")
 open(os.path.join(out, "table.md"), "w").write(text + "\n")
 print(text)
