@@ -277,8 +277,9 @@ struct Net {
         if (d.ro_col[n] >= 0) ro_neuron[d.ro_col[n]] = n;
       const T* wro = x.w_ro.data<T>();
       wro_t.resize(static_cast<size_t>(d.N_ro * d.R));
-      for (int64_t r = 0; r < d.R; ++r)
-        for (int64_t c = 0; c < d.N_ro; ++c) wro_t[c * d.R + r] = wro[r * d.N_ro + c];
+      par_for(d.N_ro, [&](int64_t c) {
+        for (int64_t r = 0; r < d.R; ++r) wro_t[c * d.R + r] = wro[r * d.N_ro + c];
+      }, d.N_ro * d.R);
     }
   }
 
@@ -863,21 +864,21 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
     par_for(N, [&](int64_t i) {
       for (int64_t k = net.post_ptr[i]; k < net.post_ptr[i + 1]; ++k)
         dw[k] = static_cast<T>(net.sign[net.pre_idx[k]]) * net.nc[i].in_gain * q_post[k];
-    });
+    }, nnz);
   }
   if (needs.tau_m) {
     gr.dtau_m = Tensor::zeros({N}, dt);
     if (want_tau_m) {
       const T* tau = x.tau_m.data<T>();
       const double r_m = static_cast<double>(net.m.r_m);
-      for (int64_t i = 0; i < N; ++i) {
+      par_for(N, [&](int64_t i) {
         double rec = 0.0;  // sum_t,b dv_i * (recurrent current)_i = sum_k sign*w * q
         for (int64_t k = net.post_ptr[i]; k < net.post_ptr[i + 1]; ++k)
           rec += static_cast<double>(net.ws[k]) * static_cast<double>(q_post[k]);
         // v[t] = decay*v[t-1] + (1-decay)*r_m*I - ...: dL/ddecay = sum dv * (v[t-1] - r_m*I)
         const T dalpha = static_cast<T>(block_sum(0, i) - r_m * block_sum(1, i) - r_m * rec);
         gr.dtau_m.data<T>()[i] = lif::dtau_from_dfactor(dalpha, net.nc[i].decay, tau[i], net.m.dt);
-      }
+      }, nnz);
     }
   }
   if (needs.tau_adp) {
@@ -890,12 +891,13 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
   if (c.want_wro) {
     gr.dw_ro = Tensor::empty({R, d.N_ro}, dt);
     T* dw = gr.dw_ro.data<T>();
-    for (int64_t col = 0; col < d.N_ro; ++col)
+    par_for(d.N_ro, [&](int64_t col) {
       for (int64_t r = 0; r < R; ++r) {
         T s = c.dwro_t[col * R + r];
         for (int64_t blk = 1; blk < blocks; ++blk) s += c.dwro_t[(blk * d.N_ro + col) * R + r];
         dw[r * d.N_ro + col] = s;
       }
+    }, d.N_ro * R * blocks);
   } else if (needs.w_ro && d.has_readout) {
     gr.dw_ro = Tensor::zeros({R, d.N_ro}, dt);
   }
