@@ -5,6 +5,7 @@
 // usable. Outputs start from random values (so an accumulating kernel that overwrites, or
 // an overwriting kernel that accumulates, fails), are followed by guard values that must
 // stay untouched, and must hold no NaN. Adding an op = adding a case.
+#include <cblas.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -19,6 +20,7 @@
 #include "kernels/reduce.h"
 #include "kernels/softmax.h"
 #include "runtime/philox.h"
+#include "runtime/threads.h"
 #include "test_util.h"
 
 using namespace rsnn;
@@ -859,4 +861,32 @@ TEST(DenseKernelEdges, SoftmaxAndCrossEntropyAreStable) {
   EXPECT_NEAR(ly.to_vector<float>()[2], -1 - std::log(z), 1e-4);
   EXPECT_NEAR(loss.item<float>(), 1 + std::log(z), 1e-4);
   EXPECT_NEAR(lse.item<float>(), 1000 + std::log(z), 1e-3);
+}
+
+// Small products run on one OpenBLAS thread inside the guard; the count comes back after it,
+// and the guard leaves it alone when not asked or inside an OpenMP parallel region.
+TEST(BlasThreads, GuardRunsOneThreadAndRestores) {
+  const int before = num_threads();
+  set_num_threads(2);
+  ASSERT_EQ(openblas_get_num_threads(), 2);
+  {
+    BlasThreadsGuard single(true);
+    EXPECT_EQ(openblas_get_num_threads(), 1);
+  }
+  EXPECT_EQ(openblas_get_num_threads(), 2);
+  {
+    BlasThreadsGuard keep(false);
+    EXPECT_EQ(openblas_get_num_threads(), 2);
+  }
+  int inside = 0;
+#pragma omp parallel num_threads(2)
+  {
+#pragma omp single
+    {
+      BlasThreadsGuard in_team(true);
+      inside = openblas_get_num_threads();
+    }
+  }
+  EXPECT_EQ(inside, 2);
+  set_num_threads(before);
 }
