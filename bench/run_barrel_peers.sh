@@ -128,7 +128,8 @@ for t, r, load in rows:
 text = "\n".join(lines)
 first = next((t for t, _, _ in rows if "torch" in t), {})
 text += (f"\n\ntorch {first.get('torch', '?')} (OpenBLAS {first.get('blas_threads', '?')} thread); "
-         "torch: best of its repetitions, rsnn: mean over Google Benchmark's iterations (min time 2 s), "
+         "torch: best of its repetitions, rsnn: mean over Google Benchmark's iterations (min time 2 s; "
+         "B <= 8 after 6 untimed warm-up steps, bench/bench_barrel.cpp), "
          "the fastest of its thread counts, run before and after torch; CPU = process CPU time of all threads; load avg = "
          "/proc/loadavg when the pair started (2 cores).")
 open(os.path.join(out, "table.md"), "w").write(text + "\n")

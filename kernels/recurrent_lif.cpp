@@ -45,6 +45,7 @@
 #include "kernels/recurrent_lif_cuda.h"
 #include "kernels/recurrent_lif_detail.h"
 #include "kernels/recurrent_lif_rows.h"
+#include "runtime/threads.h"
 
 namespace rsnn::kernels {
 namespace {
@@ -110,19 +111,33 @@ struct Plan {
 // Whether a batch of one block runs on a team or on one thread (RowTeam::measured): both give
 // identical results, so the op times each choice per workload (direction, network, batch,
 // threads) and runs the faster. The first calls alternate (team, one, team, one) until each
-// choice has two timings; then the faster by the better of its last two times per step runs,
-// and every kRetry-th call re-times the other, so that the choice follows the machine's load
-// (a team waits at every barrier for a descheduled member). The better of two, so that one
-// slow call (the first one pays for fresh memory; a moment of load) does not decide.
+// choice has two timings; then the faster by the better of its last two times per step runs.
+// The better of two, so that one slow call (the first one pays for fresh memory; a moment of
+// load) does not decide. The running choice's times stay current: when load slows it below
+// the other's last times, the choice flips within two calls. The other's times age, so it is
+// re-timed now and then (a team timed under load would otherwise stay off for good). One
+// re-timing costs about (ratio - 1) of a call, ratio = the other's time / the running one's,
+// so they come every retry_period(ratio) calls, which keeps their cost under 1/80 of a call
+// on average: every 16th call when the two are within 1.2x, every 64th at 1.8x, at most
+// every 128th. (Every 16th call, as before, added about 5 % to a B = 8 backward: one thread
+// measured 1.8x the team's time.)
 class TeamChooser {
  public:
   bool pick(const TeamKey& k) {
     std::lock_guard<std::mutex> lock(mu_);
     Entry& e = table_[k];
-    const int64_t call = e.calls++;
     if (e.team.n < 2 || e.one.n < 2) return e.team.n <= e.one.n;
     const bool team_faster = e.team.best() <= e.one.best();
-    return call % kRetry == 0 ? !team_faster : team_faster;
+    const double ratio = team_faster ? e.one.best() / e.team.best() : e.team.best() / e.one.best();
+    if (++e.since_retry >= retry_period(ratio)) {
+      e.since_retry = 0;
+      return !team_faster;
+    }
+    return team_faster;
+  }
+  static int64_t retry_period(double ratio) {
+    const double p = 80.0 * (ratio - 1.0);
+    return p <= 16.0 ? 16 : p >= 128.0 ? 128 : static_cast<int64_t>(p);
   }
   void record(const TeamKey& k, bool team, double seconds_per_step) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -133,7 +148,6 @@ class TeamChooser {
   }
 
  private:
-  static constexpr int64_t kRetry = 16;
   struct Times {
     double last[2] = {0, 0};  // seconds per step of the last two timed calls
     int64_t n = 0;            // calls timed
@@ -141,7 +155,7 @@ class TeamChooser {
   };
   struct Entry {
     Times team, one;
-    int64_t calls = 0;
+    int64_t since_retry = 0;  // calls since the other choice was last timed
   };
   std::mutex mu_;
   std::map<TeamKey, Entry> table_;
@@ -187,31 +201,39 @@ void run_timed(const Plan& p, int64_t T, F&& f) {
                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(T));
 }
 
-// Row loop of a phase: in a shared slice each thread takes a fixed contiguous share of the
-// rows, whole tiles of kAccTile rows from i0 (forward_slice relies on it), the same share at
-// every step, so a row's state stays in its thread's cache; then a barrier. A plain loop over a
-// private slice.
+// Row loop of a phase: in a shared slice each thread starts on a fixed contiguous share of
+// the rows, whole tiles of kAccTile rows from i0 (forward_slice relies on it), the same share
+// at every step, so a row's state stays in its thread's cache; with claims (runtime/threads.h)
+// the shares are handed out tile by tile and a thread done early takes over the end of
+// another's share. Then a barrier. A plain loop over a private slice. (Measured, two-thread
+// B = 8 training step: with fixed shares, one thread of two waited 60-73 M of 400 M cycles per
+// backward at the barriers while the other, slowed by load on its core, ran behind; handed
+// out, both waited ~20 M, and the backward's time loop took 0.91x the time.)
 template <class F>
-inline void for_rows(bool shared, int64_t i0, int64_t i1, F&& f) {
-  if (shared) {
-    const int64_t tid = omp_get_thread_num(), nth = omp_get_num_threads();
-    const int64_t tiles = (i1 - i0 + kAccTile - 1) / kAccTile;
-    const int64_t a = i0 + kAccTile * (tiles * tid / nth), b = std::min(i1, i0 + kAccTile * (tiles * (tid + 1) / nth));
-    for (int64_t i = a; i < b; ++i) f(i);
-#pragma omp barrier
-  } else {
+inline void for_rows(bool shared, int64_t i0, int64_t i1, RowClaims* claims, F&& f) {
+  if (!shared) {
     for (int64_t i = i0; i < i1; ++i) f(i);
+    return;
   }
+  const int64_t tid = omp_get_thread_num(), nth = omp_get_num_threads();
+  const int64_t tiles = (i1 - i0 + kAccTile - 1) / kAccTile;
+  const int64_t a = i0 + kAccTile * (tiles * tid / nth), b = std::min(i1, i0 + kAccTile * (tiles * (tid + 1) / nth));
+  if (claims) {
+    claims->run(static_cast<int>(tid), static_cast<int>(nth), i0, a, b, kAccTile, f);
+  } else {
+    for (int64_t i = a; i < b; ++i) f(i);
+  }
+#pragma omp barrier
 }
-static_assert(kAccTile == 8, "for_rows hands out chunks of kAccTile rows");
 
 // for_rows with shares of about equal work instead of equal row counts: work[i] is the summed
 // work of rows [0, i); a thread's share starts at the first row whose prefix reaches it. (The
 // backward's rows differ in work by population: a layer-4 source sends most of its error
 // within the step, a layer-2/3 source to the previous step; equal row counts left one thread
-// of two with 1.9x the other's share of the previous-step phase.)
+// of two with 1.9x the other's share of the previous-step phase.) With claims, the shares
+// are handed out in chunks of 8 rows (RowClaims).
 template <class F>
-inline void for_rows_by_work(bool shared, int64_t i0, int64_t i1, const int64_t* work, F&& f) {
+inline void for_rows_by_work(bool shared, int64_t i0, int64_t i1, const int64_t* work, RowClaims* claims, F&& f) {
   if (!shared) {
     for (int64_t i = i0; i < i1; ++i) f(i);
     return;
@@ -223,7 +245,11 @@ inline void for_rows_by_work(bool shared, int64_t i0, int64_t i1, const int64_t*
     return static_cast<int64_t>(std::lower_bound(work + i0, work + i1, target) - work);
   };
   const int64_t a = start(tid), b = start(tid + 1);
-  for (int64_t i = a; i < b; ++i) f(i);
+  if (claims) {
+    claims->run(static_cast<int>(tid), static_cast<int>(nth), i0, a, b, 8, f);
+  } else {
+    for (int64_t i = a; i < b; ++i) f(i);
+  }
 #pragma omp barrier
 }
 inline void sync(bool shared) {
@@ -334,6 +360,7 @@ struct FwdSlice {
   int64_t spikes0 = 0;
   // results
   std::vector<int64_t> spikes_now;         // per team thread, double-buffered by step parity
+  std::unique_ptr<RowClaims> claims;       // a shared slice's row hand-out
   int64_t spikes = 0, events = 0, push_steps = 0;
 };
 
@@ -365,14 +392,15 @@ void init_slice(FwdSlice<T>& s, const FwdCall<T>& c, const LifInputs& x, int64_t
     if (c.gs) s.acc_cur.assign(static_cast<size_t>(s.Bs * s.As), T(0));
   }
   s.spikes_now.assign(2 * static_cast<size_t>(team), 0);
+  if (team > 1) s.claims = std::make_unique<RowClaims>(team);
 }
 
 // [N, Bs] slice rows -> samples [b0, b0 + Bs) of one step of a [T, B, N] output.
 template <class S, class D, class F>
-void slice_out(bool shared, const S* src, D* dst, int64_t Bs, int64_t N, F conv) {
+void slice_out(bool shared, RowClaims* claims, const S* src, D* dst, int64_t Bs, int64_t N, F conv) {
   constexpr int64_t tile = 32;
   const int64_t tiles = (N + tile - 1) / tile;
-  for_rows(shared, 0, tiles, [&](int64_t q) {
+  for_rows(shared, 0, tiles, claims, [&](int64_t q) {
     const int64_t n0 = q * tile, n1 = std::min(N, n0 + tile);
     for (int64_t b = 0; b < Bs; ++b)
       for (int64_t n = n0; n < n1; ++n) dst[b * N + n] = conv(src[n * Bs + b]);
@@ -414,7 +442,7 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
     spikes_now = 0;
     for (int64_t g = 0; g < d.G; ++g) {
       const int64_t g0 = d.offsets[g], g1 = d.offsets[g + 1];
-      for_rows(shared, g0, g1, [&](int64_t i) {
+      for_rows(shared, g0, g1, sl.claims.get(), [&](int64_t i) {
         T *P, *C = nullptr;
         int64_t ps = 1, cs = 1;
         if (push) {
@@ -474,11 +502,11 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
       }
     }
     const int64_t out_at = (t * B + b0) * N;
-    if (c.spikes) slice_out(shared, s_cur, c.spikes + out_at, Bs, N, [](T s) { return s; });
+    if (c.spikes) slice_out(shared, sl.claims.get(), s_cur, c.spikes + out_at, Bs, N, [](T s) { return s; });
     if (c.record)
-      slice_out(shared, s_cur, c.record + out_at, Bs, N, [](T s) { return static_cast<uint8_t>(s != T(0)); });
-    if (c.v_rec) slice_out(shared, sl.v.data(), c.v_rec + out_at, Bs, N, [](T s) { return s; });
-    if (c.a_rec) slice_out(shared, sl.a.data(), c.a_rec + out_at, Bs, N, [](T s) { return s; });
+      slice_out(shared, sl.claims.get(), s_cur, c.record + out_at, Bs, N, [](T s) { return static_cast<uint8_t>(s != T(0)); });
+    if (c.v_rec) slice_out(shared, sl.claims.get(), sl.v.data(), c.v_rec + out_at, Bs, N, [](T s) { return s; });
+    if (c.a_rec) slice_out(shared, sl.claims.get(), sl.a.data(), c.a_rec + out_at, Bs, N, [](T s) { return s; });
     sync(shared);
     spikes_prev = 0;
     for (int k = 0; k < nth; ++k) spikes_prev += sl.spikes_now[(t & 1) * nth + k];
@@ -578,6 +606,7 @@ struct BwdCall {
   std::unique_ptr<T[]> q;        // [blocks, nnz] pre-major sums of dv_i[t] * s_j[t']
   std::vector<double> sums;      // [blocks, N, 3]: dv * v_prev, dv * I_ext, drho
   std::vector<T> dwro_t;         // [blocks, N_ro, R]
+  std::unique_ptr<RowClaims> claims;  // a shared slice's row hand-out (null: fixed shares)
 };
 
 template <class T>
@@ -627,7 +656,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
     if (c.dy && (t == d.T - 1 || t < ro_lo)) {
       ro_lo = t - t % kRoSteps;
       const int64_t tiles = (d.N_ro + kRoCols - 1) / kRoCols;
-      for_rows(shared, 0, tiles, [&](int64_t q) {
+      for_rows(shared, 0, tiles, c.claims.get(), [&](int64_t q) {
         readout_error<T>(R, q * kRoCols, std::min(d.N_ro, (q + 1) * kRoCols), net.wro_t.data(), t - ro_lo + 1,
                          c.dy + (ro_lo * B + b0) * R, B * R, Bs, d.N_ro, sl.ro_ds.data());
       });
@@ -673,7 +702,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
     };
     for (int64_t g = d.G - 1; g >= 0; --g) {
       const int64_t j0 = d.offsets[g], j1 = d.offsets[g + 1];
-      for_rows_by_work(shared, j0, j1, c.work_same.data(), [&](int64_t j) {
+      for_rows_by_work(shared, j0, j1, c.work_same.data(), c.claims.get(), [&](int64_t j) {
         T* dsj = ds.data();
         ds_start(j, dsj);
         // same-step targets (later groups, already done this step)
@@ -696,7 +725,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
       q_push<T>(net.pre_ptr[j], net.pre_split[j], net.post_idx, sl.dvt.data(), sl.As, list.data(), cnt, svals,
                 kBlock, q, nnz);
     };
-    for_rows_by_work(shared, 0, N, c.work_prev.data(), [&](int64_t j) {
+    for_rows_by_work(shared, 0, N, c.work_prev.data(), c.claims.get(), [&](int64_t j) {
       const int64_t k0 = c.prev_at[j];
       gather_rows_bwd<T>(Bs, k0, k0 + (net.pre_split[j] - net.pre_ptr[j]), post, c.wg_b.data(), dv_cur,
                          sl.ds_c.data() + j * Bs);
@@ -814,6 +843,7 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
         post32[at] = i;
     }
   }, nnz);
+  if (plan.shared) c.claims = std::make_unique<RowClaims>(plan.threads);
   auto run = [&](auto* post) {
     if (plan.shared) {
 #pragma omp parallel num_threads(plan.threads)

@@ -7,10 +7,14 @@
 // stay untouched, and must hold no NaN. Adding an op = adding a case.
 #include <cblas.h>
 #include <gtest/gtest.h>
+#include <omp.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kernels/copy_columns.h"
@@ -889,4 +893,42 @@ TEST(BlasThreads, GuardRunsOneThreadAndRestores) {
   }
   EXPECT_EQ(inside, 2);
   set_num_threads(before);
+}
+
+// RowClaims: every row of a phase runs exactly once; a thread done with its share takes the
+// end of a slow thread's share (thread 1 stalls 100 ms on its first row, so thread 0 runs the
+// rest of thread 1's share from the back); shares are reset phase after phase.
+TEST(RowClaims, EveryRowOnceAndIdleThreadsTakeOver) {
+  constexpr int64_t i0 = 3, i1 = 203, mid = 99;  // shares [3, 99) and [99, 203), tiles of 8 from 3
+  RowClaims claims(2);
+  std::vector<std::atomic<int>> runs(i1);
+  std::vector<std::atomic<int>> by(i1);
+  bool team_of_two = false;
+  std::atomic<bool> started{false};
+  for (auto& r : runs) r = 0;
+#pragma omp parallel num_threads(2)
+  {
+    const int tid = omp_get_thread_num(), nth = omp_get_num_threads();
+#pragma omp single
+    team_of_two = nth == 2;
+    for (int phase = 0; phase < 20; ++phase) {
+      const int64_t a = tid == 0 ? i0 : mid, b = tid == 0 ? mid : i1;
+      claims.run(tid, nth, i0, nth == 2 ? a : i0, nth == 2 ? b : i1, 8, [&](int64_t i) {
+        if (phase == 0 && i == mid) {
+          started = true;  // thread 1 has published its share
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        if (phase == 0 && i == mid - 1 && nth == 2)  // thread 0's last own row
+          while (!started) std::this_thread::yield();
+        runs[i] += 1;
+        if (phase == 0) by[i] = tid;
+      });
+#pragma omp barrier
+    }
+  }
+  for (int64_t i = 0; i < i1; ++i) EXPECT_EQ(runs[i].load(), i < i0 ? 0 : 20) << "row " << i;
+  if (!team_of_two) GTEST_SKIP() << "OpenMP gave fewer than two threads";
+  // thread 1 stalled inside its first tile [99, 107): thread 0 took the rest of its share
+  for (int64_t i = mid; i < 107; ++i) EXPECT_EQ(by[i].load(), 1) << "row " << i;
+  for (int64_t i = 107; i < i1; ++i) EXPECT_EQ(by[i].load(), 0) << "row " << i;
 }
