@@ -51,6 +51,14 @@ if [ ! -f "$data" ]; then
 fi
 
 export OPENBLAS_NUM_THREADS=1
+# Both sides run on the same OpenBLAS (Debian's torch links it). On a CPU it does not
+# recognize, OpenBLAS runs its generic SSE3 kernels; both sides then get the kernels for this
+# CPU (their best configuration: sgemm 5-6x faster; the torch training steps ~1.3x faster).
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  coretype=$("$rsnn" info --blas-coretype)
+  [ -n "$coretype" ] && export OPENBLAS_CORETYPE=$coretype
+fi
+echo "OpenBLAS kernels: ${OPENBLAS_CORETYPE:-as detected ($("$rsnn" info | sed -n 's/^OpenBLAS kernels: //p'))}" >&2
 rm -f "$out"/torch_*.json "$out"/rsnn_*.json "$out"/load_*.txt
 # rsnn runs every workload with each of $rsnn_threads, once before and once after torch's run
 # of it; the fastest of these is reported. (After torch's multi-GB runs the machine measured
@@ -127,7 +135,8 @@ for t, r, load in rows:
                  f"{f(r.get('spikes/neuron-step') if r else None, 4)} | {f(r.get('floor_ratio') if r else None, 1)} | {t.get('torch_threads', '-')}/{r['threads'] if r else '-'} | {load} |")
 text = "\n".join(lines)
 first = next((t for t, _, _ in rows if "torch" in t), {})
-text += (f"\n\ntorch {first.get('torch', '?')} (OpenBLAS {first.get('blas_threads', '?')} thread); "
+text += (f"\n\ntorch {first.get('torch', '?')} (OpenBLAS {first.get('blas_threads', '?')} thread; "
+         f"OpenBLAS kernels on both sides: {os.environ.get('OPENBLAS_CORETYPE') or 'as detected'}); "
          "torch: best of its repetitions, rsnn: mean over Google Benchmark's iterations (min time 2 s; "
          "B <= 8 after 6 untimed warm-up steps, bench/bench_barrel.cpp), "
          "the fastest of its thread counts, run before and after torch; CPU = process CPU time of all threads; load avg = "

@@ -2,10 +2,12 @@
 
 #include <omp.h>
 
+#include <string>
 #include <thread>
 
 extern "C" void openblas_set_num_threads(int);
 extern "C" int openblas_get_num_threads(void);
+extern "C" char* openblas_get_corename(void);
 
 namespace rsnn {
 
@@ -31,6 +33,19 @@ BlasThreadsGuard::BlasThreadsGuard(bool single) {
 
 BlasThreadsGuard::~BlasThreadsGuard() {
   if (on_) openblas_set_num_threads(prev_);
+}
+
+std::string blas_core() {
+  const char* name = openblas_get_corename();
+  return name ? name : "";
+}
+
+std::string blas_coretype_hint() {
+  if (blas_core() != "Prescott") return "";
+  if (__builtin_cpu_supports("avx512bf16")) return "Cooperlake";
+  if (__builtin_cpu_supports("avx512f")) return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return "";
 }
 
 }  // namespace rsnn

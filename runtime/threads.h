@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace rsnn {
@@ -10,6 +11,16 @@ namespace rsnn {
 void set_num_threads(int n);
 int num_threads();
 int hardware_threads();
+
+// OpenBLAS's kernel set (its core name, e.g. "Haswell", "SkylakeX").
+std::string blas_core();
+// The OPENBLAS_CORETYPE that fits this CPU when OpenBLAS fell back to its generic "Prescott"
+// kernels (SSE3) on an AVX2 or AVX-512 CPU it did not recognize, else empty. (Seen: Debian's
+// OpenBLAS 0.3.21 on a Xeon VM reported as "Intel(R) Xeon(R) Processor": single-thread sgemm
+// 19 GFLOP/s with Prescott, 105-118 with Cooperlake or SkylakeX.) OpenBLAS picks its kernels
+// when it loads, so the variable must be set in the environment of the process;
+// tools/run.sh and the benchmark scripts set it from `rsnn info --blas-coretype`.
+std::string blas_coretype_hint();
 
 // Runs OpenBLAS on one thread while in scope when `single` (and OpenBLAS has more), then
 // restores its count; does nothing inside an OpenMP parallel region (the count is global).

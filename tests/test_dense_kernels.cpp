@@ -932,3 +932,12 @@ TEST(RowClaims, EveryRowOnceAndIdleThreadsTakeOver) {
   for (int64_t i = mid; i < 107; ++i) EXPECT_EQ(by[i].load(), 1) << "row " << i;
   for (int64_t i = 107; i < i1; ++i) EXPECT_EQ(by[i].load(), 0) << "row " << i;
 }
+
+// The OpenBLAS kernel report: a core name; a coretype hint only when OpenBLAS fell back to
+// its generic kernels, and then one that OpenBLAS knows.
+TEST(BlasThreads, CoreNameAndCoretypeHint) {
+  const std::string core = blas_core(), hint = blas_coretype_hint();
+  EXPECT_FALSE(core.empty());
+  if (core != "Prescott") EXPECT_EQ(hint, "");
+  EXPECT_TRUE(hint.empty() || hint == "Cooperlake" || hint == "SkylakeX" || hint == "Haswell") << hint;
+}

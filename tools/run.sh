@@ -14,6 +14,11 @@ out=${RSNN_RUN_DIR:-runs/main}
 form=${RSNN_FORM:-real}
 mkdir -p "$out"
 start=$(date +%s)
+# OpenBLAS falls back to its generic SSE3 kernels on CPUs it does not know (rsnn info says so)
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  coretype=$("$rsnn" info --blas-coretype)
+  [ -n "$coretype" ] && export OPENBLAS_CORETYPE=$coretype
+fi
 
 "$rsnn" info
 echo "== synthetic whisker data -> $out/data"

@@ -13,7 +13,9 @@ with python3-torch and python3-h5py (a pyenv python3 on PATH usually lacks them)
   /usr/bin/python3 bench/peers/barrel_torch.py --orig /tmp/barrel_orig --workload train_step --B 8 --T 200
 
 Best configuration on this machine kind (shared/spec/performance.md): OpenBLAS with one thread
-(OPENBLAS_NUM_THREADS=1, set here before torch loads), torch with two threads. The original
+(OPENBLAS_NUM_THREADS=1, set here before torch loads), torch with two threads, and OpenBLAS's
+kernels for the CPU: where OpenBLAS does not recognize it and falls back to its generic SSE3
+kernels, OPENBLAS_CORETYPE from `rsnn info --blas-coretype` (run_barrel_peers.sh sets it). The original
 runs unchanged except that `.cuda()` is a no-op (CPU run), and optional imports it does not
 need for the model (seaborn, tqdm, spikingjelly, gif) are stubbed when absent; it chdirs into
 --orig so that its ./data/*.npy load. Model: SRNN_bfd(93, 3, init_b=0.04, init_w=0.06) as in
