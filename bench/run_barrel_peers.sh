@@ -53,7 +53,7 @@ fi
 export OPENBLAS_NUM_THREADS=1
 # Both sides run on the same OpenBLAS (Debian's torch links it). On a CPU it does not
 # recognize, OpenBLAS runs its generic SSE3 kernels; both sides then get the kernels for this
-# CPU (their best configuration: sgemm 5-6x faster; the torch training steps ~1.3x faster).
+# CPU (their best configuration: sgemm 5-6x faster, torch's steps 1.2-3.4x faster).
 if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
   coretype=$("$rsnn" info --blas-coretype)
   [ -n "$coretype" ] && export OPENBLAS_CORETYPE=$coretype

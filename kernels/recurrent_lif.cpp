@@ -206,9 +206,9 @@ void run_timed(const Plan& p, int64_t T, F&& f) {
 // at every step, so a row's state stays in its thread's cache; with claims (runtime/threads.h)
 // the shares are handed out tile by tile and a thread done early takes over the end of
 // another's share. Then a barrier. A plain loop over a private slice. (Measured, two-thread
-// B = 8 training step: with fixed shares, one thread of two waited 60-73 M of 400 M cycles per
-// backward at the barriers while the other, slowed by load on its core, ran behind; handed
-// out, both waited ~20 M, and the backward's time loop took 0.91x the time.)
+// B = 8 training step, TSC counters: with fixed shares, one thread of two waited 52-73 M of
+// ~405 M cycles per backward at the barriers while the other, slowed by load on its core, ran
+// behind; handed out, both waited ~20 M, and the backward's time loop took 0.91x the cycles.)
 template <class F>
 inline void for_rows(bool shared, int64_t i0, int64_t i1, RowClaims* claims, F&& f) {
   if (!shared) {

@@ -109,8 +109,8 @@ struct LifConfig {
   // operations, reaches row_parallel_min_work. row_team says whether it is: measured (the
   // default) times the team and one thread twice each on the first calls of each workload and
   // runs the faster, re-timing the other now and then (every 16th to 128th call, the further
-  // apart the two, the rarer: see TeamChooser in recurrent_lif.cpp). A barrier waits for the slowest
-  // thread, so on a machine busy with other work a descheduled thread stalls every phase
+  // apart the two, the rarer: TeamChooser in recurrent_lif.cpp). A barrier waits for the
+  // slowest thread, so on a machine busy with other work a descheduled thread stalls every phase
   // (measured, barrel training steps at B = 8: two threads 2.2x slower than one under load,
   // 1.95x faster on an idle machine).
   RowTeam row_team = RowTeam::measured;
