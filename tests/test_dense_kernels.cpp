@@ -24,6 +24,7 @@
 #include "kernels/reduce.h"
 #include "kernels/softmax.h"
 #include "runtime/philox.h"
+#include "runtime/fp_mode.h"
 #include "runtime/threads.h"
 #include "test_util.h"
 
@@ -938,6 +939,23 @@ TEST(RowClaims, EveryRowOnceAndIdleThreadsTakeOver) {
 TEST(BlasThreads, CoreNameAndCoretypeHint) {
   const std::string core = blas_core(), hint = blas_coretype_hint();
   EXPECT_FALSE(core.empty());
-  if (core != "Prescott") EXPECT_EQ(hint, "");
+  if (core != "Prescott") {
+    EXPECT_EQ(hint, "");
+  }
   EXPECT_TRUE(hint.empty() || hint == "Cooperlake" || hint == "SkylakeX" || hint == "Haswell") << hint;
+}
+
+// FlushDenormals sets flush-to-zero for its scope and gives the thread its mode back.
+TEST(FlushDenormals, SetsAndRestoresTheThreadsMode) {
+  const bool before = FlushDenormals::active();
+  volatile float tiny = 1e-30f;
+  {
+    const FlushDenormals ftz;
+    if (!FlushDenormals::active()) GTEST_SKIP() << "no flush-to-zero mode on this CPU";
+    EXPECT_EQ(tiny * 1e-10f, 0.0f);  // 1e-40 is denormal in float32: flushed
+  }
+  EXPECT_EQ(FlushDenormals::active(), before);
+  if (!before) {
+    EXPECT_GT(tiny * 1e-10f, 0.0f);
+  }
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "autograd/spiking_ops.h"
 #include "kernels/recurrent_lif.h"
 #include "kernels/spmm.h"
+#include "runtime/fp_mode.h"
 #include "runtime/random.h"
 #include "runtime/threads.h"
 #include "tests/lif_networks.h"
@@ -343,6 +345,48 @@ TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
 
 // RowTeam::measured on two threads: the first four calls of a workload alternate between the
 // team and one thread, later calls run whichever was faster (either), all with the same bits.
+// The optimized time loops flush denormals (runtime/fp_mode.h): with no input and fast decay
+// (tau_adp 0.5: a shrinks by e^-2 per step), the adaptation of the neurons that never fire
+// passes below FLT_MIN within ~45 steps. The reference keeps the denormals, the optimized
+// forward (float32) has none, the two agree within a few FLT_MIN, and the backward's
+// gradients still match the reference.
+TEST(RecurrentLif, DenormalStateIsFlushedAndStillMatchesTheReference) {
+  if (!FlushDenormals::active()) {
+    const FlushDenormals probe;
+    if (!FlushDenormals::active()) GTEST_SKIP() << "no flush-to-zero mode on this CPU";
+  }
+  EXPECT_FALSE(FlushDenormals::active()) << "the test thread itself should not flush";
+  SmallNet n = small_net(NeuronModel::alif, UpdateOrder::gauss_seidel, true, 5, 80, 3);
+  n.x.i_ext = Tensor::zeros(n.x.i_ext.shape(), DType::f64);
+  n.x.s0 = Tensor::zeros(n.x.s0.shape(), DType::f64);
+  n.x.v0 = Tensor::zeros(n.x.v0.shape(), DType::f64);
+  n.x.a0 = Tensor::full(n.x.a0.shape(), 1.0, DType::f64);
+  n.x.tau_adp = Tensor::full(n.x.tau_adp.shape(), 0.5, DType::f64);
+  const kernels::LifInputs x = to_dtype(n.x, DType::f32);
+  const kernels::LifForward ref = kernels::recurrent_lif_forward_ref(n.p, n.cfg, x);
+  const kernels::LifForward opt = kernels::recurrent_lif_forward(n.p, n.cfg, x, true);
+  auto denormals = [](const Tensor& t) {
+    int64_t k = 0;
+    for (float v : t.to_vector<float>()) k += v != 0.0f && std::abs(v) < FLT_MIN;
+    return k;
+  };
+  EXPECT_GT(denormals(ref.a_record), 0) << "the case should reach the denormal range";
+  EXPECT_EQ(denormals(opt.a_record), 0);
+  expect_close(opt.a_record, ref.a_record, 1e-5, "a", 1.0);
+  expect_close(opt.v_record, ref.v_record, 1e-5, "v", 1.0);
+  expect_identical(opt.spike_record, ref.spike_record, "spikes");
+  EXPECT_FALSE(FlushDenormals::active()) << "the call must give the thread its mode back";
+  kernels::LifNeeds all;
+  all.w = all.tau_m = all.tau_adp = all.i_ext = all.v0 = all.a0 = all.s0 = all.w_ro = true;
+  const Tensor dsp = n.dspikes.to_dtype(DType::f32), dro = n.dreadout.to_dtype(DType::f32);
+  const kernels::LifGrads g = kernels::recurrent_lif_backward(n.p, n.cfg, x, opt.saved, dsp, dro, all);
+  const kernels::LifGrads gr = kernels::recurrent_lif_backward_ref(n.p, n.cfg, x, dsp, dro);
+  expect_close(g.dw, gr.dw, 1e-4, "dw");
+  expect_close(g.dtau_m, gr.dtau_m, 1e-4, "dtau_m");
+  expect_close(g.di_ext, gr.di_ext, 1e-4, "di_ext");
+  expect_close(g.da0, gr.da0, 1e-4, "da0");
+}
+
 TEST(RecurrentLif, MeasuredTeamChoiceTriesBothAndKeepsTheBits) {
   const int before = num_threads();
   set_num_threads(2);
