@@ -48,7 +48,8 @@
 // measures faster (LifConfig::row_team). Pull and push add the same non-zero terms in the same
 // order, so they give identical values too. The hot loops are compiled for baseline x86-64
 // and for x86-64-v3 (AVX2, FMA), picked at load time; results can differ between the two
-// (FMA contraction), never between runs on one machine.
+// (FMA contraction), never between runs on one machine. The CPU time loops flush denormals to
+// zero (runtime/fp_mode.h; the reasons in recurrent_lif.cpp); the reference does not.
 #pragma once
 #include <cstdint>
 #include <vector>
