@@ -214,9 +214,9 @@ void run_timed(const Plan& p, int64_t T, F&& f) {
 
 // Row loop of a phase: in a shared slice each thread starts on a fixed contiguous share of
 // the rows, whole tiles of kAccTile rows from i0 (forward_slice relies on it), the same share
-// at every step, so a row's state stays in its thread's cache; with claims (runtime/threads.h)
-// the shares are handed out tile by tile and a thread done early takes over the end of
-// another's share. Then a barrier. A plain loop over a private slice. (Measured, two-thread
+// at every step, so a row's state stays in its thread's cache; `claims` (runtime/threads.h, one
+// per shared slice) hands the shares out tile by tile, and a thread done early takes over the
+// end of another's share. Then a barrier. A plain loop over a private slice. (Measured, two-thread
 // B = 8 training step, TSC counters: with fixed shares, one thread of two waited 52-73 M of
 // ~405 M cycles per backward at the barriers while the other, slowed by load on its core, ran
 // behind; handed out, both waited ~20 M, and the backward's time loop took 0.91x the cycles.)
@@ -229,11 +229,7 @@ inline void for_rows(bool shared, int64_t i0, int64_t i1, RowClaims* claims, F&&
   const int64_t tid = omp_get_thread_num(), nth = omp_get_num_threads();
   const int64_t tiles = (i1 - i0 + kAccTile - 1) / kAccTile;
   const int64_t a = i0 + kAccTile * (tiles * tid / nth), b = std::min(i1, i0 + kAccTile * (tiles * (tid + 1) / nth));
-  if (claims) {
-    claims->run(static_cast<int>(tid), static_cast<int>(nth), i0, a, b, kAccTile, f);
-  } else {
-    for (int64_t i = a; i < b; ++i) f(i);
-  }
+  claims->run(static_cast<int>(tid), static_cast<int>(nth), i0, a, b, kAccTile, f);
 #pragma omp barrier
 }
 
@@ -241,8 +237,8 @@ inline void for_rows(bool shared, int64_t i0, int64_t i1, RowClaims* claims, F&&
 // work of rows [0, i); a thread's share starts at the first row whose prefix reaches it. (The
 // backward's rows differ in work by population: a layer-4 source sends most of its error
 // within the step, a layer-2/3 source to the previous step; equal row counts left one thread
-// of two with 1.9x the other's share of the previous-step phase.) With claims, the shares
-// are handed out in chunks of 8 rows (RowClaims).
+// of two with 1.9x the other's share of the previous-step phase.) The shares are handed out
+// in chunks of 8 rows (RowClaims).
 template <class F>
 inline void for_rows_by_work(bool shared, int64_t i0, int64_t i1, const int64_t* work, RowClaims* claims, F&& f) {
   if (!shared) {
@@ -256,11 +252,7 @@ inline void for_rows_by_work(bool shared, int64_t i0, int64_t i1, const int64_t*
     return static_cast<int64_t>(std::lower_bound(work + i0, work + i1, target) - work);
   };
   const int64_t a = start(tid), b = start(tid + 1);
-  if (claims) {
-    claims->run(static_cast<int>(tid), static_cast<int>(nth), i0, a, b, 8, f);
-  } else {
-    for (int64_t i = a; i < b; ++i) f(i);
-  }
+  claims->run(static_cast<int>(tid), static_cast<int>(nth), i0, a, b, 8, f);
 #pragma omp barrier
 }
 inline void sync(bool shared) {
@@ -618,7 +610,7 @@ struct BwdCall {
   std::unique_ptr<T[]> q;        // [blocks, nnz] pre-major sums of dv_i[t] * s_j[t']
   std::vector<double> sums;      // [blocks, N, 3]: dv * v_prev, dv * I_ext, drho
   std::vector<T> dwro_t;         // [blocks, N_ro, R]
-  std::unique_ptr<RowClaims> claims;  // a shared slice's row hand-out (null: fixed shares)
+  std::unique_ptr<RowClaims> claims;  // a shared slice's row hand-out
 };
 
 template <class T>
