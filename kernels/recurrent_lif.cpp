@@ -68,6 +68,9 @@ constexpr int64_t kBlock = 8;  // samples per gradient block
 // The backward's readout error is computed for blocks of kRoSteps steps (W_ro streams once per
 // block, not once per step), in shares of kRoCols columns.
 constexpr int64_t kRoSteps = 8, kRoCols = 32;
+// A forward whose time loop runs on one thread builds the backward's tables on another when
+// the loop's work, T * (4 N + nnz / 16) * B, is at least this many times nnz (forward_impl).
+constexpr int64_t kTablesAsideWork = 4;
 
 // 64-byte aligned storage for the slices' [N, B_slice] rows (a row of 16 floats = one line).
 template <class T>
@@ -131,15 +134,19 @@ struct Plan {
 // so they come every retry_period(ratio) calls, which keeps their cost under 1/80 of a call
 // on average: every 16th call when the two are within 1.2x, every 64th at 1.8x, at most
 // every 128th. (Every 16th call, as before, added about 5 % to a B = 8 backward: one thread
-// measured 1.8x the team's time.)
+// measured 1.8x the team's time.) A team can also cost time outside its own loop: a forward
+// on one thread builds the backward's tables on the other meanwhile (forward_impl), after a
+// forward on a team the backward builds them itself; that time per step (record_team_extra)
+// is added to the team's.
 class TeamChooser {
  public:
   bool pick(const TeamKey& k) {
     std::lock_guard<std::mutex> lock(mu_);
     Entry& e = table_[k];
     if (e.team.n < 2 || e.one.n < 2) return e.team.n <= e.one.n;
-    const bool team_faster = e.team.best() <= e.one.best();
-    const double ratio = team_faster ? e.one.best() / e.team.best() : e.team.best() / e.one.best();
+    const double team = e.team.best() + e.team_extra, one = e.one.best();
+    const bool team_faster = team <= one;
+    const double ratio = team_faster ? one / team : team / one;
     if (++e.since_retry >= retry_period(ratio)) {
       e.since_retry = 0;
       return !team_faster;
@@ -157,6 +164,10 @@ class TeamChooser {
     t.last[0] = seconds_per_step;
     ++t.n;
   }
+  void record_team_extra(const TeamKey& k, double seconds_per_step) {
+    std::lock_guard<std::mutex> lock(mu_);
+    table_[k].team_extra = seconds_per_step;
+  }
 
  private:
   struct Times {
@@ -166,6 +177,7 @@ class TeamChooser {
   };
   struct Entry {
     Times team, one;
+    double team_extra = 0;    // seconds per step the team costs elsewhere (the latest measured)
     int64_t since_retry = 0;  // calls since the other choice was last timed
   };
   std::mutex mu_;
@@ -177,7 +189,9 @@ TeamChooser& team_chooser() {
   return c;
 }
 
-Plan make_plan(const Dims& d, int dir, int64_t work_per_step, const LifConfig& cfg) {
+// The plan's slices; for a measured batch of one block, its key, the team-or-one choice left
+// to make_plan.
+Plan plan_shape(const Dims& d, int dir, int64_t work_per_step, const LifConfig& cfg) {
   Plan p;
   const int nth = omp_get_max_threads();
   const int64_t blocks = (d.B + kBlock - 1) / kBlock;
@@ -196,20 +210,47 @@ Plan make_plan(const Dims& d, int dir, int64_t work_per_step, const LifConfig& c
   if (nth > 1 && cfg.row_team != RowTeam::never && work_per_step / (d.G + 2) >= cfg.row_parallel_min_work) {
     p.key = TeamKey{dir, d.N, d.nnz, d.B, nth};
     p.measured = cfg.row_team == RowTeam::measured;
-    p.shared = !p.measured || team_chooser().pick(p.key);
+    p.shared = !p.measured;
     if (p.shared) p.threads = nth;
   }
   return p;
 }
 
-// Runs f() (the call's parallel time loop) and, for a measured choice, records its time.
+Plan make_plan(const Dims& d, int dir, int64_t work_per_step, const LifConfig& cfg) {
+  Plan p = plan_shape(d, dir, work_per_step, cfg);
+  if (p.measured && team_chooser().pick(p.key)) {
+    p.shared = true;
+    p.threads = omp_get_max_threads();
+  }
+  return p;
+}
+
+// The forward's work per step (make_plan): neuron updates and (roughly) the event-driven
+// propagation.
+int64_t fwd_work_per_step(const Dims& d) { return (4 * d.N + d.nnz / 16) * d.B; }
+
+// Whether a forward keeping its state for backward builds the backward's tables on a second
+// thread when its time loop runs on one (forward_impl): a thread is free and the loop is long
+// enough to cover them (measured, one thread, barrel network: the tables take 3.4-4.5 ms, about
+// 12-15 steps of the B = 8 loop; kTablesAsideWork puts the shortest loop at about half of
+// that: when the loop ends first, the forward waits for the rest, which still costs less than
+// the backward building them).
+bool tables_aside_fits(const Dims& d) {
+  return omp_get_max_threads() >= 2 && d.T * fwd_work_per_step(d) >= kTablesAsideWork * d.nnz;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Runs f() (the call's parallel time loop) and, for a measured choice, records its time: the
+// seconds f() took, or the loop's own if f() sets loop_s (work done beside the loop excluded).
 template <class F>
-void run_timed(const Plan& p, int64_t T, F&& f) {
+void run_timed(const Plan& p, int64_t T, F&& f, const double* loop_s = nullptr) {
   const auto t0 = std::chrono::steady_clock::now();
   f();
-  if (p.measured && T > 0)
-    team_chooser().record(p.key, p.shared,
-                          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(T));
+  const double s = loop_s && *loop_s >= 0 ? *loop_s : seconds_since(t0);
+  if (p.measured && T > 0) team_chooser().record(p.key, p.shared, s / double(T));
 }
 
 // Row loop of a phase: in a shared slice each thread starts on a fixed contiguous share of
@@ -265,9 +306,13 @@ inline void sync(bool shared) {
 // all threads: each element is computed as on one thread. work: the loop's total work when
 // more than n (a loop over rows of synapses).
 template <class F>
-void par_for(int64_t n, F&& f, int64_t work = 0) {
-#pragma omp parallel for schedule(static) if (std::max(n, work) >= (int64_t(1) << 15))
+void par_for_if(bool parallel, int64_t n, F&& f, int64_t work = 0) {
+#pragma omp parallel for schedule(static) if (parallel && std::max(n, work) >= (int64_t(1) << 15))
   for (int64_t k = 0; k < n; ++k) f(k);
+}
+template <class F>
+void par_for(int64_t n, F&& f, int64_t work = 0) {
+  par_for_if(true, n, std::forward<F>(f), work);
 }
 
 // ---- per-call tables -----------------------------------------------------------------------
@@ -283,7 +328,8 @@ struct Net {
   const float* sign = nullptr;
   std::vector<T> ws;               // [nnz] sign * w, post-major
   std::vector<int64_t> ro_neuron;  // [N_ro] neuron of each readout column
-  std::vector<T> wro_t;            // [N_ro, R] W_ro transposed
+  std::vector<T> wro_t;            // [N_ro, R] W_ro transposed (the forward's spike-driven sums)
+  const T* wro = nullptr;          // W_ro [R, N_ro] (the backward's readout error)
 
   Net(const Projection& p, const LifConfig& cfg, const LifInputs& x) : d(make_dims(p, cfg, x)) {
     m = lif::make_model<T>(cfg.model, cfg.dt, cfg.r_m, cfg.beta);
@@ -304,7 +350,7 @@ struct Net {
       ro_neuron.resize(static_cast<size_t>(d.N_ro));
       for (int64_t n = 0; n < d.N; ++n)
         if (d.ro_col[n] >= 0) ro_neuron[d.ro_col[n]] = n;
-      const T* wro = x.w_ro.data<T>();
+      wro = x.w_ro.data<T>();
       wro_t.resize(static_cast<size_t>(d.N_ro * d.R));
       par_for(d.N_ro, [&](int64_t c) {
         for (int64_t r = 0; r < d.R; ++r) wro_t[c * d.R + r] = wro[r * d.N_ro + c];
@@ -320,6 +366,122 @@ struct Net {
     return out;
   }
 };
+
+// The backward's gather tables, sign * w * in_gain(target) and the targets in backward order:
+// the same-step part of row j (pre-major entries [pre_split[j], pre_end[j])) at same_at[j], its
+// previous-step part ([pre_ptr[j], pre_split[j])) at prev_at[j]. The same-step parts come in
+// the order the group loop visits the rows (groups descending, rows ascending), then the
+// previous-step parts (rows ascending), so that every step reads the tables as one sequential
+// stream (rows split into two runs that are read at different times measured 12-18 % slower
+// than contiguous rows). 16-bit targets when N <= 65,536 (the gather streams the index and
+// weight tables every step). Built from the weights and the projection alone, so a forward
+// whose time loop runs on one thread builds them on another meanwhile (LifSaved::tables);
+// `from` and `cfg` say what from, so that a backward given other inputs builds its own. The
+// tables hold on to those tensors: no other tensor can take their place at the same address
+// while the tables exist (the Net also reads them).
+template <class T>
+struct BwdTables final : LifBackwardTables {
+  std::shared_ptr<const Net<T>> net;
+  std::vector<Tensor> held;       // tensors_of(p, x)
+  std::vector<const void*> from;  // their storage
+  LifConfig cfg;
+  std::vector<T> wg_b;
+  std::vector<int64_t> same_at, prev_at;
+  // prefix sums of the rows' work (for_rows_by_work) in the group loop and in the
+  // previous-step loop: the row's gather entries + the entries its other per-row work is worth
+  std::vector<int64_t> work_same, work_prev;
+  std::vector<uint16_t> post16;  // targets, N <= 65,536
+  std::vector<int32_t> post32;   // targets, larger N
+  int64_t bytes() const override {
+    const Net<T>& n = *net;
+    auto b = [](const auto& v) { return static_cast<int64_t>(v.size() * sizeof(v[0])); };
+    return b(wg_b) + b(same_at) + b(prev_at) + b(work_same) + b(work_prev) + b(post16) + b(post32) + b(n.nc) +
+           b(n.post_split) + b(n.pre_split) + b(n.pre_end) + b(n.ws) + b(n.ro_neuron) + b(n.wro_t);
+  }
+};
+
+// Every tensor a Net and the backward tables are derived from, and their storage.
+inline std::vector<Tensor> tensors_of(const Projection& p, const LifInputs& x) {
+  return {p.post_ptr, p.pre_ptr, p.pre_idx, p.post_idx, p.syn_of_pre, p.source_sign,
+          x.w,        x.tau_m,   x.tau_adp, x.b_base,   x.w_ro};
+}
+inline std::vector<const void*> storage_of(const Projection& p, const LifInputs& x) {
+  std::vector<const void*> at;
+  for (const Tensor& t : tensors_of(p, x)) at.push_back(t.defined() ? t.raw() : nullptr);
+  return at;
+}
+
+// Whether two configs give the same Net (the fields make_dims, the model and the surrogate read).
+inline bool same_net_config(const LifConfig& a, const LifConfig& b) {
+  auto ranges = [](const LifConfig& c) {
+    std::vector<int64_t> r;
+    for (const NeuronRange& n : c.readout) r.insert(r.end(), {n.start, n.length});
+    return r;
+  };
+  return a.model == b.model && a.dt == b.dt && a.r_m == b.r_m && a.beta == b.beta && a.surrogate == b.surrogate &&
+         a.sg_width == b.sg_width && a.sg_scale == b.sg_scale && a.order == b.order &&
+         a.group_offsets == b.group_offsets && a.input_offset == b.input_offset && ranges(a) == ranges(b);
+}
+
+template <class T>
+std::shared_ptr<BwdTables<T>> make_bwd_tables(std::shared_ptr<const Net<T>> netp, const Projection& p,
+                                              const LifConfig& cfg, const LifInputs& x, bool parallel) {
+  auto tb = std::make_shared<BwdTables<T>>();
+  const Net<T>& net = *netp;
+  const Dims& d = net.d;
+  const int64_t N = d.N, nnz = d.nnz;
+  tb->net = std::move(netp);
+  tb->held = tensors_of(p, x);
+  tb->from = storage_of(p, x);
+  tb->cfg = cfg;
+  tb->same_at.resize(static_cast<size_t>(N));
+  tb->prev_at.resize(static_cast<size_t>(N));
+  int64_t at = 0;
+  for (int64_t g = d.G - 1; g >= 0; --g)
+    for (int64_t j = d.offsets[g]; j < d.offsets[g + 1]; ++j) {
+      tb->same_at[j] = at;
+      at += net.pre_end[j] - net.pre_split[j];
+    }
+  for (int64_t j = 0; j < N; ++j) {
+    tb->prev_at[j] = at;
+    at += net.pre_split[j] - net.pre_ptr[j];
+  }
+  tb->work_same.assign(static_cast<size_t>(N + 1), 0);
+  tb->work_prev.assign(static_cast<size_t>(N + 1), 0);
+  for (int64_t j = 0; j < N; ++j) {
+    // measured per row (B = 8): the reverse step ~ 128 gather entries, q_prev ~ 32
+    tb->work_same[j + 1] = tb->work_same[j] + (net.pre_end[j] - net.pre_split[j]) + 128;
+    tb->work_prev[j + 1] = tb->work_prev[j] + (net.pre_split[j] - net.pre_ptr[j]) + 32;
+  }
+  tb->wg_b.resize(static_cast<size_t>(nnz));
+  const bool narrow = N <= 65536;
+  (narrow ? tb->post16.resize(static_cast<size_t>(nnz)) : tb->post32.resize(static_cast<size_t>(nnz)));
+  BwdTables<T>& t = *tb;
+  par_for_if(parallel, N, [&](int64_t j) {
+    for (int64_t k = net.pre_ptr[j]; k < net.pre_end[j]; ++k) {
+      const int64_t at = k < net.pre_split[j] ? t.prev_at[j] + (k - net.pre_ptr[j]) : t.same_at[j] + (k - net.pre_split[j]);
+      const int32_t i = net.post_idx[k];
+      t.wg_b[at] = net.ws[net.syn_of_pre[k]] * net.nc[i].in_gain;
+      if (narrow)
+        t.post16[at] = static_cast<uint16_t>(i);
+      else
+        t.post32[at] = i;
+    }
+  }, nnz);
+  return tb;
+}
+
+// The saved tables when they were built from these inputs (BwdTables), else null. d: the
+// backward's own dims of the call.
+template <class T>
+std::shared_ptr<const BwdTables<T>> saved_tables(const LifSaved& saved, const Projection& p, const LifConfig& cfg,
+                                                 const LifInputs& x, const Dims& d) {
+  auto tb = std::dynamic_pointer_cast<const BwdTables<T>>(saved.tables);
+  if (!tb || tb->from != storage_of(p, x) || !same_net_config(tb->cfg, cfg)) return nullptr;
+  const Dims& e = tb->net->d;
+  if (e.T != d.T || e.B != d.B || e.N != d.N || e.nnz != d.nnz || e.N_in != d.N_in || e.R != d.R) return nullptr;
+  return tb;
+}
 
 // Rows [N] of samples [b0, b0 + Bs) of a [B, N] tensor, neuron-major [N, Bs] (zeros if null).
 template <class T>
@@ -527,7 +689,8 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
 
 template <class T>
 LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInputs& x, bool keep) {
-  const Net<T> net(p, cfg, x);
+  auto netp = std::make_shared<const Net<T>>(p, cfg, x);
+  const Net<T>& net = *netp;
   const Dims& d = net.d;
   const int64_t T_ = d.T, B = d.B, N = d.N;
   const DType dt = x.w.dtype();
@@ -560,20 +723,36 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
   c.may_push = cfg.propagation != Propagation::pull;
   if (c.may_push) c.ws_t = net.pre_major([](int64_t, T v) { return v; });
 
-  // forward work per step: neuron updates and (roughly) the event-driven propagation
-  const Plan plan = make_plan(d, 0, (4 * N + d.nnz / 16) * B, cfg);
+  const Plan plan = make_plan(d, 0, fwd_work_per_step(d), cfg);
   std::vector<FwdSlice<T>> slices(static_cast<size_t>(plan.slices()));
   for (int64_t s = 0; s < plan.slices(); ++s)
     init_slice(slices[s], c, x, plan.b0[s], plan.b0[s + 1], plan.shared ? plan.threads : 1);
+  // One slice on one thread and another thread free (tables_aside_fits): that thread builds
+  // the backward's tables meanwhile (LifSaved::tables). The time recorded for the one-thread
+  // choice is the loop's own.
+  const bool tables_aside = keep && !plan.shared && plan.slices() == 1 && tables_aside_fits(d);
+  std::shared_ptr<BwdTables<T>> tables;
+  double loop_s = -1;
   run_timed(plan, T_, [&] {
     if (plan.shared) {
 #pragma omp parallel num_threads(plan.threads)
       forward_slice(c, slices[0], true);
+    } else if (tables_aside) {
+#pragma omp parallel num_threads(2)
+      {
+        if (omp_get_thread_num() == 0) {
+          const auto t0 = std::chrono::steady_clock::now();
+          forward_slice(c, slices[0], false);
+          loop_s = seconds_since(t0);
+        } else {
+          tables = make_bwd_tables<T>(netp, p, cfg, x, false);
+        }
+      }
     } else {
 #pragma omp parallel for num_threads(plan.threads) schedule(dynamic, 1)
       for (int64_t s = 0; s < plan.slices(); ++s) forward_slice(c, slices[s], false);
     }
-  });
+  }, &loop_s);
   for (const FwdSlice<T>& s : slices) {
     out.stats.spikes += s.spikes;
     out.stats.synaptic_events += s.events;
@@ -582,6 +761,7 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
   out.stats.slices = plan.slices();
   out.stats.pull_steps = T_ * plan.slices() - out.stats.push_steps;
   out.stats.threads = plan.threads;
+  out.saved.tables = std::move(tables);
   return out;
 }
 
@@ -593,18 +773,7 @@ struct BwdCall {
   const LifConfig* cfg;
   const T *su, *sa, *dsp, *dy, *ext;
   T* di = nullptr;
-  // The gather's table, sign * w * in_gain(target), in backward order: the same-step part of
-  // row j (pre-major entries [pre_split[j], pre_end[j])) at same_at[j], its previous-step part
-  // ([pre_ptr[j], pre_split[j])) at prev_at[j]; the targets in the same order in the slices'
-  // post array. The same-step parts come in the order the group loop visits the rows (groups
-  // descending, rows ascending), then the previous-step parts (rows ascending), so that every
-  // step reads the tables as one sequential stream (rows split into two runs that are read at
-  // different times measured 12-18 % slower than contiguous rows).
-  std::vector<T> wg_b;
-  std::vector<int64_t> same_at, prev_at;
-  // prefix sums of the rows' work (for_rows_by_work) in the group loop and in the
-  // previous-step loop: the row's gather entries + the entries its other per-row work is worth
-  std::vector<int64_t> work_same, work_prev;
+  const BwdTables<T>* tb = nullptr;  // the error gather's tables
   bool want_q = false, want_wro = false;
   // per-block partial sums, block-major
   std::unique_ptr<T[]> q;        // [blocks, nnz] pre-major sums of dv_i[t] * s_j[t']
@@ -662,7 +831,7 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
       ro_lo = t - t % kRoSteps;
       const int64_t tiles = (d.N_ro + kRoCols - 1) / kRoCols;
       for_rows(shared, 0, tiles, c.claims.get(), [&](int64_t q) {
-        readout_error<T>(R, q * kRoCols, std::min(d.N_ro, (q + 1) * kRoCols), net.wro_t.data(), t - ro_lo + 1,
+        readout_error<T>(R, d.N_ro, q * kRoCols, std::min(d.N_ro, (q + 1) * kRoCols), net.wro, t - ro_lo + 1,
                          c.dy + (ro_lo * B + b0) * R, B * R, Bs, d.N_ro, sl.ro_ds.data());
       });
     }
@@ -707,12 +876,12 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
     };
     for (int64_t g = d.G - 1; g >= 0; --g) {
       const int64_t j0 = d.offsets[g], j1 = d.offsets[g + 1];
-      for_rows_by_work(shared, j0, j1, c.work_same.data(), c.claims.get(), [&](int64_t j) {
+      for_rows_by_work(shared, j0, j1, c.tb->work_same.data(), c.claims.get(), [&](int64_t j) {
         T* dsj = ds.data();
         ds_start(j, dsj);
         // same-step targets (later groups, already done this step)
-        const int64_t k0 = c.same_at[j];
-        gather_rows_bwd<T>(Bs, k0, k0 + (net.pre_end[j] - net.pre_split[j]), post, c.wg_b.data(), dv_cur, dsj);
+        const int64_t k0 = c.tb->same_at[j];
+        gather_rows_bwd<T>(Bs, k0, k0 + (net.pre_end[j] - net.pre_split[j]), post, c.tb->wg_b.data(), dv_cur, dsj);
         step_row(j, dsj);
       });
     }
@@ -730,9 +899,9 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
       q_push<T>(net.pre_ptr[j], net.pre_split[j], net.post_idx, sl.dvt.data(), sl.As, list.data(), cnt, svals,
                 kBlock, q, nnz);
     };
-    for_rows_by_work(shared, 0, N, c.work_prev.data(), c.claims.get(), [&](int64_t j) {
-      const int64_t k0 = c.prev_at[j];
-      gather_rows_bwd<T>(Bs, k0, k0 + (net.pre_split[j] - net.pre_ptr[j]), post, c.wg_b.data(), dv_cur,
+    for_rows_by_work(shared, 0, N, c.tb->work_prev.data(), c.claims.get(), [&](int64_t j) {
+      const int64_t k0 = c.tb->prev_at[j];
+      gather_rows_bwd<T>(Bs, k0, k0 + (net.pre_split[j] - net.pre_ptr[j]), post, c.tb->wg_b.data(), dv_cur,
                          sl.ds_c.data() + j * Bs);
       if (q) q_prev(j);
     });
@@ -745,7 +914,20 @@ template <class T>
 LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInputs& x,
                        const LifSaved& saved, const Tensor& dspikes, const Tensor& dreadout,
                        const LifNeeds& needs) {
-  const Net<T> net(p, cfg, x);
+  // the error gather's tables: those the forward built (LifSaved::tables) if they fit, else new
+  std::shared_ptr<const BwdTables<T>> tables = saved_tables<T>(saved, p, cfg, x, make_dims(p, cfg, x));
+  if (!tables) {
+    const auto t0 = std::chrono::steady_clock::now();
+    tables = make_bwd_tables<T>(std::make_shared<const Net<T>>(p, cfg, x), p, cfg, x, true);
+    // a forward that could have built them beside a one-thread loop ran on a team instead:
+    // that cost the team this much more (TeamChooser::record_team_extra)
+    const Dims& fd = tables->net->d;
+    if (tables_aside_fits(fd) && fd.T > 0) {
+      const Plan fp = plan_shape(fd, 0, fwd_work_per_step(fd), cfg);
+      if (fp.measured) team_chooser().record_team_extra(fp.key, seconds_since(t0) / double(fd.T));
+    }
+  }
+  const Net<T>& net = *tables->net;
   const Dims& d = net.d;
   const int64_t T_ = d.T, B = d.B, N = d.N, R = d.R, nnz = d.nnz;
   const DType dt = x.w.dtype();
@@ -811,43 +993,7 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
     sl.a0 = slice_neuron_major(ptr_or_null<T>(x.a0), B, N, sl.b0, sl.Bs);
     sl.v0 = slice_neuron_major(ptr_or_null<T>(x.v0), B, N, sl.b0, sl.Bs);
   }
-  // the gather's tables in backward order (BwdCall); 16-bit targets when they fit (the gather
-  // streams the index and weight tables every step)
-  c.same_at.resize(static_cast<size_t>(N));
-  c.prev_at.resize(static_cast<size_t>(N));
-  {
-    int64_t at = 0;
-    for (int64_t g = d.G - 1; g >= 0; --g)
-      for (int64_t j = d.offsets[g]; j < d.offsets[g + 1]; ++j) {
-        c.same_at[j] = at;
-        at += net.pre_end[j] - net.pre_split[j];
-      }
-    for (int64_t j = 0; j < N; ++j) {
-      c.prev_at[j] = at;
-      at += net.pre_split[j] - net.pre_ptr[j];
-    }
-  }
-  c.work_same.assign(static_cast<size_t>(N + 1), 0);
-  c.work_prev.assign(static_cast<size_t>(N + 1), 0);
-  for (int64_t j = 0; j < N; ++j) {
-    // measured per row (B = 8): the reverse step ~ 128 gather entries, q_prev ~ 32
-    c.work_same[j + 1] = c.work_same[j] + (net.pre_end[j] - net.pre_split[j]) + 128;
-    c.work_prev[j + 1] = c.work_prev[j] + (net.pre_split[j] - net.pre_ptr[j]) + 32;
-  }
-  c.wg_b.resize(static_cast<size_t>(nnz));
-  std::vector<uint16_t> post16(N <= 65536 ? nnz : 0);
-  std::vector<int32_t> post32(N <= 65536 ? 0 : nnz);
-  par_for(N, [&](int64_t j) {
-    for (int64_t k = net.pre_ptr[j]; k < net.pre_end[j]; ++k) {
-      const int64_t at = k < net.pre_split[j] ? c.prev_at[j] + (k - net.pre_ptr[j]) : c.same_at[j] + (k - net.pre_split[j]);
-      const int32_t i = net.post_idx[k];
-      c.wg_b[at] = net.ws[net.syn_of_pre[k]] * net.nc[i].in_gain;
-      if (N <= 65536)
-        post16[at] = static_cast<uint16_t>(i);
-      else
-        post32[at] = i;
-    }
-  }, nnz);
+  c.tb = tables.get();
   if (plan.shared) c.claims = std::make_unique<RowClaims>(plan.threads);
   auto run = [&](auto* post) {
     if (plan.shared) {
@@ -860,9 +1006,9 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
   };
   run_timed(plan, T_, [&] {
     if (N <= 65536)
-      run(post16.data());
+      run(tables->post16.data());
     else
-      run(post32.data());
+      run(tables->post32.data());
   });
 
   // initial-state gradients: after the loop the "next" buffers hold dL/dv[0], dL/da[0]

@@ -52,6 +52,7 @@
 // zero (runtime/fp_mode.h; the reasons in recurrent_lif.cpp); the reference does not.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "kernels/lif_math.h"
@@ -138,12 +139,27 @@ struct LifInputs {
   Tensor w_ro;     // [R, N_ro] or undefined
 };
 
-// What backward needs besides the inputs. u, a: [T, N, B] (a only for alif).
+// Tables the CPU backward derives from the weights and the projection alone (its error
+// gather's weights and targets in backward order, the per-call neuron constants). Internal to
+// kernels/recurrent_lif.cpp, which defines the one implementation.
+struct LifBackwardTables {
+  virtual ~LifBackwardTables() = default;
+  virtual int64_t bytes() const = 0;
+};
+
+// What backward needs besides the inputs. u, a: [T, N, B] (a only for alif). tables: when the
+// CPU forward runs its time loop on one thread while another is free (a batch of one 8-sample
+// block that measured faster on one thread), the free thread builds the backward's tables
+// meanwhile and keeps them here; the backward uses them when it is given the same projection,
+// config and input tensors (the same storage) as the forward, and builds its own otherwise. As
+// for u and a, the inputs must not be changed in place between the forward and the backward.
 struct LifSaved {
   Tensor u;
   Tensor a;
-  int64_t bytes() const;                  // bytes held
+  std::shared_ptr<const LifBackwardTables> tables;
+  int64_t bytes() const;                  // bytes of u and a (the state kept per neuron-step)
   double bytes_per_neuron_step() const;   // bytes() / (T * B * N)
+  int64_t table_bytes() const { return tables ? tables->bytes() : 0; }  // ~6 per synapse, when held
 };
 
 struct LifStats {

@@ -8,13 +8,16 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autograd/gradcheck.h"
 #include "autograd/recurrent_lif.h"
 #include "autograd/spiking_ops.h"
 #include "kernels/recurrent_lif.h"
+#include "kernels/recurrent_lif_rows.h"
 #include "kernels/spmm.h"
 #include "runtime/fp_mode.h"
 #include "runtime/random.h"
@@ -343,8 +346,6 @@ TEST(RecurrentLif, BitIdenticalForAnyThreadCount) {
   set_num_threads(before);
 }
 
-// RowTeam::measured on two threads: the first four calls of a workload alternate between the
-// team and one thread, later calls run whichever was faster (either), all with the same bits.
 // The optimized time loops flush denormals (runtime/fp_mode.h): with no input and fast decay
 // (tau_adp 0.5: a shrinks by e^-2 per step), the adaptation of the neurons that never fire
 // passes below FLT_MIN within ~45 steps. The reference keeps the denormals, the optimized
@@ -387,6 +388,8 @@ TEST(RecurrentLif, DenormalStateIsFlushedAndStillMatchesTheReference) {
   expect_close(g.da0, gr.da0, 1e-4, "da0");
 }
 
+// RowTeam::measured on two threads: the first four calls of a workload alternate between the
+// team and one thread, later calls run whichever was faster (either), all with the same bits.
 TEST(RecurrentLif, MeasuredTeamChoiceTriesBothAndKeepsTheBits) {
   const int before = num_threads();
   set_num_threads(2);
@@ -408,6 +411,94 @@ TEST(RecurrentLif, MeasuredTeamChoiceTriesBothAndKeepsTheBits) {
   n.cfg.row_team = RowTeam::never;
   EXPECT_EQ(kernels::recurrent_lif_forward(n.p, n.cfg, n.x, false).stats.threads, 1);
   set_num_threads(before);
+}
+
+// A forward on one thread, with a second thread free, builds the backward's tables beside its
+// time loop (LifSaved::tables). The backward uses them only with the inputs they were built
+// from, and then gives the same bits as a backward that builds its own; given other weights
+// (another tensor) or another config it builds its own, and its gradients follow the new
+// inputs. A forward on a team keeps none.
+TEST(RecurrentLif, TablesBuiltBesideTheForwardGiveTheSameGradients) {
+  const int before = num_threads();
+  set_num_threads(2);
+  for (DType dt : {DType::f32, DType::f64}) {
+    SCOPED_TRACE(dt == DType::f32 ? "float32" : "float64");
+    SmallNet n = medium_net(dt, 2.0, 1, 6);
+    n.cfg.row_parallel_min_work = 0;
+    n.cfg.row_team = RowTeam::never;
+    const kernels::LifForward f = kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true);
+    ASSERT_EQ(f.stats.threads, 1);
+    ASSERT_TRUE(f.saved.tables) << "a one-thread forward with a free thread should build the tables";
+    EXPECT_GE(f.saved.table_bytes(), n.p.nnz() * (static_cast<int64_t>(dtype_size(dt)) + 2));
+    kernels::LifSaved bare = f.saved;
+    bare.tables.reset();
+    auto backward = [&](const kernels::LifInputs& x, const LifConfig& cfg, const kernels::LifSaved& saved) {
+      return kernels::recurrent_lif_backward(n.p, cfg, x, saved, n.dspikes, n.dreadout, all_needs());
+    };
+    const kernels::LifGrads with = backward(n.x, n.cfg, f.saved), without = backward(n.x, n.cfg, bare);
+    expect_same_grads(with, without, "tables from the forward vs the backward's own:");
+    const kernels::LifGrads ref = kernels::recurrent_lif_backward_ref(n.p, n.cfg, n.x, n.dspikes, n.dreadout);
+    expect_close(with.dw, ref.dw, dt == DType::f32 ? 1e-4 : 1e-9, "dw vs the reference");
+
+    kernels::LifInputs x2 = n.x;
+    x2.w = uniform({n.p.nnz()}, 0.0, 0.3, 77, dt);
+    const kernels::LifGrads other = backward(x2, n.cfg, f.saved);
+    expect_same_grads(other, backward(x2, n.cfg, bare), "other weights:");
+    EXPECT_NE(other.di_ext.to_vector<double>(), with.di_ext.to_vector<double>())
+        << "the error must reach the inputs through the new weights";
+    LifConfig cfg2 = n.cfg;
+    cfg2.sg_width = 0.3;
+    const kernels::LifGrads narrower = backward(n.x, cfg2, f.saved);
+    expect_same_grads(narrower, backward(n.x, cfg2, bare), "another surrogate width:");
+    EXPECT_NE(narrower.dw.to_vector<double>(), with.dw.to_vector<double>());
+
+    n.cfg.row_team = RowTeam::always;
+    const kernels::LifForward team = kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true);
+    EXPECT_EQ(team.stats.threads, 2);
+    EXPECT_FALSE(team.saved.tables);
+  }
+  set_num_threads(before);
+}
+
+// The readout error (kernels/recurrent_lif_rows.h) sums every output's terms in order, one
+// multiply-add at a time, in its own vector lane: any split of the columns into tiles gives
+// the same bits, and so do the AVX-512 and AVX2 versions where the CPU has both; the values
+// match a sum in long double.
+TEST(RecurrentLifRows, ReadoutErrorSameBitsForAnyTilesAndVectorWidth) {
+  const int64_t R = 37, C = 53;
+  std::vector<float> w(static_cast<size_t>(R * C));
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  for (float& v : w) v = u(rng);
+  for (int64_t Bs : {1, 3, 8, 13})
+    for (int64_t ns : {1, 3, 8}) {
+      SCOPED_TRACE("Bs " + std::to_string(Bs) + " steps " + std::to_string(ns));
+      const int64_t D = Bs * R + 5;  // a step's gradients at a wider stride than its rows
+      std::vector<float> dy(static_cast<size_t>(ns * D));
+      for (float& v : dy) v = u(rng);
+      const size_t n_out = static_cast<size_t>(ns * C * Bs);
+      std::vector<float> whole(n_out, -1.0f), pieces(n_out, -1.0f);
+      kernels::lif_rows::readout_error<float>(R, C, 0, C, w.data(), ns, dy.data(), D, Bs, C, whole.data());
+      for (auto [c0, c1] : {std::pair<int64_t, int64_t>{0, 7}, {7, 32}, {32, 41}, {41, 53}})
+        kernels::lif_rows::readout_error<float>(R, C, c0, c1, w.data(), ns, dy.data(), D, Bs, C, pieces.data());
+      ASSERT_EQ(whole, pieces);
+      for (int64_t s = 0; s < ns; ++s)
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t b = 0; b < Bs; ++b) {
+            long double e = 0;
+            for (int64_t r = 0; r < R; ++r) e += static_cast<long double>(w[r * C + c]) * dy[s * D + b * R + r];
+            ASSERT_NEAR(whole[(s * C + c) * Bs + b], static_cast<double>(e), 1e-5);
+          }
+#if RSNN_MULTIVERSION_X86
+      if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
+        std::vector<float> narrow(n_out, -1.0f), wide(n_out, -1.0f);
+        kernels::lif_rows::readout_error_avx2<float>(R, C, 0, C, w.data(), ns, dy.data(), D, Bs, C, narrow.data());
+        kernels::lif_rows::readout_error_avx512<float>(R, C, 0, C, w.data(), ns, dy.data(), D, Bs, C, wide.data());
+        ASSERT_EQ(narrow, wide);
+      }
+#endif
+    }
 }
 
 // One thread runs 62 samples as one slice (the backward's vector gathers in chunks of 4, 2 and
