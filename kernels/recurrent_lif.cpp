@@ -854,13 +854,13 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
       const bool driven = j >= d.in_off && j < d.in_off + d.N_in;
       const int64_t e_off = (t * B + b0) * d.N_in + (j - d.in_off);
       std::fill(row_sums.begin(), row_sums.end(), 0.0);
-      backward_row<T>(net.m, net.nc[j], net.sg, Bs, kBlock, dsj, dv_next + j * Bs,
-                      alif ? da_next + j * Bs : nullptr, u_t + j * B, a_t ? a_t + j * B : nullptr,
-                      u_p ? u_p + j * B : nullptr, a_p ? a_p + j * B : nullptr, sl.s0.data() + j * Bs,
-                      sl.a0.data() + j * Bs, sl.v0.data() + j * Bs, driven ? c.ext + e_off : nullptr, d.N_in,
-                      evbuf.data(), terms.data(), dv_cur + j * Bs, sl.dvt.data() + j, sl.As, alif ? da_cur + j * Bs : nullptr,
-                      sl.ds_c.data() + j * Bs, driven && c.di ? c.di + e_off : nullptr, d.N_in,
-                      row_sums.data());
+      (Bs == 8 && kBlock == 8 ? backward_row<T, 8> : backward_row<T, 0>)(
+          net.m, net.nc[j], net.sg, Bs, kBlock, dsj, dv_next + j * Bs, alif ? da_next + j * Bs : nullptr,
+          u_t + j * B, a_t ? a_t + j * B : nullptr, u_p ? u_p + j * B : nullptr, a_p ? a_p + j * B : nullptr,
+          sl.s0.data() + j * Bs, sl.a0.data() + j * Bs, sl.v0.data() + j * Bs, driven ? c.ext + e_off : nullptr,
+          d.N_in, evbuf.data(), terms.data(), dv_cur + j * Bs, sl.dvt.data() + j, sl.As,
+          alif ? da_cur + j * Bs : nullptr, sl.ds_c.data() + j * Bs, driven && c.di ? c.di + e_off : nullptr, d.N_in,
+          row_sums.data());
       for (size_t k = 0; k < row_sums.size(); ++k) {
         const size_t blk = k / 3, m = k % 3;
         sums[(blk * N + j) * 3 + m] += row_sums[k];

@@ -518,14 +518,23 @@ RSNN_ALWAYS_INLINE void backward_core_m(bool first, const lif::ModelParams<T>& m
   }
 }
 
-template <class T>
+// backward_row<T, 0>: any B and block; backward_row<T, 8>: B = block = 8 (a batch of 8 on a
+// team, the barrel network's B = 8 steps), compiled for it: the same operations in the same
+// order, so the same bits, in about half the time (measured alone: 49 vs 98 cycles per row).
+template <class T, int FB>
 RSNN_MULTIVERSION void backward_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
-                           const lif::SurrogateParams<T>& sg, int64_t B, int64_t block, const T* ds,
+                           const lif::SurrogateParams<T>& sg, int64_t B_, int64_t block_, const T* ds,
                            const T* dv_next, const T* da_next, const T* u_t, const T* a_t,
                            const T* u_p, const T* a_p, const T* s0, const T* a0, const T* v0,
-                           const T* e, int64_t e_stride, T* ev, double* terms, T* dv_out, T* dvt,
+                           const T* e, int64_t e_stride, T* ev_, double* terms_, T* dv_out, T* dvt,
                            int64_t dvt_stride, T* da_out, T* ds_prev, T* di, int64_t di_stride,
                            double* sums) {
+  // FB > 0: B = block = FB known at compile time, the scratch in registers
+  const int64_t B = FB > 0 ? FB : B_, block = FB > 0 ? FB : block_;
+  T ev_fixed[FB > 0 ? FB : 1];
+  double terms_fixed[FB > 0 ? 3 * FB : 1];
+  T* ev = FB > 0 ? ev_fixed : ev_;
+  double* terms = FB > 0 ? terms_fixed : terms_;
   const bool first = u_p == nullptr;
   if (e) {
     for (int64_t b = 0; b < B; ++b) ev[b] = e[b * e_stride];
