@@ -603,6 +603,11 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
                     mask_prev, cnt_prev, s_prev, sl.acc_prev.data());
       sync(shared);
     }
+    // pull: add silent sources' zero rows rather than branch around them (gather_rows, Dense)
+    // when at least 1 in 8 sources fires in some sample (taken as independent: 1 - (1 - r)^Bs
+    // at r spikes per neuron-sample)
+    const double r_prev = static_cast<double>(spikes_prev) / static_cast<double>(N * Bs);
+    const bool dense = !push && 1.0 - std::pow(1.0 - std::min(1.0, r_prev), static_cast<double>(Bs)) >= 0.125;
     const T* ext_t = c.ext + (t * B + b0) * d.N_in;
     int64_t& spikes_now = sl.spikes_now[(t & 1) * nth + tid];
     spikes_now = 0;
@@ -623,12 +628,12 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
           P = pbuf.data();
           std::fill(P, P + Bs, T(0));
           gather_rows<T>(Bs, net.post_split[i], net.post_ptr[i + 1], net.pre_idx, net.ws.data(), s_prev,
-                         cnt_prev, P);
+                         cnt_prev, P, dense);
           if (c.gs) {
             C = cbuf.data();
             std::fill(C, C + Bs, T(0));
             gather_rows<T>(Bs, net.post_ptr[i], net.post_split[i], net.pre_idx, net.ws.data(), s_cur,
-                           cnt_cur, C);
+                           cnt_cur, C, dense);
           }
         }
         const bool driven = i >= d.in_off && i < d.in_off + d.N_in;

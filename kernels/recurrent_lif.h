@@ -33,7 +33,8 @@
 // kernels keep their own). Spikes are also kept as bit masks, ceil(B / 64) words per neuron.
 // Per-call tables: sign * w in post-major order (pull) and pre-major order (push), and
 // sign * w * dv/dI of the target in pre-major order (the backward's error gather; on the CPU
-// with 16-bit target indices when N <= 65536).
+// with 16-bit target indices when N <= 65536, built by the forward on a thread its one-thread
+// time loop leaves free, LifSaved::tables, else by the backward).
 //
 // Kept for backward (LifSaved): u[t] = v[t] - Th[t] for every neuron-step (the spikes are
 // recomputed as u > 0, bit-exactly), and the adaptation a[t] for alif. That is 8 bytes per

@@ -19,10 +19,15 @@ struct Vec {
 };
 
 // ---- the B-vector gather: acc[0:B] += sum_k w[k] * rows[idx[k]][0:B] ------------------------
-// Entries whose source is silent (active != null and active[idx] == 0) are skipped. Chunks of
-// up to 8 vectors of acc stay in registers while the entries stream by; each element sums in
-// ascending k.
-template <class T, int CH>
+// Dense = false: entries whose source is silent (active != null and active[idx] == 0) are
+// skipped, with a branch (cheap while most sources are silent and it predicts well). Dense =
+// true: every entry is added; a silent source's row is zeros, so for finite weights the sums
+// are the same bits (acc + w * 0 == acc: acc starts at +0 and never becomes -0), with no branch
+// to mispredict. Measured (barrel forward, B = 8, one thread): its first steps, where 26-80 %
+// of the neuron-samples fire, took 4.0-4.6 ms each with the branch, 2.6-2.9 ms without. Chunks
+// of up to 8 vectors of acc stay in registers while the entries stream by; each element sums
+// in ascending k.
+template <class T, int CH, bool Dense>
 RSNN_ALWAYS_INLINE int64_t gather_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, const int32_t* idx,
                             const T* w, const T* rows, const int32_t* active, T* acc) {
   using V = typename Vec<T>::type;
@@ -32,9 +37,9 @@ RSNN_ALWAYS_INLINE int64_t gather_chunk(int64_t B, int64_t b0, int64_t k0, int64
     for (int c = 0; c < CH; ++c) std::memcpy(&a[c], acc + b0 + c * L, sizeof(V));
     for (int64_t k = k0; k < k1; ++k) {
       const int64_t j = idx[k];
-      if (active && active[j] == 0) continue;
-      const T* r = rows + j * B + b0;
+      if (!Dense && active && active[j] == 0) continue;
       const T wk = w[k];
+      const T* r = rows + j * B + b0;
       for (int c = 0; c < CH; ++c) {
         V x;
         std::memcpy(&x, r + c * L, sizeof(V));
@@ -46,22 +51,31 @@ RSNN_ALWAYS_INLINE int64_t gather_chunk(int64_t B, int64_t b0, int64_t k0, int64
   return b0;
 }
 
-template <class T>
-RSNN_MULTIVERSION void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
-                          const T* rows, const int32_t* active, T* acc) {
-  int64_t b0 = gather_chunk<T, 8>(B, 0, k0, k1, idx, w, rows, active, acc);
-  b0 = gather_chunk<T, 4>(B, b0, k0, k1, idx, w, rows, active, acc);
-  b0 = gather_chunk<T, 2>(B, b0, k0, k1, idx, w, rows, active, acc);
-  b0 = gather_chunk<T, 1>(B, b0, k0, k1, idx, w, rows, active, acc);
+template <class T, bool Dense>
+RSNN_ALWAYS_INLINE void gather_rows_t(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
+                                      const T* rows, const int32_t* active, T* acc) {
+  int64_t b0 = gather_chunk<T, 8, Dense>(B, 0, k0, k1, idx, w, rows, active, acc);
+  b0 = gather_chunk<T, 4, Dense>(B, b0, k0, k1, idx, w, rows, active, acc);
+  b0 = gather_chunk<T, 2, Dense>(B, b0, k0, k1, idx, w, rows, active, acc);
+  b0 = gather_chunk<T, 1, Dense>(B, b0, k0, k1, idx, w, rows, active, acc);
   for (; b0 < B; ++b0) {
     T s = acc[b0];
     for (int64_t k = k0; k < k1; ++k) {
       const int64_t j = idx[k];
-      if (active && active[j] == 0) continue;
+      if (!Dense && active && active[j] == 0) continue;
       s += w[k] * rows[j * B + b0];
     }
     acc[b0] = s;
   }
+}
+
+template <class T>
+RSNN_MULTIVERSION void gather_rows(int64_t B, int64_t k0, int64_t k1, const int32_t* idx, const T* w,
+                          const T* rows, const int32_t* active, T* acc, bool dense = false) {
+  if (dense)
+    gather_rows_t<T, true>(B, k0, k1, idx, w, rows, active, acc);
+  else
+    gather_rows_t<T, false>(B, k0, k1, idx, w, rows, active, acc);
 }
 
 // The backward's form (no skipping). Every element sums its entries in two interleaved
