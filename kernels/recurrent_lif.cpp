@@ -583,7 +583,7 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
   const int64_t N = d.N, B = d.B, Bs = sl.Bs, W = sl.W, b0 = sl.b0;
   const int tid = shared ? omp_get_thread_num() : 0, nth = shared ? omp_get_num_threads() : 1;
   const Part part = part_of(tid, nth, Bs, N);
-  AVec<T> pbuf(Bs), cbuf(Bs), curbuf(Bs), tile(kAccTile * Bs);
+  AVec<T> pbuf(Bs), cbuf(Bs), curbuf(Bs), tile(kAccTile * Bs), pbuf4(4 * Bs), cbuf4(4 * Bs);
   T *s_prev = sl.s_a.data(), *s_cur = sl.s_b.data();
   uint64_t *mask_prev = sl.mask_a.data(), *mask_cur = sl.mask_b.data();
   int32_t *cnt_prev = sl.cnt_a.data(), *cnt_cur = sl.cnt_b.data();
@@ -613,39 +613,68 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
     spikes_now = 0;
     for (int64_t g = 0; g < d.G; ++g) {
       const int64_t g0 = d.offsets[g], g1 = d.offsets[g + 1];
-      for_rows(shared, g0, g1, sl.claims.get(), [&](int64_t i) {
-        T *P, *C = nullptr;
-        int64_t ps = 1, cs = 1;
-        if (push) {
-          // tiles of kAccTile rows from the group's start (in a shared slice, the omp chunks
-          // are these tiles, so a thread only takes the accumulators of its own rows)
-          const int64_t r = (i - g0) % kAccTile;
-          if (r == 0)
-            take_acc_tile<T>(Bs, sl.As, std::min(kAccTile, g1 - i), sl.acc_prev.data() + i,
-                             c.gs ? sl.acc_cur.data() + i : nullptr, tile.data());
-          P = tile.data() + r * Bs;
-        } else {
-          P = pbuf.data();
-          std::fill(P, P + Bs, T(0));
-          gather_rows<T>(Bs, net.post_split[i], net.post_ptr[i + 1], net.pre_idx, net.ws.data(), s_prev,
-                         cnt_prev, P, dense);
-          if (c.gs) {
-            C = cbuf.data();
-            std::fill(C, C + Bs, T(0));
-            gather_rows<T>(Bs, net.post_ptr[i], net.post_split[i], net.pre_idx, net.ws.data(), s_cur,
-                           cnt_cur, C, dense);
-          }
-        }
+      // the neuron update of row i from its currents' parts P (and C)
+      auto update = [&](int64_t i, T* P, T* C) {
         const bool driven = i >= d.in_off && i < d.in_off + d.N_in;
         const int32_t cnt = update_row<T>(
-            net.m, net.nc[i], Bs, P, ps, C, cs, false, driven ? ext_t + (i - d.in_off) : nullptr, d.N_in,
+            net.m, net.nc[i], Bs, P, 1, C, 1, false, driven ? ext_t + (i - d.in_off) : nullptr, d.N_in,
             curbuf.data(), sl.v.data() + i * Bs, sl.a.data() + i * Bs, s_prev + i * Bs, s_cur + i * Bs, mask_cur + i * W,
             c.su ? c.su + (t * N + i) * B + b0 : nullptr, c.sa ? c.sa + (t * N + i) * B + b0 : nullptr);
         cnt_cur[i] = cnt;
         spikes_now += cnt;
         my_spikes += cnt;
         my_events += cnt * (net.pre_ptr[i + 1] - net.pre_ptr[i]);
-      });
+      };
+      // pull of row i
+      auto pull_row = [&](int64_t i) {
+        std::fill(pbuf.begin(), pbuf.end(), T(0));
+        gather_rows<T>(Bs, net.post_split[i], net.post_ptr[i + 1], net.pre_idx, net.ws.data(), s_prev, cnt_prev,
+                       pbuf.data(), dense);
+        if (c.gs) {
+          std::fill(cbuf.begin(), cbuf.end(), T(0));
+          gather_rows<T>(Bs, net.post_ptr[i], net.post_split[i], net.pre_idx, net.ws.data(), s_cur, cnt_cur,
+                         cbuf.data(), dense);
+        }
+        update(i, pbuf.data(), c.gs ? cbuf.data() : nullptr);
+      };
+      if (dense && !shared && Bs == Vec<T>::lanes) {
+        // one thread, one vector per row: four rows' gathers at once (gather_rows_x4; the rows
+        // of a group read only earlier groups' spikes of this step)
+        int64_t i = g0;
+        for (; i + 4 <= g1; i += 4) {
+          int64_t k0[4], k1[4];
+          T* acc[4];
+          std::fill(pbuf4.begin(), pbuf4.end(), T(0));
+          for (int r = 0; r < 4; ++r) {
+            k0[r] = net.post_split[i + r];
+            k1[r] = net.post_ptr[i + r + 1];
+            acc[r] = pbuf4.data() + r * Bs;
+          }
+          gather_rows_x4<T>(k0, k1, net.pre_idx, net.ws.data(), s_prev, acc);
+          if (c.gs) {
+            std::fill(cbuf4.begin(), cbuf4.end(), T(0));
+            for (int r = 0; r < 4; ++r) {
+              k0[r] = net.post_ptr[i + r];
+              k1[r] = net.post_split[i + r];
+              acc[r] = cbuf4.data() + r * Bs;
+            }
+            gather_rows_x4<T>(k0, k1, net.pre_idx, net.ws.data(), s_cur, acc);
+          }
+          for (int r = 0; r < 4; ++r) update(i + r, pbuf4.data() + r * Bs, c.gs ? cbuf4.data() + r * Bs : nullptr);
+        }
+        for (; i < g1; ++i) pull_row(i);
+      } else {
+        for_rows(shared, g0, g1, sl.claims.get(), [&](int64_t i) {
+          if (!push) return pull_row(i);
+          // tiles of kAccTile rows from the group's start (in a shared slice, the omp chunks
+          // are these tiles, so a thread only takes the accumulators of its own rows)
+          const int64_t r = (i - g0) % kAccTile;
+          if (r == 0)
+            take_acc_tile<T>(Bs, sl.As, std::min(kAccTile, g1 - i), sl.acc_prev.data() + i,
+                             c.gs ? sl.acc_cur.data() + i : nullptr, tile.data());
+          update(i, tile.data() + r * Bs, nullptr);
+        });
+      }
       // (a shared loop ends with a barrier: group g is complete)
       if (c.gs && push && g + 1 < d.G) {
         push_phase<T>(part, N, sl.As, Bs, W, d.offsets[g], d.offsets[g + 1], net.pre_split.data(), net.pre_end.data(),
@@ -859,13 +888,25 @@ void backward_slice(BwdCall<T>& c, BwdSlice<T>& sl, bool shared, const Ix* post)
       const bool driven = j >= d.in_off && j < d.in_off + d.N_in;
       const int64_t e_off = (t * B + b0) * d.N_in + (j - d.in_off);
       std::fill(row_sums.begin(), row_sums.end(), 0.0);
-      (Bs == 8 && kBlock == 8 ? backward_row<T, 8> : backward_row<T, 0>)(
-          net.m, net.nc[j], net.sg, Bs, kBlock, dsj, dv_next + j * Bs, alif ? da_next + j * Bs : nullptr,
-          u_t + j * B, a_t ? a_t + j * B : nullptr, u_p ? u_p + j * B : nullptr, a_p ? a_p + j * B : nullptr,
-          sl.s0.data() + j * Bs, sl.a0.data() + j * Bs, sl.v0.data() + j * Bs, driven ? c.ext + e_off : nullptr,
-          d.N_in, evbuf.data(), terms.data(), dv_cur + j * Bs, sl.dvt.data() + j, sl.As,
-          alif ? da_cur + j * Bs : nullptr, sl.ds_c.data() + j * Bs, driven && c.di ? c.di + e_off : nullptr, d.N_in,
-          row_sums.data());
+      // block by block: every whole block of 8 samples through backward_row<T, 8>, the batch's
+      // last B mod 8 samples through backward_row<T, 0>, whatever the slicing, so that every
+      // sample's results come from the same compiled code for any thread count (two
+      // compilations of the same expressions need not round alike: the compiler contracts and
+      // shares products differently)
+      static_assert(kBlock == 8, "backward_row<T, 8> is compiled for blocks of 8");
+      auto reverse_step = [&](auto row_fn, int64_t bb, int64_t n) {
+        row_fn(net.m, net.nc[j], net.sg, n, kBlock, dsj + bb, dv_next + j * Bs + bb,
+               alif ? da_next + j * Bs + bb : nullptr, u_t + j * B + bb, a_t ? a_t + j * B + bb : nullptr,
+               u_p ? u_p + j * B + bb : nullptr, a_p ? a_p + j * B + bb : nullptr, sl.s0.data() + j * Bs + bb,
+               sl.a0.data() + j * Bs + bb, sl.v0.data() + j * Bs + bb,
+               driven ? c.ext + e_off + bb * d.N_in : nullptr, d.N_in, evbuf.data(), terms.data(),
+               dv_cur + j * Bs + bb, sl.dvt.data() + j + bb * sl.As, sl.As, alif ? da_cur + j * Bs + bb : nullptr,
+               sl.ds_c.data() + j * Bs + bb, driven && c.di ? c.di + e_off + bb * d.N_in : nullptr, d.N_in,
+               row_sums.data() + 3 * (bb / kBlock));
+      };
+      int64_t bb = 0;
+      for (; bb + kBlock <= Bs; bb += kBlock) reverse_step(backward_row<T, 8>, bb, kBlock);
+      if (bb < Bs) reverse_step(backward_row<T, 0>, bb, Bs - bb);
       for (size_t k = 0; k < row_sums.size(); ++k) {
         const size_t blk = k / 3, m = k % 3;
         sums[(blk * N + j) * 3 + m] += row_sums[k];

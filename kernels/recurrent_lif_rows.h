@@ -78,6 +78,34 @@ RSNN_MULTIVERSION void gather_rows(int64_t B, int64_t k0, int64_t k1, const int3
     gather_rows_t<T, false>(B, k0, k1, idx, w, rows, active, acc);
 }
 
+// Four rows' dense gathers at once when B is one vector (B = L): acc[r][0:L] += sum_k w[k] *
+// rows[idx[k]][0:L] over row r's own entries [k0[r], k1[r]), every entry added (gather_rows,
+// Dense), each row's terms in ascending k: the same bits as four gather_rows calls, with four
+// chains of multiply-adds in flight instead of one.
+template <class T>
+RSNN_MULTIVERSION void gather_rows_x4(const int64_t* k0, const int64_t* k1, const int32_t* idx, const T* w,
+                                      const T* rows, T* const* acc) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  V a[4];
+  int64_t m = k1[0] - k0[0];
+  for (int r = 0; r < 4; ++r) {
+    std::memcpy(&a[r], acc[r], sizeof(V));
+    m = std::min(m, k1[r] - k0[r]);
+  }
+  auto add = [&](int r, int64_t k) {
+    V x;
+    std::memcpy(&x, rows + static_cast<int64_t>(idx[k]) * L, sizeof(V));
+    a[r] += w[k] * x;
+  };
+  for (int64_t i = 0; i < m; ++i)
+    for (int r = 0; r < 4; ++r) add(r, k0[r] + i);
+  for (int r = 0; r < 4; ++r) {
+    for (int64_t k = k0[r] + m; k < k1[r]; ++k) add(r, k);
+    std::memcpy(acc[r], &a[r], sizeof(V));
+  }
+}
+
 // The backward's form (no skipping). Every element sums its entries in two interleaved
 // chains, the entries at even and at odd positions from the row range's start, then
 // even + odd, so that a narrow slice (one 8-wide vector: a batch of 8) is not bound by the
@@ -532,9 +560,11 @@ RSNN_ALWAYS_INLINE void backward_core_m(bool first, const lif::ModelParams<T>& m
   }
 }
 
-// backward_row<T, 0>: any B and block; backward_row<T, 8>: B = block = 8 (a batch of 8 on a
-// team, the barrel network's B = 8 steps), compiled for it: the same operations in the same
-// order, so the same bits, in about half the time (measured alone: 49 vs 98 cycles per row).
+// backward_row<T, 0>: any B and block; backward_row<T, 8>: B = block = 8, compiled for it:
+// the same operations in the same order in about half the time (measured alone: 49 vs 98
+// cycles per row). backward_slice runs every whole 8-sample block through <T, 8> and only the
+// batch's last B mod 8 samples through <T, 0>, so that no sample's bits depend on which of the
+// two compilations ran it.
 template <class T, int FB>
 RSNN_MULTIVERSION void backward_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
                            const lif::SurrogateParams<T>& sg, int64_t B_, int64_t block_, const T* ds,
