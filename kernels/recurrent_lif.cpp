@@ -50,6 +50,7 @@
 #include <mutex>
 #include <new>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "kernels/recurrent_lif_cuda.h"
@@ -91,6 +92,31 @@ struct AlignedAlloc {
 };
 template <class T>
 using AVec = std::vector<T, AlignedAlloc<T>>;
+
+// A vector whose resize leaves new elements of trivial types uninitialized: for the per-call
+// tables of nnz entries that a parallel loop fills right after (zeroing them first cost a
+// single-threaded pass over 5 MB each, several per barrel training step).
+template <class T>
+struct UninitAlloc : std::allocator<T> {
+  using value_type = T;
+  UninitAlloc() = default;
+  template <class U>
+  UninitAlloc(const UninitAlloc<U>&) {}
+  template <class U>
+  struct rebind {
+    using other = UninitAlloc<U>;
+  };
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... A>
+  void construct(U* p, A&&... a) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
+  }
+};
+template <class T>
+using RawVec = std::vector<T, UninitAlloc<T>>;
 
 // Row stride of the per-sample push accumulators: N rounded up to an odd number of 64-byte
 // lines. A neuron's update reads one element of every sample's row; with a stride of an even
@@ -326,9 +352,9 @@ struct Net {
   const int64_t *post_ptr = nullptr, *pre_ptr = nullptr, *syn_of_pre = nullptr;
   const int32_t *pre_idx = nullptr, *post_idx = nullptr;
   const float* sign = nullptr;
-  std::vector<T> ws;               // [nnz] sign * w, post-major
+  RawVec<T> ws;                    // [nnz] sign * w, post-major
   std::vector<int64_t> ro_neuron;  // [N_ro] neuron of each readout column
-  std::vector<T> wro_t;            // [N_ro, R] W_ro transposed (the forward's spike-driven sums)
+  RawVec<T> wro_t;                 // [N_ro, R] W_ro transposed (the forward's spike-driven sums)
   const T* wro = nullptr;          // W_ro [R, N_ro] (the backward's readout error)
 
   Net(const Projection& p, const LifConfig& cfg, const LifInputs& x) : d(make_dims(p, cfg, x)) {
@@ -360,8 +386,8 @@ struct Net {
 
   // Pre-major values: f(k, sign * w) for each pre-major entry k.
   template <class F>
-  std::vector<T> pre_major(F f) const {
-    std::vector<T> out(static_cast<size_t>(d.nnz));
+  RawVec<T> pre_major(F f) const {
+    RawVec<T> out(static_cast<size_t>(d.nnz));
     par_for(d.nnz, [&](int64_t k) { out[k] = f(k, ws[syn_of_pre[k]]); });
     return out;
   }
@@ -385,13 +411,13 @@ struct BwdTables final : LifBackwardTables {
   std::vector<Tensor> held;       // tensors_of(p, x)
   std::vector<const void*> from;  // their storage
   LifConfig cfg;
-  std::vector<T> wg_b;
+  RawVec<T> wg_b;
   std::vector<int64_t> same_at, prev_at;
   // prefix sums of the rows' work (for_rows_by_work) in the group loop and in the
   // previous-step loop: the row's gather entries + the entries its other per-row work is worth
   std::vector<int64_t> work_same, work_prev;
-  std::vector<uint16_t> post16;  // targets, N <= 65,536
-  std::vector<int32_t> post32;   // targets, larger N
+  RawVec<uint16_t> post16;  // targets, N <= 65,536
+  RawVec<int32_t> post32;   // targets, larger N
   int64_t bytes() const override {
     const Net<T>& n = *net;
     auto b = [](const auto& v) { return static_cast<int64_t>(v.size() * sizeof(v[0])); };
@@ -508,7 +534,7 @@ struct FwdCall {
   uint8_t* record = nullptr;  // [T, B, N]
   T* v_rec = nullptr;        // [T, B, N]
   T* a_rec = nullptr;        // [T, B, N]
-  std::vector<T> ws_t;       // pre-major sign * w (push)
+  RawVec<T> ws_t;            // pre-major sign * w (push)
   bool gs = true;
   bool may_push = true;
 };
@@ -1073,7 +1099,7 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
       }
   }
   // reduce the per-block sums in block order
-  std::vector<T> q_post(c.want_q ? nnz : 0, T(0));
+  RawVec<T> q_post(c.want_q ? nnz : 0);  // every entry written below (syn_of_pre: a permutation)
   if (c.want_q)
     par_for(nnz, [&](int64_t k) {
       T sum = c.q[k];
