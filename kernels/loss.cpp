@@ -1,5 +1,7 @@
 #include "kernels/loss.h"
 
+#include <vector>
+
 #include "kernels/dense_check.h"
 #include "kernels/dense_cpu.h"
 
@@ -17,8 +19,10 @@ template <class T>
 void cross_entropy_forward_cpu(T* loss, T* lse, const T* logits, const int64_t* labels, int64_t M,
                                int64_t C) {
   check_labels_ref(labels, M, C, "cross_entropy_forward");  // before the threads: no throw inside
-  T total = 0;
-#pragma omp parallel for schedule(static) reduction(+ : total) if (M * C > kParallelMin)
+  // per-row terms first (in parallel), then their sum in fixed chunks (cpu_detail::chunked_sum):
+  // the same loss for any thread count
+  std::vector<T> terms(static_cast<size_t>(M));
+#pragma omp parallel for schedule(static) if (M * C > kParallelMin)
   for (int64_t m = 0; m < M; ++m) {
     const T* row = logits + m * C;
     T mx = row[0];
@@ -29,9 +33,9 @@ void cross_entropy_forward_cpu(T* loss, T* lse, const T* logits, const int64_t* 
     for (int64_t c = 0; c < C; ++c) s += math::exp_(row[c] - mx);
     const T l = mx + math::log_(s);
     if (lse) lse[m] = l;
-    total += l - row[labels[m]];
+    terms[m] = l - row[labels[m]];
   }
-  loss[0] = total / T(M);
+  loss[0] = cpu_detail::chunked_sum<T>(M, [&](int64_t m) { return terms[m]; }) / T(M);
 }
 
 template <class T>
@@ -52,10 +56,7 @@ void cross_entropy_backward_cpu(T* dlogits, const T* dloss, const T* logits, con
 
 template <class T>
 void mse_forward_cpu(T* loss, const T* a, const T* b, int64_t n) {
-  T s = 0;
-#pragma omp parallel for simd schedule(static) reduction(+ : s) if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) s += squared_error(a[i], b[i]);
-  loss[0] = s / T(n);
+  loss[0] = cpu_detail::chunked_sum<T>(n, [a, b](int64_t i) { return squared_error(a[i], b[i]); }) / T(n);
 }
 
 template <class T>

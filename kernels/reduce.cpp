@@ -9,10 +9,7 @@ using cpu_detail::kParallelMin;
 
 template <class T>
 void sum_all_cpu(T* out, const T* in, int64_t n) {
-  T s = 0;
-#pragma omp parallel for simd reduction(+ : s) schedule(static) if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) s += in[i];
-  out[0] = s;
+  out[0] = cpu_detail::chunked_sum<T>(n, [in](int64_t i) { return in[i]; });
 }
 
 template <class T>

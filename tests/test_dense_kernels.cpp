@@ -24,6 +24,7 @@
 #include "kernels/reduce.h"
 #include "kernels/softmax.h"
 #include "runtime/philox.h"
+#include "runtime/random.h"
 #include "runtime/fp_mode.h"
 #include "runtime/threads.h"
 #include "test_util.h"
@@ -870,6 +871,45 @@ TEST(DenseKernelEdges, SoftmaxAndCrossEntropyAreStable) {
 
 // Small products run on one OpenBLAS thread inside the guard; the count comes back after it,
 // and the guard leaves it alone when not asked or inside an OpenMP parallel region.
+// The CPU sums over many terms (all elements, leading dims: a bias gradient, the cross-entropy
+// and MSE losses) split their terms into fixed chunks, not per thread, so they give the same
+// bits on any thread count: sizes that take each path of cpu_detail::colsum_into (rows of
+// 200 and 600 columns) and cpu_detail::chunked_sum.
+TEST(DenseKernelThreads, SumsAreBitIdenticalForAnyThreadCount) {
+  const int before = num_threads();
+  const int64_t M = 6000;
+  Tensor x = Tensor::empty({M, 600}, DType::f32), narrow = Tensor::empty({M, 200}, DType::f32);
+  Tensor logits = Tensor::empty({M, 3}, DType::f32), labels = Tensor::empty({M}, DType::i64);
+  fill_uniform(x, 7, 1, -1.0, 1.0);
+  fill_uniform(narrow, 7, 3, -1.0, 1.0);
+  fill_uniform(logits, 7, 2, -3.0, 3.0);
+  for (int64_t m = 0; m < M; ++m) labels.data<int64_t>()[m] = m % 3;
+  std::vector<std::vector<float>> runs;
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    Tensor all, lead_narrow, lead_wide, ce, mse;
+    kernels::sum_all(all, x);
+    kernels::sum_leading(lead_narrow, narrow, 1);
+    kernels::sum_leading(lead_wide, x, 1);
+    kernels::cross_entropy_forward(ce, nullptr, logits, labels);
+    kernels::mse_forward(mse, x, Tensor::zeros({M, 600}, DType::f32));
+    std::vector<float> r;
+    for (const Tensor* t : {&all, &lead_narrow, &lead_wide, &ce, &mse})
+      for (float v : t->to_vector<float>()) r.push_back(v);
+    runs.push_back(r);
+  }
+  set_num_threads(before);
+  for (size_t k = 1; k < runs.size(); ++k) {
+    ASSERT_EQ(runs[k].size(), runs[0].size());
+    for (size_t i = 0; i < runs[0].size(); ++i)
+      ASSERT_EQ(runs[k][i], runs[0][i]) << "threads " << k + 1 << " vs 1, value " << i;
+  }
+  // and the values are the sums (against double)
+  double total = 0;
+  for (float v : x.to_vector<float>()) total += v;
+  EXPECT_NEAR(runs[0][0], total, 1e-2);
+}
+
 TEST(BlasThreads, GuardRunsOneThreadAndRestores) {
   const int before = num_threads();
   set_num_threads(2);
