@@ -42,9 +42,9 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -1000,7 +1000,9 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
                        const LifSaved& saved, const Tensor& dspikes, const Tensor& dreadout,
                        const LifNeeds& needs) {
   // the error gather's tables: those the forward built (LifSaved::tables) if they fit, else new
-  std::shared_ptr<const BwdTables<T>> tables = saved_tables<T>(saved, p, cfg, x, make_dims(p, cfg, x));
+  // (make_dims validates the inputs; a Net built here does so itself)
+  std::shared_ptr<const BwdTables<T>> tables =
+      saved.tables ? saved_tables<T>(saved, p, cfg, x, make_dims(p, cfg, x)) : nullptr;
   if (!tables) {
     const auto t0 = std::chrono::steady_clock::now();
     tables = make_bwd_tables<T>(std::make_shared<const Net<T>>(p, cfg, x), p, cfg, x, true);
