@@ -504,7 +504,7 @@ TEST(RecurrentLifRows, ReadoutErrorSameBitsForAnyTilesAndVectorWidth) {
     }
 }
 
-// One thread runs 62 samples as one slice (the backward's vector gathers in chunks of 4, 2 and
+// One thread runs 62 samples as one slice (the backward's vector gathers in chunks of 2 and
 // 1 vectors, then 6 left-over samples), three threads run slices of at most 24; the forward's
 // push reads its accumulators in 8 x 8 transposed tiles (group sizes of 300 and 500 and the
 // batch not multiples of 8: partial tiles too). Both must give the same bits.
