@@ -42,6 +42,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -548,6 +549,8 @@ struct FwdCall {
   T* v_rec = nullptr;        // [T, B, N]
   T* a_rec = nullptr;        // [T, B, N]
   RawVec<T> ws_t;            // pre-major sign * w (push)
+  // while false, ws_t is being filled on another thread (forward_impl): the loop pulls
+  const std::atomic<bool>* ws_ready = nullptr;
   bool gs = true;
   bool may_push = true;
 };
@@ -635,7 +638,8 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
   for (int64_t t = 0; t < d.T; ++t) {
     const bool push = cfg.propagation == Propagation::push ||
                       (cfg.propagation == Propagation::automatic &&
-                       static_cast<double>(spikes_prev) < push_rate * static_cast<double>(N * Bs));
+                       static_cast<double>(spikes_prev) < push_rate * static_cast<double>(N * Bs) &&
+                       (!c.ws_ready || c.ws_ready->load(std::memory_order_acquire)));
     if (push) {
       ++pushes;
       push_phase<T>(part, N, sl.As, Bs, W, 0, N, net.pre_ptr, net.pre_split.data(), net.post_idx, c.ws_t.data(),
@@ -794,7 +798,6 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
   c.a_rec = cfg.record_state ? out.a_record.data<T>() : nullptr;
   c.gs = d.gauss_seidel && d.G > 1;
   c.may_push = cfg.propagation != Propagation::pull;
-  if (c.may_push) c.ws_t = net.pre_major([](int64_t, T v) { return v; });
 
   const Plan plan = make_plan(d, 0, fwd_work_per_step(d), cfg);
   std::vector<FwdSlice<T>> slices(static_cast<size_t>(plan.slices()));
@@ -804,6 +807,19 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
   // the backward's tables meanwhile (LifSaved::tables). The time recorded for the one-thread
   // choice is the loop's own.
   const bool tables_aside = keep && !plan.shared && plan.slices() == 1 && tables_aside_fits(d);
+  // With a thread free beside a one-thread loop that may pull, that thread also fills the
+  // push's pre-major weights (a random read of all nnz weights: ~2 ms of two threads before
+  // the barrel B = 8 loop), while the loop's first steps pull (the same bits either way). The
+  // barrel network fires densely in its first steps (see gather_rows), so the loop pulls
+  // there anyway.
+  const bool ws_aside = tables_aside && cfg.propagation == Propagation::automatic;
+  std::atomic<bool> ws_ready{false};
+  if (ws_aside) {
+    c.ws_t = RawVec<T>(static_cast<size_t>(d.nnz));
+    c.ws_ready = &ws_ready;
+  } else if (c.may_push) {
+    c.ws_t = net.pre_major([](int64_t, T v) { return v; });
+  }
   std::shared_ptr<BwdTables<T>> tables;
   double loop_s = -1;
   run_timed(plan, T_, [&] {
@@ -818,6 +834,10 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
           forward_slice(c, slices[0], false);
           loop_s = seconds_since(t0);
         } else {
+          if (ws_aside) {
+            for (int64_t k = 0; k < d.nnz; ++k) c.ws_t[k] = net.ws[net.syn_of_pre[k]];
+            ws_ready.store(true, std::memory_order_release);
+          }
           tables = make_bwd_tables<T>(netp, p, cfg, x, false);
         }
       }

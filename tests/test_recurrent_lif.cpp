@@ -420,7 +420,8 @@ TEST(RecurrentLif, MeasuredTeamChoiceTriesBothAndKeepsTheBits) {
 // time loop (LifSaved::tables). The backward uses them only with the inputs they were built
 // from, and then gives the same bits as a backward that builds its own; given other weights
 // (another tensor) or another config it builds its own, and its gradients follow the new
-// inputs. A forward on a team keeps none.
+// inputs. A forward on a team keeps none. The free thread also fills the push's pre-major
+// weights while the loop's first steps pull: the same bits as the team's run.
 TEST(RecurrentLif, TablesBuiltBesideTheForwardGiveTheSameGradients) {
   const int before = num_threads();
   set_num_threads(2);
@@ -459,6 +460,10 @@ TEST(RecurrentLif, TablesBuiltBesideTheForwardGiveTheSameGradients) {
     const kernels::LifForward team = kernels::recurrent_lif_forward(n.p, n.cfg, n.x, true);
     EXPECT_EQ(team.stats.threads, 2);
     EXPECT_FALSE(team.saved.tables);
+    // the one-thread forward's push weights were filled on the free thread while its first
+    // steps pulled (whether it pushed once they were ready depends on timing); the team's
+    // before its loop
+    expect_same_run(f, team, "push weights filled beside the loop vs before it:");
   }
   set_num_threads(before);
 }
