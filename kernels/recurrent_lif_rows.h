@@ -133,10 +133,13 @@ RSNN_ALWAYS_INLINE void targets4(Ix idx, int64_t k, int64_t* i) {
   }
 }
 
-// gather4_chunk: rows of acc from b0 on, CH vectors at a time, entries [k0, k1).
-template <class T, int CH, class Ix>
-RSNN_ALWAYS_INLINE int64_t gather4_chunk(int64_t B, int64_t b0, int64_t k0, int64_t k1, Ix idx,
+// gather4_chunk: rows of acc from b0 on, CH vectors at a time, entries [k0, k1). FixedB: B
+// known at compile time (the row address a shift, not a multiply: the multiplies took port 1
+// from the multiply-adds).
+template <class T, int CH, class Ix, int64_t FixedB = 0>
+RSNN_ALWAYS_INLINE int64_t gather4_chunk(int64_t B_, int64_t b0, int64_t k0, int64_t k1, Ix idx,
                                       const T* w, const T* rows, T* acc) {
+  const int64_t B = FixedB ? FixedB : B_;
   using V = typename Vec<T>::type;
   constexpr int L = Vec<T>::lanes;
   for (; b0 + CH * L <= B; b0 += CH * L) {
@@ -201,6 +204,10 @@ RSNN_ALWAYS_INLINE void gather_bwd_tail(int64_t B, int64_t b0, int64_t k0, int64
 template <class T, class Ix>
 RSNN_MULTIVERSION void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, Ix idx, const T* w,
                               const T* rows, T* acc) {
+  if (B == Vec<T>::lanes) {  // one vector: the B = 8 float training step
+    gather4_chunk<T, 1, Ix, Vec<T>::lanes>(B, 0, k0, k1, idx, w, rows, acc);
+    return;
+  }
   const int64_t b0 = gather_bwd_vec<T, Ix>(B, k0, k1, idx, w, rows, acc);
   gather_bwd_tail(B, b0, k0, k1, idx, w, rows, acc);
 }
