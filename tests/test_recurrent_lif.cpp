@@ -421,7 +421,8 @@ TEST(RecurrentLif, MeasuredTeamChoiceTriesBothAndKeepsTheBits) {
 // from, and then gives the same bits as a backward that builds its own; given other weights
 // (another tensor) or another config it builds its own, and its gradients follow the new
 // inputs. A forward on a team keeps none. The free thread also fills the push's pre-major
-// weights while the loop's first steps pull: the same bits as the team's run.
+// weights while the loop's first steps pull, and computes the readout from the saved u,
+// trailing the loop: the same bits as the team's run.
 TEST(RecurrentLif, TablesBuiltBesideTheForwardGiveTheSameGradients) {
   const int before = num_threads();
   set_num_threads(2);
@@ -461,8 +462,9 @@ TEST(RecurrentLif, TablesBuiltBesideTheForwardGiveTheSameGradients) {
     EXPECT_EQ(team.stats.threads, 2);
     EXPECT_FALSE(team.saved.tables);
     // the one-thread forward's push weights were filled on the free thread while its first
-    // steps pulled (whether it pushed once they were ready depends on timing); the team's
-    // before its loop
+    // steps pulled (whether it pushed once they were ready depends on timing), and its readout
+    // computed there; the team's before and in its loop
+    ASSERT_TRUE(f.readout.defined());
     expect_same_run(f, team, "push weights filled beside the loop vs before it:");
   }
   set_num_threads(before);
