@@ -465,7 +465,7 @@ TEST(RecurrentLif, TablesBuiltBesideTheForwardGiveTheSameGradients) {
     // steps pulled (whether it pushed once they were ready depends on timing), and its readout
     // computed there; the team's before and in its loop
     ASSERT_TRUE(f.readout.defined());
-    expect_same_run(f, team, "push weights filled beside the loop vs before it:");
+    expect_same_run(f, team, "push weights and readout beside the loop vs the team's:");
   }
   set_num_threads(before);
 }
