@@ -387,11 +387,12 @@ struct Net {
     }
   }
 
-  // Pre-major values: f(k, sign * w) for each pre-major entry k.
+  // Pre-major values: f(k, sign * w) for each pre-major entry k (on all threads, or on the
+  // calling one).
   template <class F>
-  RawVec<T> pre_major(F f) const {
+  RawVec<T> pre_major(F f, bool parallel = true) const {
     RawVec<T> out(static_cast<size_t>(d.nnz));
-    par_for(d.nnz, [&](int64_t k) { out[k] = f(k, ws[syn_of_pre[k]]); });
+    par_for_if(parallel, d.nnz, [&](int64_t k) { out[k] = f(k, ws[syn_of_pre[k]]); });
     return out;
   }
 };
@@ -869,14 +870,14 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
   // the barrel B = 8 loop), while the loop's first steps pull (the same bits either way). The
   // barrel network fires densely in its first steps (see gather_rows), so the loop pulls
   // there anyway.
+  // (The loop reads c.ws_t only once ws_ready says so.)
   const bool ws_aside = tables_aside && cfg.propagation == Propagation::automatic;
   std::atomic<bool> ws_ready{false};
-  if (ws_aside) {
-    c.ws_t = RawVec<T>(static_cast<size_t>(d.nnz));
+  auto signed_w = [](int64_t, T v) { return v; };
+  if (ws_aside)
     c.ws_ready = &ws_ready;
-  } else if (c.may_push) {
-    c.ws_t = net.pre_major([](int64_t, T v) { return v; });
-  }
+  else if (c.may_push)
+    c.ws_t = net.pre_major(signed_w);
   // and computes the readout from the saved u, trailing the loop (1.2 ms of the barrel B = 8
   // T = 100 loop's 24)
   ReadoutAside ro_aside;
@@ -896,7 +897,7 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
           loop_s = seconds_since(t0);
         } else {
           if (ws_aside) {
-            for (int64_t k = 0; k < d.nnz; ++k) c.ws_t[k] = net.ws[net.syn_of_pre[k]];
+            c.ws_t = net.pre_major(signed_w, false);
             ws_ready.store(true, std::memory_order_release);
           }
           tables = make_bwd_tables<T>(netp, p, cfg, x, false);
