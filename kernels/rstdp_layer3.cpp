@@ -1,0 +1,182 @@
+// Layer 3 fast CPU path: a batch's potentials as dense sgemm products, then a sequential
+// walk with exact recomputation of the kernels changed earlier in the batch.
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/rstdp_layer3.h"
+#include "runtime/error.h"
+#include "runtime/threads.h"
+
+namespace rsnn::rstdp {
+
+namespace {
+
+// Relative distance below the approximate maximum within which entries are refined
+// exactly. A float sum of <= 6250 nonnegative terms is within 6250 * 2^-24 (3.7e-4)
+// relative of exact, and the winner key's rounding merges entries within ~2e-6; 1e-3
+// covers both with a margin.
+constexpr float kRefine = 1e-3f;
+
+// Indices (q * 250 + c) of the set bits of one sample.
+int active_list(const uint64_t* bits, int* out) {
+  int n = 0;
+  for (int w = 0; w < kL3Words; ++w)
+    for (uint64_t v = bits[w]; v; v &= v - 1) out[n++] = w * 64 + __builtin_ctzll(v);
+  return n;
+}
+
+// Exact potentials of kernel wf at all 16 positions from an active list.
+void recompute_feature(const float* wf, const int* act, int na, double* pot) {
+  std::fill(pot, pot + kL3Pos, 0.0);
+  for (int a = 0; a < na; ++a) {
+    const int q = act[a] / kL3In, c = act[a] % kL3In;
+    const int iy = q / kL3Side, ix = q % kL3Side;
+    const float* wc = wf + c * kL3K * kL3K;
+    for (int y = std::max(0, iy - kL3Pad); y <= std::min(kL3Side - 1, iy + kL3Pad); ++y)
+      for (int x = std::max(0, ix - kL3Pad); x <= std::min(kL3Side - 1, ix + kL3Pad); ++x)
+        pot[y * kL3Side + x] += double(wc[(iy - y + kL3Pad) * kL3K + (ix - x + kL3Pad)]);
+  }
+}
+
+}  // namespace
+
+Layer3Fast::Layer3Fast(const Layer3& l3, int batch) : batch_(batch) {
+  RSNN_CHECK(batch >= 1 && batch <= 4096, "Layer3Fast: batch ", batch, " outside 1..4096");
+  set_layer(l3);
+}
+
+void Layer3Fast::set_layer(const Layer3& l3) {
+  RSNN_CHECK(l3.w.size() == size_t(kL3Weights), "Layer3Fast: ", l3.w.size(), " weights, expected ",
+             kL3Weights);
+  l3_ = l3;
+  wg_.resize(kL3Weights);
+  for (int f = 0; f < kL3Features; ++f)
+    for (int c = 0; c < kL3In; ++c)
+      for (int k = 0; k < kL3K * kL3K; ++k)
+        wg_[(size_t(k) * kL3In + c) * kL3Features + f] = l3_.w[size_t(f) * kL3KernelSize + c * 25 + k];
+}
+
+void Layer3Fast::batch_potentials(const uint64_t* bits, int B, float* out, float* x) const {
+  // Expand the bits to 0/1 floats [B][16 * 250] (position-major, as the bits).
+  for (int b = 0; b < B; ++b) {
+    float* xb = x + size_t(b) * kL3Bits;
+    const uint64_t* bb = bits + size_t(b) * kL3Words;
+    for (int i = 0; i < kL3Bits; ++i) xb[i] = float((bb[i >> 6] >> (i & 63)) & 1u);
+  }
+  // out[b][p][f] = sum over input rows iy of the window: X[b, iy, ix0..ix1, :] times the
+  // weight rows (ky, kx0..kx1, :, :), which are contiguous in the [ky][kx][c][f] copy.
+  for (int p = 0; p < kL3Pos; ++p) {
+    const int y = p / kL3Side, x0 = p % kL3Side;
+    const int ix0 = std::max(0, x0 - kL3Pad), ix1 = std::min(kL3Side - 1, x0 + kL3Pad);
+    bool first = true;
+    for (int iy = std::max(0, y - kL3Pad); iy <= std::min(kL3Side - 1, y + kL3Pad); ++iy) {
+      const int ky = iy - y + kL3Pad, kx0 = ix0 - x0 + kL3Pad;
+      const float* A = x + (iy * kL3Side + ix0) * kL3In;
+      const float* W = wg_.data() + size_t(ky * kL3K + kx0) * kL3In * kL3Features;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, kL3Features, (ix1 - ix0 + 1) * kL3In,
+                  1.0f, A, kL3Bits, W, kL3Features, first ? 0.0f : 1.0f, out + p * kL3Features,
+                  kL3Pos * kL3Features);
+      first = false;
+    }
+  }
+}
+
+L3Decision Layer3Fast::decide_fast(const uint64_t* bits, const float* approx) const {
+  float mx = 0;
+  for (int i = 0; i < kL3Pos * kL3Features; ++i) mx = std::max(mx, approx[i]);
+  L3Decision d;
+  if (!(mx > 0)) return d;  // no spiked input in any window: every product is exactly 0
+  const float thr = mx * (1.0f - kRefine);
+  int cand[kL3Pos * kL3Features];
+  double exact[kL3Pos * kL3Features];
+  int nc = 0;
+  float emax = 0;
+  for (int p = 0; p < kL3Pos; ++p)
+    for (int f = 0; f < kL3Features; ++f)
+      if (approx[p * kL3Features + f] >= thr) {
+        cand[nc] = f * kL3Pos + p;
+        exact[nc] = l3_potential_at(l3_.w.data() + size_t(f) * kL3KernelSize, bits, p);
+        emax = std::max(emax, static_cast<float>(exact[nc]));
+        ++nc;
+      }
+  const float v = emax * 15.0f;
+  float best = 0;
+  for (int i = 0; i < nc; ++i) {
+    const float k = l3_key(static_cast<float>(exact[i]), v);
+    if (k > best || (k == best && cand[i] < d.winner)) best = k, d.winner = cand[i];
+  }
+  return d;
+}
+
+void Layer3Fast::apply_update(const uint64_t* bits, const L3Decision& d, const L3Rates& r) {
+  l3_update_ref(l3_, bits, d, r);
+  const int f = d.feature();
+  const float* wf = l3_.w.data() + size_t(f) * kL3KernelSize;
+  for (int c = 0; c < kL3In; ++c)
+    for (int k = 0; k < kL3K * kL3K; ++k)
+      wg_[(size_t(k) * kL3In + c) * kL3Features + f] = wf[c * 25 + k];
+}
+
+std::vector<L3Outcome> Layer3Fast::train(const uint64_t* bits, const int* labels, int64_t n,
+                                         const RStdpRates& rates) {
+  BlasThreadsGuard single(true);
+  std::vector<L3Outcome> out(static_cast<size_t>(n));
+  std::vector<float> pot(size_t(batch_) * kL3Pos * kL3Features), x(size_t(batch_) * kL3Bits);
+  std::vector<int> changed, act(kL3Bits);
+  std::vector<char> is_changed(kL3Features);
+  double fp[kL3Pos];
+  for (int64_t s0 = 0; s0 < n; s0 += batch_) {
+    const int B = static_cast<int>(std::min<int64_t>(batch_, n - s0));
+    batch_potentials(bits + s0 * kL3Words, B, pot.data(), x.data());
+    changed.clear();
+    std::fill(is_changed.begin(), is_changed.end(), 0);
+    for (int b = 0; b < B; ++b) {
+      const int64_t i = s0 + b;
+      const uint64_t* bi = bits + i * kL3Words;
+      float* ap = pot.data() + size_t(b) * kL3Pos * kL3Features;
+      if (!changed.empty()) {
+        const int na = active_list(bi, act.data());
+        for (int f : changed) {
+          recompute_feature(l3_.w.data() + size_t(f) * kL3KernelSize, act.data(), na, fp);
+          for (int p = 0; p < kL3Pos; ++p) ap[p * kL3Features + f] = static_cast<float>(fp[p]);
+        }
+      }
+      const L3Decision d = decide_fast(bi, ap);
+      if (d.winner < 0) {
+        out[i] = L3Outcome::silence;
+        continue;
+      }
+      const bool hit = d.cls() == labels[i];
+      out[i] = hit ? L3Outcome::correct : L3Outcome::wrong;
+      apply_update(bi, d, hit ? rates.reward : rates.punish);
+      if (!is_changed[d.feature()]) is_changed[d.feature()] = 1, changed.push_back(d.feature());
+    }
+  }
+  return out;
+}
+
+std::vector<L3Decision> Layer3Fast::infer(const uint64_t* bits, int64_t n, int threads) const {
+  std::vector<L3Decision> out(static_cast<size_t>(n));
+  const int nth = threads > 0 ? threads : num_threads();
+  BlasThreadsGuard single(true);
+  const int64_t B = batch_;
+#pragma omp parallel num_threads(nth) if (nth > 1 && n > B)
+  {
+    std::vector<float> pot(size_t(B) * kL3Pos * kL3Features), x(size_t(B) * kL3Bits);
+    const int64_t nb = (n + B - 1) / B;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t k = 0; k < nb; ++k) {
+      const int64_t s0 = k * B;
+      const int b1 = static_cast<int>(std::min<int64_t>(B, n - s0));
+      batch_potentials(bits + s0 * kL3Words, b1, pot.data(), x.data());
+      for (int b = 0; b < b1; ++b)
+        out[s0 + b] = decide_fast(bits + (s0 + b) * kL3Words, pot.data() + size_t(b) * kL3Pos * kL3Features);
+    }
+  }
+  return out;
+}
+
+}  // namespace rsnn::rstdp
