@@ -1,7 +1,8 @@
-// Graph metrics of one 312 x 312 recurrent matrix (the MICrONS W_bio test vector), for the
-// report's "one matrix" cost against the original notebook's ~69 s (scipy KDE + networkx
-// CNM + bctpy + 1000 fresh nulls per matrix), and its parts:
-//   GraphMetrics/one_matrix   graph_metrics with the null constants given (the sweep's case)
+// Graph metrics of one 312 x 312 recurrent matrix (the MICrONS test vectors: /0 W_bio,
+// /1 W_orth), for the report's "one matrix" cost against the original notebook's ~69 s
+// (scipy KDE + networkx CNM + bctpy + 1000 fresh nulls per matrix), and its parts:
+//   GraphMetrics/one_matrix   graph_metrics with the null constants given (the sweep's case);
+//                             speedup_vs_notebook = 69 s / wall time (printed with a "/s")
 //   GraphMetrics/entropy      the KDE entropy alone (97,344 samples x 100 grid points)
 //   GraphMetrics/cnm          the CNM greedy modularity communities alone
 //   SmallWorldNull/312        n nulls of N = 312, computed once per N and then cached
@@ -24,21 +25,23 @@ using namespace rsnn::graph;
 namespace {
 
 // RSNN_SHARED_DATA, else ../shared/data beside the checkout (found from this file's path).
-std::string w_bio_path() {
+std::string w_path(int which) {
   const char* env = std::getenv("RSNN_SHARED_DATA");
   const std::string base =
       env ? env : (std::filesystem::path(__FILE__).parent_path() / "../../shared/data").string();
-  return base + "/microns/testvectors/W_bio_seed0.npy";
+  return base + "/microns/testvectors/" + (which == 0 ? "W_bio_seed0.npy" : "W_orth_seed0.npy");
 }
 
-// Loads W_bio once; empty when the file is absent.
-const std::vector<float>& w_bio() {
-  static const std::vector<float> w = [] {
-    const std::string p = w_bio_path();
-    if (!std::filesystem::exists(p)) return std::vector<float>{};
-    return npy_load(p).to_vector<float>();
-  }();
-  return w;
+// Loads each test vector once; empty when the file is absent.
+const std::vector<float>& w_test(int which) {
+  static const std::vector<float> w[2] = {[] {
+    const std::string p = w_path(0);
+    return std::filesystem::exists(p) ? npy_load(p).to_vector<float>() : std::vector<float>{};
+  }(), [] {
+    const std::string p = w_path(1);
+    return std::filesystem::exists(p) ? npy_load(p).to_vector<float>() : std::vector<float>{};
+  }()};
+  return w[which];
 }
 
 SmallWorldNull spec_null() {
@@ -51,8 +54,9 @@ SmallWorldNull spec_null() {
 }
 
 void BM_GraphMetricsOneMatrix(benchmark::State& state) {
-  const std::vector<float>& w = w_bio();
-  if (w.empty()) return state.SkipWithError(("no test vector at " + w_bio_path()).c_str());
+  const int which = static_cast<int>(state.range(0));
+  const std::vector<float>& w = w_test(which);
+  if (w.empty()) return state.SkipWithError(("no test vector at " + w_path(which)).c_str());
   const SmallWorldNull null = spec_null();
   for (auto _ : state) benchmark::DoNotOptimize(graph_metrics(w.data(), 312, null));
   state.counters["notebook_s"] = 69.0;
@@ -61,14 +65,16 @@ void BM_GraphMetricsOneMatrix(benchmark::State& state) {
 }
 
 void BM_GraphMetricsEntropy(benchmark::State& state) {
-  const std::vector<float>& w = w_bio();
-  if (w.empty()) return state.SkipWithError(("no test vector at " + w_bio_path()).c_str());
+  const int which = static_cast<int>(state.range(0));
+  const std::vector<float>& w = w_test(which);
+  if (w.empty()) return state.SkipWithError(("no test vector at " + w_path(which)).c_str());
   for (auto _ : state) benchmark::DoNotOptimize(kde_entropy_bits(w.data(), w.size()));
 }
 
 void BM_GraphMetricsCnm(benchmark::State& state) {
-  const std::vector<float>& w = w_bio();
-  if (w.empty()) return state.SkipWithError(("no test vector at " + w_bio_path()).c_str());
+  const int which = static_cast<int>(state.range(0));
+  const std::vector<float>& w = w_test(which);
+  if (w.empty()) return state.SkipWithError(("no test vector at " + w_path(which)).c_str());
   std::vector<float> a(w);
   for (float& v : a) v = std::fabs(v);
   const double t = quantile_linear(a.data(), a.size(), 0.9);
@@ -85,7 +91,7 @@ void BM_SmallWorldNull(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_GraphMetricsOneMatrix)->Name("GraphMetrics/one_matrix")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_GraphMetricsEntropy)->Name("GraphMetrics/entropy")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_GraphMetricsCnm)->Name("GraphMetrics/cnm")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_GraphMetricsOneMatrix)->Name("GraphMetrics/one_matrix")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_GraphMetricsEntropy)->Name("GraphMetrics/entropy")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_GraphMetricsCnm)->Name("GraphMetrics/cnm")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SmallWorldNull)->Name("SmallWorldNull/312")->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
