@@ -43,6 +43,32 @@ struct CnmState {
     else if (best[w] < 0 || beats(w, v, best[w]))
       best[w] = v;
   }
+  // Merge community u into v: v's new dq with every community next to u or v (networkx's
+  // three cases, same arithmetic), then u's row and column disappear.
+  void merge(int u, int v) {
+    std::vector<int> touched;
+    for (int w = 0; w < N; ++w) {
+      if (w == u || w == v) continue;
+      const bool nu = live[at(u, w)], nv = live[at(v, w)];
+      if (!nu && !nv) continue;
+      double d;
+      if (nu && nv)
+        d = dq[at(v, w)] + dq[at(u, w)];
+      else if (nv)
+        d = dq[at(v, w)] - (a[u] * a[w] + a[w] * a[u]);
+      else
+        d = dq[at(u, w)] - (a[v] * a[w] + a[w] * a[v]);
+      dq[at(v, w)] = dq[at(w, v)] = d;
+      live[at(v, w)] = live[at(w, v)] = 1;
+      touched.push_back(w);
+    }
+    for (int w = 0; w < N; ++w) live[at(u, w)] = live[at(w, u)] = 0;
+    a[v] += a[u];
+    a[u] = 0;
+    best[u] = -1;
+    refresh_best(v);
+    for (int w : touched) update_best_after_merge(w, u, v);
+  }
 };
 
 }  // namespace
@@ -95,30 +121,7 @@ Communities greedy_modularity_communities(const std::vector<uint8_t>& adj, int N
     const int v = s.best[u];
     if (s.dq[s.at(u, v)] < 0) break;
 
-    // Merge u into v: new dq of v with every community next to u or v.
-    std::vector<int> touched;
-    for (int w = 0; w < N; ++w) {
-      if (w == u || w == v) continue;
-      const bool nu = s.live[s.at(u, w)], nv = s.live[s.at(v, w)];
-      if (!nu && !nv) continue;
-      double d;
-      if (nu && nv)
-        d = s.dq[s.at(v, w)] + s.dq[s.at(u, w)];
-      else if (nv)
-        d = s.dq[s.at(v, w)] - (s.a[u] * s.a[w] + s.a[w] * s.a[u]);
-      else
-        d = s.dq[s.at(u, w)] - (s.a[v] * s.a[w] + s.a[w] * s.a[v]);
-      s.dq[s.at(v, w)] = s.dq[s.at(w, v)] = d;
-      s.live[s.at(v, w)] = s.live[s.at(w, v)] = 1;
-      touched.push_back(w);
-    }
-    for (int w = 0; w < N; ++w) s.live[s.at(u, w)] = s.live[s.at(w, u)] = 0;
-    s.a[v] += s.a[u];
-    s.a[u] = 0;
-    s.best[u] = -1;
-    s.refresh_best(v);
-    for (int w : touched) s.update_best_after_merge(w, u, v);
-
+    s.merge(u, v);
     members[v].insert(members[v].end(), members[u].begin(), members[u].end());
     members[u].clear();
     alive[u] = 0;
