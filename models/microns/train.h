@@ -1,0 +1,67 @@
+// One MICrONS training run (spec §2): GaussianNoise -> ReLU SimpleRNN -> Dense softmax on
+// h_T, mean categorical cross-entropy (Keras clipping) + the variant's regularizer on W_rec,
+// Keras Adam, optional NonNeg on W_rec after every step; epochs x batches unshuffled batches.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "models/microns/field.h"
+#include "models/microns/tasks.h"
+#include "models/microns/variants.h"
+#include "runtime/device.h"
+
+namespace rsnn::microns {
+
+struct TrainConfig {
+  Task task = Task::maze;
+  std::string variant = "W*D*C";
+  int sim = 0;
+  uint64_t seed = 1;
+  int epochs = 10, batches = 40, batch = 128, n_test = 2560;
+  double noise = 0.05, lr = 1e-3;
+  bool sign_constraint = false;
+  BioSource bio = BioSource::corr_sttc;
+  StarCoords star = StarCoords::coded;
+  bool l1_apply_lambda = false;
+  double lambda = 0.3, emd_lambda = 0.1;
+};
+
+struct EpochLog {
+  int epoch;
+  double loss, accuracy, val_loss, val_accuracy;
+};
+
+struct TrainResult {
+  double accuracy = 0, loss = 0, val_accuracy = 0, val_loss = 0;  // NaN when diverged
+  bool finite = true;
+  std::vector<EpochLog> epochs;
+  int N = 0;
+  std::vector<float> W_rec;  // N*N, after the last epoch
+};
+
+// Per-field precomputation shared by runs (thread-safe lazy cache): distance matrices,
+// empirical communicability and the bio weights per (source, seed, sim).
+class FieldCache {
+ public:
+  explicit FieldCache(const Field& f) : field_(f) {}
+  const Field& field() const { return field_; }
+  const std::vector<float>& grid_distances();
+  const std::vector<float>& star_distances(StarCoords c);
+  const std::vector<float>& empirical_sorted();
+  const std::vector<float>& bio(BioSource src, uint64_t seed, int sim);
+
+ private:
+  const Field& field_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<std::vector<float>>> cache_;
+};
+
+// Runs one training; a diverged run (NaN/inf) finishes with finite = false and NaN metrics.
+TrainResult train_run(const Field& field, const TrainConfig& cfg, Device device);
+TrainResult train_run(FieldCache& cache, const TrainConfig& cfg, Device device);
+
+}  // namespace rsnn::microns
