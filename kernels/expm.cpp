@@ -1,0 +1,250 @@
+// Padé scaling and squaring for expm and its Fréchet derivative; see expm.h for the papers.
+// Internally the row-major buffers are handed to column-major BLAS/LAPACK as they are, i.e.
+// the algorithm runs on A^T; expm and L_exp commute with transposition, so the buffers that
+// come back are the row-major answers.
+#include "kernels/expm.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/error.h"
+
+namespace rsnn {
+namespace {
+
+using Mat = std::vector<double>;
+
+// Padé [m/m] numerator coefficients b_0..b_m of exp (Higham 2005, eq. 2.3 / Table 2.2).
+const double kB3[] = {120.0, 60.0, 12.0, 1.0};
+const double kB5[] = {30240.0, 15120.0, 3360.0, 420.0, 30.0, 1.0};
+const double kB7[] = {17297280.0, 8648640.0, 1995840.0, 277200.0, 25200.0, 1512.0, 56.0, 1.0};
+const double kB9[] = {17643225600.0, 8821612800.0, 2075673600.0, 302702400.0, 30270240.0,
+                      2162160.0, 110880.0, 3960.0, 90.0, 1.0};
+const double kB13[] = {64764752532480000.0, 32382376266240000.0, 7771770303897600.0,
+                       1187353796428800.0,  129060195264000.0,   10559470521600.0,
+                       670442572800.0,      33522128640.0,       1323241920.0,
+                       40840800.0,          960960.0,            16380.0,
+                       182.0,               1.0};
+const int kDegrees[5] = {3, 5, 7, 9, 13};
+// Largest 1-norm for which degree m meets double precision: theta_m for expm (Higham 2005,
+// Table 2.3), l_m for the Fréchet derivative too (Al-Mohy & Higham 2009, Table 6.1).
+const double kTheta[5] = {1.495585217958292e-2, 2.539398330063230e-1, 9.504178996162932e-1,
+                          2.097847961257068e0, 5.371920351148152e0};
+const double kEll[5] = {1.08e-2, 2.00e-1, 7.83e-1, 1.78e0, 4.74e0};
+
+const double* pade_coeffs(int m) {
+  switch (m) {
+    case 3: return kB3;
+    case 5: return kB5;
+    case 7: return kB7;
+    case 9: return kB9;
+    default: return kB13;
+  }
+}
+
+// Z = alpha X Y + beta Z, all n x n.
+void gemm(int n, double alpha, const Mat& X, const Mat& Y, double beta, Mat& Z) {
+  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, n, n, alpha, X.data(), n, Y.data(),
+              n, beta, Z.data(), n);
+}
+
+// Z = sum_k c_k X_k (+ c_I I when with_identity).
+Mat combine(int n, std::initializer_list<std::pair<double, const Mat*>> terms, double c_I) {
+  Mat Z(size_t(n) * n, 0.0);
+  for (const auto& t : terms) {
+    const double c = t.first;
+    const double* x = t.second->data();
+    for (size_t i = 0; i < Z.size(); ++i) Z[i] += c * x[i];
+  }
+  for (int i = 0; i < n; ++i) Z[size_t(i) * n + i] += c_I;
+  return Z;
+}
+
+double norm1(const double* A, int n) {  // max column sum of the row-major matrix's transpose
+  double best = 0.0;                     // = max row sum; either norm is a valid choice here
+  for (int i = 0; i < n; ++i) {
+    double s = 0.0;
+    for (int j = 0; j < n; ++j) s += std::fabs(A[size_t(i) * n + j]);
+    best = std::max(best, s);
+  }
+  return best;
+}
+
+void check_finite(const double* x, size_t count, const char* what) {
+  for (size_t i = 0; i < count; ++i)
+    RSNN_CHECK(std::isfinite(x[i]), "expm: ", what, " has a non-finite entry at flat index ", i);
+}
+
+Mat transpose(const double* X, int n) {
+  Mat T(size_t(n) * n);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) T[size_t(j) * n + i] = X[size_t(i) * n + j];
+  return T;
+}
+
+}  // namespace
+
+ExpmFrechet::ExpmFrechet(const double* A, int n, bool derivative_thresholds) : n_(n) {
+  RSNN_CHECK(n > 0, "expm: matrix size must be positive, got ", n);
+  const size_t nn = size_t(n) * n;
+  check_finite(A, nn, "A");
+  const double* thr = derivative_thresholds ? kEll : kTheta;
+  const double norm = norm1(A, n);
+  m_ = 13;
+  for (int i = 0; i < 4; ++i)
+    if (norm <= thr[i]) { m_ = kDegrees[i]; break; }
+  if (m_ == 13 && norm > thr[4]) s_ = int(std::ceil(std::log2(norm / thr[4])));
+  scale_ = std::ldexp(1.0, -s_);
+  A_.assign(A, A + nn);
+  for (double& a : A_) a *= scale_;
+
+  const double* b = pade_coeffs(m_);
+  const int K = m_ == 13 ? 3 : (m_ - 1) / 2;  // even powers A^2..A^(2K) needed
+  P_.assign(K, Mat(nn));
+  gemm(n, 1.0, A_, A_, 0.0, P_[0]);
+  for (int k = 2; k <= K; ++k) gemm(n, 1.0, P_[0], P_[k - 2], 0.0, P_[k - 1]);
+
+  Mat V;
+  if (m_ == 13) {
+    const Mat &A2 = P_[0], &A4 = P_[1], &A6 = P_[2];
+    W1_ = combine(n, {{b[13], &A6}, {b[11], &A4}, {b[9], &A2}}, 0.0);
+    Z1_ = combine(n, {{b[12], &A6}, {b[10], &A4}, {b[8], &A2}}, 0.0);
+    W_ = combine(n, {{b[7], &A6}, {b[5], &A4}, {b[3], &A2}}, b[1]);
+    gemm(n, 1.0, A6, W1_, 1.0, W_);
+    V = combine(n, {{b[6], &A6}, {b[4], &A4}, {b[2], &A2}}, b[0]);
+    gemm(n, 1.0, A6, Z1_, 1.0, V);
+  } else {
+    W_ = combine(n, {}, b[1]);
+    V = combine(n, {}, b[0]);
+    for (int k = 1; k <= K; ++k)
+      for (size_t i = 0; i < nn; ++i) {
+        W_[i] += b[2 * k + 1] * P_[k - 1][i];
+        V[i] += b[2 * k] * P_[k - 1][i];
+      }
+  }
+  Mat U(nn);
+  gemm(n, 1.0, A_, W_, 0.0, U);
+
+  // r_m = q^-1 p with p = V + U, q = V - U; the LU of q is kept for the derivative.
+  lu_.resize(nn);
+  Mat R0(nn);
+  for (size_t i = 0; i < nn; ++i) {
+    lu_[i] = V[i] - U[i];
+    R0[i] = V[i] + U[i];
+  }
+  ipiv_.resize(n);
+  int info = LAPACKE_dgetrf(LAPACK_COL_MAJOR, n, n, lu_.data(), n, ipiv_.data());
+  RSNN_CHECK(info == 0, "expm: the Padé denominator q_m(A) is singular (dgetrf info ", info, ")");
+  info = LAPACKE_dgetrs(LAPACK_COL_MAJOR, 'N', n, n, lu_.data(), n, ipiv_.data(), R0.data(), n);
+  RSNN_CHECK(info == 0, "expm: dgetrs failed with info ", info);
+  R_.reserve(s_ + 1);
+  R_.push_back(std::move(R0));
+  for (int k = 0; k < s_; ++k) {
+    Mat next(nn);
+    gemm(n, 1.0, R_.back(), R_.back(), 0.0, next);
+    R_.push_back(std::move(next));
+  }
+  check_finite(R_.back().data(), nn, "expm(A) (overflow)");
+}
+
+void ExpmFrechet::frechet(const double* Ein, double* L) const {
+  const int n = n_;
+  const size_t nn = size_t(n) * n;
+  check_finite(Ein, nn, "E");
+  const double* b = pade_coeffs(m_);
+  Mat E(Ein, Ein + nn);
+  for (double& e : E) e *= scale_;
+  // M[k-1] = L_{x^(2k)}(A, E): M2 = AE + EA, then the product rule on A^2 * A^(2k-2).
+  const int K = int(P_.size());
+  std::vector<Mat> M(K, Mat(nn));
+  gemm(n, 1.0, A_, E, 0.0, M[0]);
+  gemm(n, 1.0, E, A_, 1.0, M[0]);
+  for (int k = 2; k <= K; ++k) {
+    gemm(n, 1.0, M[0], P_[k - 2], 0.0, M[k - 1]);
+    gemm(n, 1.0, P_[0], M[k - 2], 1.0, M[k - 1]);
+  }
+  Mat Lw, Lv;
+  if (m_ == 13) {
+    const Mat &M2 = M[0], &M4 = M[1], &M6 = M[2], &A6 = P_[2];
+    const Mat Lw1 = combine(n, {{b[13], &M6}, {b[11], &M4}, {b[9], &M2}}, 0.0);
+    const Mat Lz1 = combine(n, {{b[12], &M6}, {b[10], &M4}, {b[8], &M2}}, 0.0);
+    Lw = combine(n, {{b[7], &M6}, {b[5], &M4}, {b[3], &M2}}, 0.0);
+    Lv = combine(n, {{b[6], &M6}, {b[4], &M4}, {b[2], &M2}}, 0.0);
+    gemm(n, 1.0, A6, Lw1, 1.0, Lw);
+    gemm(n, 1.0, M6, W1_, 1.0, Lw);
+    gemm(n, 1.0, A6, Lz1, 1.0, Lv);
+    gemm(n, 1.0, M6, Z1_, 1.0, Lv);
+  } else {
+    Lw.assign(nn, 0.0);
+    Lv.assign(nn, 0.0);
+    for (int k = 1; k <= K; ++k)
+      for (size_t i = 0; i < nn; ++i) {
+        Lw[i] += b[2 * k + 1] * M[k - 1][i];
+        Lv[i] += b[2 * k] * M[k - 1][i];
+      }
+  }
+  Mat Lu(nn);  // L_u = A Lw + E W
+  gemm(n, 1.0, A_, Lw, 0.0, Lu);
+  gemm(n, 1.0, E, W_, 1.0, Lu);
+  // q L = (Lu + Lv) + (Lu - Lv) r_m, solved with q's LU.
+  Mat diff(nn), rhs(nn);
+  for (size_t i = 0; i < nn; ++i) {
+    diff[i] = Lu[i] - Lv[i];
+    rhs[i] = Lu[i] + Lv[i];
+  }
+  gemm(n, 1.0, diff, R_[0], 1.0, rhs);
+  const int info =
+      LAPACKE_dgetrs(LAPACK_COL_MAJOR, 'N', n, n, lu_.data(), n, ipiv_.data(), rhs.data(), n);
+  RSNN_CHECK(info == 0, "expm: dgetrs failed with info ", info);
+  // Squaring phase: L <- R L + L R with the R of the same level.
+  Mat next(nn);
+  for (int k = 0; k < s_; ++k) {
+    gemm(n, 1.0, R_[k], rhs, 0.0, next);
+    gemm(n, 1.0, rhs, R_[k], 1.0, next);
+    rhs.swap(next);
+  }
+  check_finite(rhs.data(), nn, "L_exp(A, E) (overflow)");
+  std::copy(rhs.begin(), rhs.end(), L);
+}
+
+void ExpmFrechet::frechet_adjoint(const double* G, double* L) const {
+  // L(A^T, G) = L(A, G^T)^T.
+  const Mat Gt = transpose(G, n_);
+  Mat tmp(Gt.size());
+  frechet(Gt.data(), tmp.data());
+  const Mat out = transpose(tmp.data(), n_);
+  std::copy(out.begin(), out.end(), L);
+}
+
+void expm(const double* A, int n, double* F) {
+  const ExpmFrechet e(A, n, /*derivative_thresholds=*/false);
+  std::copy(e.value().begin(), e.value().end(), F);
+}
+
+void expm_frechet_block(const double* A, const double* E, int n, double* F, double* L) {
+  RSNN_CHECK(n > 0, "expm_frechet_block: matrix size must be positive, got ", n);
+  check_finite(E, size_t(n) * n, "E");
+  // The upper right block is linear in E: scale E to A's norm so E does not add squarings.
+  const double nA = norm1(A, n), nE = norm1(E, n);
+  const double c = (nA > 0.0 && nE > 0.0) ? nA / nE : 1.0;
+  const int n2 = 2 * n;
+  Mat B(size_t(n2) * n2, 0.0), FB(B.size());
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      const double a = A[size_t(i) * n + j];
+      B[size_t(i) * n2 + j] = a;
+      B[size_t(i + n) * n2 + (j + n)] = a;
+      B[size_t(i) * n2 + (j + n)] = c * E[size_t(i) * n + j];
+    }
+  expm(B.data(), n2, FB.data());
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      F[size_t(i) * n + j] = FB[size_t(i) * n2 + j];
+      L[size_t(i) * n + j] = FB[size_t(i) * n2 + (j + n)] / c;
+    }
+}
+
+}  // namespace rsnn
