@@ -283,6 +283,38 @@ Projection Projection::to(Device d) const {
   return out;
 }
 
+// One CSR: ptr[0] = 0, ptr monotone, ptr[rows] = n, indices strictly ascending in range.
+static void check_csr_arrays(const int64_t* ptr, const int32_t* idx, int64_t rows, int64_t cols, int64_t n,
+                      const std::string& what, const char* ptr_name, const char* idx_name) {
+  RSNN_CHECK(ptr[0] == 0 && ptr[rows] == n, what, ": ", ptr_name, " must run from 0 to nnz = ", n,
+             ", got ", ptr[0], " .. ", ptr[rows]);
+  for (int64_t r = 0; r < rows; ++r)  // first, so that the index loop stays in bounds
+    RSNN_CHECK(ptr[r] <= ptr[r + 1], what, ": ", ptr_name, " decreases at row ", r, " (", ptr[r],
+               " > ", ptr[r + 1], ")");
+  int64_t bad = -1;
+#pragma omp parallel for schedule(static) reduction(max : bad) if (n > 65536)
+  for (int64_t r = 0; r < rows; ++r) {
+    bool ok = true;
+    for (int64_t e = ptr[r]; ok && e < ptr[r + 1]; ++e)
+      ok = idx[e] >= 0 && idx[e] < cols && (e == ptr[r] || idx[e - 1] < idx[e]);
+    if (!ok) bad = std::max(bad, r);
+  }
+  RSNN_CHECK(bad < 0, what, ": row ", bad, " of ", idx_name,
+             " is not strictly ascending and in range [0, ", cols, ")");
+}
+
+void validate_post_major(const Projection& p, const std::string& what) {
+  check_counts(p.n_pre, p.n_post, what.c_str());
+  RSNN_CHECK(p.post_ptr.defined() && p.pre_idx.defined(), what, ": post_ptr or pre_idx is undefined");
+  check_dtype(p.post_ptr, DType::i64, what + ": post_ptr");
+  check_shape(p.post_ptr, {p.n_post + 1}, what + ": post_ptr");
+  check_dtype(p.pre_idx, DType::i32, what + ": pre_idx");
+  RSNN_CHECK(p.pre_idx.ndim() == 1, what, ": pre_idx must be 1-d, got ", p.pre_idx.describe());
+  const Tensor pp = p.post_ptr.to(Device::cpu()), pi = p.pre_idx.to(Device::cpu());
+  check_csr_arrays(pp.data<int64_t>(), pi.data<int32_t>(), p.n_post, p.n_pre, pi.numel(), what,
+                   "post_ptr", "pre_idx");
+}
+
 void Projection::validate(const std::string& what) const {
   check_counts(n_pre, n_post, what.c_str());
   auto need = [&](const Tensor& t, const char* name, DType dt, int64_t n) {
@@ -305,24 +337,9 @@ void Projection::validate(const std::string& what) const {
   const Tensor pp = post_ptr.to(Device::cpu()), pi = pre_idx.to(Device::cpu());
   const Tensor qp = pre_ptr.to(Device::cpu()), qi = post_idx.to(Device::cpu());
   const Tensor sp = syn_of_pre.to(Device::cpu()), sg = source_sign.to(Device::cpu());
-  // One CSR: ptr[0] = 0, ptr monotone, ptr[rows] = n, indices strictly ascending in range.
   auto check_csr = [&](const int64_t* ptr, const int32_t* idx, int64_t rows, int64_t cols,
                        const char* ptr_name, const char* idx_name) {
-    RSNN_CHECK(ptr[0] == 0 && ptr[rows] == n, what, ": ", ptr_name, " must run from 0 to nnz = ", n,
-               ", got ", ptr[0], " .. ", ptr[rows]);
-    for (int64_t r = 0; r < rows; ++r)  // first, so that the index loop stays in bounds
-      RSNN_CHECK(ptr[r] <= ptr[r + 1], what, ": ", ptr_name, " decreases at row ", r, " (", ptr[r],
-                 " > ", ptr[r + 1], ")");
-    int64_t bad = -1;
-#pragma omp parallel for schedule(static) reduction(max : bad) if (n > 65536)
-    for (int64_t r = 0; r < rows; ++r) {
-      bool ok = true;
-      for (int64_t e = ptr[r]; ok && e < ptr[r + 1]; ++e)
-        ok = idx[e] >= 0 && idx[e] < cols && (e == ptr[r] || idx[e - 1] < idx[e]);
-      if (!ok) bad = std::max(bad, r);
-    }
-    RSNN_CHECK(bad < 0, what, ": row ", bad, " of ", idx_name,
-               " is not strictly ascending and in range [0, ", cols, ")");
+    check_csr_arrays(ptr, idx, rows, cols, n, what, ptr_name, idx_name);
   };
   const int64_t* post_ptr_v = pp.data<int64_t>();
   const int32_t* pre_idx_v = pi.data<int32_t>();

@@ -51,6 +51,11 @@ struct Projection {
   void validate(const std::string& what) const;  // structural checks (CPU copies), throws
 };
 
+// Checks of the post-major half alone (what detail::build_pre_major reads): dtypes, shapes,
+// post_ptr from 0 to nnz and monotone, pre_idx strictly ascending per row and in [0, n_pre).
+// Loaders call it on untrusted arrays (a checkpoint) before anything indexes with them.
+void validate_post_major(const Projection& p, const std::string& what);
+
 // Independent Bernoulli(prob[pre group, post group]) draws for every (pre, post) neuron pair.
 //
 // Sampling (exactly the distribution of independent draws, without one draw per pair): for

@@ -1,13 +1,17 @@
 #include "runtime/atomic_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "runtime/error.h"
 
@@ -26,6 +30,20 @@ void sync_file(const std::string& path) {
   ::close(fd);
   RSNN_CHECK(rc == 0, "cannot flush '", path, "' to disk: ", std::strerror(err));
 }
+
+// Make the rename itself durable: the new directory entry lives in the directory's data.
+// Some file systems refuse fsync on a directory (EINVAL); the rename has happened then.
+void sync_parent_dir(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  RSNN_CHECK(fd >= 0, "cannot open directory '", dir, "' to flush it: ", errno_text());
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  RSNN_CHECK(rc == 0 || err == EINVAL || err == EROFS, "cannot flush directory '", dir,
+             "' to disk: ", std::strerror(err));
+}
 }  // namespace
 
 std::string temp_path_for(const std::string& path) {
@@ -38,6 +56,30 @@ void commit_temp(const std::string& tmp, const std::string& path) {
   sync_file(tmp);
   RSNN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot move '", tmp, "' onto '", path,
              "': ", errno_text());
+  sync_parent_dir(path);
+}
+
+int remove_stale_temps(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp-";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return 0;  // no folder yet: nothing is stale
+  std::vector<std::string> stale;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
+    if (end == name.c_str() + prefix.size() || *end != '-' || pid <= 0) continue;
+    // kill(pid, 0) fails with ESRCH only when no such process exists.
+    if (pid != static_cast<long>(::getpid()) && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      stale.push_back(dir + "/" + name);
+  }
+  ::closedir(d);
+  int removed = 0;
+  for (const std::string& f : stale) removed += std::remove(f.c_str()) == 0;
+  return removed;
 }
 
 void write_bytes_atomic(const std::string& path, const void* data, size_t bytes) {

@@ -13,10 +13,15 @@ namespace rsnn {
 // process; rename is atomic only within one file system, hence the same directory).
 std::string temp_path_for(const std::string& path);
 
-// Flush `tmp` to disk and rename it onto `path` (replacing any existing file).
+// Flush `tmp` to disk, rename it onto `path` (replacing any existing file), then flush the
+// directory so that the rename survives a crash.
 // Throws rsnn::Error "cannot move 'tmp' onto 'path': <reason>" on failure; `tmp` is left
 // in place then (the caller decides whether to remove it).
 void commit_temp(const std::string& tmp, const std::string& path);
+
+// Removes the temporary files of `path` ("<path>.tmp-<pid>-<n>") whose process no longer runs
+// (a run killed between writing and renaming); returns how many. Files of live processes stay.
+int remove_stale_temps(const std::string& path);
 
 // Write `contents` (text or binary) to `path` atomically. Throws rsnn::Error naming the
 // path on any failure; the temporary file is removed then.

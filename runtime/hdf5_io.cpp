@@ -225,6 +225,9 @@ Handle file_access_plist(const std::string& file) {
 
 }  // namespace
 
+void hdf5_quiet_errors() { quiet_hdf5(); }
+std::string hdf5_error_reason() { return h5_reason(); }
+
 // ---- opening and closing ----------------------------------------------------------------
 
 H5File::H5File(const std::string& path, const std::string& tmp, int64_t id, Mode mode)

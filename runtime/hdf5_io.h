@@ -37,6 +37,12 @@ struct H5WriteOptions {
   size_t auto_chunk_bytes = size_t(4) << 20;
 };
 
+// For code that calls the HDF5 C API itself (the MATLAB-compatible writers): switch HDF5's
+// error printing off on this thread, and the innermost reason of the last failure (the
+// error stack is cleared).
+void hdf5_quiet_errors();
+std::string hdf5_error_reason();
+
 class H5File {
  public:
   // A new file written atomically: the data goes to a temporary file beside `path`, which

@@ -61,7 +61,9 @@ PythonScript find_python_script(const std::string& name, const char* env_var,
   std::vector<std::string> scripts;
   if (const char* e = std::getenv(env_var)) scripts.push_back(e);
   const std::string d = executable_dir();
-  for (const char* rel : {"/../../tools/", "/../tools/", "/"}) scripts.push_back(d + rel + name);
+  // build folder in the tree, build/tools, beside the program, an install (bin/ and share/rsnn/)
+  for (const char* rel : {"/../../tools/", "/../tools/", "/", "/../share/rsnn/"})
+    scripts.push_back(d + rel + name);
   scripts.push_back("tools/" + name);
   for (const auto& s : scripts)
     if (std::ifstream(s).good()) {

@@ -61,8 +61,7 @@ std::vector<int64_t> samples_of_class(const EncodedSet& set, int label) {
 std::unique_ptr<BarrelModel> copy_with_steps(const BarrelModel& m, int64_t T) {
   BarrelConfig cfg = m.config();
   cfg.T = T;
-  auto c = std::make_unique<BarrelModel>(cfg);
-  c->set_projection(m.projection(), m.parameter("w").value());
+  auto c = std::make_unique<BarrelModel>(cfg, m.projection().to(Device::cpu()));
   const auto src = m.named_parameters();
   const auto dst = c->named_parameters();
   for (size_t k = 0; k < src.size(); ++k) dst[k].second.value().copy_from(src[k].second.value());

@@ -169,6 +169,10 @@ Tensor ConnectionTables::type() const {
 Tensor read_table_csv(const std::string& path, TableKind kind) {
   std::ifstream in(path);
   RSNN_CHECK(in.good(), "cannot open connection table '", path, "'");
+  return parse_table_csv(in, path, kind);
+}
+
+Tensor parse_table_csv(std::istream& in, const std::string& path, TableKind kind) {
   const auto& pops = populations();
   const int n_rows = kind == TableKind::thalamic ? 1 : kPopulations;
   std::vector<double> values;
@@ -333,7 +337,23 @@ ConnectionTables load_tables(const std::string& dir) {
   return t;
 }
 
-ConnectionTables default_tables() { return load_tables(barrel_data_dir()); }
+ConnectionTables shipped_tables() {
+  auto parse = [](TableKind kind) {
+    std::istringstream in(detail::shipped_table_csv(kind));
+    return parse_table_csv(in, std::string("built-in ") + table_stem(kind) + ".csv", kind);
+  };
+  ConnectionTables t;
+  t.thalamic = parse(TableKind::thalamic);
+  t.exc = parse(TableKind::exc);
+  t.inh = parse(TableKind::inh);
+  validate_tables(t, "built-in tables");
+  return t;
+}
+
+ConnectionTables default_tables() {
+  if (std::getenv("RSNN_DATA_DIR")) return load_tables(barrel_data_dir());
+  return shipped_tables();
+}
 
 std::string barrel_data_dir() {
   std::vector<std::string> tried;
@@ -356,9 +376,11 @@ std::string barrel_data_dir() {
       const size_t slash = dir.rfind('/');
       if (slash == std::string::npos) break;
       dir = dir.substr(0, slash);
-      const std::string d = dir + "/data/barrel";
-      tried.push_back(d);
-      if (ok(d)) return d;
+      for (const char* sub : {"/data/barrel", "/share/rsnn/barrel"}) {  // source tree, install
+        const std::string d = dir + sub;
+        tried.push_back(d);
+        if (ok(d)) return d;
+      }
     }
   }
   std::string all;

@@ -12,6 +12,7 @@
 // swap in their own. Every reader validates and throws rsnn::Error naming the file.
 #pragma once
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -74,14 +75,26 @@ Tensor read_table(const std::string& path, TableKind kind);
 void write_table_csv(const std::string& path, const Tensor& table, TableKind kind,
                      const std::string& comment = "");
 
+// The same from a stream; `where` names the source in messages.
+Tensor parse_table_csv(std::istream& in, const std::string& where, TableKind kind);
+
 // Loads <dir>/<stem>.csv for each table, or <stem>.npy where no CSV exists; validates.
 ConnectionTables load_tables(const std::string& dir);
-// The tables shipped with the project (data/barrel, found by barrel_data_dir()).
+// The tables of data/barrel as compiled into the library (tools/CMakeLists.txt embeds the
+// CSV text), so the program needs no data files at run time and runs from any directory.
+ConnectionTables shipped_tables();
+// The tables a model uses when none are named: $RSNN_DATA_DIR/barrel when RSNN_DATA_DIR is
+// set, else shipped_tables().
 ConnectionTables default_tables();
 // The project's data/barrel folder: $RSNN_DATA_DIR/barrel when RSNN_DATA_DIR is set, else
-// data/barrel under the working directory or under up to four parents of the executable's
-// folder. Throws naming the places tried.
+// data/barrel under the working directory, or data/barrel or share/rsnn/barrel (an install)
+// under up to four parents of the executable's folder. Throws naming the places tried.
 std::string barrel_data_dir();
+
+namespace detail {
+// The CSV text of data/barrel/<table_stem(kind)>.csv at build time (a generated source).
+const char* shipped_table_csv(TableKind kind);
+}  // namespace detail
 
 // Shapes, names already checked by the readers; values finite and in [0, 1]; exc non-zero only
 // in E rows, inh only in I rows, never both. `where` names the source in messages.

@@ -54,7 +54,20 @@ void BarrelConfig::validate() const {
 BarrelModel::BarrelModel(const BarrelConfig& cfg) : cfg_(cfg) {
   cfg_.validate();
   const ConnectionTables tables = cfg_.tables_dir.empty() ? default_tables() : load_tables(cfg_.tables_dir);
-  proj_ = build_projection(network_projection_spec(tables, cfg_.seed, kStreamProjection));
+  init(build_projection(network_projection_spec(tables, cfg_.seed, kStreamProjection)));
+}
+
+BarrelModel::BarrelModel(const BarrelConfig& cfg, Projection projection) : cfg_(cfg) {
+  cfg_.validate();
+  projection.validate("barrel model projection");
+  RSNN_CHECK(projection.n_pre == kNetworkNeurons && projection.n_post == kNetworkNeurons,
+             "barrel model: projection is ", projection.n_post, "x", projection.n_pre, ", expected ",
+             kNetworkNeurons, "x", kNetworkNeurons);
+  init(projection.device().is_cpu() ? std::move(projection) : projection.to(Device::cpu()));
+}
+
+void BarrelModel::init(Projection projection) {
+  proj_ = std::move(projection);
   const int64_t N = proj_.n_post;
   build_lif_config();
 

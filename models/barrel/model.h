@@ -66,7 +66,11 @@ struct ForwardResult {
 
 class BarrelModel {
  public:
+  // Samples the projection from the connection tables (cfg.tables_dir, else the built-in ones).
   explicit BarrelModel(const BarrelConfig& cfg);
+  // With a given projection (a checkpoint's, a copy's): no tables are read. The parameters
+  // are initialized as above (w with the projection's nnz); callers overwrite them.
+  BarrelModel(const BarrelConfig& cfg, Projection projection);
 
   const BarrelConfig& config() const { return cfg_; }
   // Where the model's tensors live and its forward and backward run (CPU after construction).
@@ -100,6 +104,7 @@ class BarrelModel {
   void initial_state(int64_t B, Tensor& v0, Tensor& a0, Tensor& s0) const;
 
  private:
+  void init(Projection projection);  // everything but the projection's sampling
   void build_lif_config();
 
   BarrelConfig cfg_;

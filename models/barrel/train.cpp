@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "autograd/ops.h"
+#include "models/barrel/anatomy.h"
 #include "runtime/atomic_file.h"
 #include "runtime/hdf5_io.h"
 #include "runtime/philox.h"
@@ -75,8 +76,10 @@ Tensor batch_labels(const EncodedSet& set, const std::vector<int64_t>& index) {
   return l;
 }
 
-EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch) {
+EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch,
+                    const std::function<void(int64_t, int64_t)>& progress) {
   RSNN_CHECK(batch > 0, "evaluate: batch must be > 0");
+  RSNN_CHECK(set.size() > 0, "evaluate: the data set holds no samples");
   ag::NoGradGuard no_grad;
   EvalResult r;
   double loss_sum = 0;
@@ -92,6 +95,7 @@ EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch) {
       correct += pred[i] == labels.data<int64_t>()[i];
       r.predictions.push_back(pred[i]);
     }
+    if (progress) progress(start + int64_t(idx.size()), set.size());
   }
   r.samples = set.size();
   r.loss = r.samples ? loss_sum / double(r.samples) : 0;
@@ -112,6 +116,29 @@ std::vector<int64_t> permutation(int64_t n, uint64_t seed, int64_t epoch) {
   return p;
 }
 
+const char* const kLogHeader = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds\n";
+
+// The header and the rows of epochs 1..epoch of an existing log: rows after the checkpoint's
+// epoch (written before a kill, or since the last checkpoint) are recomputed by the resumed run.
+std::string log_up_to_epoch(const std::string& path, int64_t epoch) {
+  std::ifstream in(path);
+  if (!in.good()) return kLogHeader;
+  std::string text = kLogHeader, line;
+  bool header = true;
+  while (std::getline(in, line)) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    if (line.empty()) continue;
+    char* end = nullptr;
+    const long long e = std::strtoll(line.c_str(), &end, 10);
+    RSNN_CHECK(end != line.c_str() && *end == ',', path, ": cannot read the epoch of row '", line, "'");
+    if (e >= 1 && e <= epoch) text += line + "\n";
+  }
+  return text;
+}
+
 std::string order_name(UpdateOrder o) { return o == UpdateOrder::gauss_seidel ? "gauss_seidel" : "previous_step"; }
 std::string loss_name(LossKind l) { return l == LossKind::seed ? "seed" : "plain"; }
 
@@ -119,8 +146,9 @@ std::string loss_name(LossKind l) { return l == LossKind::seed ? "seed" : "plain
 
 TrainSummary train(BarrelModel& model, const EncodedSet& train_set, const EncodedSet& test_set,
                    const TrainOptions& opt) {
-  RSNN_CHECK(opt.epochs >= 0 && opt.batch > 0 && opt.lr > 0, "train: bad options (epochs ",
-             opt.epochs, ", batch ", opt.batch, ", lr ", opt.lr, ")");
+  RSNN_CHECK(opt.epochs >= 0 && opt.batch > 0 && opt.lr > 0 && opt.checkpoint_every > 0,
+             "train: bad options (epochs ", opt.epochs, ", batch ", opt.batch, ", lr ", opt.lr,
+             ", checkpoint_every ", opt.checkpoint_every, ")");
   RSNN_CHECK(train_set.size() > 0, "train: empty training set");
   ag::Adam adam(model.param_groups(opt.lr));
   ag::StepLR sched(adam, opt.step_size, opt.gamma);
@@ -134,15 +162,13 @@ TrainSummary train(BarrelModel& model, const EncodedSet& train_set, const Encode
   }
   std::string log_text;
   if (!log_path.empty()) {
-    std::filesystem::create_directories(opt.run_dir);
-    if (opt.resume && std::filesystem::exists(log_path)) {
-      std::ifstream in(log_path);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      log_text = ss.str();
-    } else {
-      log_text = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds\n";
-    }
+    std::error_code ec;
+    std::filesystem::create_directories(opt.run_dir, ec);
+    RSNN_CHECK(!ec, "cannot create run directory '", opt.run_dir, "': ", ec.message());
+    // Temporary files of killed runs (a kill between write and rename) would pile up.
+    remove_stale_temps(ckpt);
+    remove_stale_temps(log_path);
+    log_text = opt.resume ? log_up_to_epoch(log_path, start_epoch) : kLogHeader;
   }
 
   TrainSummary sum;
@@ -192,8 +218,11 @@ TrainSummary train(BarrelModel& model, const EncodedSet& train_set, const Encode
       row << epoch + 1 << ',' << loss_sum / double(n) << ',' << sum.last_train_accuracy << ','
           << test.loss << ',' << test.accuracy << ',' << adam.groups()[0].lr << ',' << secs << '\n';
       log_text += row.str();
+      // The checkpoint first: a kill before the log's rename loses a row that --resume
+      // recomputes, never a row for an epoch the checkpoint does not hold.
+      if ((epoch + 1) % opt.checkpoint_every == 0 || epoch + 1 == opt.epochs)
+        save_checkpoint(ckpt, model, &adam, epoch + 1, sched.last_epoch(), test.accuracy);
       write_text_atomic(log_path, log_text);
-      save_checkpoint(ckpt, model, &adam, epoch + 1, sched.last_epoch(), test.accuracy);
     }
   }
   if (opt.progress) bar.finish({{"loss", sum.last_loss}, {"test_acc", sum.last_test_accuracy}});
@@ -256,25 +285,29 @@ std::unique_ptr<BarrelModel> load_checkpoint(const std::string& path) {
   const std::string order = f.get_attr_string("/", "order");
   RSNN_CHECK(order == "gauss_seidel" || order == "previous_step", path, ": unknown order '", order, "'");
   c.order = order == "gauss_seidel" ? UpdateOrder::gauss_seidel : UpdateOrder::previous_step;
-  c.loss = f.get_attr_string("/", "loss") == "plain" ? LossKind::plain : LossKind::seed;
+  const std::string loss = f.get_attr_string("/", "loss");
+  RSNN_CHECK(loss == "seed" || loss == "plain", path, ": unknown loss '", loss, "' (expected seed or plain)");
+  c.loss = loss == "plain" ? LossKind::plain : LossKind::seed;
   c.seed = static_cast<uint64_t>(f.get_attr_int("/", "seed"));
-  auto model = std::make_unique<BarrelModel>(c);
-  const int64_t N = model->neurons();
-
+  // The checkpoint holds the whole projection: no connection tables are read.
+  const int64_t N = kNetworkNeurons;
   Projection p;
   p.n_pre = p.n_post = N;
   p.post_ptr = f.read_checked("/projection/post_ptr", {N + 1}, DType::i64);
-  const int64_t nnz = p.post_ptr.data<int64_t>()[N];
-  p.pre_idx = f.read_checked("/projection/pre_idx", {nnz}, DType::i32);
+  p.pre_idx = f.read_checked("/projection/pre_idx", {-1}, DType::i32);
   p.source_sign = f.read_checked("/projection/source_sign", {N}, DType::f32);
-  detail::build_pre_major(p);
-  model->set_projection(p, f.read_checked("/params/w", {nnz}, DType::f32));
+  // The file is untrusted: every index is checked before the transpose indexes with it.
+  validate_post_major(p, path + ": /projection");
+  rsnn::detail::build_pre_major(p);
+  auto model = std::make_unique<BarrelModel>(c, std::move(p));
   for (const auto& [name, v] : model->named_parameters()) {
     Tensor t = f.read_checked("/params/" + name, v.value().shape(), DType::f32);
     check_finite(t, path + ": /params/" + name);
     v.value().copy_from(t);
   }
-  model->b_base().copy_from(f.read_checked("/b_base", {N}, DType::f32));
+  Tensor b_base = f.read_checked("/b_base", {N}, DType::f32);
+  check_finite(b_base, path + ": /b_base");
+  model->b_base().copy_from(b_base);
   return model;
 }
 
@@ -288,6 +321,9 @@ int64_t load_training_state(const std::string& path, ag::Adam& adam, ag::StepLR&
       const std::string g = "/optimizer/" + std::to_string(k);
       st.params[k].m = f.read_checked(g + "/m", st.params[k].m.shape(), st.params[k].m.dtype());
       st.params[k].v = f.read_checked(g + "/v", st.params[k].v.shape(), st.params[k].v.dtype());
+      // NaN here would surface epochs later as an unrelated parameter error.
+      check_finite(st.params[k].m, path + ": " + g + "/m");
+      check_finite(st.params[k].v, path + ": " + g + "/v");
       st.params[k].step = f.get_attr_int(g, "step");
     }
     adam.load_state(st);

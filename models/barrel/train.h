@@ -11,6 +11,7 @@
 //                      (parameters in param_groups order) -- absent in converted models
 //   /scheduler         attribute last_epoch
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,7 +41,9 @@ struct EvalResult {
   int64_t samples = 0;
   std::vector<int64_t> predictions;
 };
-EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch);
+// progress(done, total) after every batch, when given (samples evaluated so far).
+EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch,
+                    const std::function<void(int64_t, int64_t)>& progress = {});
 
 struct TrainOptions {
   int64_t epochs = 100;
@@ -51,6 +54,7 @@ struct TrainOptions {
   std::string run_dir;      // checkpoint.h5 and log.csv go here; empty: nothing written
   bool resume = false;      // continue from run_dir/checkpoint.h5
   bool progress = true;     // a progress line on stderr
+  int64_t checkpoint_every = 1;  // epochs between checkpoints (the last epoch always gets one)
 };
 
 struct TrainSummary {
@@ -62,7 +66,9 @@ struct TrainSummary {
 
 // The original's schedule: Adam (lr, tau_adp 5 lr, tau_m 2 lr), StepLR per epoch, a
 // shuffled pass over the training set per epoch (Philox permutation keyed by the epoch),
-// an evaluation on the test set and a checkpoint after every epoch.
+// an evaluation on the test set after every epoch and a checkpoint every checkpoint_every
+// epochs. The checkpoint is written before log.csv; on resume the log keeps the rows up to
+// the checkpoint's epoch. Stale temporary files of killed runs are removed at the start.
 TrainSummary train(BarrelModel& model, const EncodedSet& train_set, const EncodedSet& test_set,
                    const TrainOptions& opt);
 

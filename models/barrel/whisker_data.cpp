@@ -313,6 +313,8 @@ WhiskerData read_whisker_h5(const std::string& path) {
   if (sl.size() == 2 && sl[1] == 1) sl = {sl[0]};
   RSNN_CHECK(sl.size() == 1, path, ": dataset 'label': expected shape [N], got ", shape_str(sl));
   const int64_t n = sl[0];
+  // Zero samples would "evaluate" to accuracy 0 and "train" on nothing.
+  RSNN_CHECK(n > 0, path, ": holds no samples ('label' has shape ", shape_str(sl), ")");
   for (const auto& [name, s] : {std::pair<const char*, const Shape*>{"force", &sf}, {"torque", &st}}) {
     RSNN_CHECK(s->size() == 6, path, ": dataset '", name,
                "': expected rank 6 [N, 12, 110, 31, 3, 3], got shape ", shape_str(*s));

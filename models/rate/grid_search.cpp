@@ -32,7 +32,11 @@ std::vector<double> parse_scaling_factors(const std::string& spec) {
     while (std::getline(ss, p, ':')) parts.push_back(p);
     RSNN_CHECK(parts.size() == 3, "scaling factors '", spec, "': expected start:step:stop");
     const double a = num(parts[0]), step = num(parts[1]), b = num(parts[2]);
-    RSNN_CHECK(step > 0 && b >= a, "scaling factors '", spec, "': need step > 0 and stop >= start");
+    RSNN_CHECK(std::isfinite(a) && std::isfinite(b) && std::isfinite(step) && step > 0 && b >= a,
+               "scaling factors '", spec, "': need finite values, step > 0 and stop >= start");
+    const double count = std::floor((b - a) / step) + 1;
+    RSNN_CHECK(count <= double(kMaxScalingFactors), "scaling factors '", spec, "': ", count,
+               " values, more than the ", kMaxScalingFactors, " a grid search may try (use a larger step)");
     for (int64_t k = 0;; ++k) {
       const double v = a + double(k) * step;
       if (v > b + 1e-9 * std::fabs(step)) break;
@@ -44,7 +48,10 @@ std::vector<double> parse_scaling_factors(const std::string& spec) {
     while (std::getline(ss, p, ',')) out.push_back(num(p));
   }
   RSNN_CHECK(!out.empty(), "scaling factors '", spec, "': no values");
-  for (double v : out) RSNN_CHECK(v > 0, "scaling factors '", spec, "': ", v, " is not > 0");
+  RSNN_CHECK(out.size() <= size_t(kMaxScalingFactors), "scaling factors '", spec, "': ", out.size(),
+             " values, more than the ", kMaxScalingFactors, " a grid search may try");
+  for (double v : out)
+    RSNN_CHECK(std::isfinite(v) && v > 0, "scaling factors '", spec, "': ", v, " is not a finite number > 0");
   return out;
 }
 

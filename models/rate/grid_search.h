@@ -14,7 +14,9 @@
 
 namespace rsnn::rate {
 
-// "20:5:75" (MATLAB start:step:stop, stop inclusive), "25" or "20,30,45".
+// "20:5:75" (MATLAB start:step:stop, stop inclusive), "25" or "20,30,45"; at most
+// kMaxScalingFactors values (a typo in the step must not start millions of simulations).
+inline constexpr int64_t kMaxScalingFactors = 10000;
 std::vector<double> parse_scaling_factors(const std::string& spec);
 
 struct GridSearchConfig {

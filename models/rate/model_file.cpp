@@ -7,8 +7,11 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <random>
 
+#include "runtime/atomic_file.h"
 #include "runtime/error.h"
+#include "runtime/hdf5_io.h"
 
 namespace rsnn::rate {
 
@@ -21,12 +24,16 @@ namespace {
 class Writer {
  public:
   Writer(const std::string& path, bool matlab) : path_(path), matlab_(matlab) {
+    hdf5_quiet_errors();  // failures become one-line errors, not HDF5 error stacks
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     RSNN_H5_CHECK(fcpl, "H5Pcreate for ", path);
     if (matlab) RSNN_H5_CHECK(H5Pset_userblock(fcpl, 512), path);
     f_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
     H5Pclose(fcpl);
-    RSNN_CHECK(f_ >= 0, "cannot create HDF5 file ", path);
+    if (f_ < 0) {
+      const std::string why = hdf5_error_reason();
+      RSNN_FAIL("cannot create HDF5 file ", path, why.empty() ? "" : ": ", why);
+    }
   }
   ~Writer() {
     if (f_ >= 0) H5Fclose(f_);
@@ -232,33 +239,20 @@ void write_model(Writer& w, const RateModel& m, bool matlab) {
   (void)matlab;
 }
 
-std::string temp_path(const std::string& path) {
-  return path + ".tmp." + std::to_string(::getpid());
-}
-
-void commit(const std::string& tmp, const std::string& path) {
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    RSNN_FAIL("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno));
-  }
-}
-
+// The project's atomic writer: a unique temporary name (two processes writing one file never
+// share it), fsync of file and directory, the temporary removed when `body` throws.
 template <class F>
 void atomic_write(const std::string& path, F&& body) {
-  const std::string tmp = temp_path(path);
-  try {
-    body(tmp);
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  commit(tmp, path);
+  AtomicFile out(path);
+  body(out.temp_path());
+  out.commit();
 }
 
 // ---------------------------------------------------------------- reading
 class Reader {
  public:
   explicit Reader(const std::string& path) : path_(path) {
+    hdf5_quiet_errors();
     H5E_BEGIN_TRY { f_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT); }
     H5E_END_TRY;
     RSNN_CHECK(f_ >= 0, "cannot open rate model file ", path, " (missing or not HDF5)");
@@ -285,19 +279,34 @@ class Reader {
     if (shape) *shape = sh;
     return v;
   }
+  // Values that define the model: NaN or infinity there is an error naming file and dataset.
+  std::vector<double> read_finite(const std::string& name, std::vector<int64_t>* shape = nullptr) const {
+    auto v = read(name, shape);
+    for (size_t i = 0; i < v.size(); ++i)
+      RSNN_CHECK(std::isfinite(v[i]), path_, ": dataset '", name, "' holds a non-finite value (",
+                 v[i], " at element ", i, ")");
+    return v;
+  }
   std::vector<double> read_shape(const std::string& name, const std::vector<int64_t>& want) const {
     std::vector<int64_t> sh;
-    auto v = read(name, &sh);
+    auto v = read_finite(name, &sh);
     RSNN_CHECK(sh == want, path_, ": dataset '", name, "': expected shape ", shape_str(want), ", got ",
                shape_str(sh));
     return v;
   }
   double scalar(const std::string& name) const {
-    auto v = read(name);
+    auto v = read_finite(name);
     RSNN_CHECK(v.size() == 1, path_, ": dataset '", name, "' is not a scalar");
     return v[0];
   }
   double scalar_or(const std::string& name, double dflt) const { return has(name) ? scalar(name) : dflt; }
+  // A record that may hold NaN (an evaluation that never ran).
+  double record_or(const std::string& name, double dflt) const {
+    if (!has(name)) return dflt;
+    auto v = read(name);
+    RSNN_CHECK(v.size() == 1, path_, ": dataset '", name, "' is not a scalar");
+    return v[0];
+  }
   std::string string(const std::string& name) const {
     RSNN_CHECK(has(name), path_, ": missing dataset '", name, "'");
     hid_t ds = H5Dopen2(f_, name.c_str(), H5P_DEFAULT);
@@ -415,7 +424,7 @@ RateModel load_rate_model(const std::string& path) {
   cfg.N = N;
   cfg.n_in = C;
   cfg.som_N = int(rd.scalar("som_N"));
-  cfg.taus = rd.read("taus");
+  cfg.taus = rd.read_finite("taus");
   cfg.act = parse_activation(rd.string("activation"));
   cfg.P_inh = rd.scalar_or("P_inh", 0.2);
   cfg.P_rec = rd.scalar_or("P_rec", 0.2);
@@ -467,7 +476,7 @@ RateModel load_rate_model(const std::string& path) {
   m.seed = uint64_t(rd.scalar_or("seed", 0));
   m.tr = int64_t(rd.scalar_or("tr", 0));
   m.converged = rd.scalar_or("converged", 0) != 0;
-  m.seconds = rd.scalar_or("training_seconds", 0);
+  m.seconds = rd.record_or("training_seconds", 0);
   if (rd.has("losses")) m.losses = rd.read("losses");
   if (rd.has("eval_history")) {
     std::vector<int64_t> es;
@@ -493,11 +502,11 @@ RateModel load_rate_model(const std::string& path) {
   m.o = opt_tensor("o");
   m.x = opt_tensor("x");
   m.r = opt_tensor("r");
-  m.eval_perf_mean = rd.scalar_or("eval_perf_mean", NAN);
-  m.eval_loss_mean = rd.scalar_or("eval_loss_mean", NAN);
+  m.eval_perf_mean = rd.record_or("eval_perf_mean", NAN);
+  m.eval_loss_mean = rd.record_or("eval_loss_mean", NAN);
   if (rd.has("scaling_factors")) {
-    m.scaling_factors = rd.read("scaling_factors");
-    m.all_perfs = rd.read("all_perfs");
+    m.scaling_factors = rd.read_finite("scaling_factors");
+    m.all_perfs = rd.read_finite("all_perfs");
     RSNN_CHECK(m.all_perfs.size() == m.scaling_factors.size(), path,
                ": all_perfs and scaling_factors differ in length");
   }
@@ -553,8 +562,14 @@ std::string default_model_name(const RateModel& m) {
   const auto& t = m.net.cfg.taus;
   const std::string areas =
       m.net.cfg.n_areas > 1 ? "_Areas_" + std::to_string(m.net.cfg.n_areas) : std::string();
+  // The date alone collides for runs started in the same second (parallel jobs into one
+  // folder): the seed and 32 random bits (from the OS entropy source) keep names apart.
+  std::random_device entropy;
+  char unique[16];
+  std::snprintf(unique, sizeof unique, "%08x", static_cast<unsigned>(entropy()));
   return "Task_" + m.task.name() + "_N_" + std::to_string(m.net.N()) + areas + "_Taus_" + num(t[0]) +
-         "_" + num(t.back()) + "_Act_" + activation_name(m.net.cfg.act) + "_" + date;
+         "_" + num(t.back()) + "_Act_" + activation_name(m.net.cfg.act) + "_" + date + "_seed" +
+         std::to_string(m.seed) + "_" + unique;
 }
 
 }  // namespace rsnn::rate

@@ -54,7 +54,8 @@ void save_lif_recording(const std::string& path, const LifNetwork& net, const Ta
                         const std::vector<Trial>& trials, const std::vector<LifTrialResult>& res,
                         int stride, double perf);
 
-// The original file name: Task_<task>_N_<N>_Taus_<min>_<max>_Act_<act>_<YYYY_MM_DD_HHMMSS>.
+// The original file name with a seed and a random suffix, so that parallel runs never collide:
+// Task_<task>_N_<N>_Taus_<min>_<max>_Act_<act>_<YYYY_MM_DD_HHMMSS>_seed<seed>_<8 hex digits>.
 std::string default_model_name(const RateModel& m);
 
 }  // namespace rsnn::rate

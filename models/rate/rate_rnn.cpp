@@ -51,6 +51,7 @@ void RateConfig::validate() const {
   RSNN_CHECK(n_areas >= 1 && N % n_areas == 0, "rate config: N = ", N,
              " must split into n_areas = ", n_areas, " equal areas");
   RSNN_CHECK(P_inter > 0 && P_inter <= 1, "rate config: P_inter must be in (0, 1], got ", P_inter);
+  RSNN_CHECK(std::isfinite(gain) && gain > 0, "rate config: gain must be a finite number > 0, got ", gain);
 }
 
 // ---------------------------------------------------------------- network

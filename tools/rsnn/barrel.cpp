@@ -11,6 +11,7 @@
 #include "models/barrel/whisker_synth.h"
 #include "runtime/atomic_file.h"
 #include "runtime/device.h"
+#include "runtime/output_check.h"
 #include "runtime/progress.h"
 #include "tools/rsnn/barrel_command.h"
 #include "tools/rsnn/command.h"
@@ -33,9 +34,9 @@ void add_data_options(CLI::App* cmd, DataArgs& a, bool need_train) {
   if (need_train) cmd->add_option("--train-file", a.train_file, "training file (overrides --data)");
   cmd->add_option("--test-file", a.test_file, "test file (overrides --data)");
   cmd->add_option("--synth-train", a.synth_train, "synthetic training samples when no data is given")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(positive_number())->capture_default_str();
   cmd->add_option("--synth-test", a.synth_test, "synthetic test samples when no data is given")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(positive_number())->capture_default_str();
   cmd->add_option("--synth-seed", a.synth_seed, "seed of the synthetic data")->capture_default_str();
 }
 
@@ -63,7 +64,31 @@ struct ModelArgs {
   std::string tables;
 };
 
+// The model flags that --resume takes from the checkpoint: each one given must agree with it.
+void check_resume_flags(const CLI::App* cmd, const ModelArgs& m, const BarrelConfig& ckpt,
+                        const std::string& path) {
+  auto same = [&](const char* flag, bool equal, const std::string& given, const std::string& stored) {
+    RSNN_CHECK(cmd->count(flag) == 0 || equal, flag, " ", given, " differs from the checkpoint's ",
+               stored, " (", path, "); --resume continues the stored model: drop ", flag,
+               " or start a new run");
+  };
+  same("--form", parse_form(m.form) == ckpt.form, m.form, form_name(ckpt.form));
+  same("--steps", m.T == ckpt.T, std::to_string(m.T), std::to_string(ckpt.T));
+  same("--seed", m.seed == ckpt.seed, std::to_string(m.seed), std::to_string(ckpt.seed));
+  same("--init-b", m.init_b == ckpt.init_b, std::to_string(m.init_b), std::to_string(ckpt.init_b));
+  same("--init-w", m.init_w == ckpt.init_w, std::to_string(m.init_w), std::to_string(ckpt.init_w));
+  const bool gs = ckpt.order == UpdateOrder::gauss_seidel;
+  same("--order", (m.order == "gauss_seidel") == gs, m.order, gs ? "gauss_seidel" : "previous_step");
+  const bool seed_loss = ckpt.loss == LossKind::seed;
+  same("--loss", (m.loss == "seed") == seed_loss, m.loss, seed_loss ? "seed" : "plain");
+  RSNN_CHECK(cmd->count("--propagation") == 0, "--propagation cannot be combined with --resume ",
+             "(the resumed model uses the automatic choice)");
+  RSNN_CHECK(cmd->count("--tables") == 0, "--tables cannot be combined with --resume: the checkpoint ",
+             path, " holds its whole projection");
+}
+
 BarrelConfig make_config(const ModelArgs& m) {
+  RSNN_CHECK(m.init_w < 0 || m.init_w <= 1, "--init-w must be in (0, 1], got ", m.init_w);
   BarrelConfig c = parse_form(m.form) == InputForm::spiking ? BarrelConfig::spiking_default()
                                                              : BarrelConfig::real_default();
   if (m.T > 0) c.T = m.T;
@@ -96,8 +121,10 @@ void add_train(CLI::App& barrel) {
   cmd->add_option("--form", model->form, "spiking (T=550) or real (T=110)")
       ->check(CLI::IsMember({"spiking", "real"}))->capture_default_str();
   cmd->add_option("--steps", model->T, "time steps (default: 550 spiking, 110 real)")->check(CLI::Range(2, 100000));
-  cmd->add_option("--init-b", model->init_b, "baseline threshold and initial adaptation (default 0.04 spiking, 0.03 real)");
-  cmd->add_option("--init-w", model->init_w, "upper bound of the uniform weight init (default 0.06 spiking, 0.05 real)");
+  cmd->add_option("--init-b", model->init_b, "baseline threshold and initial adaptation (default 0.04 spiking, 0.03 real)")
+      ->check(non_negative_number());
+  cmd->add_option("--init-w", model->init_w, "upper bound of the uniform weight init, in (0, 1] (default 0.06 spiking, 0.05 real)")
+      ->check(positive_number());
   cmd->add_option("--order", model->order, "population update order")
       ->check(CLI::IsMember({"gauss_seidel", "previous_step"}))->capture_default_str();
   cmd->add_option("--loss", model->loss, "seed: the original's summed-softmax loss; plain: cross-entropy")
@@ -106,13 +133,18 @@ void add_train(CLI::App& barrel) {
       ->check(CLI::IsMember({"automatic", "pull", "push"}))->capture_default_str();
   cmd->add_option("--seed", model->seed, "seed of the network and every random draw")->capture_default_str();
   cmd->add_option("--tables", model->tables, "folder with connection tables (CSV or the original .npy)");
-  cmd->add_option("--epochs", opt->epochs, "epochs")->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--batch", opt->batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--lr", opt->lr, "base learning rate (tau_adp 5x, tau_m 2x)")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--step-size", opt->step_size, "StepLR period in epochs (default 20 spiking, 10 real)");
-  cmd->add_option("--gamma", opt->gamma, "StepLR factor (default 0.8 spiking, 0.5 real)");
+  cmd->add_option("--epochs", opt->epochs, "epochs")->check(non_negative_number())->capture_default_str();
+  cmd->add_option("--batch", opt->batch, "batch size")->check(positive_number())->capture_default_str();
+  cmd->add_option("--lr", opt->lr, "base learning rate (tau_adp 5x, tau_m 2x)")->check(positive_number())->capture_default_str();
+  cmd->add_option("--step-size", opt->step_size, "StepLR period in epochs (default 20 spiking, 10 real)")
+      ->check(positive_number());
+  cmd->add_option("--gamma", opt->gamma, "StepLR factor (default 0.8 spiking, 0.5 real)")
+      ->check(positive_number());
   cmd->add_option("--out", *out, "run directory (checkpoint.h5, log.csv)")->capture_default_str();
   cmd->add_flag("--resume", opt->resume, "continue from OUT/checkpoint.h5");
+  cmd->add_option("--checkpoint-every", opt->checkpoint_every,
+                  "epochs between checkpoints (the last epoch always gets one)")
+      ->check(positive_number())->capture_default_str();
   add_run_options(cmd, *run);
   cmd->callback([=] {
     const Device dev = run_device(*run);
@@ -121,11 +153,13 @@ void add_train(CLI::App& barrel) {
     if (cfg.form == InputForm::real && cmd->count("--step-size") == 0) o.step_size = 10;
     if (cfg.form == InputForm::real && cmd->count("--gamma") == 0) o.gamma = 0.5;
     o.run_dir = *out;
+    prepare_output_dir(*out, "--out");  // before any work: a read-only folder fails now
     std::unique_ptr<BarrelModel> m;
     const std::string ckpt = *out + "/checkpoint.h5";
     if (o.resume) {
       RSNN_CHECK(std::filesystem::exists(ckpt), "--resume: no checkpoint at ", ckpt);
       m = load_checkpoint(ckpt);
+      check_resume_flags(cmd, *model, m->config(), ckpt);
       cfg = m->config();
       std::cerr << "rsnn: resuming from " << ckpt << "\n";
     } else {
@@ -155,14 +189,16 @@ void add_eval(CLI::App& barrel) {
   auto batch = std::make_shared<int64_t>(128);
   cmd->add_option("--checkpoint", *ckpt, "checkpoint.h5 written by train")->required();
   add_data_options(cmd, *data, false);
-  cmd->add_option("--batch", *batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch", *batch, "batch size")->check(positive_number())->capture_default_str();
   add_run_options(cmd, *run);
   cmd->callback([=] {
     const Device dev = run_device(*run);
     std::unique_ptr<BarrelModel> m = load_checkpoint(*ckpt);
     m->to(dev);
     const EncodedSet test = encode_for(m->config(), load_split(*data, false), m->config().seed + 1);
-    const EvalResult r = evaluate(*m, test, *batch);
+    ProgressBar bar("eval", test.size(), "sample");
+    const EvalResult r = evaluate(*m, test, *batch, [&](int64_t done, int64_t) { bar.update(done); });
+    bar.finish();
     std::cout << std::fixed << std::setprecision(4) << "test samples " << r.samples << "  loss " << r.loss
               << "  accuracy " << r.accuracy << "\n";
   });
@@ -183,13 +219,18 @@ void add_deprive(CLI::App& barrel) {
   add_data_options(cmd, *data, false);
   cmd->add_option("--max-k", *max_k, "largest number of removed whiskers")->check(CLI::Range(1, 30))->capture_default_str();
   cmd->add_option("--trials", *trials, "random whisker sets per k >= 2 (k = 1 removes each of the 31 whiskers once)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(positive_number())->capture_default_str();
   cmd->add_option("--seed", *seed, "seed of the whisker sets and the re-encoding")->capture_default_str();
-  cmd->add_option("--batch", *batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch", *batch, "batch size")->check(positive_number())->capture_default_str();
   cmd->add_option("--out", *out, "CSV of per-trial accuracy (a *_mean.csv with the means per k is written beside it)")
       ->capture_default_str();
   add_run_options(cmd, *run);
   cmd->callback([=] {
+    std::string mean_path = *out;
+    const auto dot = mean_path.rfind(".csv");
+    mean_path = (dot == std::string::npos ? mean_path : mean_path.substr(0, dot)) + "_mean.csv";
+    check_output_file(*out, "--out");  // before the trials, not after them
+    check_output_file(mean_path, "--out");
     const Device dev = run_device(*run);
     std::unique_ptr<BarrelModel> m = load_checkpoint(*ckpt);
     m->to(dev);
@@ -225,9 +266,6 @@ void add_deprive(CLI::App& barrel) {
     }
     bar.finish();
     write_text_atomic(*out, csv.str());
-    std::string mean_path = *out;
-    const auto dot = mean_path.rfind(".csv");
-    mean_path = (dot == std::string::npos ? mean_path : mean_path.substr(0, dot)) + "_mean.csv";
     write_text_atomic(mean_path, mean_csv.str());
     std::cout << "wrote " << *out << " and " << mean_path << "\n";
   });

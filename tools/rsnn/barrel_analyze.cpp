@@ -25,6 +25,7 @@
 #include "runtime/atomic_file.h"
 #include "runtime/device.h"
 #include "runtime/process.h"
+#include "runtime/output_check.h"
 #include "runtime/progress.h"
 #include "tools/rsnn/barrel_command.h"
 #include "tools/rsnn/command.h"
@@ -116,18 +117,6 @@ EncodedSet load_all(const AnalyzeArgs& a, const BarrelConfig& cfg) {
   const EncodedSet tr = encode_for(cfg, load_split(a, true), cfg.seed);
   const EncodedSet te = encode_for(cfg, load_split(a, false), cfg.seed + 1);
   return concat_sets(tr, te);
-}
-
-void make_dirs(const std::string& dir) {
-  std::string partial;
-  for (size_t i = 0; i <= dir.size(); ++i) {
-    if ((i == dir.size() || dir[i] == '/') && !partial.empty() && ::mkdir(partial.c_str(), 0755) != 0 &&
-        errno != EEXIST)
-      RSNN_FAIL("cannot create folder '", partial, "'");
-    if (i < dir.size()) partial += dir[i];
-  }
-  struct stat st;
-  RSNN_CHECK(::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "'", dir, "' is not a folder");
 }
 
 std::unique_ptr<BarrelModel> with_steps(std::unique_ptr<BarrelModel> m, int64_t T) {
@@ -305,7 +294,7 @@ void analyze(const AnalyzeArgs& a) {
   }
   RSNN_CHECK(a.raster_class >= 0 && a.raster_class < kClasses, "--raster-class must be 0, 1 or 2, got ",
              a.raster_class);
-  make_dirs(a.out);
+  prepare_output_dir(a.out, "--out");
   std::unique_ptr<BarrelModel> trained = with_steps(load_checkpoint(a.checkpoint), a.steps);
   std::cerr << "rsnn: checkpoint " << a.checkpoint << ": " << form_name(trained->config().form) << " model, "
             << trained->neurons() << " neurons, " << trained->projection().nnz() << " synapses, T = "
@@ -355,14 +344,14 @@ void add_analyze(CLI::App& barrel) {
   cmd->add_option("--train-file", a->train_file, "training file (overrides --data)");
   cmd->add_option("--test-file", a->test_file, "test file (overrides --data)");
   cmd->add_option("--synth-train", a->synth_train, "synthetic training samples when no data is given")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(positive_number())->capture_default_str();
   cmd->add_option("--synth-test", a->synth_test, "synthetic test samples when no data is given")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(positive_number())->capture_default_str();
   cmd->add_option("--synth-seed", a->synth_seed, "seed of the synthetic data")->capture_default_str();
   cmd->add_option("--steps", a->steps, "run the model for this many steps (default: the checkpoint's T)")
       ->check(CLI::Range(int64_t(2), int64_t(100000)));
   cmd->add_option("--batch", a->batch, "samples per forward (0: each class in one batch, as the original)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(non_negative_number())->capture_default_str();
   cmd->add_option("--fresh-checkpoint", a->fresh_checkpoint,
                   "untrained comparison model (default: a new model from the checkpoint's configuration and seed)");
   cmd->add_option("--fresh-init-b", a->fresh_init_b, "init_b of the new comparison model (default: the checkpoint's)");
@@ -372,18 +361,18 @@ void add_analyze(CLI::App& barrel) {
       ->capture_default_str();
   cmd->add_option("--raster-sample", a->raster_sample, "which of the class's samples to raster")
       ->capture_default_str();
-  cmd->add_option("--bin", a->bin, "population-rate bin in steps")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--bin", a->bin, "population-rate bin in steps")->check(positive_number())->capture_default_str();
   // dynamics
   cmd->add_option("--dyn-steps", a->dyn.T, "steps of the isolated-population runs")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(positive_number())->capture_default_str();
   cmd->add_option("--dyn-current", a->dyn.current, "constant input current of the isolated runs")
       ->capture_default_str();
   cmd->add_option("--dyn-a0", a->dyn.a0, "initial adaptation of the isolated runs (default: the model's init_b)");
   cmd->add_option("--control-draws", a->dyn.control_draws, "noise draws of the correlation control")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(positive_number())->capture_default_str();
   // degrees
   cmd->add_option("--bins", a->bins, "histogram bins of the degree distributions")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(positive_number())->capture_default_str();
   // cv
   cmd->add_option("--cv-w", a->cv.w, "init_w values of the CV grid, comma separated")->delimiter(',')
       ->capture_default_str();
@@ -394,7 +383,7 @@ void add_analyze(CLI::App& barrel) {
       ->delimiter(',')->capture_default_str();
   a->cv.per_class = 10;
   cmd->add_option("--cv-per-class", a->cv.per_class, "samples taken from each listed class (0: all)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(non_negative_number())->capture_default_str();
   // anova
   cmd->add_option("--alpha", a->anova.alpha, "significance level of the ANOVA")->capture_default_str();
   cmd->add_option("--prior", a->anova.prior, "class-proportion smoothing: (count + prior) / (total + 3 prior)")

@@ -17,6 +17,15 @@ struct Register {
   explicit Register(Adder add) { registry().push_back(std::move(add)); }
 };
 
+// Number checks with short messages (CLI11's PositiveNumber and NonNegativeNumber print their
+// bounds as 300-digit numbers). Every floating-point option also gets `finite` from main(),
+// so "nan" or "inf" is an error naming the flag.
+CLI::Validator finite_number();
+CLI::Validator positive_number();      // > 0 (and finite)
+CLI::Validator non_negative_number();  // >= 0 (and finite)
+// Adds finite_number() to every floating-point option of `app` and its subcommands.
+void require_finite_floats(CLI::App& app);
+
 // --device and --threads, shared by every command that computes.
 struct RunOptions {
   std::string device = "auto";

@@ -55,12 +55,12 @@ Register reg([](CLI::App& app) {
   auto a = std::make_shared<DemoArgs>();
   auto run = std::make_shared<RunOptions>();
   cmd->add_option("--data", a->dir, "folder with the Fashion-MNIST IDX files")->capture_default_str();
-  cmd->add_option("--train", a->train, "training images")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--test", a->test, "test images")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--epochs", a->epochs, "epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--batch", a->batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--hidden", a->hidden, "hidden units")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--lr", a->lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--train", a->train, "training images")->check(positive_number())->capture_default_str();
+  cmd->add_option("--test", a->test, "test images")->check(positive_number())->capture_default_str();
+  cmd->add_option("--epochs", a->epochs, "epochs")->check(positive_number())->capture_default_str();
+  cmd->add_option("--batch", a->batch, "batch size")->check(positive_number())->capture_default_str();
+  cmd->add_option("--hidden", a->hidden, "hidden units")->check(positive_number())->capture_default_str();
+  cmd->add_option("--lr", a->lr, "Adam learning rate")->check(positive_number())->capture_default_str();
   cmd->add_option("--seed", a->seed, "seed")->capture_default_str();
   add_run_options(cmd, *run);
   cmd->callback([a, run] {

@@ -1,7 +1,10 @@
 // rsnn: train and simulate biologically constrained recurrent networks.
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
 
 #include "runtime/error.h"
+#include "runtime/resources.h"
 #include "runtime/threads.h"
 #include "tools/rsnn/command.h"
 
@@ -15,11 +18,43 @@ std::vector<Adder>& registry() {
 void add_run_options(CLI::App* cmd, RunOptions& opt) {
   cmd->add_option("--device", opt.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
   cmd->add_option("--threads", opt.threads, "CPU threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
 }
 
-void apply_threads(const RunOptions& opt) { set_num_threads(opt.threads); }
+void apply_threads(const RunOptions& opt) { set_num_threads(capped_threads(opt.threads, &std::cerr)); }
+
+namespace {
+// The value as a double, or an error text when it is no number at all.
+bool parse_number(const std::string& s, double& v) {
+  char* end = nullptr;
+  v = std::strtod(s.c_str(), &end);
+  return !s.empty() && end && *end == '\0';
+}
+
+CLI::Validator number_check(const std::string& name, double lo, bool open) {
+  return CLI::Validator(
+      [lo, open, name](std::string& s) -> std::string {
+        double v = 0;
+        if (!parse_number(s, v)) return "'" + s + "' is not a number";
+        if (!std::isfinite(v)) return "'" + s + "' is not a finite number";
+        if (name.empty()) return "";
+        if (open ? !(v > lo) : !(v >= lo)) return "must be " + name + ", got " + s;
+        return "";
+      },
+      name.empty() ? "" : (open ? "> 0" : ">= 0"));
+}
+}  // namespace
+
+CLI::Validator finite_number() { return number_check("", 0, false); }
+CLI::Validator positive_number() { return number_check("> 0", 0, true); }
+CLI::Validator non_negative_number() { return number_check(">= 0", 0, false); }
+
+void require_finite_floats(CLI::App& app) {
+  for (CLI::Option* o : app.get_options())
+    if (o->get_type_name() == "FLOAT") o->check(finite_number());
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) require_finite_floats(*sub);
+}
 
 }  // namespace rsnn::cli
 
@@ -28,10 +63,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "rsnn 0.1.0");
   for (auto& add : rsnn::cli::registry()) add(app);
+  rsnn::cli::require_finite_floats(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version print as CLI11 does; a usage error is one line, as every error.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "rsnn: error: " << e.what() << " (see --help)\n";
+    return e.get_exit_code();
   } catch (const rsnn::Error& e) {
     std::cerr << "rsnn: error: " << e.what() << "\n";
     return 1;

@@ -1,6 +1,5 @@
 // `rsnn rate train` and `rsnn rate eval`: Dale's-principle rate RNNs (spec rate-to-spiking.md).
-#include <sys/stat.h>
-
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -12,8 +11,11 @@
 #include "models/rate/model_file.h"
 #include "models/rate/plot_launcher.h"
 #include "models/rate/rate_train.h"
+#include "runtime/atomic_file.h"
 #include "runtime/error.h"
+#include "runtime/output_check.h"
 #include "runtime/progress.h"
+#include "runtime/resources.h"
 #include "tools/rsnn/command.h"
 
 namespace rsnn::cli {
@@ -21,34 +23,32 @@ namespace {
 
 using namespace rsnn::rate;
 
-void make_dirs(const std::string& path) {
-  std::string cur;
-  std::stringstream ss(path);
-  std::string part;
-  if (!path.empty() && path[0] == '/') cur = "/";
-  while (std::getline(ss, part, '/')) {
-    if (part.empty()) continue;
-    cur += part + "/";
-    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
-      RSNN_FAIL("cannot create directory ", cur, ": ", std::strerror(errno));
-  }
-}
-
-void write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    RSNN_CHECK(f.good(), "cannot write ", tmp);
-    f << text;
-    RSNN_CHECK(f.good(), "cannot write ", tmp);
-  }
-  RSNN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
-}
-
 std::string fmt(double v, int prec = 4) {
   std::ostringstream os;
   os << std::setprecision(prec) << v;
   return os.str();
+}
+
+// A training step keeps state, rate and their differences for every (step, trial, unit),
+// the backward one more such array and the traces two (float32); an evaluation runs
+// eval_trials trials at once. Refused before it starts when that cannot fit.
+void check_rate_memory(const TrainConfig& cfg) {
+  int64_t T = 0;
+  for (const TaskSpec& t : cfg.stages) T = std::max<int64_t>(T, t.T);
+  const double trials = double(std::max(cfg.batch, cfg.eval_trials));
+  const double bytes = trials * double(T) * (7.0 * cfg.net.N + cfg.net.n_in + 2) * sizeof(float);
+  std::ostringstream what;
+  what << "rate training (" << T << " steps per trial, " << cfg.net.N << " units, "
+       << int64_t(trials) << " trials at once)";
+  check_memory_fits(bytes, what.str());
+}
+
+// Training stops at the first evaluation that meets the task's criteria, at the latest after
+// max_trials: the time left at the current pace is an upper bound.
+std::string eta_text(const EvalRecord& e, const TrainConfig& cfg) {
+  if (e.tr <= 0 || e.tr >= cfg.max_trials || e.seconds <= 0) return "";
+  const double left = e.seconds / double(e.tr) * double(cfg.max_trials - e.tr);
+  return " | at most " + format_duration(left) + " left";
 }
 
 struct TrainArgs {
@@ -99,14 +99,16 @@ void run_train(const TrainArgs& a) {
   cfg.eval_trials = a.eval_trials;
   cfg.seed = a.seed;
   RSNN_CHECK(a.lr > 0, "--lr must be > 0, got ", a.lr);
+  check_rate_memory(cfg);
 
   std::ostringstream dir;
   dir << a.out << "/models/" << task.name() << "/" << (a.no_dale ? "NoDale/" : "") << "P_rec_"
       << fmt(a.P_rec) << "_Taus_" << fmt(a.taus[0]) << "_" << fmt(a.taus.back());
-  make_dirs(dir.str());
+  prepare_output_dir(dir.str(), "--out");  // created and writable before the training
   RateModel probe;
   probe.net.cfg = cfg.net;
   probe.task = task;
+  probe.seed = cfg.seed;
   const std::string base = dir.str() + "/" + (a.name.empty() ? default_model_name(probe) : a.name);
   const std::string h5 = base + ".h5";
 
@@ -128,7 +130,7 @@ void run_train(const TrainArgs& a) {
     csv << e.tr << "," << e.stage << "," << e.perf << "," << e.loss << "," << e.seconds << "\n";
     std::cout << "tr " << std::setw(5) << e.tr << " | perf " << std::fixed << std::setprecision(2)
               << e.perf << " | loss " << std::setprecision(3) << e.loss << " | "
-              << format_duration(e.seconds) << (cfg.stages.size() > 1 ? " | stage " : "")
+              << format_duration(e.seconds) << eta_text(e, cfg) << (cfg.stages.size() > 1 ? " | stage " : "")
               << (cfg.stages.size() > 1 ? std::to_string(e.stage + 1) : "") << std::defaultfloat
               << std::endl;
     write_text_atomic(base + "_log.csv", csv.str());
@@ -163,6 +165,35 @@ void run_train(const TrainArgs& a) {
             << (a.mat ? " and " + base + ".mat" : std::string()) << std::endl;
 }
 
+// evaluate_rate over `n` trials in chunks, for a progress bar. Every trial depends only on its
+// id, so outputs, labels and the count of correct trials are those of one call; the mean loss
+// is summed per chunk (equal up to rounding).
+EvalResult evaluate_in_chunks(const RateModel& m, uint64_t seed, int n) {
+  const uint64_t first = uint64_t(1) << 44;
+  const int chunk = std::max(64, n / 20);
+  ProgressBar bar("eval", n, "trial");
+  EvalResult all;
+  std::vector<float> o;
+  int64_t K = 0, correct = 0;
+  double loss_sum = 0;
+  for (int k0 = 0; k0 < n; k0 += chunk) {
+    const int len = std::min(chunk, n - k0);
+    const EvalResult r = evaluate_rate(m.net, m.task, m.loss, seed, first + uint64_t(k0), len);
+    K = r.o.size(1);
+    const float* po = r.o.data<float>();
+    o.insert(o.end(), po, po + int64_t(len) * K);
+    all.labels.insert(all.labels.end(), r.labels.begin(), r.labels.end());
+    correct += std::llround(r.perf * len);
+    loss_sum += r.loss * len;
+    bar.update(k0 + len);
+  }
+  bar.finish();
+  all.o = Tensor::from_vector(o, {int64_t(n), K});
+  all.perf = double(correct) / n;
+  all.loss = loss_sum / n;
+  return all;
+}
+
 struct EvalArgs {
   std::string model, csv;
   int trials = 100;
@@ -173,8 +204,12 @@ struct EvalArgs {
 void run_eval(const EvalArgs& a) {
   apply_threads(a.run);
   RSNN_CHECK(a.trials >= 1, "--trials must be >= 1, got ", a.trials);
+  if (!a.csv.empty()) check_output_file(a.csv, "--csv");
   RateModel m = load_rate_model(a.model);
-  EvalResult ev = evaluate_rate(m.net, m.task, m.loss, a.seed, uint64_t(1) << 44, a.trials);
+  // All trials run at once: state, rate and output of every (trial, step, unit).
+  check_memory_fits(double(a.trials) * m.task.T * (5.0 * m.net.N() + m.task.n_inputs() + 2) * sizeof(float),
+                    "rate eval (" + std::to_string(a.trials) + " trials of " + std::to_string(m.task.T) + " steps)");
+  const EvalResult ev = evaluate_in_chunks(m, a.seed, a.trials);
   std::cout << m.task.name() << ": performance " << ev.perf << " over " << a.trials
             << " trials, mean loss " << ev.loss << "\n";
   if (!a.csv.empty()) {
@@ -201,22 +236,23 @@ Register reg([](CLI::App& app) {
   static TrainArgs t;
   auto* tr = rate->add_subcommand("train", "Train a rate RNN on a task until the original criteria");
   tr->add_option("--task", t.task, "go-nogo | xor | mante | dms | dms-wm")->capture_default_str();
-  tr->add_option("--N", t.N, "number of units")->check(CLI::PositiveNumber)->capture_default_str();
+  tr->add_option("--N", t.N, "number of units")->check(positive_number())->capture_default_str();
   tr->add_option("--p-inh", t.P_inh, "probability of an inhibitory unit")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   tr->add_option("--p-rec", t.P_rec, "recurrent connection probability")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  tr->add_option("--som-n", t.som_N, "number of SOM units (inhibitory units without inhibitory input)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  tr->add_option("--areas", t.areas, "stacked Dale areas (N units each): area k projects to k+1 from its excitatory units; input to area 0, readout from the last")->check(CLI::PositiveNumber)->capture_default_str();
+  tr->add_option("--som-n", t.som_N, "number of SOM units (inhibitory units without inhibitory input)")->check(non_negative_number())->capture_default_str();
+  tr->add_option("--areas", t.areas, "stacked Dale areas (N units each): area k projects to k+1 from its excitatory units; input to area 0, readout from the last")->check(positive_number())->capture_default_str();
   tr->add_option("--p-inter", t.P_inter, "probability of a projection from an excitatory unit of area k to a unit of area k+1")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  tr->add_option("--gain", t.gain, "initial weight gain")->capture_default_str();
+  tr->add_option("--gain", t.gain, "initial weight gain")->check(positive_number())->capture_default_str();
   tr->add_option("--taus", t.taus, "synaptic decay in 5-ms steps: MIN MAX (trained) or one value (fixed)")->expected(1, 2)->capture_default_str();
   tr->add_option("--act", t.act, "sigmoid | clipped_relu | softplus")->capture_default_str();
   tr->add_option("--loss", t.loss, "l2 | l1")->capture_default_str();
-  tr->add_option("--lr", t.lr, "Adam learning rate")->capture_default_str();
-  tr->add_option("--max-trials", t.max_trials, "maximum training trials")->check(CLI::PositiveNumber)->capture_default_str();
-  tr->add_option("--batch", t.batch, "trials per Adam step (1 = the original)")->check(CLI::PositiveNumber)->capture_default_str();
-  tr->add_option("--eval-freq", t.eval_freq, "trials between evaluations")->check(CLI::PositiveNumber)->capture_default_str();
-  tr->add_option("--eval-trials", t.eval_trials, "trials per evaluation")->check(CLI::PositiveNumber)->capture_default_str();
-  tr->add_option("--delay", t.delay, "delay between stimuli in steps (xor, dms, dms-wm)");
+  tr->add_option("--lr", t.lr, "Adam learning rate")->check(positive_number())->capture_default_str();
+  tr->add_option("--max-trials", t.max_trials, "maximum training trials")->check(positive_number())->capture_default_str();
+  tr->add_option("--batch", t.batch, "trials per Adam step (1 = the original)")->check(positive_number())->capture_default_str();
+  tr->add_option("--eval-freq", t.eval_freq, "trials between evaluations")->check(positive_number())->capture_default_str();
+  tr->add_option("--eval-trials", t.eval_trials, "trials per evaluation")->check(positive_number())->capture_default_str();
+  tr->add_option("--delay", t.delay, "delay between stimuli in steps (xor, dms, dms-wm)")
+      ->check(non_negative_number());
   tr->add_flag("--curriculum", t.curriculum, "dms-wm: train the 50-ms delay first, then the 750-ms one");
   tr->add_flag("--no-dale", t.no_dale, "no inhibitory units, unconstrained signs");
   tr->add_option("--seed", t.seed, "seed of every random draw")->capture_default_str();
@@ -230,7 +266,7 @@ Register reg([](CLI::App& app) {
   static EvalArgs e;
   auto* ev = rate->add_subcommand("eval", "Evaluate a trained rate model on fresh trials");
   ev->add_option("--model", e.model, "model .h5 file")->required();
-  ev->add_option("--trials", e.trials, "number of trials")->capture_default_str();
+  ev->add_option("--trials", e.trials, "number of trials")->check(positive_number())->capture_default_str();
   ev->add_option("--seed", e.seed, "seed of the trials and noise")->capture_default_str();
   ev->add_option("--csv", e.csv, "write every trial's output to this CSV");
   add_run_options(ev, e.run);

@@ -14,8 +14,10 @@
 #include "models/rate/grid_search.h"
 #include "models/rate/model_file.h"
 #include "models/rate/plot_launcher.h"
+#include "runtime/atomic_file.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
+#include "runtime/output_check.h"
 #include "runtime/progress.h"
 #include "tools/rsnn/command.h"
 
@@ -55,17 +57,6 @@ bool use_cuda_for(const RunOptions& run) {
   return d.is_cuda();
 }
 
-void write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    RSNN_CHECK(f.good(), "cannot write ", tmp);
-    f << text;
-    RSNN_CHECK(f.good(), "cannot write ", tmp);
-  }
-  RSNN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
-}
-
 struct GridArgs {
   std::string model, factors = "20:5:75";
   int trials = 100, downsample = 1;
@@ -85,7 +76,12 @@ void run_grid(const GridArgs& a) {
   cfg.seed = a.seed;
   cfg.lif.downsample = a.downsample;
   cfg.use_cuda = use_cuda_for(a.run);
-  for (const std::string& path : model_files(a.model)) {
+  const std::vector<std::string> models = model_files(a.model);
+  for (const std::string& path : models) {  // every result goes beside its model
+    check_output_file(path, "--model");
+    check_output_file(stem(path) + "_grid.csv", "--model");
+  }
+  for (const std::string& path : models) {
     RateModel m = load_rate_model(path);
     if (!std::isnan(m.opt_scaling_factor) && !a.force) {
       std::cout << path << ": already has opt_scaling_factor " << m.opt_scaling_factor
@@ -130,6 +126,7 @@ void run_eval(const EvalArgs& a) {
   RSNN_CHECK(a.trials >= 1, "--trials must be >= 1, got ", a.trials);
   RSNN_CHECK(a.stride >= 1, "--stride must be >= 1, got ", a.stride);
   RSNN_CHECK(a.downsample >= 1 && 100 % a.downsample == 0, "--downsample must divide 100");
+  if (!a.record.empty()) check_output_file(a.record, "--record");
   RateModel m = load_rate_model(a.model);
   double s = a.scaling_factor;
   if (s <= 0) {
@@ -144,7 +141,18 @@ void run_eval(const EvalArgs& a) {
   std::vector<uint64_t> ids(a.trials);
   const uint64_t base = uint64_t(1) << 45;
   for (int k = 0; k < a.trials; ++k) ids[k] = base + uint64_t(k);
-  const double perf = lif_performance(lif, m.task, a.seed, ids, cuda);
+  // In chunks, for a progress bar: each trial depends only on its id, and the performance is
+  // the fraction of correct trials, so the chunks' counts add up to the same number.
+  ProgressBar bar("eval", a.trials, "trial");
+  const size_t chunk = size_t(std::max(64, a.trials / 20));
+  int64_t correct = 0;
+  for (size_t k0 = 0; k0 < ids.size(); k0 += chunk) {
+    const std::vector<uint64_t> part(ids.begin() + k0, ids.begin() + std::min(ids.size(), k0 + chunk));
+    correct += std::llround(lif_performance(lif, m.task, a.seed, part, cuda) * double(part.size()));
+    bar.update(int64_t(k0 + part.size()));
+  }
+  bar.finish();
+  const double perf = double(correct) / double(a.trials);
   std::cout << m.task.name() << " LIF network (N " << lif.N << ", 1/lambda " << s << "): performance "
             << perf << " over " << a.trials << " trials" << (cuda ? " (cuda)" : "") << "\n";
   if (a.record.empty()) return;
@@ -201,7 +209,8 @@ Register reg([](CLI::App& app) {
   static EvalArgs e;
   auto* ev = sp->add_subcommand("eval", "Performance of the LIF network; rasters and output traces");
   ev->add_option("--model", e.model, "model .h5 file")->required();
-  ev->add_option("--scaling-factor", e.scaling_factor, "1/lambda (default: the model's opt_scaling_factor)");
+  ev->add_option("--scaling-factor", e.scaling_factor, "1/lambda (default: the model's opt_scaling_factor)")
+      ->check(positive_number());
   ev->add_option("--trials", e.trials, "trials for the performance")->capture_default_str();
   ev->add_option("--seed", e.seed, "seed of the trials and the LIF noise")->capture_default_str();
   ev->add_option("--record", e.record, "HDF5 file for spikes, membrane and output traces of a few trials");

@@ -22,7 +22,7 @@ namespace {
 // The whisker commands compute on the CPU only; they take --threads.
 void add_threads(CLI::App* cmd, RunOptions& run) {
   cmd->add_option("--threads", run.threads, "CPU threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
 }
 
@@ -136,10 +136,10 @@ Register reg([](CLI::App& app) {
   synth->add_option("--out", synth_args->out, "output folder")->capture_default_str();
   synth->add_option("--seed", synth_args->seed, "random seed")->capture_default_str();
   synth->add_option("--train", synth_args->train, "training samples")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
   synth->add_option("--test", synth_args->test, "test samples")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
   add_threads(synth, synth_args->run);
   synth->callback([synth_args] { run_synth(*synth_args); });
@@ -154,10 +154,10 @@ Register reg([](CLI::App& app) {
       ->check(CLI::Range(1, 110))
       ->capture_default_str();
   base->add_option("--l2", base_args->opt.l2, "L2 penalty on the weights")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
   base->add_option("--max-iter", base_args->opt.max_iter, "L-BFGS iterations")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   base->add_flag("--no-abs", base_args->no_abs, "use only the mean, not the mean absolute value");
   add_threads(base, base_args->run);
