@@ -23,7 +23,23 @@ int64_t shape_numel(const Shape& s) {
 }
 
 Storage::Storage(Device d, size_t bytes) : device_(d), bytes_(bytes), ptr_(alloc_bytes(d, bytes)) {}
-Storage::~Storage() { free_bytes(device_, ptr_); }
+Storage::Storage(Device d, size_t bytes, void* ptr, std::shared_ptr<void> owner)
+    : device_(d), bytes_(bytes), ptr_(ptr), owner_(std::move(owner)) {}
+Storage::~Storage() {
+  if (!owner_) free_bytes(device_, ptr_);
+}
+
+Tensor Tensor::from_external(void* data, const Shape& shape, DType dtype, Device device,
+                             std::shared_ptr<void> owner) {
+  for (int64_t d : shape)
+    RSNN_CHECK(d >= 0, "tensor shape ", rsnn::shape_str(shape), " has a negative dimension");
+  RSNN_CHECK(owner != nullptr, "from_external: no owner keeps the memory alive");
+  Tensor t;
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  t.storage_ = std::make_shared<Storage>(device, t.nbytes(), data, std::move(owner));
+  return t;
+}
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t d : shape)

@@ -23,6 +23,9 @@ int64_t shape_numel(const Shape& s);
 class Storage {
  public:
   Storage(Device d, size_t bytes);
+  // Borrows `ptr` (memory of another library: a NumPy array, a DLPack tensor); `owner` keeps
+  // it alive and nothing is freed here.
+  Storage(Device d, size_t bytes, void* ptr, std::shared_ptr<void> owner);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -34,6 +37,7 @@ class Storage {
   Device device_;
   size_t bytes_;
   void* ptr_;
+  std::shared_ptr<void> owner_;  // set when borrowed
 };
 
 class Tensor {
@@ -47,6 +51,10 @@ class Tensor {
   // A CPU tensor holding a copy of `values`; shape defaults to {values.size()}.
   template <class T>
   static Tensor from_vector(const std::vector<T>& values, Shape shape = {});
+  // A tensor over `data` (contiguous, row-major) without a copy; `owner` keeps the memory alive
+  // as long as any tensor shares this storage (the Python bindings: python/).
+  static Tensor from_external(void* data, const Shape& shape, DType dtype, Device device,
+                              std::shared_ptr<void> owner);
 
   bool defined() const { return storage_ != nullptr; }
   const Shape& shape() const { return shape_; }

@@ -12,7 +12,8 @@ packages=(build-essential cmake ninja-build ccache pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   libigraph-dev libarpack2-dev libglpk-dev libgmp-dev libxml2-dev libplfit-dev
   dataset-fashion-mnist python3 python3-numpy python3-h5py python3-matplotlib python3-torch
-  python3-scipy python3-networkx)
+  python3-scipy python3-networkx
+  python3-dev python3-pip python3-pytest)  # the Python package (python/) and its tests
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,6 +30,11 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# nanobind (the Python bindings, python/) is not in Debian: from PyPI into Debian's python,
+# which is externally managed; skipped when present.
+/usr/bin/python3 -c "import nanobind" 2>/dev/null ||
+  /usr/bin/python3 -m pip install -q --break-system-packages "nanobind>=2.0"
 
 # nvcc is often installed outside PATH.
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
