@@ -14,7 +14,7 @@ namespace {
 // One thread per output neuron (f fastest, so the transposed weights load coalesced). Each
 // step sums that step's new inputs in (c, ky, kx) order, as the CPU paths do.
 __global__ void conv_fire_kernel(const uint8_t* t_in, int Cin, int H, int W, const float* w_t,
-                                 int Cout, int K, int T, float theta, uint8_t* t_out,
+                                 int ld, int Cout, int K, int T, float theta, uint8_t* t_out,
                                  float* pot_first, float* pot_last) {
   const int Ho = H - K + 1, Wo = W - K + 1;
   const long n = long(Cout) * Ho * Wo;
@@ -32,7 +32,7 @@ __global__ void conv_fire_kernel(const uint8_t* t_in, int Cin, int H, int W, con
       for (int ky = 0; ky < K; ++ky)
         for (int kx = 0; kx < K; ++kx)
           if (t_in[(long(c) * H + y + ky) * W + x + kx] == t)
-            s += w_t[long((c * K + ky) * K + kx) * Cout + f];
+            s += w_t[long((c * K + ky) * K + kx) * ld + f];
     if_step(pot, s, t, theta, tf, pf, never);
   }
   const long o = long(f) * Ho * Wo + p;
@@ -85,13 +85,13 @@ void if_conv_fire_cuda(const uint8_t* t_in, int Cin, int H, int W, const float* 
   RSNN_CHECK(Cin > 0 && Cout > 0 && K > 0 && H >= K && W >= K && T > 0 && T <= 254 &&
                  theta >= 0.0f,
              "if_conv_fire_cuda: bad arguments");
-  const size_t nin = size_t(Cin) * H * W, nw = size_t(Cin) * K * K * Cout;
+  const size_t nin = size_t(Cin) * H * W, nw = size_t(Cin) * K * K * padded_features(Cout);
   const size_t nout = size_t(Cout) * (H - K + 1) * (W - K + 1);
   DevBuf<uint8_t> d_in(nin), d_t(nout);
   DevBuf<float> d_w(nw), d_pf(nout), d_pl(nout);
   RSNN_CUDA_CHECK(cudaMemcpy(d_in.p, t_in, nin, cudaMemcpyHostToDevice));
   RSNN_CUDA_CHECK(cudaMemcpy(d_w.p, w_t, nw * sizeof(float), cudaMemcpyHostToDevice));
-  conv_fire_kernel<<<blocks(long(nout), 256), 256>>>(d_in.p, Cin, H, W, d_w.p, Cout, K, T,
+  conv_fire_kernel<<<blocks(long(nout), 256), 256>>>(d_in.p, Cin, H, W, d_w.p, padded_features(Cout), Cout, K, T,
                                                      theta, d_t.p, d_pf.p, d_pl.p);
   RSNN_CUDA_CHECK_LAUNCH();
   RSNN_CUDA_CHECK(cudaMemcpy(t_out, d_t.p, nout, cudaMemcpyDeviceToHost));

@@ -58,23 +58,28 @@ LatencyStats latency_code(const float* x, int64_t n, int T, uint8_t* t_out);
 void pad_wave(const uint8_t* t_in, int C, int H, int W, int pad, uint8_t never, uint8_t* out);
 
 // ---- layers ---------------------------------------------------------------------------
+// Row stride of the transposed weights: Cout rounded up to a multiple of 8 (one AVX
+// vector), the padding held at zero.
+inline int padded_features(int Cout) { return (Cout + 7) / 8 * 8; }
+
 // IF convolution, stride 1, no padding (pad the input first): input [Cin][H][W] times,
-// weights [Cout][Cin][K][K] (ref) or transposed [Cin*K*K][Cout] (fast; see
-// transpose_weights), output neurons [Cout][H-K+1][W-K+1]:
+// weights [Cout][Cin][K][K] (ref) or transposed [Cin*K*K][padded_features(Cout)] (fast and
+// CUDA; see transpose_weights), output neurons [Cout][H-K+1][W-K+1]:
 //   t_out     first step with pot > theta, or T;
 //   pot_first the potential at that step (0 when never: SpykeTorch's thresholded potential);
 //   pot_last  the potential at step T-1 (thresholded or not: raw). May be null.
-// The fast path accumulates, per output position, the weights of each spiking input into
-// a bucket per step (all features at once, contiguous), then scans the T buckets; inputs
-// that never fire cost nothing. OpenMP over positions unless already inside a parallel
-// region; results are identical on any thread count.
+// The fast path sorts, per output position, the spiking inputs of the receptive field by
+// step (a stable counting sort, so (c, ky, kx) order within a step), then for blocks of up
+// to 64 features sums each step's weight rows in vector registers and advances the
+// potentials step by step; inputs that never fire cost nothing. OpenMP over positions
+// unless already inside a parallel region; results are identical on any thread count.
 void if_conv_fire(const uint8_t* t_in, int Cin, int H, int W, const float* w_t, int Cout,
                   int K, int T, float theta, uint8_t* t_out, float* pot_first,
                   float* pot_last);
 void if_conv_fire_ref(const uint8_t* t_in, int Cin, int H, int W, const float* w, int Cout,
                       int K, int T, float theta, uint8_t* t_out, float* pot_first,
                       float* pot_last);
-// [Cout][Cin*K*K] -> [Cin*K*K][Cout].
+// [Cout][Cin*K*K] -> [Cin*K*K][padded_features(Cout)] (w_t holds CKK * that many floats).
 void transpose_weights(const float* w, int Cout, int CKK, float* w_t);
 
 // Spike max-pooling (max_pool2d on each step of the cumulative wave = the earliest spike

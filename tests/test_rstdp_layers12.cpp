@@ -112,14 +112,18 @@ TEST(Encode, PaddingNeverSpikesAndOrderFollowsIntensity) {
   for (int c = 0; c < 6; ++c)
     for (int y = 0; y < 32; ++y)
       for (int x = 0; x < 32; ++x)
-        if (y < 2 || y >= 30 || x < 2 || x >= 30) EXPECT_EQ(w.at(c, y, x), kNever);
+        if (y < 2 || y >= 30 || x < 2 || x >= 30) {
+          EXPECT_EQ(w.at(c, y, x), kNever);
+        }
   const std::vector<float> dog = dog_normalized(img.data(), 28, 28);
   // Earlier spikes carry larger values.
   for (size_t i = 0; i < dog.size(); i += 7)
     for (size_t j = 0; j < dog.size(); j += 11) {
       const int ci = int(i / 784), yi = int(i % 784) / 28, xi = int(i % 28);
       const int cj = int(j / 784), yj = int(j % 784) / 28, xj = int(j % 28);
-      if (w.at(ci, yi + 2, xi + 2) < w.at(cj, yj + 2, xj + 2)) EXPECT_GE(dog[i], dog[j]);
+      if (w.at(ci, yi + 2, xi + 2) < w.at(cj, yj + 2, xj + 2)) {
+        EXPECT_GE(dog[i], dog[j]);
+      }
     }
   EXPECT_THROW(encode_image(img.data(), 0, 28), Error);
 }

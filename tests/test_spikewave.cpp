@@ -94,7 +94,9 @@ TEST(DogKernel, BankIsPaddedTo13InSpecOrder) {
     for (int x = 0; x < 13; ++x) {
       const bool inside = y >= 3 && y < 10 && x >= 3 && x < 10;
       EXPECT_EQ(bank[3 * 169 + y * 13 + x], inside ? k7off[(y - 3) * 7 + (x - 3)] : 0.0f);
-      if (y < 5 || y > 7 || x < 5 || x > 7) EXPECT_EQ(bank[0 * 169 + y * 13 + x], 0.0f);
+      if (y < 5 || y > 7 || x < 5 || x > 7) {
+        EXPECT_EQ(bank[0 * 169 + y * 13 + x], 0.0f);
+      }
     }
   EXPECT_EQ(bank[0 * 169 + 6 * 13 + 6], 1.0f);
   EXPECT_LT(bank[1 * 169 + 6 * 13 + 6], -6.0f);
@@ -182,7 +184,7 @@ TEST(IfConv, HandMadePotentialsAndStrictThreshold) {
   const int T = 4;
   const std::vector<uint8_t> tin = {0, 1, 3, 2, 4, 0};
   const std::vector<float> w = {1, 2, 3, 4, 0.5f, 0.5f, 0.5f, 0.5f};
-  std::vector<float> wt(8);
+  std::vector<float> wt(4 * 8);
   transpose_weights(w.data(), 2, 4, wt.data());
   // Position (0,0): inputs t=0 (w 1), t=1 (w 2), t=2 (w 3), never (w 4).
   //   f0 pot: 1, 3, 6, 6; theta 3 -> strict: fires at t=2 (pot 6), not at t=1 (pot == 3).
@@ -294,14 +296,14 @@ TEST(Stdp, HandMadeUpdateWithStabilizerAndClamp) {
   want[6] = std::fma(-0.2f, 0.75f * 0.25f, 0.75f);
   want[7] = 1.0f;  // w (1 - w) = 0: stays at the bound
   for (int path = 0; path < 3; ++path) {
-    std::vector<float> w = w0, wt(8);
+    std::vector<float> w = w0, wt(4 * 8);
     transpose_weights(w.data(), 2, 4, wt.data());
     if (path == 0) stdp_update(w.data(), wt.data(), 2, 1, 2, tin.data(), 2, 3, win, prm);
     if (path == 1) stdp_update_ref(w.data(), 2, 1, 2, tin.data(), 2, 3, T, win, prm);
     if (path == 2) stdp_update(w.data(), nullptr, 2, 1, 2, tin.data(), 2, 3, win, prm);
     EXPECT_EQ(w, want) << "path " << path;
     if (path == 0) {
-      std::vector<float> wt2(8);
+      std::vector<float> wt2(4 * 8);
       transpose_weights(w.data(), 2, 4, wt2.data());
       EXPECT_EQ(wt, wt2);
     }
@@ -349,14 +351,17 @@ TEST(FastVsReference, IfConvOnRandomWavesAnyThreadCount) {
   const ConvCase cases[] = {{6, 12, 11, 30, 5, 15, 15.0f, 0.7},
                             {30, 8, 8, 37, 3, 15, 10.0f, 0.5},
                             {3, 6, 6, 5, 3, 4, 0.0f, 0.9},
-                            {2, 5, 5, 3, 5, 15, 1.0f, 0.0}};
+                            {2, 5, 5, 3, 5, 15, 1.0f, 0.0},
+                            {4, 7, 7, 120, 3, 15, 4.0f, 0.6},   // blocks of 64, 32, 16, 8
+                            {2, 6, 6, 9, 3, 40, 2.0f, 0.3},     // T above 32
+                            {3, 5, 70, 12, 3, 15, 3.0f, 0.5}};  // a wide map
   uint64_t seed = 10;
   for (const ConvCase& c : cases) {
     const size_t nin = size_t(c.Cin) * c.H * c.W, CKK = size_t(c.Cin) * c.K * c.K;
     const size_t nout = size_t(c.Cout) * (c.H - c.K + 1) * (c.W - c.K + 1);
     const auto tin = random_wave(nin, c.T, c.p_never, ++seed);
     const auto w = random_weights(c.Cout * CKK, 0.8, 0.3, ++seed);
-    std::vector<float> wt(w.size());
+    std::vector<float> wt(CKK * padded_features(c.Cout));
     transpose_weights(w.data(), c.Cout, int(CKK), wt.data());
     std::vector<uint8_t> tr(nout), tf(nout);
     std::vector<float> pfr(nout), plr(nout), pff(nout), plf(nout);
@@ -372,6 +377,13 @@ TEST(FastVsReference, IfConvOnRandomWavesAnyThreadCount) {
       EXPECT_EQ(tf, tr) << "threads " << threads;
       EXPECT_EQ(pff, pfr);
       EXPECT_EQ(plf, plr);
+      // Without pot_last the fast path stops a block once all its features fired.
+      std::fill(tf.begin(), tf.end(), 0);
+      std::fill(pff.begin(), pff.end(), -1.0f);
+      if_conv_fire(tin.data(), c.Cin, c.H, c.W, wt.data(), c.Cout, c.K, c.T, c.theta, tf.data(),
+                   pff.data(), nullptr);
+      EXPECT_EQ(tf, tr);
+      EXPECT_EQ(pff, pfr);
     }
     omp_set_num_threads(2);
   }
@@ -417,7 +429,7 @@ TEST(FastVsReference, PoolInhibitionWinnersAndStdpOnRandomInputs) {
         const int Cin = 4, K = 3, Cout = C, Hi = H + K - 1, Wi = W + K - 1;
         const auto tin = random_wave(size_t(Cin) * Hi * Wi, T, 0.5, seed + 100);
         auto w = random_weights(size_t(Cout) * Cin * K * K, 0.8, 0.15, seed + 200);
-        std::vector<float> wr = w, wt(w.size()), wt2(w.size());
+        std::vector<float> wr = w, wt(size_t(Cin) * K * K * padded_features(Cout)), wt2(wt.size());
         transpose_weights(w.data(), Cout, Cin * K * K, wt.data());
         StdpParams prm;
         prm.a_plus = 0.128f;
@@ -441,7 +453,7 @@ TEST(SpikewaveCuda, MatchesCpu) {
   const size_t nout = size_t(Cout) * (H - K + 1) * (W - K + 1);
   const auto tin = random_wave(nin, T, 0.6, 77);
   auto w = random_weights(Cout * CKK, 0.8, 0.05, 78);
-  std::vector<float> wt(w.size());
+  std::vector<float> wt(CKK * padded_features(Cout));
   transpose_weights(w.data(), Cout, int(CKK), wt.data());
   std::vector<uint8_t> ta(nout), tb(nout);
   std::vector<float> pfa(nout), pla(nout), pfb(nout), plb(nout);

@@ -32,8 +32,9 @@ LayerOutput conv_layer(const std::vector<float>& w, const std::vector<float>& w_
   check_input(in, s.Cin, what);
   RSNN_CHECK(in.H >= s.K && in.W >= s.K, what, ": input ", in.H, " x ", in.W,
              " is smaller than the ", s.K, " x ", s.K, " kernel");
-  RSNN_CHECK(w.size() == size_t(s.Cout) * ckk(s) && w_t.size() == w.size(), what,
-             ": weights have ", w.size(), " / ", w_t.size(), " values, expected ",
+  RSNN_CHECK(w.size() == size_t(s.Cout) * ckk(s) &&
+                 w_t.size() == size_t(sw::padded_features(s.Cout)) * ckk(s),
+             what, ": weights have ", w.size(), " / ", w_t.size(), " values, expected ",
              size_t(s.Cout) * ckk(s), " (call refresh_transposed after editing weights)");
   LayerOutput out;
   out.spikes.C = s.Cout;
@@ -66,6 +67,20 @@ Wave pool_pad(const Wave& in, int k, int pad, Path path) {
   out.W = Wo + 2 * pad;
   out.t.resize(size_t(out.size()));
   sw::pad_wave(pooled.data(), in.C, Ho, Wo, pad, kNever, out.t.data());
+  return out;
+}
+
+// The top-left h x w corner of every channel.
+Wave crop(const Wave& in, int h, int w) {
+  Wave out;
+  out.C = in.C;
+  out.H = h;
+  out.W = w;
+  out.t.resize(size_t(out.size()));
+  for (int c = 0; c < in.C; ++c)
+    for (int y = 0; y < h; ++y)
+      std::copy_n(in.t.begin() + (size_t(c) * in.H + y) * in.W, w,
+                  out.t.begin() + (size_t(c) * h + y) * w);
   return out;
 }
 
@@ -115,8 +130,8 @@ void Layers12::refresh_transposed() {
                  w2.size() == size_t(kLayer2.Cout) * ckk(kLayer2),
              "layers12: weights have ", w1.size(), " and ", w2.size(), " values, expected ",
              kLayer1.Cout * ckk(kLayer1), " and ", kLayer2.Cout * ckk(kLayer2));
-  w1t.resize(w1.size());
-  w2t.resize(w2.size());
+  w1t.resize(size_t(sw::padded_features(kLayer1.Cout)) * ckk(kLayer1));
+  w2t.resize(size_t(sw::padded_features(kLayer2.Cout)) * ckk(kLayer2));
   sw::transpose_weights(w1.data(), kLayer1.Cout, ckk(kLayer1), w1t.data());
   sw::transpose_weights(w2.data(), kLayer2.Cout, ckk(kLayer2), w2t.data());
 }
@@ -146,8 +161,15 @@ Wave c1_output(const Layers12& L, const Wave& input, Path path) {
 }
 
 Wave c2_output(const Layers12& L, const Wave& input, Path path) {
-  return pool_pad(layer2_forward(L, c1_output(L, input, path), path).spikes, kPool2, kC2Pad,
-                  path);
+  Wave c1 = c1_output(L, input, path);
+  if (path == Path::fast) {
+    // Floor-mode pooling reads only the first 3 * floor(Ho / 3) rows and columns of S2:
+    // compute only those (from the C1 rows and columns they need).
+    const int ho = (c1.H - kLayer2.K + 1) / kPool2 * kPool2 + kLayer2.K - 1;
+    const int wo = (c1.W - kLayer2.K + 1) / kPool2 * kPool2 + kLayer2.K - 1;
+    if (ho < c1.H || wo < c1.W) c1 = crop(c1, ho, wo);
+  }
+  return pool_pad(layer2_forward(L, c1, path).spikes, kPool2, kC2Pad, path);
 }
 
 std::vector<sw::Winner> stdp_step_layer1(Layers12& L, const Wave& input, Path path) {
