@@ -107,6 +107,17 @@ TEST(MicronsTrain, DeterministicAndKeyed) {
   const TrainResult a = train_run(cache, c, Device::cpu()), b = train_run(cache, c, Device::cpu());
   EXPECT_EQ(a.W_rec, b.W_rec);
   EXPECT_EQ(a.loss, b.loss);
+  // Evaluating only after the last epoch changes nothing but the earlier val_* (NaN).
+  TrainConfig c2 = c;
+  c2.epochs = 2;
+  c2.eval_each_epoch = false;
+  TrainConfig c3 = c2;
+  c3.eval_each_epoch = true;
+  const TrainResult e2 = train_run(cache, c2, Device::cpu()), e3 = train_run(cache, c3, Device::cpu());
+  EXPECT_TRUE(std::isnan(e2.epochs[0].val_loss));
+  EXPECT_FALSE(std::isnan(e3.epochs[0].val_loss));
+  EXPECT_EQ(e2.val_loss, e3.val_loss);
+  EXPECT_EQ(e2.W_rec, e3.W_rec);
   c.sim = 1;  // another simulation: another orthogonal draw
   EXPECT_NE(train_run(cache, c, Device::cpu()).W_rec, a.W_rec);
   c.variant = "nope";

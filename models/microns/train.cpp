@@ -332,7 +332,9 @@ TrainResult train_run(FieldCache& cache, const TrainConfig& cfg, Device device) 
       if (!all_finite(m.W_rec.value())) diverged = true;
     }
     EpochLog log{e + 1, loss_sum / cfg.batches, acc_sum / cfg.batches, kNaN, kNaN};
-    if (diverged) {
+    if (!cfg.eval_each_epoch && e + 1 < cfg.epochs) {
+      // not evaluated: val_* stay NaN
+    } else if (diverged) {
       log.val_accuracy = class0_fraction(test.labels.data(), int(test.labels.size()));
     } else {
       const auto [vl, va] = evaluate(m, test, reg);

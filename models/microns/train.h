@@ -28,6 +28,9 @@ struct TrainConfig {
   StarCoords star = StarCoords::coded;
   bool l1_apply_lambda = false;
   double lambda = 0.3, emd_lambda = 0.1;
+  // Keras evaluates the test set after every epoch (~12% of a run's FLOPs); false = only
+  // after the last one (earlier epochs' val_* are NaN), when only final metrics are kept.
+  bool eval_each_epoch = true;
 };
 
 struct EpochLog {
