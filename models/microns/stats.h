@@ -1,0 +1,40 @@
+// Summary statistics of a sweep's per-simulation values: mean, sample standard deviation
+// (ddof = 1) and the Student-t 95 % interval mean +- t_{0.975, n-1} * sd / sqrt(n), which is
+// what the original's confidence-interval notebook prints (scipy stats.t.interval with the SEM).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace rsnn::microns {
+
+// Regularized incomplete beta function I_x(a, b) for a, b > 0 and 0 <= x <= 1 (continued
+// fraction, relative accuracy ~1e-14). Throws rsnn::Error on arguments out of range.
+double incomplete_beta(double a, double b, double x);
+
+// Student-t cumulative distribution P(T <= t) with df > 0 degrees of freedom.
+double student_t_cdf(double t, double df);
+
+// Inverse of student_t_cdf: the p-quantile (0 < p < 1, df > 0), to ~1e-12 absolute.
+double student_t_quantile(double p, double df);
+
+struct Summary {
+  int n_total = 0;   // values given
+  int n = 0;         // finite values used (NaN/inf are left out, as the original's SD does)
+  double mean = 0;   // NaN when n == 0
+  double sd = 0;     // ddof = 1; NaN when n < 2
+  double sem = 0;    // sd / sqrt(n)
+  double t975 = 0;   // t_{0.975, n-1}; NaN when n < 2
+  double ci_low = 0, ci_high = 0;  // mean -+ t975 * sem; NaN when n < 2
+};
+
+// Statistics over the finite entries of `v`.
+Summary summarize(const std::vector<double>& v);
+
+// The original notebook's metrics.csv cell: statistics.mean over ALL values (a NaN run makes
+// the mean NaN); NaN for an empty list.
+double mean_all(const std::vector<double>& v);
+// The original's metrics_SD.csv cell: stdev (ddof = 1) of the non-NaN values, 0.0 when fewer
+// than two remain.
+double sd_notebook(const std::vector<double>& v);
+
+}  // namespace rsnn::microns
