@@ -70,6 +70,18 @@ struct Block {
     __builtin_memcpy(q, &waiting, sizeof(q));
     return (q[0] | q[1] | q[2] | q[3]) == 0;
   }
+  // Join step t's sum into group j alone; true when all 8 of its features have fired.
+  RSNN_ALWAYS_INLINE bool join(int j, v8 acc, int t, int T, float theta) {
+    const v8i never = v8i{} + T;
+    pot[j] += acc;
+    const v8i fire = (tf[j] == never) & (pot[j] > (v8{} + theta));
+    tf[j] = fire ? v8i{} + t : tf[j];
+    pf[j] = fire ? pot[j] : pf[j];
+    const v8i waiting = tf[j] == never;
+    long long q[4];
+    __builtin_memcpy(q, &waiting, sizeof(q));
+    return (q[0] | q[1] | q[2] | q[3]) == 0;
+  }
   RSNN_ALWAYS_INLINE void store(const ConvArgs& a, int p, int f0) const {
     const int HWo = (a.H - a.K + 1) * (a.W - a.K + 1);
     for (int j = 0; j < NV; ++j)
@@ -124,22 +136,49 @@ RSNN_ALWAYS_INLINE void position_buckets(const ConvArgs& a, int p, float* bucket
   blk.store(a, p, 0);
 }
 
+// Step sums of M groups of 8 features (group offsets g[], in floats) over the rows
+// [r0, r1), M independent chains; each lane adds its rows in list order.
+template <int M>
+RSNN_ALWAYS_INLINE void sum_groups(const float* w, const int* rows, int r0, int r1,
+                                   const int* g, v8* out) {
+  v8 s[M];
+  for (int q = 0; q < M; ++q) s[q] = v8{};
+  for (int r = r0; r < r1; ++r) {
+    const float* wr = w + rows[r];
+    for (int q = 0; q < M; ++q) s[q] += *reinterpret_cast<const v8*>(wr + g[q]);
+  }
+  for (int q = 0; q < M; ++q) out[q] = s[q];
+}
+
 // Sorted path: features [f0, f0 + 8 NV); rows[start[t] .. start[t+1]) are the weight-row
-// offsets of step t's inputs in (c, ky, kx) order.
+// offsets of step t's inputs in (c, ky, kx) order. When only first spikes are wanted
+// (no pot_last), a group of 8 features drops out once all of them fired, so late steps
+// cost only what still waits; the groups left are summed four at a time.
 template <int NV>
 RSNN_ALWAYS_INLINE void block_sorted(const ConvArgs& a, int p, int f0, const int* rows,
                                      const int* start) {
   const float* w = a.w_t + f0;
   Block<NV> blk(a.T);
-  for (int t = 0; t < a.T; ++t) {
+  int live[NV], goff[NV], n = NV;  // groups still integrating, and their float offsets
+  for (int j = 0; j < NV; ++j) live[j] = j;
+  for (int t = 0; t < a.T && n > 0; ++t) {
     if (start[t] == start[t + 1]) continue;
+    for (int q = 0; q < n; ++q) goff[q] = 8 * live[q];
     v8 acc[NV];
-    for (int j = 0; j < NV; ++j) acc[j] = v8{};
-    for (int r = start[t]; r < start[t + 1]; ++r) {
-      const v8* wr = reinterpret_cast<const v8*>(w + rows[r]);
-      for (int j = 0; j < NV; ++j) acc[j] += wr[j];
+    int q0 = 0;
+    for (; q0 + 4 <= n; q0 += 4) sum_groups<4>(w, rows, start[t], start[t + 1], goff + q0, acc + q0);
+    switch (n - q0) {
+      case 3: sum_groups<3>(w, rows, start[t], start[t + 1], goff + q0, acc + q0); break;
+      case 2: sum_groups<2>(w, rows, start[t], start[t + 1], goff + q0, acc + q0); break;
+      case 1: sum_groups<1>(w, rows, start[t], start[t + 1], goff + q0, acc + q0); break;
+      default: break;
     }
-    if (blk.step(acc, t, a.T, a.theta) && !a.pot_last) break;
+    int keep = 0;
+    for (int q = 0; q < n; ++q) {
+      const bool done = blk.join(live[q], acc[q], t, a.T, a.theta);
+      if (!done || a.pot_last) live[keep++] = live[q];
+    }
+    n = keep;
   }
   blk.store(a, p, f0);
 }
