@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "kernels/rstdp_layer3.h"
 #include "runtime/error.h"
@@ -20,28 +21,54 @@ namespace {
 // covers both with a margin.
 constexpr float kRefine = 1e-3f;
 
-// Indices (q * 250 + c) of the set bits of one sample.
-int active_list(const uint64_t* bits, int* out) {
-  int n = 0;
-  for (int w = 0; w < kL3Words; ++w)
-    for (uint64_t v = bits[w]; v; v &= v - 1) out[n++] = w * 64 + __builtin_ctzll(v);
-  return n;
-}
-
-// Exact potentials of kernel wf at all 16 positions from an active list.
-void recompute_feature(const float* wf, const int* act, int na, double* pot) {
-  std::fill(pot, pot + kL3Pos, 0.0);
-  for (int a = 0; a < na; ++a) {
-    const int q = act[a] / kL3In, c = act[a] % kL3In;
-    const int iy = q / kL3Side, ix = q % kL3Side;
-    const float* wc = wf + c * kL3K * kL3K;
-    for (int y = std::max(0, iy - kL3Pad); y <= std::min(kL3Side - 1, iy + kL3Pad); ++y)
-      for (int x = std::max(0, ix - kL3Pad); x <= std::min(kL3Side - 1, ix + kL3Pad); ++x)
-        pot[y * kL3Side + x] += double(wc[(iy - y + kL3Pad) * kL3K + (ix - x + kL3Pad)]);
-  }
-}
-
 }  // namespace
+
+// The spiked inputs of one sample: channel indices grouped by input position q, so that a
+// window visits only its spiked inputs.
+struct L3Active {
+  int n = 0;
+  int qs[kL3Pos + 1];  // inputs of position q: c[qs[q] .. qs[q+1])
+  int c[kL3Bits];
+  void build(const uint64_t* bits) {
+    n = 0;
+    int q = 0;
+    qs[0] = 0;
+    for (int w = 0; w < kL3Words; ++w)
+      for (uint64_t v = bits[w]; v; v &= v - 1) {
+        const int i = w * 64 + __builtin_ctzll(v), qi = i / kL3In;
+        while (q < qi) qs[++q] = n;
+        c[n++] = i - qi * kL3In;
+      }
+    while (q < kL3Pos) qs[++q] = n;
+  }
+  // Exact potential of kernel wf at output position p.
+  double potential(const float* wf, int p) const {
+    const int y = p / kL3Side, x = p % kL3Side;
+    double s = 0;
+    for (int iy = std::max(0, y - kL3Pad); iy <= std::min(kL3Side - 1, y + kL3Pad); ++iy)
+      for (int ix = std::max(0, x - kL3Pad); ix <= std::min(kL3Side - 1, x + kL3Pad); ++ix) {
+        const int q = iy * kL3Side + ix;
+        const float* w = wf + (iy - y + kL3Pad) * kL3K + (ix - x + kL3Pad);
+        for (int a = qs[q]; a < qs[q + 1]; ++a) s += double(w[c[a] * kL3K * kL3K]);
+      }
+    return s;
+  }
+  // Exact potentials of kernel wf at all 16 positions.
+  void potentials(const float* wf, double* pot) const {
+    std::fill(pot, pot + kL3Pos, 0.0);
+    for (int q = 0; q < kL3Pos; ++q) {
+      const int iy = q / kL3Side, ix = q % kL3Side;
+      for (int y = std::max(0, iy - kL3Pad); y <= std::min(kL3Side - 1, iy + kL3Pad); ++y)
+        for (int x = std::max(0, ix - kL3Pad); x <= std::min(kL3Side - 1, ix + kL3Pad); ++x) {
+          const float* w = wf + (iy - y + kL3Pad) * kL3K + (ix - x + kL3Pad);
+          double s = 0;
+          for (int a = qs[q]; a < qs[q + 1]; ++a) s += double(w[c[a] * kL3K * kL3K]);
+          pot[y * kL3Side + x] += s;
+        }
+    }
+  }
+};
+
 
 Layer3Fast::Layer3Fast(const Layer3& l3, int batch) : batch_(batch) {
   RSNN_CHECK(batch >= 1 && batch <= 4096, "Layer3Fast: batch ", batch, " outside 1..4096");
@@ -84,7 +111,7 @@ void Layer3Fast::batch_potentials(const uint64_t* bits, int B, float* out, float
   }
 }
 
-L3Decision Layer3Fast::decide_fast(const uint64_t* bits, const float* approx) const {
+L3Decision Layer3Fast::decide_fast(const L3Active& act, const float* approx) const {
   float mx = 0;
   for (int i = 0; i < kL3Pos * kL3Features; ++i) mx = std::max(mx, approx[i]);
   L3Decision d;
@@ -98,7 +125,7 @@ L3Decision Layer3Fast::decide_fast(const uint64_t* bits, const float* approx) co
     for (int f = 0; f < kL3Features; ++f)
       if (approx[p * kL3Features + f] >= thr) {
         cand[nc] = f * kL3Pos + p;
-        exact[nc] = l3_potential_at(l3_.w.data() + size_t(f) * kL3KernelSize, bits, p);
+        exact[nc] = act.potential(l3_.w.data() + size_t(f) * kL3KernelSize, p);
         emax = std::max(emax, static_cast<float>(exact[nc]));
         ++nc;
       }
@@ -120,39 +147,72 @@ void Layer3Fast::apply_update(const uint64_t* bits, const L3Decision& d, const L
       wg_[(size_t(k) * kL3In + c) * kL3Features + f] = wf[c * 25 + k];
 }
 
+// Brings the stale (batch-start) potentials of the kernels changed earlier in the batch up
+// to date where it matters. A kernel changed by updates whose rates sum to D (in absolute
+// value; clamping only shrinks a step) moved each potential by at most D times the spiked
+// inputs of its window. A kernel whose bound stays 2e-3 below the largest unchanged
+// potential M1 cannot be near the winner (M1 is within 3.7e-4 of an exact potential), so
+// its entries are set to -1 and skipped; the others are recomputed exactly.
+void Layer3Fast::refresh_changed(const L3Active& act, const std::vector<int>& changed,
+                                 const float* drift, const char* is_changed, float* ap) const {
+  if (changed.empty()) return;
+  float m1 = -1;
+  for (int p = 0; p < kL3Pos; ++p)
+    for (int f = 0; f < kL3Features; ++f)
+      if (!is_changed[f]) m1 = std::max(m1, ap[p * kL3Features + f]);
+  int nwin[kL3Pos];
+  for (int p = 0; p < kL3Pos; ++p) {
+    const int y = p / kL3Side, x = p % kL3Side;
+    nwin[p] = 0;
+    for (int iy = std::max(0, y - kL3Pad); iy <= std::min(kL3Side - 1, y + kL3Pad); ++iy)
+      for (int ix = std::max(0, x - kL3Pad); ix <= std::min(kL3Side - 1, x + kL3Pad); ++ix)
+        nwin[p] += act.qs[iy * kL3Side + ix + 1] - act.qs[iy * kL3Side + ix];
+  }
+  const float thr = m1 * (1.0f - 2 * kRefine);
+  double fp[kL3Pos];
+  for (int f : changed) {
+    bool need = m1 < 0;
+    for (int p = 0; p < kL3Pos && !need; ++p)
+      need = ap[p * kL3Features + f] + drift[f] * 1.001f * float(nwin[p]) >= thr;
+    if (need) act.potentials(l3_.w.data() + size_t(f) * kL3KernelSize, fp);
+    for (int p = 0; p < kL3Pos; ++p) ap[p * kL3Features + f] = need ? static_cast<float>(fp[p]) : -1.0f;
+  }
+}
+
 std::vector<L3Outcome> Layer3Fast::train(const uint64_t* bits, const int* labels, int64_t n,
                                          const RStdpRates& rates) {
   BlasThreadsGuard single(true);
   std::vector<L3Outcome> out(static_cast<size_t>(n));
   std::vector<float> pot(size_t(batch_) * kL3Pos * kL3Features), x(size_t(batch_) * kL3Bits);
-  std::vector<int> changed, act(kL3Bits);
+  std::vector<int> changed;
+  auto act = std::make_unique<L3Active>();
   std::vector<char> is_changed(kL3Features);
-  double fp[kL3Pos];
+  std::vector<float> drift(kL3Features);
+  auto step = [](const L3Rates& r) { return std::max(std::fabs(r.ltp), std::fabs(r.ltd)); };
   for (int64_t s0 = 0; s0 < n; s0 += batch_) {
     const int B = static_cast<int>(std::min<int64_t>(batch_, n - s0));
     batch_potentials(bits + s0 * kL3Words, B, pot.data(), x.data());
     changed.clear();
     std::fill(is_changed.begin(), is_changed.end(), 0);
+    std::fill(drift.begin(), drift.end(), 0.0f);
     for (int b = 0; b < B; ++b) {
       const int64_t i = s0 + b;
       const uint64_t* bi = bits + i * kL3Words;
       float* ap = pot.data() + size_t(b) * kL3Pos * kL3Features;
-      if (!changed.empty()) {
-        const int na = active_list(bi, act.data());
-        for (int f : changed) {
-          recompute_feature(l3_.w.data() + size_t(f) * kL3KernelSize, act.data(), na, fp);
-          for (int p = 0; p < kL3Pos; ++p) ap[p * kL3Features + f] = static_cast<float>(fp[p]);
-        }
-      }
-      const L3Decision d = decide_fast(bi, ap);
+      act->build(bi);
+      refresh_changed(*act, changed, drift.data(), is_changed.data(), ap);
+      const L3Decision d = decide_fast(*act, ap);
       if (d.winner < 0) {
         out[i] = L3Outcome::silence;
         continue;
       }
       const bool hit = d.cls() == labels[i];
       out[i] = hit ? L3Outcome::correct : L3Outcome::wrong;
-      apply_update(bi, d, hit ? rates.reward : rates.punish);
-      if (!is_changed[d.feature()]) is_changed[d.feature()] = 1, changed.push_back(d.feature());
+      const L3Rates& r = hit ? rates.reward : rates.punish;
+      apply_update(bi, d, r);
+      const int f = d.feature();
+      drift[f] += step(r);
+      if (!is_changed[f]) is_changed[f] = 1, changed.push_back(f);
     }
   }
   return out;
@@ -166,14 +226,17 @@ std::vector<L3Decision> Layer3Fast::infer(const uint64_t* bits, int64_t n, int t
 #pragma omp parallel num_threads(nth) if (nth > 1 && n > B)
   {
     std::vector<float> pot(size_t(B) * kL3Pos * kL3Features), x(size_t(B) * kL3Bits);
+    auto act = std::make_unique<L3Active>();
     const int64_t nb = (n + B - 1) / B;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t k = 0; k < nb; ++k) {
       const int64_t s0 = k * B;
       const int b1 = static_cast<int>(std::min<int64_t>(B, n - s0));
       batch_potentials(bits + s0 * kL3Words, b1, pot.data(), x.data());
-      for (int b = 0; b < b1; ++b)
-        out[s0 + b] = decide_fast(bits + (s0 + b) * kL3Words, pot.data() + size_t(b) * kL3Pos * kL3Features);
+      for (int b = 0; b < b1; ++b) {
+        act->build(bits + (s0 + b) * kL3Words);
+        out[s0 + b] = decide_fast(*act, pot.data() + size_t(b) * kL3Pos * kL3Features);
+      }
     }
   }
   return out;

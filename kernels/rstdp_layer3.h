@@ -54,6 +54,8 @@ RSNN_HD bool l3_tap(int y, int x, int iy, int ix, int& ky, int& kx) {
 }
 RSNN_HD bool l3_bit(const uint64_t* bits, int i) { return (bits[i >> 6] >> (i & 63)) & 1u; }
 
+struct L3Active;
+
 // Learning rates of one update kind (LTP where the input spiked, LTD elsewhere).
 struct L3Rates {
   float ltp = 0, ltd = 0;
@@ -133,7 +135,9 @@ class Layer3Fast {
   void batch_potentials(const uint64_t* bits, int B, float* out, float* x) const;
   // Decision from approximate potentials [16][200] whose entries are within a relative
   // 1e-3 of exact, refined exactly for near-maximal entries.
-  L3Decision decide_fast(const uint64_t* bits, const float* approx) const;
+  L3Decision decide_fast(const L3Active& act, const float* approx) const;
+  void refresh_changed(const L3Active& act, const std::vector<int>& changed, const float* drift,
+                       const char* is_changed, float* approx) const;
   void apply_update(const uint64_t* bits, const L3Decision& d, const L3Rates& r);
 
   Layer3 l3_;
