@@ -51,16 +51,23 @@ void gemm(int n, double alpha, const Mat& X, const Mat& Y, double beta, Mat& Z) 
               n, beta, Z.data(), n);
 }
 
-// Z = sum_k c_k X_k (+ c_I I when with_identity).
-Mat combine(int n, std::initializer_list<std::pair<double, const Mat*>> terms, double c_I) {
-  Mat Z(size_t(n) * n, 0.0);
+// Z = sum_k c_k X_k + c_I I (Z resized to n x n, its buffer reused).
+void combine_into(Mat& Z, int n, std::initializer_list<std::pair<double, const Mat*>> terms,
+                  double c_I) {
+  Z.assign(size_t(n) * n, 0.0);
   for (const auto& t : terms) {
     const double c = t.first;
     const double* x = t.second->data();
     for (size_t i = 0; i < Z.size(); ++i) Z[i] += c * x[i];
   }
   for (int i = 0; i < n; ++i) Z[size_t(i) * n + i] += c_I;
-  return Z;
+}
+
+// Makes `work` hold at least `count` buffers of nn doubles (sized before any reference to
+// one is taken, so growing the outer vector never leaves a dangling reference).
+void ensure_work(std::vector<Mat>& work, int count, size_t nn) {
+  if (int(work.size()) < count) work.resize(count);
+  for (Mat& w : work) w.resize(nn);
 }
 
 double norm1(const double* A, int n) {  // max column sum of the row-major matrix's transpose
@@ -78,22 +85,26 @@ void check_finite(const double* x, size_t count, const char* what) {
     RSNN_CHECK(std::isfinite(x[i]), "expm: ", what, " has a non-finite entry at flat index ", i);
 }
 
-Mat transpose(const double* X, int n) {
-  Mat T(size_t(n) * n);
+void transpose_into(const double* X, int n, double* T) {  // T = X^T, T != X
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < n; ++j) T[size_t(j) * n + i] = X[size_t(i) * n + j];
-  return T;
 }
 
 }  // namespace
 
-ExpmFrechet::ExpmFrechet(const double* A, int n, bool derivative_thresholds) : n_(n) {
+ExpmFrechet::ExpmFrechet(const double* A, int n, bool derivative_thresholds) {
+  compute(A, n, derivative_thresholds);
+}
+
+void ExpmFrechet::compute(const double* A, int n, bool derivative_thresholds) {
   RSNN_CHECK(n > 0, "expm: matrix size must be positive, got ", n);
   const size_t nn = size_t(n) * n;
   check_finite(A, nn, "A");
+  n_ = n;
   const double* thr = derivative_thresholds ? kEll : kTheta;
   const double norm = norm1(A, n);
   m_ = 13;
+  s_ = 0;
   for (int i = 0; i < 4; ++i)
     if (norm <= thr[i]) { m_ = kDegrees[i]; break; }
   if (m_ == 13 && norm > thr[4]) s_ = int(std::ceil(std::log2(norm / thr[4])));
@@ -103,94 +114,90 @@ ExpmFrechet::ExpmFrechet(const double* A, int n, bool derivative_thresholds) : n
 
   const double* b = pade_coeffs(m_);
   const int K = m_ == 13 ? 3 : (m_ - 1) / 2;  // even powers A^2..A^(2K) needed
-  P_.assign(K, Mat(nn));
+  P_.resize(K);
+  for (Mat& p : P_) p.resize(nn);
   gemm(n, 1.0, A_, A_, 0.0, P_[0]);
   for (int k = 2; k <= K; ++k) gemm(n, 1.0, P_[0], P_[k - 2], 0.0, P_[k - 1]);
 
-  Mat V;
+  ensure_work(work_, 2, nn);
+  Mat &V = work_[0], &U = work_[1];
   if (m_ == 13) {
     const Mat &A2 = P_[0], &A4 = P_[1], &A6 = P_[2];
-    W1_ = combine(n, {{b[13], &A6}, {b[11], &A4}, {b[9], &A2}}, 0.0);
-    Z1_ = combine(n, {{b[12], &A6}, {b[10], &A4}, {b[8], &A2}}, 0.0);
-    W_ = combine(n, {{b[7], &A6}, {b[5], &A4}, {b[3], &A2}}, b[1]);
+    combine_into(W1_, n, {{b[13], &A6}, {b[11], &A4}, {b[9], &A2}}, 0.0);
+    combine_into(Z1_, n, {{b[12], &A6}, {b[10], &A4}, {b[8], &A2}}, 0.0);
+    combine_into(W_, n, {{b[7], &A6}, {b[5], &A4}, {b[3], &A2}}, b[1]);
     gemm(n, 1.0, A6, W1_, 1.0, W_);
-    V = combine(n, {{b[6], &A6}, {b[4], &A4}, {b[2], &A2}}, b[0]);
+    combine_into(V, n, {{b[6], &A6}, {b[4], &A4}, {b[2], &A2}}, b[0]);
     gemm(n, 1.0, A6, Z1_, 1.0, V);
   } else {
-    W_ = combine(n, {}, b[1]);
-    V = combine(n, {}, b[0]);
+    combine_into(W_, n, {}, b[1]);
+    combine_into(V, n, {}, b[0]);
     for (int k = 1; k <= K; ++k)
       for (size_t i = 0; i < nn; ++i) {
         W_[i] += b[2 * k + 1] * P_[k - 1][i];
         V[i] += b[2 * k] * P_[k - 1][i];
       }
   }
-  Mat U(nn);
   gemm(n, 1.0, A_, W_, 0.0, U);
 
   // r_m = q^-1 p with p = V + U, q = V - U; the LU of q is kept for the derivative.
+  if (int(R_.size()) < s_ + 1) R_.resize(s_ + 1);
+  for (int k = 0; k <= s_; ++k) R_[k].resize(nn);
   lu_.resize(nn);
-  Mat R0(nn);
   for (size_t i = 0; i < nn; ++i) {
     lu_[i] = V[i] - U[i];
-    R0[i] = V[i] + U[i];
+    R_[0][i] = V[i] + U[i];
   }
   ipiv_.resize(n);
   int info = LAPACKE_dgetrf(LAPACK_COL_MAJOR, n, n, lu_.data(), n, ipiv_.data());
   RSNN_CHECK(info == 0, "expm: the Padé denominator q_m(A) is singular (dgetrf info ", info, ")");
-  info = LAPACKE_dgetrs(LAPACK_COL_MAJOR, 'N', n, n, lu_.data(), n, ipiv_.data(), R0.data(), n);
+  info = LAPACKE_dgetrs(LAPACK_COL_MAJOR, 'N', n, n, lu_.data(), n, ipiv_.data(), R_[0].data(), n);
   RSNN_CHECK(info == 0, "expm: dgetrs failed with info ", info);
-  R_.reserve(s_ + 1);
-  R_.push_back(std::move(R0));
-  for (int k = 0; k < s_; ++k) {
-    Mat next(nn);
-    gemm(n, 1.0, R_.back(), R_.back(), 0.0, next);
-    R_.push_back(std::move(next));
-  }
-  check_finite(R_.back().data(), nn, "expm(A) (overflow)");
+  for (int k = 0; k < s_; ++k) gemm(n, 1.0, R_[k], R_[k], 0.0, R_[k + 1]);
+  check_finite(R_[s_].data(), nn, "expm(A) (overflow)");
 }
 
 void ExpmFrechet::frechet(const double* Ein, double* L) const {
   const int n = n_;
+  RSNN_CHECK(n > 0, "expm: frechet() called before compute()");
   const size_t nn = size_t(n) * n;
   check_finite(Ein, nn, "E");
   const double* b = pade_coeffs(m_);
-  Mat E(Ein, Ein + nn);
-  for (double& e : E) e *= scale_;
-  // M[k-1] = L_{x^(2k)}(A, E): M2 = AE + EA, then the product rule on A^2 * A^(2k-2).
   const int K = int(P_.size());
-  std::vector<Mat> M(K, Mat(nn));
-  gemm(n, 1.0, A_, E, 0.0, M[0]);
-  gemm(n, 1.0, E, A_, 1.0, M[0]);
+  ensure_work(work_, 13, nn);  // 0..3 M, 4 E, 5 Lw, 6 Lv, 7 Lu, 8 diff, 9 rhs, 10 next, 11-12
+  std::vector<Mat>& w = work_;
+  Mat &E = w[4], &Lw = w[5], &Lv = w[6], &Lu = w[7], &diff = w[8], &rhs = w[9], &next = w[10];
+  for (size_t i = 0; i < nn; ++i) E[i] = scale_ * Ein[i];
+  // w[k-1] = M_2k = L_{x^(2k)}(A, E): M2 = AE + EA, then the product rule on A^2 A^(2k-2).
+  gemm(n, 1.0, A_, E, 0.0, w[0]);
+  gemm(n, 1.0, E, A_, 1.0, w[0]);
   for (int k = 2; k <= K; ++k) {
-    gemm(n, 1.0, M[0], P_[k - 2], 0.0, M[k - 1]);
-    gemm(n, 1.0, P_[0], M[k - 2], 1.0, M[k - 1]);
+    gemm(n, 1.0, w[0], P_[k - 2], 0.0, w[k - 1]);
+    gemm(n, 1.0, P_[0], w[k - 2], 1.0, w[k - 1]);
   }
-  Mat Lw, Lv;
   if (m_ == 13) {
-    const Mat &M2 = M[0], &M4 = M[1], &M6 = M[2], &A6 = P_[2];
-    const Mat Lw1 = combine(n, {{b[13], &M6}, {b[11], &M4}, {b[9], &M2}}, 0.0);
-    const Mat Lz1 = combine(n, {{b[12], &M6}, {b[10], &M4}, {b[8], &M2}}, 0.0);
-    Lw = combine(n, {{b[7], &M6}, {b[5], &M4}, {b[3], &M2}}, 0.0);
-    Lv = combine(n, {{b[6], &M6}, {b[4], &M4}, {b[2], &M2}}, 0.0);
+    const Mat &M2 = w[0], &M4 = w[1], &M6 = w[2], &A6 = P_[2];
+    Mat &Lw1 = w[11], &Lz1 = w[12];
+    combine_into(Lw1, n, {{b[13], &M6}, {b[11], &M4}, {b[9], &M2}}, 0.0);
+    combine_into(Lz1, n, {{b[12], &M6}, {b[10], &M4}, {b[8], &M2}}, 0.0);
+    combine_into(Lw, n, {{b[7], &M6}, {b[5], &M4}, {b[3], &M2}}, 0.0);
+    combine_into(Lv, n, {{b[6], &M6}, {b[4], &M4}, {b[2], &M2}}, 0.0);
     gemm(n, 1.0, A6, Lw1, 1.0, Lw);
     gemm(n, 1.0, M6, W1_, 1.0, Lw);
     gemm(n, 1.0, A6, Lz1, 1.0, Lv);
     gemm(n, 1.0, M6, Z1_, 1.0, Lv);
   } else {
-    Lw.assign(nn, 0.0);
-    Lv.assign(nn, 0.0);
+    std::fill(Lw.begin(), Lw.end(), 0.0);
+    std::fill(Lv.begin(), Lv.end(), 0.0);
     for (int k = 1; k <= K; ++k)
       for (size_t i = 0; i < nn; ++i) {
-        Lw[i] += b[2 * k + 1] * M[k - 1][i];
-        Lv[i] += b[2 * k] * M[k - 1][i];
+        Lw[i] += b[2 * k + 1] * w[k - 1][i];
+        Lv[i] += b[2 * k] * w[k - 1][i];
       }
   }
-  Mat Lu(nn);  // L_u = A Lw + E W
-  gemm(n, 1.0, A_, Lw, 0.0, Lu);
+  gemm(n, 1.0, A_, Lw, 0.0, Lu);  // L_u = A Lw + E W
   gemm(n, 1.0, E, W_, 1.0, Lu);
   // q L = (Lu + Lv) + (Lu - Lv) r_m, solved with q's LU.
-  Mat diff(nn), rhs(nn);
   for (size_t i = 0; i < nn; ++i) {
     diff[i] = Lu[i] - Lv[i];
     rhs[i] = Lu[i] + Lv[i];
@@ -200,7 +207,6 @@ void ExpmFrechet::frechet(const double* Ein, double* L) const {
       LAPACKE_dgetrs(LAPACK_COL_MAJOR, 'N', n, n, lu_.data(), n, ipiv_.data(), rhs.data(), n);
   RSNN_CHECK(info == 0, "expm: dgetrs failed with info ", info);
   // Squaring phase: L <- R L + L R with the R of the same level.
-  Mat next(nn);
   for (int k = 0; k < s_; ++k) {
     gemm(n, 1.0, R_[k], rhs, 0.0, next);
     gemm(n, 1.0, rhs, R_[k], 1.0, next);
@@ -211,12 +217,14 @@ void ExpmFrechet::frechet(const double* Ein, double* L) const {
 }
 
 void ExpmFrechet::frechet_adjoint(const double* G, double* L) const {
-  // L(A^T, G) = L(A, G^T)^T.
-  const Mat Gt = transpose(G, n_);
-  Mat tmp(Gt.size());
-  frechet(Gt.data(), tmp.data());
-  const Mat out = transpose(tmp.data(), n_);
-  std::copy(out.begin(), out.end(), L);
+  // L(A^T, G) = L(A, G^T)^T; buffers 13 and 14 are not used by frechet().
+  const int n = n_;
+  RSNN_CHECK(n > 0, "expm: frechet_adjoint() called before compute()");
+  ensure_work(work_, 15, size_t(n) * n);
+  Mat &Gt = work_[13], &Lt = work_[14];
+  transpose_into(G, n, Gt.data());
+  frechet(Gt.data(), Lt.data());
+  transpose_into(Lt.data(), n, L);
 }
 
 void expm(const double* A, int n, double* F) {

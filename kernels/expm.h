@@ -23,19 +23,25 @@ void expm(const double* A, int n, double* F);
 
 class ExpmFrechet {
  public:
-  // Computes expm(A) and keeps what the derivatives need. The degree is chosen with the
-  // derivative's thresholds (Al-Mohy & Higham's l_m), so it may use one more squaring than
-  // expm() alone.
-  // derivative_thresholds = false uses expm's own thresholds (Higham's theta_m): what
-  // expm() calls; frechet() is then still exact in exact arithmetic, just less tightly bounded.
+  ExpmFrechet() = default;  // empty; call compute()
+  // Computes expm(A) and keeps what the derivatives need (see compute()).
   ExpmFrechet(const double* A, int n, bool derivative_thresholds = true);
+
+  // (Re)computes expm(A), reusing this object's buffers when n is unchanged: a caller that
+  // keeps one object (e.g. one per thread) avoids reallocating ~20 n x n matrices, whose
+  // page faults cost about a third of the work at n = 312. The degree is chosen with the
+  // derivative's thresholds (Al-Mohy & Higham's l_m), which may cost one more squaring than
+  // expm() alone; derivative_thresholds = false uses expm's own (Higham's theta_m), as
+  // expm() does, and frechet() stays exact in exact arithmetic, only less tightly bounded.
+  void compute(const double* A, int n, bool derivative_thresholds = true);
 
   int n() const { return n_; }
   int degree() const { return m_; }     // Padé degree m
   int squarings() const { return s_; }  // s: A was scaled by 2^-s
-  const std::vector<double>& value() const { return R_.back(); }  // expm(A)
+  const std::vector<double>& value() const { return R_[s_]; }  // expm(A)
 
-  // L = L_exp(A, E): the derivative of expm at A in the direction E.
+  // L = L_exp(A, E): the derivative of expm at A in the direction E. Uses scratch buffers
+  // of this object: do not call on one object from two threads at once.
   void frechet(const double* E, double* L) const;
   // L = L_exp(A^T, G), the adjoint: d<G, expm(X)>/dX at X = A (the chain rule's step).
   void frechet_adjoint(const double* G, double* L) const;
@@ -44,11 +50,12 @@ class ExpmFrechet {
   int n_ = 0, m_ = 0, s_ = 0;
   double scale_ = 1.0;                       // 2^-s
   std::vector<double> A_;                     // 2^-s A
-  std::vector<std::vector<double>> P_;        // P_[k-1] = A_^(2k), k = 1..min(m/2, 3 or 4)
+  std::vector<std::vector<double>> P_;        // P_[k-1] = A_^(2k), k = 1..K (K <= 4)
   std::vector<double> W1_, Z1_, W_;           // m = 13 parts; W = odd polynomial / A
   std::vector<double> lu_;                    // LU of q_m(A) = V - U
   std::vector<int> ipiv_;
-  std::vector<std::vector<double>> R_;        // r_m(A), its squares; back() = expm(A)
+  std::vector<std::vector<double>> R_;        // R_[k] = r_m(A)^(2^k), k = 0..s; R_[s] = expm
+  mutable std::vector<std::vector<double>> work_;  // scratch of compute() and frechet()
 };
 
 // F = expm(A) and L = L_exp(A, E) from the 2n x 2n block matrix (E is rescaled to A's norm

@@ -206,6 +206,25 @@ TEST(ExpmFrechet, AdjointIsTheTransposeDirection) {
   EXPECT_NEAR(lhs, rhs, 1e-12 * scale);
 }
 
+TEST(ExpmFrechet, ReusedObjectMatchesFreshOnes) {
+  // compute() reuses buffers across sizes, degrees and squaring counts.
+  rsnn::ExpmFrechet reused;
+  const int sizes[] = {5, 7, 5, 3};
+  const double norms[] = {30.0, 0.05, 3.0, 0.7};
+  for (int c = 0; c < 4; ++c) {
+    const int n = sizes[c];
+    const Mat A = scaled_to_norm(random_matrix(n, -1.0, 1.0, 400 + c), n, norms[c]);
+    const Mat E = random_matrix(n, -1.0, 1.0, 500 + c);
+    reused.compute(A.data(), n);
+    const ExpmFrechet fresh(A.data(), n);
+    Mat L1(n * n), L2(n * n);
+    reused.frechet_adjoint(E.data(), L1.data());
+    fresh.frechet_adjoint(E.data(), L2.data());
+    EXPECT_EQ(reused.value(), fresh.value()) << c;
+    EXPECT_EQ(L1, L2) << c;
+  }
+}
+
 // ---- (c) regularizer gradients against central differences ----------------------------
 
 // W with |w| in [0.05, 1], random signs, multiples of 2^-20 so that w +- 2^-18 is exact.

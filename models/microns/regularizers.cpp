@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
-#include <numeric>
+#include <cstdint>
+#include <utility>
 
 #include "kernels/expm.h"
 
@@ -19,98 +19,117 @@ using Vec = std::vector<double>;
 
 double sign(double x) { return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0); }
 
-// The communicability and what its backward needs.
-struct Comms {
-  int N = 0;
-  Vec s, M, C;  // C: expm(M) with the diagonal zeroed
-  std::unique_ptr<ExpmFrechet> ef;
+// Buffers of one regularizer call, kept per thread: reusing them avoids page-faulting a
+// dozen fresh N x N matrices per training step (about a third of the expm work at N = 312).
+// regularizer_value is therefore not reentrant within one thread (it never calls itself).
+struct Workspace {
+  Vec A, dA;          // |W| and d(value)/dA
+  Vec s, M, C;        // strengths, S A S, expm(M) with the diagonal zeroed
+  Vec G, dM;          // dL/dC and dL/dM
+  std::vector<std::pair<double, uint32_t>> sorted;  // (art value, index) for the EMD
+  ExpmFrechet ef;
 };
 
-Comms comms_forward(const Vec& A, int N, double eps, const char* who) {
-  Comms c;
-  c.N = N;
-  c.s.assign(N, eps);
+Workspace& workspace() {
+  thread_local Workspace w;
+  return w;
+}
+
+// w.C = offdiag(expm(M)) for w.A, with s = rowsum + eps.
+void comms_forward(Workspace& w, int N, double eps, const char* who) {
+  w.s.assign(N, eps);
   for (int i = 0; i < N; ++i)
-    for (int j = 0; j < N; ++j) c.s[i] += A[size_t(i) * N + j];
+    for (int j = 0; j < N; ++j) w.s[i] += w.A[size_t(i) * N + j];
   for (int i = 0; i < N; ++i)
-    if (!(c.s[i] > 0.0))
+    if (!(w.s[i] > 0.0))
       throw NonFiniteRegularizer(detail::concat(
           who, ": row ", i, " of W is all zero, so its strength s = 0 and s^-1/2 is infinite"));
   Vec r(N);
-  for (int i = 0; i < N; ++i) r[i] = 1.0 / std::sqrt(c.s[i]);
-  c.M.resize(size_t(N) * N);
+  for (int i = 0; i < N; ++i) r[i] = 1.0 / std::sqrt(w.s[i]);
+  w.M.resize(size_t(N) * N);
   for (int i = 0; i < N; ++i)
-    for (int j = 0; j < N; ++j) c.M[size_t(i) * N + j] = r[i] * A[size_t(i) * N + j] * r[j];
+    for (int j = 0; j < N; ++j) w.M[size_t(i) * N + j] = r[i] * w.A[size_t(i) * N + j] * r[j];
   try {
-    c.ef = std::make_unique<ExpmFrechet>(c.M.data(), N);
+    w.ef.compute(w.M.data(), N);
   } catch (const Error& e) {
     throw NonFiniteRegularizer(detail::concat(who, ": ", e.what()));
   }
-  c.C = c.ef->value();
-  for (int i = 0; i < N; ++i) c.C[size_t(i) * N + i] = 0.0;
-  return c;
+  w.C = w.ef.value();
+  for (int i = 0; i < N; ++i) w.C[size_t(i) * N + i] = 0.0;
 }
 
-// dA += d<G, C>/dA for G = dL/dC (its diagonal is ignored: C's diagonal is constant zero).
-void comms_backward(const Comms& c, Vec G, Vec& dA) {
-  const int N = c.N;
-  for (int i = 0; i < N; ++i) G[size_t(i) * N + i] = 0.0;
-  Vec dM(G.size());
-  c.ef->frechet_adjoint(G.data(), dM.data());
+// w.dA += d<G, C>/dA for G = w.G = dL/dC (its diagonal is ignored: C's is constant zero).
+void comms_backward(Workspace& w, int N) {
+  for (int i = 0; i < N; ++i) w.G[size_t(i) * N + i] = 0.0;
+  w.dM.resize(w.G.size());
+  w.ef.frechet_adjoint(w.G.data(), w.dM.data());
   // M_ij = A_ij / sqrt(s_i s_j): direct term, then dL/ds_k = -(sum_j dM_kj M_kj +
   // sum_i dM_ik M_ik) / (2 s_k), which reaches every A_kj of row k through s_k = sum_j A_kj.
   Vec r(N), ds(N, 0.0);
-  for (int i = 0; i < N; ++i) r[i] = 1.0 / std::sqrt(c.s[i]);
+  for (int i = 0; i < N; ++i) r[i] = 1.0 / std::sqrt(w.s[i]);
   for (int i = 0; i < N; ++i)
     for (int j = 0; j < N; ++j) {
       const size_t ij = size_t(i) * N + j;
-      const double g = dM[ij] * c.M[ij];
+      const double g = w.dM[ij] * w.M[ij];
       ds[i] += g;
       ds[j] += g;
-      dA[ij] += dM[ij] * r[i] * r[j];
+      w.dA[ij] += w.dM[ij] * r[i] * r[j];
     }
   for (int i = 0; i < N; ++i) {
-    const double d = -ds[i] / (2.0 * c.s[i]);
-    for (int j = 0; j < N; ++j) dA[size_t(i) * N + j] += d;
+    const double d = -ds[i] / (2.0 * w.s[i]);
+    for (int j = 0; j < N; ++j) w.dA[size_t(i) * N + j] += d;
   }
 }
 
-// lambda * sum(A (.) C (.) D); with dA: its gradient, C's path included.
-double wdc_term(const RegSpec& spec, const Vec& A, Vec* dA) {
+// lambda * sum(A (.) C (.) D); with grad: its gradient into w.dA, C's path included.
+double wdc_term(const RegSpec& spec, Workspace& w, bool grad) {
   const int N = spec.N;
-  const Comms c = comms_forward(A, N, 0.0, "WDC");
+  comms_forward(w, N, 0.0, "WDC");
+  const size_t nn = w.A.size();
   double value = 0.0;
-  for (size_t k = 0; k < A.size(); ++k) value += A[k] * c.C[k] * double(spec.D[k]);
+  for (size_t k = 0; k < nn; ++k) value += w.A[k] * w.C[k] * double(spec.D[k]);
   value *= spec.lambda;
-  if (dA) {
-    Vec G(A.size());
-    for (size_t k = 0; k < A.size(); ++k) {
-      (*dA)[k] += spec.lambda * c.C[k] * double(spec.D[k]);
-      G[k] = spec.lambda * A[k] * double(spec.D[k]);
+  if (grad) {
+    w.G.resize(nn);
+    for (size_t k = 0; k < nn; ++k) {
+      w.dA[k] += spec.lambda * w.C[k] * double(spec.D[k]);
+      w.G[k] = spec.lambda * w.A[k] * double(spec.D[k]);
     }
-    comms_backward(c, std::move(G), *dA);
+    comms_backward(w, N);
   }
   return value;
 }
 
 // emd_lambda * mean|sort(emp) - sort(art)|, art = comms(W) with eps 1e-10, N^2 values.
-double emd_term(const RegSpec& spec, const Vec& A, Vec* dA) {
+double emd_term(const RegSpec& spec, Workspace& w, bool grad) {
   const int N = spec.N;
-  const Comms c = comms_forward(A, N, kEmdEps, "WDC_EMD");
-  const size_t nn = c.C.size();
-  std::vector<size_t> order(nn);
-  std::iota(order.begin(), order.end(), size_t(0));
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return c.C[a] < c.C[b]; });
+  comms_forward(w, N, kEmdEps, "WDC_EMD");
+  const size_t nn = w.C.size();
+  // Ties keep index order (a stable sort), so the gradient's scatter is deterministic.
+  w.sorted.resize(nn);
+  for (size_t k = 0; k < nn; ++k) w.sorted[k] = {w.C[k], uint32_t(k)};
+  std::sort(w.sorted.begin(), w.sorted.end());
   double sum = 0.0;
-  Vec G(dA ? nn : 0);
+  if (grad) w.G.resize(nn);
   for (size_t r = 0; r < nn; ++r) {
-    const double diff = c.C[order[r]] - double(spec.emp_sorted[r]);
+    const double diff = w.sorted[r].first - double(spec.emp_sorted[r]);
     sum += std::fabs(diff);
-    if (dA) G[order[r]] = spec.emd_lambda * sign(diff) / double(nn);
+    if (grad) w.G[w.sorted[r].second] = spec.emd_lambda * sign(diff) / double(nn);
   }
-  if (dA) comms_backward(c, std::move(G), *dA);
+  if (grad) comms_backward(w, N);
   return spec.emd_lambda * sum / double(nn);
+}
+
+// w.A = |W|; a non-finite weight throws NonFiniteRegularizer naming `who`.
+void load_abs(Workspace& w, const float* W, int N, const char* who) {
+  const size_t nn = size_t(N) * N;
+  w.A.resize(nn);
+  for (size_t k = 0; k < nn; ++k) {
+    if (!std::isfinite(W[k]))
+      throw NonFiniteRegularizer(detail::concat(who, ": W has a non-finite entry at (", k / N,
+                                                ", ", k % N, ")"));
+    w.A[k] = std::fabs(double(W[k]));
+  }
 }
 
 }  // namespace
@@ -167,56 +186,46 @@ double regularizer_value(const RegSpec& spec, const float* W, float* dW) {
   if (spec.kind == RegKind::none) return 0.0;
   const int N = spec.N;
   const size_t nn = size_t(N) * N;
-  Vec A(nn);
-  for (size_t k = 0; k < nn; ++k) {
-    if (!std::isfinite(W[k]))
-      throw NonFiniteRegularizer(detail::concat("regularizer ", reg_kind_name(spec.kind),
-                                                ": W has a non-finite entry at (", k / N, ", ",
-                                                k % N, ")"));
-    A[k] = std::fabs(double(W[k]));
-  }
-  Vec dA_store(dW ? nn : 0, 0.0);
-  Vec* dA = dW ? &dA_store : nullptr;
+  Workspace& w = workspace();
+  load_abs(w, W, N, reg_kind_name(spec.kind));
+  const bool grad = dW != nullptr;
+  if (grad) w.dA.assign(nn, 0.0);
   double value = 0.0;
   switch (spec.kind) {
     case RegKind::l1: {
       const double coef = spec.l1_apply_lambda ? spec.lambda : 1.0;
-      for (size_t k = 0; k < nn; ++k) value += A[k];
+      for (size_t k = 0; k < nn; ++k) value += w.A[k];
       value *= coef;
-      if (dA) std::fill(dA->begin(), dA->end(), coef);
+      if (grad) std::fill(w.dA.begin(), w.dA.end(), coef);
       break;
     }
     case RegKind::wd:
     case RegKind::wdc_emd: {
-      for (size_t k = 0; k < nn; ++k) value += A[k] * double(spec.D[k]);
+      for (size_t k = 0; k < nn; ++k) value += w.A[k] * double(spec.D[k]);
       value *= spec.lambda;
-      if (dA)
-        for (size_t k = 0; k < nn; ++k) (*dA)[k] = spec.lambda * double(spec.D[k]);
-      if (spec.kind == RegKind::wdc_emd) value += emd_term(spec, A, dA);
+      if (grad)
+        for (size_t k = 0; k < nn; ++k) w.dA[k] = spec.lambda * double(spec.D[k]);
+      if (spec.kind == RegKind::wdc_emd) value += emd_term(spec, w, grad);
       break;
     }
-    case RegKind::wdc: value = wdc_term(spec, A, dA); break;
+    case RegKind::wdc: value = wdc_term(spec, w, grad); break;
     case RegKind::none: break;
   }
   if (!std::isfinite(value))
     throw NonFiniteRegularizer(detail::concat("regularizer ", reg_kind_name(spec.kind),
                                               ": the value is not finite (", value, ")"));
-  if (dW)  // |.| has gradient sign(W), 0 at 0 (as TF's abs)
-    for (size_t k = 0; k < nn; ++k) dW[k] += float(dA_store[k] * sign(double(W[k])));
+  if (grad)  // |.| has gradient sign(W), 0 at 0 (as TF's abs)
+    for (size_t k = 0; k < nn; ++k) dW[k] += float(w.dA[k] * sign(double(W[k])));
   return value;
 }
 
 std::vector<double> communicability(const float* W, int N, double eps) {
   RSNN_CHECK(N > 0, "communicability: N must be positive, got ", N);
   RSNN_CHECK(std::isfinite(eps) && eps >= 0.0, "communicability: eps must be finite and >= 0");
-  Vec A(size_t(N) * N);
-  for (size_t k = 0; k < A.size(); ++k) {
-    if (!std::isfinite(W[k]))
-      throw NonFiniteRegularizer(detail::concat("communicability: W has a non-finite entry at (",
-                                                k / N, ", ", k % N, ")"));
-    A[k] = std::fabs(double(W[k]));
-  }
-  return comms_forward(A, N, eps, "communicability").C;
+  Workspace& w = workspace();
+  load_abs(w, W, N, "communicability");
+  comms_forward(w, N, eps, "communicability");
+  return w.C;
 }
 
 std::vector<float> empirical_comms_sorted(const std::vector<double>& connectome, int N) {
