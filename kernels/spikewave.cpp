@@ -16,16 +16,21 @@ void pool_wave(const uint8_t* t_in, int C, int H, int W, int k, int s, uint8_t* 
   RSNN_CHECK(k > 0 && s > 0 && H >= k && W >= k, "pool_wave: bad kernel ", k, " stride ", s,
              " for ", H, " x ", W);
   const int Ho = (H - k) / s + 1, Wo = (W - k) / s + 1;
+  std::vector<uint8_t> col(static_cast<size_t>(W));
   for (int c = 0; c < C; ++c)
-    for (int y = 0; y < Ho; ++y)
+    for (int y = 0; y < Ho; ++y) {
+      // Minimum over the window's rows first (contiguous, vectorizes), then over columns.
+      const uint8_t* r0 = t_in + (size_t(c) * H + y * s) * W;
+      std::copy(r0, r0 + W, col.begin());
+      for (int dy = 1; dy < k; ++dy)
+        for (int x = 0; x < W; ++x) col[x] = std::min(col[x], r0[size_t(dy) * W + x]);
+      uint8_t* out = t_out + (size_t(c) * Ho + y) * Wo;
       for (int x = 0; x < Wo; ++x) {
-        uint8_t m = 255;
-        for (int dy = 0; dy < k; ++dy) {
-          const uint8_t* row = t_in + (size_t(c) * H + y * s + dy) * W + x * s;
-          for (int dx = 0; dx < k; ++dx) m = std::min(m, row[dx]);
-        }
-        t_out[(size_t(c) * Ho + y) * Wo + x] = m;
+        uint8_t m = col[size_t(x) * s];
+        for (int dx = 1; dx < k; ++dx) m = std::min(m, col[size_t(x) * s + dx]);
+        out[x] = m;
       }
+    }
 }
 
 namespace {
