@@ -2,6 +2,10 @@
 // gradients: "W" (sum|W|), "WD" (spatial), "WDC" (spatial x communicability, through the
 // matrix exponential) and "WDC_EMD" (spatial + Wasserstein-1 of communicability values).
 // Values are accumulated in double; W and dW are float32 as the trainer stores them.
+// Faithful-to-code choices are flags: RegSpec::l1_apply_lambda (the original's W ignores
+// lambda) and StarCoords (the original's reshape(3,-1) of the positions), both defaulting to
+// the code's behaviour. Thread-safe across threads (each thread keeps its own N x N work
+// buffers for reuse between calls; BLAS threads are as the caller configured them).
 #pragma once
 #include <cstdint>
 #include <string>
