@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <ostream>
 #include <sstream>
@@ -36,6 +37,16 @@ int64_t available_memory_bytes() {
       avail = kb * 1024;
       break;
     }
+  }
+  if (const char* env = std::getenv("RSNN_MEMORY_LIMIT")) {
+    char* end = nullptr;
+    double v = std::strtod(env, &end);
+    const std::string unit = end ? end : "";
+    const double scale = unit == "" ? 1 : unit == "K" ? 1e3 : unit == "M" ? 1e6 : unit == "G" ? 1e9 : -1;
+    RSNN_CHECK(end != env && scale > 0 && v > 0, "RSNN_MEMORY_LIMIT='", env,
+               "' is not a size (bytes, or a number with K, M or G)");
+    v *= scale;
+    avail = avail < 0 ? int64_t(v) : std::min(avail, int64_t(v));
   }
   const int64_t limit = read_number("/sys/fs/cgroup/memory.max");
   const int64_t used = read_number("/sys/fs/cgroup/memory.current");

@@ -8,7 +8,8 @@
 namespace rsnn {
 
 // Bytes of memory this process may still use: MemAvailable of /proc/meminfo, lowered to the
-// cgroup's limit minus its usage where one is set; -1 when neither can be read.
+// cgroup's limit minus its usage where one is set, and to $RSNN_MEMORY_LIMIT (bytes, or with
+// a K, M or G suffix) when set, for sharing a machine; -1 when none of them can be read.
 int64_t available_memory_bytes();
 
 // "1.5 GB", "300 MB": sizes for messages.

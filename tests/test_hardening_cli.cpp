@@ -194,6 +194,7 @@ TEST(HardeningCli, UnwritableOutputsFailBeforeTheWork) {
   const CmdResult bad = run(kTinyBarrel + " --out " + dir.path("file/run"));
   EXPECT_NE(bad.rc, 0) << bad.out;
   EXPECT_NE(bad.out.find("--out"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("Not a directory"), std::string::npos) << "mkdir failure without its reason:\n" << bad.out;
   EXPECT_EQ(bad.out.find("generating"), std::string::npos) << "data made first:\n" << bad.out;
   const CmdResult ev = run(kTinyRate + " --name m --out " + dir.path("file/r"));
   EXPECT_NE(ev.rc, 0) << ev.out;
@@ -261,4 +262,58 @@ TEST(HardeningCli, EmptyDataFileIsAnError) {
     EXPECT_NE(r.out.find("no samples"), std::string::npos) << cmd << "\n" << r.out;
     EXPECT_EQ(r.out.find("accuracy 0.0000"), std::string::npos) << r.out;
   }
+}
+
+// ---- defect 8: resource guards ----
+
+TEST(HardeningCli, RunsThatCannotFitAreRefusedUpFront) {
+  test::TempDir dir("rsnn_hard_res");
+  // 1e8 steps per trial: refused with the estimate instead of growing to many GB.
+  const CmdResult delay = run(kTinyRateAnyTask + " --task xor --delay 100000000 --out " + dir.path("r"));
+  EXPECT_NE(delay.rc, 0) << delay.out;
+  EXPECT_NE(delay.out.find("needs about"), std::string::npos) << delay.out;
+  EXPECT_NE(delay.out.find("available"), std::string::npos) << delay.out;
+  EXPECT_EQ(delay.out.find("tr "), std::string::npos) << delay.out;
+  // 55 M scaling factors from a typo in the step.
+  const CmdResult grid = run("spiking grid-search --model " + dir.path("m.h5") + " --scaling-factors 20:0.000001:75");
+  EXPECT_NE(grid.rc, 0) << grid.out;
+  EXPECT_NE(grid.out.find("more than the 10000"), std::string::npos) << grid.out;
+  // A barrel batch larger than the memory allowed (RSNN_MEMORY_LIMIT caps it).
+  const std::string cmd = "RSNN_MEMORY_LIMIT=100M " + std::string(RSNN_RSNN_EXE) + " " + kBarrelData +
+                          " --form spiking --epochs 1 --out " + dir.path("run") + " > " + dir.path("big.txt") + " 2>&1";
+  EXPECT_NE(std::system(cmd.c_str()), 0);
+  std::ifstream in(dir.path("big.txt"));
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("barrel train (batch 4"), std::string::npos) << text;
+  EXPECT_NE(text.find("needs about"), std::string::npos) << text;
+  EXPECT_EQ(text.find("train ["), std::string::npos) << text;
+}
+
+TEST(HardeningCli, ThreadCountIsCappedWithANote) {
+  test::TempDir dir("rsnn_hard_thr");
+  const CmdResult r = run("rate train --task go-nogo --N 16 --max-trials 20 --eval-freq 10 --eval-trials 4 "
+                          "--plot off --name m --out " + dir.path("r") + " --threads 1000");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("--threads 1000 capped at"), std::string::npos) << r.out;
+}
+
+// ---- defect 11: progress in every evaluation, an ETA in rate training ----
+
+TEST(HardeningCli, EvaluationsShowProgressAndRateTrainingAnEta) {
+  test::TempDir dir("rsnn_hard_prog");
+  const CmdResult tr = run(kTinyRate + " --name m --out " + dir.path("r"));
+  ASSERT_EQ(tr.rc, 0) << tr.out;
+  EXPECT_NE(tr.out.find("left"), std::string::npos) << tr.out;
+  const std::string model = dir.path("r") + "/models/go-nogo/P_rec_0.2_Taus_4_10/m.h5";
+  const CmdResult rev = run("rate eval --model " + model + " --trials 4");
+  EXPECT_EQ(rev.rc, 0) << rev.out;
+  EXPECT_NE(rev.out.find("eval ["), std::string::npos) << rev.out;
+  const CmdResult sev = run("spiking eval --model " + model + " --scaling-factor 30 --trials 2 --downsample 4");
+  EXPECT_EQ(sev.rc, 0) << sev.out;
+  EXPECT_NE(sev.out.find("eval ["), std::string::npos) << sev.out;
+  const CmdResult btr = run(kTinyBarrel + " --out " + dir.path("run"));
+  ASSERT_EQ(btr.rc, 0) << btr.out;
+  const CmdResult bev = run("barrel eval --synth-test 2 --checkpoint " + dir.path("run/checkpoint.h5"));
+  EXPECT_EQ(bev.rc, 0) << bev.out;
+  EXPECT_NE(bev.out.find("eval ["), std::string::npos) << bev.out;
 }

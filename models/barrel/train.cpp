@@ -76,6 +76,14 @@ Tensor batch_labels(const EncodedSet& set, const std::vector<int64_t>& index) {
   return l;
 }
 
+double forward_bytes_estimate(const BarrelConfig& cfg, int64_t batch, bool training) {
+  const double N = double(kNetworkNeurons), F = double(cfg.input_features());
+  const double per_step = training ? 6 * N + 2 * kReadoutNeurons + 16 * F + 4096
+                                   : 2 * N + kReadoutNeurons + 8 * F + 2048;
+  const double base = 200e6 + 14 * 1.3e6;  // program, parameters, ~1.3 M synapses' tables
+  return base + double(batch) * double(cfg.T) * per_step;
+}
+
 EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch,
                     const std::function<void(int64_t, int64_t)>& progress) {
   RSNN_CHECK(batch > 0, "evaluate: batch must be > 0");

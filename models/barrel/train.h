@@ -35,6 +35,12 @@ EncodedSet encode_for(const BarrelConfig& cfg, const WhiskerData& d, uint64_t se
 Tensor make_batch(const BarrelConfig& cfg, const EncodedSet& set, const std::vector<int64_t>& index);
 Tensor batch_labels(const EncodedSet& set, const std::vector<int64_t>& index);
 
+// Rough peak memory (bytes) of a forward of `batch` samples (with its backward when
+// `training`): per sample and step ~8 B per neuron for the saved state and about as much
+// again for the input layers, readout and gradients (measured: spiking form 29 kB per
+// sample-step, real form ~45 kB), plus the projection tables and a fixed base.
+double forward_bytes_estimate(const BarrelConfig& cfg, int64_t batch, bool training);
+
 struct EvalResult {
   double loss = 0;
   double accuracy = 0;

@@ -1,4 +1,5 @@
 // `rsnn barrel ...`: train, evaluate and deprive the barrel-cortex RSNN.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
@@ -13,6 +14,7 @@
 #include "runtime/device.h"
 #include "runtime/output_check.h"
 #include "runtime/progress.h"
+#include "runtime/resources.h"
 #include "tools/rsnn/barrel_command.h"
 #include "tools/rsnn/command.h"
 
@@ -170,6 +172,9 @@ void add_train(CLI::App& barrel) {
     const WhiskerData test_d = load_split(*data, false);
     const EncodedSet train_set = encode_for(cfg, train_d, cfg.seed);
     const EncodedSet test_set = encode_for(cfg, test_d, cfg.seed + 1);
+    check_memory_fits(forward_bytes_estimate(cfg, std::min(o.batch, train_set.size()), true),
+                      "barrel train (batch " + std::to_string(std::min(o.batch, train_set.size())) +
+                          ", T = " + std::to_string(cfg.T) + "; lower --batch)");
     std::cerr << "rsnn: barrel " << form_name(cfg.form) << " model on " << dev.str() << ", " << m->neurons() << " neurons, "
               << m->projection().nnz() << " synapses, T = " << cfg.T << ", " << o.epochs
               << " epochs of " << train_set.size() << " samples (batch " << o.batch << ")\n";
@@ -196,6 +201,9 @@ void add_eval(CLI::App& barrel) {
     std::unique_ptr<BarrelModel> m = load_checkpoint(*ckpt);
     m->to(dev);
     const EncodedSet test = encode_for(m->config(), load_split(*data, false), m->config().seed + 1);
+    const int64_t B = std::min(*batch, test.size());
+    check_memory_fits(forward_bytes_estimate(m->config(), B, false),
+                      "barrel eval (batch " + std::to_string(B) + "; lower --batch)");
     ProgressBar bar("eval", test.size(), "sample");
     const EvalResult r = evaluate(*m, test, *batch, [&](int64_t done, int64_t) { bar.update(done); });
     bar.finish();
@@ -241,6 +249,9 @@ void add_deprive(CLI::App& barrel) {
       sets.push_back(deprivation_sets(k, k == 1 ? 31 : *trials, *seed + static_cast<uint64_t>(k)));
       total += static_cast<int64_t>(sets.back().size());
     }
+    const int64_t B = std::min<int64_t>(*batch, test.size());
+    check_memory_fits(forward_bytes_estimate(m->config(), B, false),
+                      "barrel deprive (batch " + std::to_string(B) + "; lower --batch)");
     std::ostringstream csv, mean_csv;
     csv << "k,trial,whiskers,accuracy\n";
     mean_csv << "k,trials,mean_accuracy\n";
