@@ -26,6 +26,7 @@ from ._core import (  # noqa: F401
     init_uniform,
     lif_backward,
     lif_forward,
+    lif_forward_seconds,
     projection_from_dense_mask,
     projection_from_pairs,
 )

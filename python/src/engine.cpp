@@ -7,6 +7,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -249,6 +250,23 @@ void bind_lif(nb::module_& m) {
         nb::arg("keep_for_backward") = false,
         "All T steps of the recurrent (adaptive) LIF layer. i_ext [T, B, N_in]; w [nnz] "
         "post-major magnitudes; tau_m, tau_adp, b_base [N]; v0, a0, s0 [B, N]; w_ro [R, N_ro].");
+  m.def("lif_forward_seconds",
+        [](const Projection& p, const LifConfig& cfg, const Array& w, const Array& tau_m,
+           const Array& b_base, const Array& i_ext, const OptArray& tau_adp, const OptArray& w_ro,
+           int reps) {
+          RSNN_CHECK(reps >= 1, "lif_forward_seconds: reps must be >= 1, got ", reps);
+          const kernels::LifInputs x =
+              lif_inputs(w, tau_m, b_base, i_ext, tau_adp, std::nullopt, std::nullopt, std::nullopt, w_ro);
+          nb::gil_scoped_release release;
+          const auto t0 = std::chrono::steady_clock::now();
+          for (int i = 0; i < reps; ++i) kernels::recurrent_lif_forward(p, cfg, x, false);
+          return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
+        },
+        nb::arg("projection"), nb::arg("config"), nb::arg("w"), nb::arg("tau_m"), nb::arg("b_base"),
+        nb::arg("i_ext"), nb::arg("tau_adp") = nb::none(), nb::arg("w_ro") = nb::none(),
+        nb::arg("reps") = 1000,
+        "Mean seconds of lif_forward timed inside C++ (inputs converted once): the floor that "
+        "the binding overhead per call is measured against (python/bench/binding_overhead.py).");
   m.def("lif_backward",
         [](const Projection& p, const LifConfig& cfg, const Array& w, const Array& tau_m,
            const Array& b_base, const Array& i_ext, const kernels::LifSaved& saved,

@@ -139,3 +139,11 @@ def test_adam_matches_the_torch_update():
     np.testing.assert_allclose(p, pt.detach().numpy(), rtol=1e-12, atol=1e-14)
     with pytest.raises(ValueError, match="gradients for"):
         opt.step([])
+
+
+def test_lif_forward_seconds_times_the_op_inside_cpp():
+    proj, cfg, args = small_network(np.float32, T=5, B=1)
+    s = rsnn.lif_forward_seconds(proj, cfg, reps=3, **args)
+    assert 0 < s < 10
+    with pytest.raises(rsnn.Error, match="reps must be >= 1"):
+        rsnn.lif_forward_seconds(proj, cfg, reps=0, **args)
