@@ -47,6 +47,10 @@ struct Block {
   v8 pot[NV], pf[NV];
   v8i tf[NV];
 
+// GCC 12 reports the 256-bit lanes split in the baseline (SSE) clone as possibly
+// uninitialized here, though every lane is set.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   RSNN_ALWAYS_INLINE explicit Block(int T) {
     for (int j = 0; j < NV; ++j) {
       pot[j] = v8{};
@@ -54,6 +58,7 @@ struct Block {
       tf[j] = v8i{T, T, T, T, T, T, T, T};
     }
   }
+#pragma GCC diagnostic pop
   // Join step t's sums; true when every feature of the block has fired.
   RSNN_ALWAYS_INLINE bool step(const v8* acc, int t, int T, float theta) {
     const v8i tv = v8i{} + t, never = v8i{} + T;
