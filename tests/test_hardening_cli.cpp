@@ -317,3 +317,13 @@ TEST(HardeningCli, EvaluationsShowProgressAndRateTrainingAnEta) {
   EXPECT_EQ(bev.rc, 0) << bev.out;
   EXPECT_NE(bev.out.find("eval ["), std::string::npos) << bev.out;
 }
+
+TEST(HardeningCli, WhiskerAndAnalyzeCheckTheirOutputsAndFlags) {
+  test::TempDir dir("rsnn_hard_whisker");
+  std::ofstream(dir.path("file")) << "x";
+  const CmdResult synth = run("whisker synth --train 1 --test 1 --out " + dir.path("file/w"));
+  EXPECT_NE(synth.rc, 0) << synth.out;
+  EXPECT_NE(synth.out.find("--out"), std::string::npos) << synth.out;
+  expect_flag_error("barrel analyze --checkpoint " + dir.path("c.h5") + " --fresh-init-b -1", "--fresh-init-b");
+  expect_flag_error("barrel analyze --checkpoint " + dir.path("c.h5") + " --fresh-init-w nan", "--fresh-init-w");
+}

@@ -39,6 +39,7 @@ const std::vector<std::string> kAnalyses = {"raster", "dynamics", "degrees", "cv
 
 struct AnalyzeArgs {
   std::string checkpoint, fresh_checkpoint, out = "runs/barrel/analysis";
+  std::string tables;  // connection tables of the fresh comparison model (default: built-in)
   std::vector<std::string> what = kAnalyses;
   // data
   std::string data, train_file, test_file;
@@ -206,7 +207,9 @@ std::unique_ptr<BarrelModel> fresh_model(const AnalyzeArgs& a, const BarrelModel
   if (!a.fresh_checkpoint.empty()) return with_steps(load_checkpoint(a.fresh_checkpoint), trained.config().T);
   BarrelConfig cfg = trained.config();
   if (a.fresh_init_b >= 0) cfg.init_b = a.fresh_init_b;
+  RSNN_CHECK(a.fresh_init_w <= 1, "--fresh-init-w must be in (0, 1], got ", a.fresh_init_w);
   if (a.fresh_init_w >= 0) cfg.init_w = a.fresh_init_w;
+  cfg.tables_dir = a.tables;
   return std::make_unique<BarrelModel>(cfg);
 }
 
@@ -354,8 +357,12 @@ void add_analyze(CLI::App& barrel) {
       ->check(non_negative_number())->capture_default_str();
   cmd->add_option("--fresh-checkpoint", a->fresh_checkpoint,
                   "untrained comparison model (default: a new model from the checkpoint's configuration and seed)");
-  cmd->add_option("--fresh-init-b", a->fresh_init_b, "init_b of the new comparison model (default: the checkpoint's)");
-  cmd->add_option("--fresh-init-w", a->fresh_init_w, "init_w of the new comparison model (default: the checkpoint's)");
+  cmd->add_option("--fresh-init-b", a->fresh_init_b, "init_b of the new comparison model (default: the checkpoint's)")
+      ->check(non_negative_number());
+  cmd->add_option("--fresh-init-w", a->fresh_init_w, "init_w of the new comparison model, in (0, 1] (default: the checkpoint's)")
+      ->check(positive_number());
+  cmd->add_option("--tables", a->tables,
+                  "folder with connection tables for the fresh comparison model (CSV or .npy; default: built-in)");
   // raster
   cmd->add_option("--raster-class", a->raster_class, "class of the raster samples (0 helmet, 1 box, 2 plane)")
       ->capture_default_str();

@@ -13,6 +13,7 @@
 #include "models/barrel/baseline.h"
 #include "models/barrel/whisker_data.h"
 #include "models/barrel/whisker_synth.h"
+#include "runtime/output_check.h"
 #include "runtime/progress.h"
 #include "tools/rsnn/command.h"
 
@@ -28,19 +29,6 @@ void add_threads(CLI::App* cmd, RunOptions& run) {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-void make_dirs(const std::string& dir) {
-  std::string partial;
-  for (size_t i = 0; i <= dir.size(); ++i) {
-    if (i == dir.size() || dir[i] == '/') {
-      if (!partial.empty() && ::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
-        RSNN_FAIL("cannot create folder '", partial, "'");
-    }
-    if (i < dir.size()) partial += dir[i];
-  }
-  struct stat st;
-  RSNN_CHECK(::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "'", dir, "' is not a folder");
 }
 
 void print_summary(const std::string& title, const barrel::WhiskerSummary& s) {
@@ -65,7 +53,7 @@ struct SynthArgs {
 
 void run_synth(const SynthArgs& a) {
   apply_threads(a.run);
-  make_dirs(a.out);
+  prepare_output_dir(a.out, "--out");  // before the samples are drawn
   const auto t0 = std::chrono::steady_clock::now();
   struct Part {
     const char* name;
