@@ -1,5 +1,6 @@
 // W5 (shared/spec/performance.md): layer 3 of the R-STDP network (kernels/rstdp_layer3.h).
-//  * L3TrainFast/B: sequential R-STDP, the batched exact path (B samples per dense product);
+//  * L3TrainFast/B/threads: sequential R-STDP, the batched exact path (B samples per dense
+//    product; the products split over the threads, the walk sequential);
 //  * L3TrainRef: the plain per-sample reference (same decisions and weights);
 //  * L3TestFast/threads, L3TestRef: the test pass (frozen weights).
 // Inputs: the C2 maps of a run's c2_cache.h5 when RSNN_RSTDP_C2 names one (dataset
@@ -66,12 +67,13 @@ static void L3TrainFast(benchmark::State& state) {
   const Maps& m = maps();
   const int64_t n = std::min<int64_t>(m.n, 1024);
   Layer3Fast fast(make_layer3(1), int(state.range(0)));
+  fast.set_threads(int(state.range(1)));
   const RStdpRates rates = adapt_rates(0.5, 0.4);
   fast.train(m.bits.data(), m.labels.data(), n, rates);  // past the start, when weights are alike
   for (auto _ : state) benchmark::DoNotOptimize(fast.train(m.bits.data(), m.labels.data(), n, rates));
   counters(state, n);
 }
-BENCHMARK(L3TrainFast)->Arg(8)->Arg(16)->Arg(32)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(L3TrainFast)->Args({16, 1})->Args({32, 1})->Args({64, 1})->Args({32, 2})->Args({64, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 static void L3TrainRef(benchmark::State& state) {
   const Maps& m = maps();

@@ -123,6 +123,8 @@ class Layer3Fast {
   const Layer3& layer() const { return l3_; }
   void set_layer(const Layer3& l3);  // replace the weights
   int batch() const { return batch_; }
+  // Threads for the batch products of train() (the walk is sequential); 1 by default.
+  void set_threads(int threads);
 
   // As l3_train_ref.
   std::vector<L3Outcome> train(const uint64_t* bits, const int* labels, int64_t n,
@@ -143,6 +145,7 @@ class Layer3Fast {
   Layer3 l3_;
   std::vector<float> wg_;  // [ky][kx][c][f]
   int batch_;
+  int threads_ = 1;
 };
 
 // Exact potential of feature f at output position p (0..15) from one sample's bits.

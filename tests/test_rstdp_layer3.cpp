@@ -143,8 +143,9 @@ TEST(RstdpLayer3, FastTrainingMatchesTheReferenceExactly) {
   const RStdpRates rates = adapt_rates(0.3, 0.6);
   Layer3 ref = l3;
   const std::vector<L3Outcome> o_ref = l3_train_ref(ref, bits.data(), labels.data(), n, rates);
-  for (int batch : {1, 7, 32}) {
+  for (int batch : {1, 7, 32, 33}) {
     Layer3Fast fast(l3, batch);
+    if (batch == 33) fast.set_threads(2);  // the products split over two threads
     const std::vector<L3Outcome> o_fast = fast.train(bits.data(), labels.data(), n, rates);
     ASSERT_EQ(o_fast, o_ref) << "batch " << batch;
     EXPECT_TRUE(fast.layer().w == ref.w) << "batch " << batch;

@@ -44,6 +44,16 @@ def report(peer, stage, n, sec):
 # ---- SpykeTorch (the network of spec section 2, written against SpykeTorch's API) ----
 def run_spyketorch(a, xtr, ytr, xte, yte):
     sys.path.insert(0, a.spyketorch)
+    try:
+        import torchvision  # noqa: F401
+    except ImportError:
+        # SpykeTorch.utils imports torchvision for its dataset helpers only, which this
+        # script does not use; empty modules let it load without python3-torchvision.
+        import types
+        tv = types.ModuleType("torchvision")
+        tv.transforms, tv.datasets = types.ModuleType("transforms"), types.ModuleType("datasets")
+        sys.modules.update({"torchvision": tv, "torchvision.transforms": tv.transforms,
+                            "torchvision.datasets": tv.datasets})
     from SpykeTorch import functional as sf
     from SpykeTorch import snn, utils
 

@@ -233,6 +233,7 @@ TrainState train_rstdp(const TrainConfig& cfg) {
   std::vector<uint64_t> btrain, btest;
   c2_maps(cfg, s.l12, train, test, btrain, btest, log);
   Layer3Fast fast(s.l3, cfg.batch3);
+  fast.set_threads(cfg.threads > 0 ? cfg.threads : num_threads());
   for (; s.done3 < cfg.epochs3;) {
     const auto t0 = Clock::now();
     const double acc = layer3_epoch(fast, s.rates, btrain.data(), train.labels.data(), train.n,
