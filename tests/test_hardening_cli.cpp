@@ -93,6 +93,19 @@ TEST(HardeningCli, ParallelRateTrainingIntoOneFolderKeepsEveryModel) {
   EXPECT_EQ(temps, 0);
 }
 
+TEST(HardeningCli, ParallelGridSearchesOverOneFolderBothFinish) {
+  test::TempDir dir("rsnn_hard_grid");
+  const CmdResult tr = run(kTinyRate + " --seed 2 --name m --out " + dir.path("r"));
+  ASSERT_EQ(tr.rc, 0) << tr.out;
+  const std::string folder = dir.path("r") + "/models/go-nogo/P_rec_0.2_Taus_4_10";
+  const std::string gs = "spiking grid-search --model " + folder +
+                         " --scaling-factors 20,40 --trials 2 --downsample 4 --force --threads 1";
+  const std::vector<CmdResult> res = run_parallel({gs, gs, gs}, dir.dir());
+  for (const CmdResult& r : res) EXPECT_EQ(r.rc, 0) << r.out;
+  for (const std::string& f : files_in(folder)) EXPECT_EQ(f.find(".tmp"), std::string::npos) << f;
+  EXPECT_FALSE(std::isnan(rate::load_rate_model(folder + "/m.h5").opt_scaling_factor));
+}
+
 TEST(HardeningCli, DefaultModelNameHoldsSeedAndAUniqueSuffix) {
   rate::RateModel m;
   m.net.cfg.taus = {4, 10};
