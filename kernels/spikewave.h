@@ -68,11 +68,12 @@ inline int padded_features(int Cout) { return (Cout + 7) / 8 * 8; }
 //   t_out     first step with pot > theta, or T;
 //   pot_first the potential at that step (0 when never: SpykeTorch's thresholded potential);
 //   pot_last  the potential at step T-1 (thresholded or not: raw). May be null.
-// The fast path sorts, per output position, the spiking inputs of the receptive field by
-// step (a stable counting sort, so (c, ky, kx) order within a step), then for blocks of up
-// to 64 features sums each step's weight rows in vector registers and advances the
-// potentials step by step; inputs that never fire cost nothing. OpenMP over positions
-// unless already inside a parallel region; results are identical on any thread count.
+// The fast path (spikewave_conv.cpp) visits, per output position, only the receptive
+// field's spiking inputs, forms each step's weight sum for all features at once (per-step
+// buckets up to 64 features, a step-sorted input list and register blocks above), and
+// advances the potentials step by step; without pot_last, features stop integrating once
+// they fired. OpenMP over positions unless already inside a parallel region; results are
+// identical on any thread count. Requires W < 65535.
 void if_conv_fire(const uint8_t* t_in, int Cin, int H, int W, const float* w_t, int Cout,
                   int K, int T, float theta, uint8_t* t_out, float* pot_first,
                   float* pot_last);
