@@ -19,7 +19,7 @@ OUT=$(mktemp -d /tmp/rstdp_peers.XXXXXX)
 [ -d "$ST/SpykeTorch" ] || { echo "rstdp_peers.sh: $ST has no SpykeTorch/ folder" >&2; exit 2; }
 [ -x "$RSNN" ] || { echo "rstdp_peers.sh: no rsnn executable at $RSNN" >&2; exit 2; }
 if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv --system-site-packages "$VENV"
+  /usr/bin/python3 -m venv --system-site-packages "$VENV"  # Debian torch and numpy
   "$VENV/bin/pip" install -q spyker
 fi
 CORE=$("$RSNN" info --blas-coretype 2>/dev/null || true)
