@@ -106,10 +106,12 @@ void bind_projection(nb::module_& m) {
       .def_prop_ro("syn_of_pre", [](const Projection& p) { return to_python(p.syn_of_pre); })
       .def_prop_ro("source_sign", [](const Projection& p) { return to_python(p.source_sign); })
       .def("to", [](const Projection& p, const std::string& dev) {
-             RSNN_CHECK(dev == "cpu" || dev.rfind("cuda", 0) == 0, "Projection.to: device '", dev,
-                        "' (expected cpu or cuda[:i])");
-             const int idx = dev.size() > 5 ? std::stoi(dev.substr(5)) : 0;
-             return p.to(dev == "cpu" ? Device::cpu() : Device::cuda(idx));
+             if (dev == "cpu") return p.to(Device::cpu());
+             if (dev == "cuda") return p.to(Device::cuda(0));
+             const bool digits = dev.size() > 5 && dev.size() < 9 && dev.rfind("cuda:", 0) == 0 &&
+                                 dev.find_first_not_of("0123456789", 5) == std::string::npos;
+             RSNN_CHECK(digits, "Projection.to: device '", dev, "' (expected cpu, cuda or cuda:N)");
+             return p.to(Device::cuda(std::stoi(dev.substr(5))));
            },
            nb::arg("device"), "A copy on `device` ('cpu', 'cuda', 'cuda:1').")
       .def("to_dense",

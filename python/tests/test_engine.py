@@ -147,3 +147,11 @@ def test_lif_forward_seconds_times_the_op_inside_cpp():
     assert 0 < s < 10
     with pytest.raises(rsnn.Error, match="reps must be >= 1"):
         rsnn.lif_forward_seconds(proj, cfg, reps=0, **args)
+
+
+def test_projection_to_names_the_bad_device():
+    p = rsnn.projection_from_table(TABLE, PROB, seed=5)
+    q = p.to("cpu")
+    assert q.device == "cpu" and np.array_equal(q.pre_idx, p.pre_idx)
+    with pytest.raises(rsnn.Error, match="device 'gpu7'"):
+        p.to("gpu7")
