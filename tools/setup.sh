@@ -34,7 +34,8 @@ fi
 # nanobind (the Python bindings, python/) is not in Debian: from PyPI into Debian's python,
 # which is externally managed; skipped when present.
 /usr/bin/python3 -c "import nanobind" 2>/dev/null ||
-  /usr/bin/python3 -m pip install -q --break-system-packages "nanobind>=2.0"
+  /usr/bin/python3 -m pip install -q --break-system-packages "nanobind>=2.0" ||
+  echo "rsnn setup: nanobind could not be installed; the Python package is not built" >&2
 
 # nvcc is often installed outside PATH.
 if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
