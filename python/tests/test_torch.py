@@ -88,3 +88,15 @@ def test_engine_error_reaches_python_as_rsnn_error():
         RecurrentLIFFunction.apply(proj, cfg, w[:-1], tau_m, tau_adp, b_base, i_ext, w_ro)
     msg = str(e.value)
     assert "\n" not in msg and "w" in msg and str(proj.nnz) in msg
+
+
+def test_torch_tensors_cross_by_dlpack_without_copies():
+    t = torch.zeros(500, dtype=torch.float64)
+    rsnn.init_uniform(t, 1.0, 2.0, seed=3)  # written in place through the borrowed memory
+    assert t.min() >= 1.0 and t.max() <= 2.0
+    a = np.zeros(500)
+    rsnn.init_uniform(a, 1.0, 2.0, seed=3)
+    assert np.array_equal(t.numpy(), a)
+    proj, cfg, w, tau_m, tau_adp, b_base, i_ext, w_ro = network(torch.float32)
+    spikes, _ = RecurrentLIFFunction.apply(proj, cfg, w, tau_m, tau_adp, b_base, i_ext, w_ro)
+    assert spikes.dtype == torch.float32 and spikes.shape == (T, B, 20)
