@@ -100,11 +100,13 @@ struct Pool {
 
 Pool& pool_for(Device d) {
   static std::mutex mu;
-  static std::map<std::pair<int, int>, Pool*> pools;  // never destroyed: outlives statics
+  // Never destroyed (outlives statics that free tensors at exit), and reachable to the end, so
+  // LeakSanitizer does not report the cached blocks.
+  static auto* pools = new std::map<std::pair<int, int>, Pool*>;
   std::lock_guard<std::mutex> lock(mu);
   auto key = std::make_pair(static_cast<int>(d.kind), d.is_cpu() ? 0 : d.index);
-  auto it = pools.find(key);
-  if (it == pools.end()) it = pools.emplace(key, new Pool()).first;
+  auto it = pools->find(key);
+  if (it == pools->end()) it = pools->emplace(key, new Pool()).first;
   return *it->second;
 }
 

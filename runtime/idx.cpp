@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -50,6 +51,9 @@ class GzReader {
     }
     return done;
   }
+
+  // Whether the file is plain (not gzip); meaningful once something was read.
+  bool plain() const { return gzdirect(f_) == 1; }
 
   // zlib's account of the last error ("unexpected end of file", "incorrect data check"),
   // without the path that zlib puts in front.
@@ -137,6 +141,20 @@ Tensor idx_load(const std::string& path) {
   }
   const size_t count = static_cast<size_t>(n);
   const size_t bytes = count * t.item;
+  // A header may claim more data than the file can hold: refuse before allocating for it. A
+  // plain file holds its size less the header; deflate expands at most 1032:1.
+  std::error_code ec;
+  const uint64_t file_bytes = std::filesystem::file_size(path, ec);
+  if (!ec && in.plain()) {
+    const uint64_t header_bytes = 4 + 4 * h.shape.size();
+    const uint64_t found = file_bytes > header_bytes ? file_bytes - header_bytes : 0;
+    RSNN_CHECK(bytes <= found, path, ": truncated IDX file: dimensions ", shape_str(h.shape),
+               " of ", t.name, " need ", bytes, " data bytes, found ", found);
+  } else if (!ec) {
+    RSNN_CHECK(bytes / 1032 <= file_bytes, path, ": truncated IDX file: dimensions ",
+               shape_str(h.shape), " of ", t.name, " need ", bytes,
+               " data bytes, more than a gzip file of ", file_bytes, " bytes can hold");
+  }
   Tensor out = Tensor::empty(h.shape, h.dtype);
   // Items of the tensor's size are read straight into it (and byte-swapped there); int8 and
   // int16 go through a buffer and are widened.

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake ninja-build ccache pkg-config
   libopenblas-dev liblapacke-dev libhdf5-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
+  clang libclang-rt-dev libomp-dev  # libFuzzer (clang_rt.fuzzer), clang's OpenMP: tools/fuzz.sh
   libigraph-dev libarpack2-dev libglpk-dev libgmp-dev libxml2-dev libplfit-dev
   dataset-fashion-mnist python3 python3-numpy python3-h5py python3-matplotlib python3-torch
   python3-scipy python3-networkx
