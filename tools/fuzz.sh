@@ -43,6 +43,7 @@ summary=()
 for l in "${loaders[@]}"; do
   work="$build/fuzz-corpus/$l" crashes="$build/fuzz-crashes/$l" log="$build/fuzz-$l.log"
   mkdir -p "$work" "$crashes"
+  stamp="$build/fuzz-$l.start" && touch "$stamp"  # crashes of this run only are counted
   echo "fuzz: $l for ${budget} s (log $log)"
   rc=0
   "$build/tests/fuzz/fuzz_$l" -max_total_time="$budget" -timeout=60 -rss_limit_mb=2048 \
@@ -53,7 +54,7 @@ for l in "${loaders[@]}"; do
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
   corp=$(grep -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -1 | cut -d' ' -f2)
-  found=$(find "$crashes" -type f | wc -l)
+  found=$(find "$crashes" -type f -newer "$stamp" | wc -l)
   status=ok
   if ((rc != 0)); then
     status="FAILED (exit $rc; inputs in $crashes)"

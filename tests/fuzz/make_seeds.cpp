@@ -80,11 +80,11 @@ void write_gzip(const fs::path& path, const std::string& bytes) {
 }
 
 void idx_seeds(const fs::path& dir) {
-  const std::string images = idx_bytes(0x08, {2, 2, 3}, "\0\1\2\3\4\5\6\7\x08\x09\x0a\xff");
+  const std::string images = idx_bytes(0x08, {2, 2, 3}, std::string("\0\1\2\3\4\5\6\7\x08\x09\x0a\xff", 12));
   write_bytes(dir / "u8_2x2x3.idx", images);
   write_gzip(dir / "u8_2x2x3.idx.gz", images);
   write_bytes(dir / "labels_u8_4.idx", idx_bytes(0x08, {4}, std::string("\0\1\2\x09", 4)));
-  write_bytes(dir / "i8_3.idx", idx_bytes(0x09, {3}, "\x80\0\x7f"));
+  write_bytes(dir / "i8_3.idx", idx_bytes(0x09, {3}, std::string("\x80\0\x7f", 3)));
   write_bytes(dir / "i16_2.idx", idx_bytes(0x0B, {2}, std::string("\xff\xfe\0\x05", 4)));
   write_bytes(dir / "i32_1.idx", idx_bytes(0x0C, {1}, std::string("\0\0\1\0", 4)));
   write_bytes(dir / "f32_2.idx", idx_bytes(0x0D, {2}, std::string("\x3f\x80\0\0\xc0\0\0\0", 8)));
