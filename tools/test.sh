@@ -39,7 +39,7 @@ if [ "${RSNN_TEST_FUZZ:-1}" != 0 ]; then
   # raw-byte inputs reach crashes inside libhdf5 1.10 itself within minutes (one is kept in
   # tests/fuzz/hdf5-crashes/), which would make CI fail at random on code that is not ours.
   # shellcheck disable=SC2086
-  tools/fuzz.sh "${RSNN_FUZZ_SECONDS:-20}" ${RSNN_FUZZ_LOADERS:-npy idx tables microns} ||
+  tools/fuzz.sh "${RSNN_FUZZ_SECONDS:-20}" ${RSNN_FUZZ_LOADERS:-npy idx tables microns rstdp_dataset} ||
     failed+=("fuzzing")
 fi
 

@@ -211,6 +211,16 @@ void microns_seeds(const fs::path& dir) {
   write_bytes(dir / "inf_flat.md", "\x01| 1 | 2 | 3 | 4 | (4, 1, 1) |\n");
 }
 
+// R-STDP data set (see fuzz_rstdp_dataset.cpp): byte 0 bit 0 = which file the rest replaces
+// (0 images, 1 labels), bits 1-2 `first`, bits 3-4 `count` + 1.
+void rstdp_seeds(const fs::path& dir) {
+  const std::string images = idx_bytes(0x08, {3, 2, 2}, std::string(12, '\x7f'));
+  const std::string labels = idx_bytes(0x08, {3}, std::string("\x01\x00\x09", 3));
+  write_bytes(dir / "images_all", std::string(1, '\0') + images);
+  write_bytes(dir / "labels_all", std::string(1, '\1') + labels);
+  write_bytes(dir / "images_first1_count2", std::string(1, char((1 << 1) | (3 << 3))) + images);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -232,6 +242,7 @@ int main(int argc, char** argv) {
     rate_seeds(dir("rate_model"));
     table_seeds(dir("tables"));
     microns_seeds(dir("microns"));
+    rstdp_seeds(dir("rstdp_dataset"));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fuzz_make_seeds: %s\n", e.what());
     return 1;
