@@ -152,6 +152,11 @@ TEST(MicronsField, BadInputsAreOneLineErrors) {
   test::expect_error([&] { load_field(dir, o); }, {"connectome_6_6_2.csv", "non-negative integer"});
   // a field INF.md does not list
   test::expect_error([&] { grid_from_inf(tmp.path("INF.md"), "1_2_3"); }, {"INF.md", "1_2_3"});
+  // a grid whose product overflows int64 (found by fuzz_microns; UBSan flagged the product)
+  std::ofstream(tmp.path("INF.md"), std::ios::app)
+      << "| 1 | 2 | 3 | 8 | (2147483647, 2147483647, 2147483647) |\n";
+  test::expect_error([&] { grid_from_inf(tmp.path("INF.md"), "1_2_3"); },
+                     {"INF.md", "does not multiply to 8"});
 }
 
 TEST(MicronsVariants, CanonicalOrder) {

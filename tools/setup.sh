@@ -49,4 +49,6 @@ jobs=${RSNN_BUILD_JOBS:-$(nproc)}
 # RSNN_TARGETS limits the build (e.g. "rsnn_cli" for the command-line program only).
 targets=()
 for t in ${RSNN_TARGETS:-}; do targets+=(--target "$t"); done
-cmake --build "$build" -j "$jobs" "${targets[@]}"
+# Paths relative to the checkout in ccache's hash, so a fresh clone in another folder (CI)
+# reuses the objects of an earlier build.
+CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true cmake --build "$build" -j "$jobs" "${targets[@]}"

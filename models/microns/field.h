@@ -24,7 +24,11 @@ namespace rsnn::microns {
 
 struct Grid {
   int nx = 0, ny = 0, nz = 0;
-  int64_t size() const { return int64_t(nx) * ny * nz; }
+  // -1 when the product overflows int64 (a corrupt field table), so it never equals N.
+  int64_t size() const {
+    const double d = double(nx) * double(ny) * double(nz);
+    return d > 9.0e18 || d < -9.0e18 ? -1 : int64_t(nx) * ny * nz;
+  }
 };
 
 struct Field {
