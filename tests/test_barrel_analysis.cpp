@@ -20,6 +20,7 @@
 #include "models/barrel/train.h"
 #include "models/barrel/whisker_synth.h"
 #include "runtime/hdf5_io.h"
+#include "tests/test_util.h"
 
 using namespace rsnn;
 using namespace rsnn::barrel;
@@ -586,20 +587,8 @@ TEST(BarrelAnalysis, SelectivityOfAModelWritesFiles) {
 // ---- the command ----
 
 namespace {
-struct CmdResult {
-  int rc;
-  std::string out;
-};
-CmdResult run_rsnn(const std::string& args) {
-  const std::string cmd = std::string(RSNN_RSNN_EXE) + " " + args + " 2>&1";
-  CmdResult r{0, ""};
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test::CmdResult;
+using test::run_rsnn;
 }  // namespace
 
 TEST(BarrelAnalyzeCli, AllAnalysesEndToEnd) {

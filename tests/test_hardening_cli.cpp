@@ -22,21 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct CmdResult {
-  int rc;
-  std::string out;
-};
-
-CmdResult run(const std::string& args) {
-  const std::string cmd = std::string(RSNN_RSNN_EXE) + " " + args + " 2>&1";
-  CmdResult r{0, ""};
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test::CmdResult;
+CmdResult run(const std::string& args) { return test::run_rsnn(args); }
 
 // Runs every command at once (shell background jobs) and returns each one's exit status and
 // output, in order.

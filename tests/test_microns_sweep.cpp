@@ -18,6 +18,7 @@
 #include "models/microns/stats.h"
 #include "models/microns/sweep.h"
 #include "runtime/error.h"
+#include "tests/test_util.h"
 
 using namespace rsnn;
 using namespace rsnn::microns;
@@ -203,20 +204,8 @@ TEST(MicronsSweep, SummariesFollowTheOriginalLayout) {
 // ---- the `rsnn micron` commands end to end ----
 namespace {
 
-struct CmdResult {
-  int rc;
-  std::string out;
-};
-CmdResult run_rsnn(const std::string& args) {
-  const std::string cmd = std::string(RSNN_RSNN_EXE) + " " + args + " 2>&1";
-  CmdResult r{0, ""};
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test::CmdResult;
+using test::run_rsnn;
 
 std::string field_dir() { return std::string(RSNN_SHARED_DATA_DIR) + "/microns/6_6_2"; }
 std::string field_args() {

@@ -11,25 +11,14 @@
 #include <string>
 
 #include "models/rate/model_file.h"
+#include "tests/test_util.h"
 
 using namespace rsnn;
 using namespace rsnn::rate;
 
 namespace {
-struct CmdResult {
-  int rc;
-  std::string out;
-};
-CmdResult run(const std::string& args) {
-  const std::string cmd = std::string(RSNN_RSNN_EXE) + " " + args + " 2>&1";
-  CmdResult r{0, ""};
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test::CmdResult;
+CmdResult run(const std::string& args) { return test::run_rsnn(args); }
 bool exists(const std::string& p) { return std::ifstream(p).good(); }
 int lines(const std::string& s) {
   int n = 0;

@@ -14,6 +14,7 @@
 #include "models/rstdp/train.h"
 #include "runtime/random.h"
 #include "runtime/tensor.h"
+#include "tests/test_util.h"
 
 using namespace rsnn;
 using namespace rsnn::rstdp;
@@ -44,20 +45,8 @@ void write_idx(const std::string& path, const std::vector<uint32_t>& dims, const
   f.write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size()));
 }
 
-struct CmdResult {
-  int rc;
-  std::string out;
-};
-CmdResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(RSNN_RSNN_EXE) + " " + args + " 2>&1";
-  CmdResult r{0, ""};
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test::CmdResult;
+CmdResult run_cli(const std::string& args) { return test::run_rsnn(args); }
 
 }  // namespace
 

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
 
 #include <cstdlib>
 #include <filesystem>
@@ -66,5 +70,24 @@ template <class F>
 void expect_error(F&& f, const char* part) {
   expect_error(std::forward<F>(f), std::vector<std::string>{part});
 }
+
+#ifdef RSNN_RSNN_EXE
+// Runs the built `rsnn` program with `args` (shell syntax), capturing stdout and stderr.
+struct CmdResult {
+  int rc;
+  std::string out;
+};
+inline CmdResult run_rsnn(const std::string& args) {
+  const std::string cmd = std::string(RSNN_RSNN_EXE) + " " + args + " 2>&1";
+  CmdResult r{0, ""};
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return {-1, "popen failed: " + cmd};
+  std::array<char, 4096> buf;
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
+  const int st = ::pclose(p);
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+#endif
 
 }  // namespace rsnn::test
