@@ -23,9 +23,9 @@ void add_train(CLI::App& parent) {
       ->capture_default_str();
   cmd->add_option("--out", c->out_dir, "run folder (checkpoints, CSV, plots)")->required();
   cmd->add_option("--train-subset", c->train_subset, "use the first N training images (0 = all)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(non_negative_number())->capture_default_str();
   cmd->add_option("--test-subset", c->test_subset, "use the first N test images (0 = all)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(non_negative_number())->capture_default_str();
   cmd->add_option("--epochs-l1", c->epochs1, "STDP epochs of layer 1")->check(CLI::Range(0, 1000))->capture_default_str();
   cmd->add_option("--epochs-l2", c->epochs2, "STDP epochs of layer 2")->check(CLI::Range(0, 1000))->capture_default_str();
   cmd->add_option("--epochs-l3", c->epochs3, "R-STDP epochs of layer 3 (a test after each)")
@@ -34,8 +34,8 @@ void add_train(CLI::App& parent) {
   cmd->add_option("--batch", c->batch3, "samples per dense product in layer 3 (same results for any value)")
       ->check(CLI::Range(1, 4096))->capture_default_str();
   cmd->add_option("--adapt-every", c->adapt_every, "samples per adaptive-rate batch")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--threads", c->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(positive_number())->capture_default_str();
+  cmd->add_option("--threads", c->threads, "CPU threads (0 = all cores)")->check(non_negative_number())->capture_default_str();
   cmd->add_flag("--no-progress", *no_progress, "no progress bars");
   cmd->add_flag("--no-plots", *no_plots, "do not run tools/plot_rstdp.py");
   cmd->callback([c, no_progress, no_plots] {
@@ -61,10 +61,10 @@ void add_eval(CLI::App& parent) {
   cmd->add_option("--which", a->which, "layer-3 weights: best (best test epoch) or last")
       ->check(CLI::IsMember({"best", "last"}))->capture_default_str();
   cmd->add_option("--test-subset", a->test_subset, "the first N test images (0 = all)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(non_negative_number())->capture_default_str();
   cmd->add_option("--device", a->device, "cpu | cuda (layer 3's test pass)")
       ->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-  cmd->add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--threads", a->threads, "CPU threads (0 = all cores)")->check(non_negative_number())->capture_default_str();
   cmd->callback([a] {
     set_num_threads(a->threads);
     RSNN_CHECK(std::filesystem::is_regular_file(a->checkpoint), "--checkpoint ", a->checkpoint, ": no such file");
