@@ -4,6 +4,8 @@
 # corpus (tests/fuzz/corpus/<loader>/) and prints executions, exec/s and coverage.
 # Usage: tools/fuzz.sh [SECONDS [LOADER...]]    e.g. tools/fuzz.sh 300 npy idx
 #   RSNN_FUZZ_DIR   build folder (default build-fuzz); RSNN_BUILD_JOBS  parallel compiles
+#   RSNN_FUZZ_SEED  libFuzzer's -seed (default 0: a new random seed each run). tools/test.sh
+#                   fixes it so that CI explores the same inputs on every run.
 # Inputs that grow coverage go to <build>/fuzz-corpus/<loader>/ (the committed seeds stay as
 # they are); a crash, timeout or out-of-memory input goes to <build>/fuzz-crashes/<loader>/
 # and makes the script exit 1. Save such an input under tests/fuzz/regressions/<loader>/ so
@@ -46,7 +48,7 @@ for l in "${loaders[@]}"; do
   stamp="$build/fuzz-$l.start" && touch "$stamp"  # crashes of this run only are counted
   echo "fuzz: $l for ${budget} s (log $log)"
   rc=0
-  "$build/tests/fuzz/fuzz_$l" -max_total_time="$budget" -timeout=60 -rss_limit_mb=2048 \
+  "$build/tests/fuzz/fuzz_$l" -seed="${RSNN_FUZZ_SEED:-0}" -max_total_time="$budget" -timeout=60 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$crashes/" "$work" "tests/fuzz/corpus/$l" \
     >"$log" 2>&1 || rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

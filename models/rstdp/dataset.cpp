@@ -45,7 +45,9 @@ Dataset load_split(const std::string& dir, const std::string& split, int64_t fir
   d.cols = int(ih.shape[2]);
   const size_t px = size_t(d.rows) * d.cols;
   d.images.resize(size_t(count) * px);
-  std::memcpy(d.images.data(), images.data<uint8_t>() + size_t(first) * px, d.images.size());
+  // count may be 0 (an empty slice): memcpy must not see the null data() of an empty vector.
+  if (count > 0)
+    std::memcpy(d.images.data(), images.data<uint8_t>() + size_t(first) * px, d.images.size());
   d.labels.resize(size_t(count));
   const uint8_t* l = labels.data<uint8_t>();
   for (int64_t i = 0; i < count; ++i) {
