@@ -30,7 +30,7 @@ CmdResult run(const std::string& args) { return test::run_rsnn(args); }
 std::vector<CmdResult> run_parallel(const std::vector<std::string>& args, const std::string& dir) {
   std::string script;
   for (size_t k = 0; k < args.size(); ++k)
-    script += std::string(RSNN_RSNN_EXE) + " " + args[k] + " > " + dir + "/out" + std::to_string(k) +
+    script += test::rsnn_exe() + " " + args[k] + " > " + dir + "/out" + std::to_string(k) +
               " 2>&1; echo $? > " + dir + "/rc" + std::to_string(k) + " &\n";
   script += "wait\n";
   std::system(("sh -c '" + script + "'").c_str());
@@ -208,7 +208,7 @@ TEST(HardeningCli, UnwritableOutputsFailBeforeTheWork) {
 
 TEST(HardeningCli, BarrelRunsFromAnyDirectory) {
   test::TempDir dir("rsnn_hard_cwd");
-  const std::string cmd = "cd " + dir.dir() + " && env -u RSNN_DATA_DIR " + std::string(RSNN_RSNN_EXE) +
+  const std::string cmd = "cd " + dir.dir() + " && env -u RSNN_DATA_DIR " + test::rsnn_exe() +
                           " " + kTinyBarrel + " --out run";
   const int rc = std::system((cmd + " > log.txt 2>&1").c_str());
   std::ifstream log(dir.path("log.txt"));
@@ -279,7 +279,7 @@ TEST(HardeningCli, RunsThatCannotFitAreRefusedUpFront) {
   EXPECT_NE(grid.rc, 0) << grid.out;
   EXPECT_NE(grid.out.find("more than the 10000"), std::string::npos) << grid.out;
   // A barrel batch larger than the memory allowed (RSNN_MEMORY_LIMIT caps it).
-  const std::string cmd = "RSNN_MEMORY_LIMIT=100M " + std::string(RSNN_RSNN_EXE) + " " + kBarrelData +
+  const std::string cmd = "RSNN_MEMORY_LIMIT=100M " + test::rsnn_exe() + " " + kBarrelData +
                           " --form spiking --epochs 1 --out " + dir.path("run") + " > " + dir.path("big.txt") + " 2>&1";
   EXPECT_NE(std::system(cmd.c_str()), 0);
   std::ifstream in(dir.path("big.txt"));

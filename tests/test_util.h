@@ -72,13 +72,20 @@ void expect_error(F&& f, const char* part) {
 }
 
 #ifdef RSNN_RSNN_EXE
-// Runs the built `rsnn` program with `args` (shell syntax), capturing stdout and stderr.
+// The `rsnn` program the CLI tests run: this build's, or RSNN_TEST_RSNN_EXE when set (to run
+// the same tests against another build, e.g. an older commit's, and see which ones fail there).
+inline std::string rsnn_exe() {
+  const char* env = std::getenv("RSNN_TEST_RSNN_EXE");
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string(RSNN_RSNN_EXE);
+}
+
+// Runs the `rsnn` program with `args` (shell syntax), capturing stdout and stderr.
 struct CmdResult {
   int rc;
   std::string out;
 };
 inline CmdResult run_rsnn(const std::string& args) {
-  const std::string cmd = std::string(RSNN_RSNN_EXE) + " " + args + " 2>&1";
+  const std::string cmd = rsnn_exe() + " " + args + " 2>&1";
   CmdResult r{0, ""};
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) return {-1, "popen failed: " + cmd};
