@@ -186,18 +186,27 @@ ag::Var param(const std::vector<float>& v, Shape s, Device dev, const char* name
   return ag::Var(Tensor::from_vector(v, std::move(s)).to(dev), true, name);
 }
 
+RunKeys run_keys(const TrainConfig& cfg, const Variant& var) {
+  return RunKeys{cfg.seed, cfg.sim, int(&var - variants().data()), int(cfg.task)};
+}
+
+std::vector<float> init_recurrent(FieldCache& cache, const TrainConfig& cfg, const Variant& var,
+                                  const RunKeys& k) {
+  const int N = cache.field().N;
+  switch (var.init) {
+    case InitKind::bio: return cache.bio(cfg.bio, cfg.seed, cfg.sim);
+    case InitKind::permuted_bio:
+      return permute_nodes(cache.bio(cfg.bio, cfg.seed, cfg.sim), N,
+                           random_permutation(N, cfg.seed, k.stream(P_PERM)));
+    case InitKind::orthogonal: return orthogonal_weights(N, cfg.seed, k.stream(P_ORTH));
+  }
+  RSNN_FAIL("init_recurrent: unknown init kind of variant ", var.key);
+}
+
 Model build_model(FieldCache& cache, const TrainConfig& cfg, const Variant& var,
                   const RunKeys& k, const TaskShape& ts, Device dev) {
   const int N = cache.field().N;
-  std::vector<float> W;
-  switch (var.init) {
-    case InitKind::bio: W = cache.bio(cfg.bio, cfg.seed, cfg.sim); break;
-    case InitKind::permuted_bio:
-      W = permute_nodes(cache.bio(cfg.bio, cfg.seed, cfg.sim), N,
-                        random_permutation(N, cfg.seed, k.stream(P_PERM)));
-      break;
-    case InitKind::orthogonal: W = orthogonal_weights(N, cfg.seed, k.stream(P_ORTH)); break;
-  }
+  const std::vector<float> W = init_recurrent(cache, cfg, var, k);
   Model m;
   m.W_in = param(glorot_uniform(ts.n_in, N, cfg.seed, k.stream(P_W_IN)), {ts.n_in, N}, dev,
                  "W_in");
@@ -277,12 +286,22 @@ void check_config(const TrainConfig& c, const Field& f) {
 
 }  // namespace
 
+std::vector<float> initial_w_rec(FieldCache& cache, const TrainConfig& cfg) {
+  RSNN_CHECK(cache.field().N > 0, "initial_w_rec: field is not loaded");
+  const Variant& var = variant(cfg.variant);
+  return init_recurrent(cache, cfg, var, run_keys(cfg, var));
+}
+
+RegSpec regularizer_spec(FieldCache& cache, const TrainConfig& cfg) {
+  RSNN_CHECK(cache.field().N > 0, "regularizer_spec: field is not loaded");
+  return build_reg(cache, cfg, variant(cfg.variant));
+}
+
 TrainResult train_run(FieldCache& cache, const TrainConfig& cfg, Device device) {
   const Field& f = cache.field();
   check_config(cfg, f);
   const Variant& var = variant(cfg.variant);
-  const std::vector<Variant>& all = variants();
-  const RunKeys k{cfg.seed, cfg.sim, int(&var - all.data()), int(cfg.task)};
+  const RunKeys k = run_keys(cfg, var);
   const TaskShape ts = task_shape(cfg.task);
   // The data are shared by every simulation and variant of a task, as in the original
   // (one data set per task); train and test use different streams.

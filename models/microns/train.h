@@ -63,6 +63,11 @@ class FieldCache {
   std::map<std::string, std::shared_ptr<std::vector<float>>> cache_;
 };
 
+// The initial recurrent kernel (N*N) and the regularizer of run `cfg`, exactly as train_run
+// builds them (the same Philox streams), for inspecting a variant without training it.
+std::vector<float> initial_w_rec(FieldCache& cache, const TrainConfig& cfg);
+RegSpec regularizer_spec(FieldCache& cache, const TrainConfig& cfg);
+
 // Runs one training; a diverged run (NaN/inf) finishes with finite = false and NaN metrics.
 TrainResult train_run(const Field& field, const TrainConfig& cfg, Device device);
 TrainResult train_run(FieldCache& cache, const TrainConfig& cfg, Device device);

@@ -24,11 +24,6 @@ namespace {
 
 using namespace rsnn::barrel;
 
-template <class T>
-nb::object array_of(const std::vector<T>& v) {
-  return to_python(Tensor::from_vector(v));
-}
-
 void bind_data(nb::module_& b) {
   nb::class_<WhiskerData>(b, "WhiskerData",
                           "Whisker contact data: force, torque float32 [N, 12, 110, 31, 3, 3], "
@@ -65,7 +60,7 @@ void bind_data(nb::module_& b) {
         nb::arg("n_candidates") = 30, "The original deprivation test's whisker sets for k whiskers.");
   b.def("split", &split_stratified, nb::arg("data"), nb::arg("test_fraction"), nb::arg("seed"),
         "Stratified (train, test) split.");
-  b.def("class_counts", [](const WhiskerData& d) { return array_of(class_counts(d)); },
+  b.def("class_counts", [](const WhiskerData& d) { return array_from(class_counts(d)); },
         nb::arg("data"));
 
   nb::class_<EncodedSet>(b, "EncodedSet", "A data set encoded for a model form.")

@@ -5,9 +5,13 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "runtime/error.h"
 #include "runtime/tensor.h"
 
 namespace rsnn::py {
@@ -26,5 +30,31 @@ Tensor to_tensor(const std::optional<Array>& a, const std::string& what);
 
 // A NumPy array (CPU) or a DLPack array (CUDA) over t's storage; None when t is undefined.
 nb::object to_python(const Tensor& t);
+
+// A NumPy array that takes over `v` (moved into the array's owner: no copy). `shape` defaults
+// to 1-D; its product must equal v.size().
+template <class T>
+nb::object array_from(std::vector<T>&& v, std::vector<size_t> shape = {}) {
+  if (shape.empty()) shape.push_back(v.size());
+  size_t n = 1;
+  for (size_t s : shape) n *= s;
+  RSNN_CHECK(n == v.size(), "array_from: shape holds ", n, " values, the vector ", v.size());
+  auto* keep = new std::vector<T>(std::move(v));
+  nb::capsule owner(keep, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+  return nb::ndarray<nb::numpy, T>(keep->data(), shape.size(), shape.data(), owner).cast();
+}
+
+// A NumPy copy of `v` (for results the caller keeps).
+template <class T>
+nb::object array_of(const std::vector<T>& v, std::vector<size_t> shape = {}) {
+  return array_from(std::vector<T>(v), std::move(shape));
+}
+
+// A NumPy view of `n` values at `data`, owned by the C++ object that Python holds as `owner`
+// (its member array): no copy, and the object stays alive while the view does.
+template <class T>
+nb::object view_of(T* data, std::initializer_list<size_t> shape, nb::handle owner) {
+  return nb::ndarray<nb::numpy, T>(data, shape.size(), shape.begin(), owner).cast();
+}
 
 }  // namespace rsnn::py

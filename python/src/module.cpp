@@ -16,4 +16,6 @@ NB_MODULE(_core, m) {
   rsnn::py::bind_engine(m);
   rsnn::py::bind_rate(m);
   rsnn::py::bind_barrel(m);
+  rsnn::py::bind_microns(m);
+  rsnn::py::bind_rstdp(m);
 }

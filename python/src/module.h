@@ -6,4 +6,6 @@ namespace rsnn::py {
 void bind_engine(nanobind::module_& m);
 void bind_rate(nanobind::module_& m);
 void bind_barrel(nanobind::module_& m);
+void bind_microns(nanobind::module_& m);
+void bind_rstdp(nanobind::module_& m);
 }  // namespace rsnn::py

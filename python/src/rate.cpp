@@ -21,14 +21,9 @@ namespace {
 
 using namespace rsnn::rate;
 
-template <class T>
-nb::object array_of(const std::vector<T>& v) {
-  return to_python(Tensor::from_vector(v));
-}
-
 nb::dict trial_dict(const Trial& t) {
   nb::dict d;
-  d["u"] = to_python(Tensor::from_vector(t.u, {t.C, t.Tc}));
+  d["u"] = array_of(t.u, {size_t(t.C), size_t(t.Tc)});
   d["z"] = array_of(t.z);
   d["label"] = t.label;
   return d;
@@ -43,8 +38,8 @@ nb::dict lif_result_dict(const LifTrialResult& r, int64_t n_units, int stride) {
   d["n_spikes"] = r.n_spikes;
   d["nt"] = r.nt;
   const int64_t cols = n_units ? static_cast<int64_t>(r.v.size()) / n_units : 0;
-  if (!r.v.empty()) d["v"] = to_python(Tensor::from_vector(r.v, {n_units, cols}));
-  if (!r.rs.empty()) d["rates"] = to_python(Tensor::from_vector(r.rs, {n_units, cols}));
+  if (!r.v.empty()) d["v"] = array_of(r.v, {size_t(n_units), size_t(cols)});
+  if (!r.rs.empty()) d["rates"] = array_of(r.rs, {size_t(n_units), size_t(cols)});
   d["stride"] = stride;
   return d;
 }
@@ -95,7 +90,7 @@ void bind_net(nb::module_& r) {
       .def_prop_ro("w_out", [](const RateNet& n) { return to_python(n.w_out); })
       .def_prop_ro("b_out", [](const RateNet& n) { return to_python(n.b_out); })
       .def_prop_ro("taus_gaus", [](const RateNet& n) { return to_python(n.taus_gaus); })
-      .def_prop_ro("tau_steps", [](const RateNet& n) { return array_of(n.tau_steps()); });
+      .def_prop_ro("tau_steps", [](const RateNet& n) { return array_from(n.tau_steps()); });
   r.def("init_net", [](const RateConfig& c, uint64_t seed) { c.validate(); return init_rate_net(c, seed); },
         nb::arg("config"), nb::arg("seed"), "A fresh network drawn from `seed`.");
 }
