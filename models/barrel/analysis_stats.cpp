@@ -13,63 +13,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// The continued fraction of I_x(a, b) / (x^a (1-x)^b / (a B(a, b))):
-//   1 / (1 + d1 / (1 + d2 / (1 + ...))),
-//   d(2m+1) = -(a+m)(a+b+m) x / ((a+2m)(a+2m+1)),  d(2m) = m(b-m) x / ((a+2m-1)(a+2m)),
-// evaluated front to back with the modified Lentz method (tiny guards against 0 divisors).
-double beta_continued_fraction(double a, double b, double x) {
-  constexpr double tiny = 1e-300, eps = 1e-15;
-  constexpr int max_terms = 100000;
-  auto guard = [](double v) { return std::fabs(v) < tiny ? tiny : v; };
-  double c = 1.0;
-  double d = 1.0 / guard(1.0 - (a + b) * x / (a + 1.0));
-  double f = d;
-  for (int m = 1; m <= max_terms; ++m) {
-    const double two_m = 2.0 * m;
-    const double even = m * (b - m) * x / ((a + two_m - 1.0) * (a + two_m));
-    d = 1.0 / guard(1.0 + even * d);
-    c = guard(1.0 + even / c);
-    f *= d * c;
-    const double odd = -(a + m) * (a + b + m) * x / ((a + two_m) * (a + two_m + 1.0));
-    d = 1.0 / guard(1.0 + odd * d);
-    c = guard(1.0 + odd / c);
-    const double step = d * c;
-    f *= step;
-    if (std::fabs(step - 1.0) < eps) return f;
-  }
-  RSNN_FAIL("incomplete_beta: continued fraction did not converge for a = ", a, ", b = ", b,
-            ", x = ", x);
-}
-
 }  // namespace
-
-double incomplete_beta(double a, double b, double x) {
-  RSNN_CHECK(a > 0 && b > 0 && std::isfinite(a) && std::isfinite(b),
-             "incomplete_beta: a and b must be finite and > 0, got a = ", a, ", b = ", b);
-  RSNN_CHECK(x >= 0 && x <= 1, "incomplete_beta: x must be in [0, 1], got ", x);
-  if (x == 0) return 0;
-  if (x == 1) return 1;
-  // log of x^a (1-x)^b / B(a, b)
-  const double log_front = std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) +
-                           b * std::log1p(-x);
-  if (x < (a + 1.0) / (a + b + 2.0)) return std::exp(log_front) * beta_continued_fraction(a, b, x) / a;
-  return 1.0 - std::exp(log_front) * beta_continued_fraction(b, a, 1.0 - x) / b;
-}
-
-double student_t_two_sided_p(double t, double df) {
-  RSNN_CHECK(df > 0, "student_t_two_sided_p: df must be > 0, got ", df);
-  if (std::isnan(t)) return kNaN;
-  if (std::isinf(t)) return 0;
-  return incomplete_beta(0.5 * df, 0.5, df / (df + t * t));
-}
-
-double f_survival(double f, double d1, double d2) {
-  RSNN_CHECK(d1 > 0 && d2 > 0, "f_survival: degrees of freedom must be > 0, got ", d1, ", ", d2);
-  if (std::isnan(f)) return kNaN;
-  if (f <= 0) return 1;
-  if (std::isinf(f)) return 0;
-  return incomplete_beta(0.5 * d2, 0.5 * d1, d2 / (d2 + d1 * f));
-}
 
 Correlation pearson(const std::vector<double>& x, const std::vector<double>& y) {
   RSNN_CHECK(x.size() == y.size(), "pearson: inputs differ in length (", x.size(), " vs ", y.size(), ")");

@@ -6,25 +6,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/stats.h"
+
 namespace rsnn::barrel {
 
-// ---- distributions ----
+// ---- distributions (runtime/stats.h, shared with the MICrONS summaries) ----
 
-// Regularized incomplete beta function I_x(a, b) = B(x; a, b) / B(a, b) for a, b > 0 and
-// x in [0, 1], by its continued fraction (evaluated with the modified Lentz method) on the
-// side where it converges fast (x < (a + 1) / (a + b + 2), else through
-// I_x(a, b) = 1 - I_{1-x}(b, a)). Relative error below 1e-10 against scipy.special.betainc
-// for a, b in [0.1, 3000] (the lgamma differences limit it for large a, b).
-// Throws on bad arguments.
-double incomplete_beta(double a, double b, double x);
-
-// Two-sided p-value of Student's t with df > 0 degrees of freedom: P(|T| >= |t|) =
-// I_{df / (df + t^2)}(df / 2, 1 / 2). NaN for NaN t.
-double student_t_two_sided_p(double t, double df);
-
-// Survival function of Fisher's F(d1, d2): P(X > f) = I_{d2 / (d2 + d1 f)}(d2 / 2, d1 / 2);
-// 1 for f <= 0, 0 for f = inf, NaN for NaN f.
-double f_survival(double f, double d1, double d2);
+using rsnn::f_survival;
+using rsnn::incomplete_beta;
+using rsnn::student_t_two_sided_p;
 
 // ---- correlation ----
 

@@ -5,17 +5,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/stats.h"
+
 namespace rsnn::microns {
 
-// Regularized incomplete beta function I_x(a, b) for a, b > 0 and 0 <= x <= 1 (continued
-// fraction, relative accuracy ~1e-14). Throws rsnn::Error on arguments out of range.
-double incomplete_beta(double a, double b, double x);
-
-// Student-t cumulative distribution P(T <= t) with df > 0 degrees of freedom.
-double student_t_cdf(double t, double df);
-
-// Inverse of student_t_cdf: the p-quantile (0 < p < 1, df > 0), to ~1e-12 absolute.
-double student_t_quantile(double p, double df);
+// The distribution functions live in runtime/stats.h (shared with the barrel analyses).
+using rsnn::incomplete_beta;
+using rsnn::student_t_cdf;
+using rsnn::student_t_quantile;
 
 struct Summary {
   int n_total = 0;   // values given
