@@ -62,14 +62,15 @@ const Field& sub144() {
   return f;
 }
 
-// A reduced task-1 schedule: 6 epochs of 20 batches of 64 (120 steps), 512 test trials.
-TrainConfig short_cfg(const char* variant) {
+// A reduced task-1 schedule: by default 6 epochs of 20 batches of 64 (120 steps), 512 test
+// trials.
+TrainConfig short_cfg(const char* variant, int epochs = 6, int batches = 20, int n_test = 512) {
   TrainConfig c;
   c.variant = variant;
-  c.epochs = 6;
-  c.batches = 20;
+  c.epochs = epochs;
+  c.batches = batches;
   c.batch = 64;
-  c.n_test = 512;
+  c.n_test = n_test;
   return c;
 }
 
@@ -104,10 +105,7 @@ TEST(MicronsTrain, BioBeatsOrthogonalOnTask1AndLossFalls) {
 TEST(MicronsTrain, DeterministicAndKeyed) {
   SKIP_WITHOUT_662();
   FieldCache cache(sub144());
-  TrainConfig c = short_cfg("WD");
-  c.epochs = 1;
-  c.batches = 3;
-  c.n_test = 64;
+  TrainConfig c = short_cfg("WD", 1, 3, 64);
   const TrainResult a = train_run(cache, c, Device::cpu()), b = train_run(cache, c, Device::cpu());
   EXPECT_EQ(a.W_rec, b.W_rec);
   EXPECT_EQ(a.loss, b.loss);
@@ -133,10 +131,7 @@ TEST(MicronsTrain, DeterministicAndKeyed) {
 TEST(MicronsTrain, DivergedRunReportsNotFinite) {
   SKIP_WITHOUT_662();
   FieldCache cache(sub144());
-  TrainConfig c = short_cfg("W");
-  c.epochs = 2;
-  c.batches = 4;
-  c.n_test = 64;
+  TrainConfig c = short_cfg("W", 2, 4, 64);
   c.lr = 1e3;
   const TrainResult r = train_run(cache, c, Device::cpu());
   EXPECT_FALSE(r.finite);
@@ -149,10 +144,7 @@ TEST(MicronsTrain, DivergedRunReportsNotFinite) {
 TEST(MicronsTrain, SignConstraintKeepsWrecNonNegative) {
   SKIP_WITHOUT_662();
   FieldCache cache(sub144());
-  TrainConfig c = short_cfg("W*D*C");
-  c.epochs = 1;
-  c.batches = 3;
-  c.n_test = 64;
+  TrainConfig c = short_cfg("W*D*C", 1, 3, 64);
   c.sign_constraint = true;
   const TrainResult r = train_run(cache, c, Device::cpu());
   ASSERT_TRUE(r.finite);
@@ -163,10 +155,7 @@ TEST(MicronsTrain, CudaMatchesCpu) {
   RSNN_SKIP_WITHOUT_CUDA();
   SKIP_WITHOUT_662();
   FieldCache cache(sub144());
-  TrainConfig c = short_cfg("W*D*C*");
-  c.epochs = 2;
-  c.batches = 5;
-  c.n_test = 128;
+  TrainConfig c = short_cfg("W*D*C*", 2, 5, 128);
   const TrainResult a = train_run(cache, c, Device::cpu()), b = train_run(cache, c, Device::cuda());
   ASSERT_TRUE(b.finite);
   EXPECT_NEAR(a.loss, b.loss, 1e-3 * std::fabs(a.loss));

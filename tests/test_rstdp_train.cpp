@@ -45,6 +45,20 @@ void write_idx(const std::string& path, const std::vector<uint32_t>& dims, const
   f.write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size()));
 }
 
+// A quiet run on a Fashion-MNIST subset with the given epochs per layer, logging into `log`,
+// in a fresh folder named after `name`.
+TrainConfig fashion_cfg(int train, int test, int e1, int e2, int e3, std::ostream& log,
+                        const std::string& name) {
+  TrainConfig c;
+  c.data_dir = kFashion;
+  c.train_subset = train, c.test_subset = test;
+  c.epochs1 = e1, c.epochs2 = e2, c.epochs3 = e3;
+  c.progress = false, c.plots = false;
+  c.log = &log;
+  c.out_dir = temp_dir(name);
+  return c;
+}
+
 using test::CmdResult;
 CmdResult run_cli(const std::string& args) { return test::run_rsnn(args); }
 
@@ -133,15 +147,9 @@ TEST(RstdpTrain, EpochAdaptsTheRatesAfterEveryBatch) {
 
 TEST(RstdpTrain, ResumeGivesTheSameRunAndChecksItsFlags) {
   if (!have_fashion()) GTEST_SKIP() << kFashion << " absent";
-  TrainConfig c;
-  c.data_dir = kFashion;
-  c.train_subset = 250, c.test_subset = 120;
-  c.epochs1 = 1, c.epochs2 = 1, c.epochs3 = 2;
-  c.adapt_every = 100;
-  c.progress = false, c.plots = false;
   std::ostringstream log;
-  c.log = &log;
-  c.out_dir = temp_dir("full");
+  TrainConfig c = fashion_cfg(250, 120, 1, 1, 2, log, "full");
+  c.adapt_every = 100;
   const TrainState a = train_rstdp(c);
   TrainConfig c1 = c;
   c1.out_dir = temp_dir("resume");
@@ -179,16 +187,10 @@ TEST(RstdpTrain, ResumeGivesTheSameRunAndChecksItsFlags) {
 
 TEST(RstdpTrain, ShortFashionRunBeatsChance) {
   if (!have_fashion()) GTEST_SKIP() << kFashion << " absent";
-  TrainConfig c;
-  c.data_dir = kFashion;
-  // Layers 1-2 need about 2,500 samples before their rates (doubled every 500) are large.
-  c.train_subset = 1500, c.test_subset = 500;
-  c.epochs1 = 2, c.epochs2 = 2, c.epochs3 = 6;
-  c.threads = 1;
-  c.progress = false, c.plots = false;
   std::ostringstream log;
-  c.log = &log;
-  c.out_dir = temp_dir("short");
+  // Layers 1-2 need about 2,500 samples before their rates (doubled every 500) are large.
+  TrainConfig c = fashion_cfg(1500, 500, 2, 2, 6, log, "short");
+  c.threads = 1;
   const TrainState s = train_rstdp(c);
   EXPECT_GE(s.best_test, 0.45) << log.str();  // chance is 0.10 (measured: 0.606)
   EXPECT_EQ(s.history.back().layer, 3);

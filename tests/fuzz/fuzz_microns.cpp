@@ -16,17 +16,11 @@ const char* kConnectome = ",0,1,2,3\n0,0,1,0,2\n1,3,0,0,0\n2,0,0,0,1\n3,1,1,1,0\
 const char* kInf = "| Session | Scan | Field | Neurons | Grid |\n|---|---|---|---|---|\n"
                    "| 1 | 2 | 3 | 4 | (2, 2, 1) |\n";
 
-void write_text(const fs::path& p, const std::string& text) {
-  rsnn::fuzz::write_input(reinterpret_cast<const uint8_t*>(text.data()), text.size(), ".bin");
-  fs::rename(rsnn::fuzz::input_path(".bin"), p);
-}
-
 // The valid field, written once per process; returns its folder.
 const fs::path& field_dir() {
   static const fs::path dir = [] {
     using rsnn::Tensor;
-    const fs::path root = rsnn::fuzz::input_path("_microns");
-    const fs::path d = root / "1_2_3";
+    const fs::path d = rsnn::fuzz::scratch_dir("_microns") / "1_2_3";
     fs::create_directories(d);
     std::vector<double> eye(kN * kN, 0.0);
     for (int i = 0; i < kN; ++i) eye[i * kN + i] = 1.0;
@@ -39,7 +33,6 @@ const fs::path& field_dir() {
                    Tensor::from_vector<int64_t>({0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 1, 0}, {kN, 3}));
     for (const char* ids : {"root_ids_1_2_3.npy", "unit_ids_1_2_3.npy", "target_ids_1_2_3.npy"})
       rsnn::npy_save((d / ids).string(), Tensor::from_vector<int64_t>({10, 11, 12, 13}));
-    std::atexit([] { fs::remove_all(rsnn::fuzz::input_path("_microns")); });
     return d;
   }();
   return dir;
@@ -53,8 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const fs::path& dir = field_dir();
   const std::string input(reinterpret_cast<const char*>(data + 1), size - 1);
   const bool fuzz_inf = data[0] & 1;
-  write_text(dir / "connectome_1_2_3.csv", fuzz_inf ? kConnectome : input);
-  write_text(dir.parent_path() / "INF.md", fuzz_inf ? input : kInf);
+  fuzz::write_file(dir / "connectome_1_2_3.csv", fuzz_inf ? kConnectome : input);
+  fuzz::write_file(dir.parent_path() / "INF.md", fuzz_inf ? input : kInf);
   microns::Field f;
   if (!fuzz::loads([&] { f = microns::load_field(dir.string()); })) return 0;
   RSNN_FUZZ_ASSERT(f.N == kN && f.connectome.size() == size_t(kN) * kN);

@@ -18,32 +18,17 @@ std::string idx(const std::vector<uint32_t>& dims, const std::string& data) {
   return out + data;
 }
 
-void write_file(const fs::path& p, const std::string& bytes) {
-  rsnn::fuzz::write_input(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".bin");
-  fs::rename(rsnn::fuzz::input_path(".bin"), p);
-}
-
-const fs::path& data_dir() {
-  static const fs::path dir = [] {
-    const fs::path d = rsnn::fuzz::input_path("_rstdp");
-    fs::create_directories(d);
-    std::atexit([] { fs::remove_all(rsnn::fuzz::input_path("_rstdp")); });
-    return d;
-  }();
-  return dir;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace rsnn;
   if (size == 0) return 0;
-  const fs::path& dir = data_dir();
+  static const fs::path dir = fuzz::scratch_dir("_rstdp");
   const std::string input(reinterpret_cast<const char*>(data + 1), size - 1);
   const std::string images = idx({3, 2, 2}, std::string(12, '\x7f'));
   const std::string labels = idx({3}, std::string("\x01\x00\x09", 3));
-  write_file(dir / "train-images-idx3-ubyte", data[0] & 1 ? images : input);
-  write_file(dir / "train-labels-idx1-ubyte", data[0] & 1 ? input : labels);
+  fuzz::write_file(dir / "train-images-idx3-ubyte", data[0] & 1 ? images : input);
+  fuzz::write_file(dir / "train-labels-idx1-ubyte", data[0] & 1 ? input : labels);
   const int64_t first = (data[0] >> 1) & 3, count = int64_t((data[0] >> 3) & 3) - 1;
   rstdp::Dataset d;
   if (!fuzz::loads([&] { d = rstdp::load_split(dir.string(), "train", first, count); })) return 0;

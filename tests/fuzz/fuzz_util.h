@@ -7,8 +7,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include "runtime/error.h"
 
@@ -39,6 +42,29 @@ inline std::string write_input(const uint8_t* data, size_t size, const std::stri
   out.close();
   if (!out) std::abort();  // a full disk would make every later run meaningless
   return path;
+}
+
+// A scratch folder of this process for loaders that read several files (a data set, a
+// field): created by the call (call it once, e.g. for a static), removed with its contents
+// at exit.
+inline std::filesystem::path scratch_dir(const std::string& suffix) {
+  static auto* dirs = new std::vector<std::string>();  // never freed: the exit handler reads it
+  const std::string dir = input_path(suffix);
+  std::filesystem::create_directories(dir);
+  if (dirs->empty())
+    std::atexit([] {
+      std::error_code ec;
+      for (const std::string& d : *dirs) std::filesystem::remove_all(d, ec);
+    });
+  dirs->push_back(dir);
+  return dir;
+}
+
+// Writes `bytes` to `path` through the scratch file and a rename, so a loader never sees a
+// half-written file.
+inline void write_file(const std::filesystem::path& path, const std::string& bytes) {
+  write_input(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ".bin");
+  std::filesystem::rename(input_path(".bin"), path);
 }
 
 // Runs `load`; an rsnn::Error (a clear message about bad input) is fine, and so is success.

@@ -24,10 +24,7 @@ namespace {
 
 using namespace rsnn::microns;
 
-struct TrainCmd {
-  FieldOptions field;
-  TrainOptions train;
-  NullOptions null;
+struct TrainCmd : RunOptions {
   std::string variant = "W*D*C", task = "1", out = ".", name, device = "cpu";
   int sim = 0, threads = 1;
   bool no_metrics = false;
@@ -59,25 +56,9 @@ void run_train(const TrainCmd& c) {
   const auto& all = variants();
   for (size_t i = 0; i < all.size(); ++i)
     if (all[i].key == cfg.variant) spec.variant_index = static_cast<int>(i);
-  RunRecord rec;
-  if (c.no_metrics) {
-    rec.spec = spec;
-    rec.finite = res.finite;
-    rec.accuracy = res.accuracy;
-    rec.loss = res.loss;
-    rec.val_accuracy = res.val_accuracy;
-    rec.val_loss = res.val_loss;
-    rec.train_seconds = secs;
-    const double nan = std::nan("");
-    rec.modularity = rec.smallworld = rec.assortativity = rec.entropy = nan;
-    rec.threshold_q90 = rec.clustering_mean = rec.global_efficiency = nan;
-    rec.n_directed_above = rec.n_undirected_edges = rec.n_communities = -1;
-    for (const EpochLog& e : res.epochs)
-      rec.epochs.push_back({e.epoch, e.loss, e.accuracy, e.val_loss, e.val_accuracy});
-  } else {
-    rec = make_record(spec, settings_fingerprint(f.name, c.train, null), res, null, secs);
-  }
-  rec.settings = settings_fingerprint(f.name, c.train, null);
+  const std::string settings = settings_fingerprint(f.name, c.train, null);
+  const RunRecord rec = c.no_metrics ? record_without_metrics(spec, settings, res, secs)
+                                     : make_record(spec, settings, res, null, secs);
 
   std::error_code ec;
   std::filesystem::create_directories(c.out, ec);
@@ -173,12 +154,10 @@ void run_metrics(const MetricsCmd& c) {
 void add_train(CLI::App* micron) {
   static TrainCmd c;
   auto* t = micron->add_subcommand("train", "One training run: W_rec (NPY), per-epoch CSV and a JSON record");
-  add_field_options(t, c.field);
+  add_run_options(t, c);
   t->add_option("--variant", c.variant, "variant key, e.g. W*D*C, WD, W!D*C*")->capture_default_str();
   t->add_option("--task", c.task, "1|maze, 2|go_nogo, 3|pdm")->capture_default_str();
   t->add_option("--sim", c.sim, "simulation index (selects the bio matrix)")->capture_default_str();
-  add_train_options(t, c.train);
-  add_null_options(t, c.null, true);
   t->add_option("--out", c.out, "output folder (null constants cached in OUT/cache)")->capture_default_str();
   t->add_option("--name", c.name, "file name stem (default task<T>_<variant>_sim<S>)");
   t->add_flag("--no-metrics", c.no_metrics, "skip the graph metrics (NaN in the JSON)");

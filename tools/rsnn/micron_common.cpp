@@ -55,6 +55,12 @@ void add_null_options(CLI::App* c, NullOptions& o, bool with_cache) {
     c->add_option("--null-cache", o.cache, "folder caching the computed null constants");
 }
 
+void add_run_options(CLI::App* c, RunOptions& o) {
+  add_field_options(c, o.field);
+  add_train_options(c, o.train);
+  add_null_options(c, o.null, true);
+}
+
 StarCoords parse_star(const std::string& s) {
   if (s == "coded") return StarCoords::coded;
   if (s == "intended") return StarCoords::intended;
@@ -176,8 +182,8 @@ graph::SmallWorldNull resolve_null(int N, const NullOptions& o) {
   return graph::smallworld_null_cached(N, o.nulls, o.null_seed, o.cache);
 }
 
-RunRecord make_record(const RunSpec& spec, const std::string& settings, const TrainResult& res,
-                      const graph::SmallWorldNull& null, double train_seconds) {
+RunRecord record_without_metrics(const RunSpec& spec, const std::string& settings,
+                                 const TrainResult& res, double train_seconds) {
   RunRecord r;
   r.spec = spec;
   r.settings = settings;
@@ -186,13 +192,23 @@ RunRecord make_record(const RunSpec& spec, const std::string& settings, const Tr
   r.loss = res.loss;
   r.val_accuracy = res.val_accuracy;
   r.val_loss = res.val_loss;
+  r.train_seconds = train_seconds;
+  const double nan = std::nan("");
+  r.modularity = r.smallworld = r.assortativity = r.entropy = nan;
+  r.threshold_q90 = r.clustering_mean = r.global_efficiency = nan;
+  r.n_directed_above = r.n_undirected_edges = r.n_communities = -1;
   for (const EpochLog& e : res.epochs)
     r.epochs.push_back({e.epoch, e.loss, e.accuracy, e.val_loss, e.val_accuracy});
+  return r;
+}
+
+RunRecord make_record(const RunSpec& spec, const std::string& settings, const TrainResult& res,
+                      const graph::SmallWorldNull& null, double train_seconds) {
+  RunRecord r = record_without_metrics(spec, settings, res, train_seconds);
   const auto t0 = std::chrono::steady_clock::now();
   const graph::GraphMetrics g = graph::graph_metrics(res.W_rec.data(), res.N, null);
   r.metrics_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.train_seconds = train_seconds;
   r.modularity = g.modularity;
   r.smallworld = g.smallworld;
   r.assortativity = g.assortativity;

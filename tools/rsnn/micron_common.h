@@ -40,9 +40,18 @@ struct NullOptions {
   std::string cache;  // folder of cached null constants; empty = none
 };
 
+// What every training command takes: the field, the schedule and the small-world null.
+struct RunOptions {
+  FieldOptions field;
+  TrainOptions train;
+  NullOptions null;
+};
+
 void add_field_options(CLI::App* c, FieldOptions& o);
 void add_train_options(CLI::App* c, TrainOptions& o);
 void add_null_options(CLI::App* c, NullOptions& o, bool with_cache);
+// The three above (the null with its cache folder), for `micron train` and `micron sweep`.
+void add_run_options(CLI::App* c, RunOptions& o);
 
 microns::Field load_field_checked(const FieldOptions& o);
 microns::StarCoords parse_star(const std::string& s);
@@ -61,6 +70,9 @@ std::vector<std::string> config_lines(const microns::Field& f, const TrainOption
 // in o.cache when set).
 graph::SmallWorldNull resolve_null(int N, const NullOptions& o);
 
+// The sweep record of one finished training without its graph metrics (NaN, counts -1).
+microns::RunRecord record_without_metrics(const microns::RunSpec& spec, const std::string& settings,
+                                          const microns::TrainResult& res, double train_seconds);
 // The sweep record of one finished training (graph metrics computed here).
 microns::RunRecord make_record(const microns::RunSpec& spec, const std::string& settings,
                                const microns::TrainResult& res,

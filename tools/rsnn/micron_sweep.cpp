@@ -21,10 +21,7 @@ namespace {
 
 using namespace rsnn::microns;
 
-struct SweepCmd {
-  FieldOptions field;
-  TrainOptions train;
-  NullOptions null;
+struct SweepCmd : RunOptions {
   std::string variants = "all", tasks = "all", shard = "0/1", out, plot = "auto";
   int sims = 20, threads = 2;
   bool summary_only = false;
@@ -144,14 +141,12 @@ void add_sweep_command(CLI::App* micron) {
   static SweepCmd c;
   auto* s = micron->add_subcommand(
       "sweep", "Variants x tasks x simulations in parallel; resumable; summaries and plots");
-  add_field_options(s, c.field);
+  add_run_options(s, c);
   s->add_option("--variants", c.variants, "all, or a comma list of keys (W*D*C,WD*C,WDC,...)")
       ->capture_default_str();
   s->add_option("--tasks", c.tasks, "all, or a comma list of 1|maze,2|go_nogo,3|pdm")
       ->capture_default_str();
   s->add_option("--sims", c.sims, "simulations per (variant, task) (paper: 20)")->capture_default_str();
-  add_train_options(s, c.train);
-  add_null_options(s, c.null, true);
   s->add_option("--threads", c.threads, "runs trained in parallel (one BLAS thread each)")
       ->capture_default_str();
   s->add_option("--shard", c.shard, "K/N: train only runs K, K+N, K+2N, ... of the list")
