@@ -79,13 +79,14 @@ inline std::string rsnn_exe() {
   return env != nullptr && *env != '\0' ? std::string(env) : std::string(RSNN_RSNN_EXE);
 }
 
-// Runs the `rsnn` program with `args` (shell syntax), capturing stdout and stderr.
+// A child's exit status and its stdout and stderr, interleaved.
 struct CmdResult {
   int rc;
   std::string out;
 };
-inline CmdResult run_rsnn(const std::string& args) {
-  const std::string cmd = rsnn_exe() + " " + args + " 2>&1";
+// Runs a shell command line, capturing stdout and stderr.
+inline CmdResult run_command(const std::string& command_line) {
+  const std::string cmd = command_line + " 2>&1";
   CmdResult r{0, ""};
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) return {-1, "popen failed: " + cmd};
@@ -95,6 +96,8 @@ inline CmdResult run_rsnn(const std::string& args) {
   r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
 }
+// Runs the `rsnn` program with `args` (shell syntax).
+inline CmdResult run_rsnn(const std::string& args) { return run_command(rsnn_exe() + " " + args); }
 #endif
 
 }  // namespace rsnn::test
