@@ -155,14 +155,12 @@ void bind_model(nb::module_& b) {
             nb::gil_scoped_release release;
             s = train(m, tr, te, o);
           }
-          nb::dict d;
-          d["epochs_run"] = s.epochs_run;
-          d["first_loss"] = s.first_loss;
-          d["last_loss"] = s.last_loss;
-          d["last_train_accuracy"] = s.last_train_accuracy;
-          d["last_test_accuracy"] = s.last_test_accuracy;
-          d["seconds"] = s.seconds;
-          return d;
+          using S = TrainSummary;
+          return fields(s, column("epochs_run", &S::epochs_run), column("first_loss", &S::first_loss),
+                        column("last_loss", &S::last_loss),
+                        column("last_train_accuracy", &S::last_train_accuracy),
+                        column("last_test_accuracy", &S::last_test_accuracy),
+                        column("seconds", &S::seconds));
         },
         nb::arg("model"), nb::arg("train_set"), nb::arg("test_set"), nb::arg("epochs") = 100,
         nb::arg("batch") = 128, nb::arg("lr") = 0.008, nb::arg("step_size") = 20,

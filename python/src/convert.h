@@ -7,6 +7,7 @@
 
 #include <initializer_list>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +49,35 @@ nb::object array_from(std::vector<T>&& v, std::vector<size_t> shape = {}) {
 template <class T>
 nb::object array_of(const std::vector<T>& v, std::vector<size_t> shape = {}) {
   return array_from(std::vector<T>(v), std::move(shape));
+}
+
+// One column of `columns`: a name and the record member it holds.
+template <class Row, class M>
+std::pair<const char*, M Row::*> column(const char* name, M Row::*member) {
+  return {name, member};
+}
+
+// DataFrame-ready columns of records: {name: array of row.*member over rows}, e.g.
+// columns(epochs, column("loss", &Epoch::loss), column("accuracy", &Epoch::accuracy)).
+template <class Row, class... M>
+nb::dict columns(const std::vector<Row>& rows, std::pair<const char*, M Row::*>... cols) {
+  nb::dict d;
+  auto one = [&](const char* name, auto member) {
+    std::vector<std::decay_t<decltype(rows[0].*member)>> v;
+    v.reserve(rows.size());
+    for (const Row& r : rows) v.push_back(r.*member);
+    d[name] = array_from(std::move(v));
+  };
+  (one(cols.first, cols.second), ...);
+  return d;
+}
+
+// One record as a dict of its named scalar members (the row form of `columns`).
+template <class Row, class... M>
+nb::dict fields(const Row& row, std::pair<const char*, M Row::*>... cols) {
+  nb::dict d;
+  ((d[cols.first] = row.*(cols.second)), ...);
+  return d;
 }
 
 // A NumPy view of `n` values at `data`, owned by the C++ object that Python holds as `owner`

@@ -81,14 +81,10 @@ kernels::LifNeeds parse_needs(const std::vector<std::string>& names) {
 }
 
 nb::dict stats_dict(const kernels::LifStats& s) {
-  nb::dict d;
-  d["spikes"] = s.spikes;
-  d["push_steps"] = s.push_steps;
-  d["pull_steps"] = s.pull_steps;
-  d["slices"] = s.slices;
-  d["synaptic_events"] = s.synaptic_events;
-  d["threads"] = s.threads;
-  return d;
+  using S = kernels::LifStats;
+  return fields(s, column("spikes", &S::spikes), column("push_steps", &S::push_steps),
+                column("pull_steps", &S::pull_steps), column("slices", &S::slices),
+                column("synaptic_events", &S::synaptic_events), column("threads", &S::threads));
 }
 
 void bind_projection(nb::module_& m) {

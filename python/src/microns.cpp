@@ -287,28 +287,14 @@ void bind_tasks(nb::module_& m) {
 }
 
 nb::dict train_dict(TrainResult&& r) {
-  nb::dict d;
-  d["finite"] = r.finite;
-  d["accuracy"] = r.accuracy;
-  d["loss"] = r.loss;
-  d["val_accuracy"] = r.val_accuracy;
-  d["val_loss"] = r.val_loss;
-  std::vector<int> ep;
-  std::vector<double> loss, acc, vloss, vacc;
-  for (const EpochLog& e : r.epochs) {
-    ep.push_back(e.epoch);
-    loss.push_back(e.loss);
-    acc.push_back(e.accuracy);
-    vloss.push_back(e.val_loss);
-    vacc.push_back(e.val_accuracy);
-  }
-  nb::dict cols;
-  cols["epoch"] = array_from(std::move(ep));
-  cols["loss"] = array_from(std::move(loss));
-  cols["accuracy"] = array_from(std::move(acc));
-  cols["val_loss"] = array_from(std::move(vloss));
-  cols["val_accuracy"] = array_from(std::move(vacc));
-  d["epochs"] = cols;
+  using R = TrainResult;
+  nb::dict d = fields(r, column("finite", &R::finite), column("accuracy", &R::accuracy),
+                      column("loss", &R::loss), column("val_accuracy", &R::val_accuracy),
+                      column("val_loss", &R::val_loss));
+  d["epochs"] = columns(r.epochs, column("epoch", &EpochLog::epoch), column("loss", &EpochLog::loss),
+                        column("accuracy", &EpochLog::accuracy),
+                        column("val_loss", &EpochLog::val_loss),
+                        column("val_accuracy", &EpochLog::val_accuracy));
   d["W_rec"] = array_from(std::move(r.W_rec), {size_t(r.N), size_t(r.N)});
   return d;
 }
@@ -331,18 +317,25 @@ void bind_train(nb::module_& m) {
 }
 
 nb::dict metrics_dict(const graph::GraphMetrics& g) {
-  nb::dict d;
-  d["entropy_bits"] = g.entropy_bits;
-  d["threshold_q90"] = g.threshold_q90;
-  d["n_directed_above"] = g.n_directed_above;
-  d["n_undirected_edges"] = g.n_undirected_edges;
-  d["modularity"] = g.modularity;
-  d["n_communities"] = g.n_communities;
-  d["assortativity"] = g.assortativity;
-  d["clustering_mean"] = g.clustering_mean;
-  d["global_efficiency"] = g.global_efficiency;
-  d["smallworld"] = g.smallworld;
-  return d;
+  using G = graph::GraphMetrics;
+  return fields(g, column("entropy_bits", &G::entropy_bits), column("threshold_q90", &G::threshold_q90),
+                column("n_directed_above", &G::n_directed_above),
+                column("n_undirected_edges", &G::n_undirected_edges),
+                column("modularity", &G::modularity), column("n_communities", &G::n_communities),
+                column("assortativity", &G::assortativity),
+                column("clustering_mean", &G::clustering_mean),
+                column("global_efficiency", &G::global_efficiency),
+                column("smallworld", &G::smallworld));
+}
+
+// A function of a checked adjacency matrix (see adjacency) as a binding.
+template <class F>
+auto on_adjacency(F f) {
+  return [f](const Array& adj) {
+    int N = 0;
+    const std::vector<uint8_t> a = adjacency(adj, &N);
+    return f(a, N);
+  };
 }
 
 void bind_graph(nb::module_& m) {
@@ -395,40 +388,22 @@ void bind_graph(nb::module_& m) {
         },
         nb::arg("W"), nb::arg("thresh"),
         "|W| > thresh, OR-symmetrized, no self-loops: adjacency (N, N) uint8.");
+  using Adj = const std::vector<uint8_t>&;
   m.def("greedy_modularity_communities",
-        [](const Array& adj) {
-          int N = 0;
-          const std::vector<uint8_t> a = adjacency(adj, &N);
-          return graph::greedy_modularity_communities(a, N);
-        },
+        on_adjacency([](Adj a, int N) { return graph::greedy_modularity_communities(a, N); }),
         nb::arg("adj"), "Clauset-Newman-Moore communities as networkx 2.8.8 returns them.");
   m.def("modularity",
         [](const Array& adj, const graph::Communities& comms) {
-          int N = 0;
-          const std::vector<uint8_t> a = adjacency(adj, &N);
-          return graph::modularity(a, N, comms);
+          return on_adjacency([&](Adj a, int N) { return graph::modularity(a, N, comms); })(adj);
         },
         nb::arg("adj"), nb::arg("communities"), "networkx modularity of a partition.");
   m.def("degree_assortativity",
-        [](const Array& adj) {
-          int N = 0;
-          const std::vector<uint8_t> a = adjacency(adj, &N);
-          return graph::degree_assortativity(a, N);
-        },
+        on_adjacency([](Adj a, int N) { return graph::degree_assortativity(a, N); }),
         nb::arg("adj"), "Pearson r of the degrees at the two ends of every edge.");
   m.def("clustering",
-        [](const Array& adj) {
-          int N = 0;
-          const std::vector<uint8_t> a = adjacency(adj, &N);
-          return array_from(graph::clustering_coef_bu(a, N));
-        },
+        on_adjacency([](Adj a, int N) { return array_from(graph::clustering_coef_bu(a, N)); }),
         nb::arg("adj"), "bct clustering_coef_bu per node.");
-  m.def("global_efficiency",
-        [](const Array& adj) {
-          int N = 0;
-          const std::vector<uint8_t> a = adjacency(adj, &N);
-          return graph::efficiency_bin(a, N);
-        },
+  m.def("global_efficiency", on_adjacency([](Adj a, int N) { return graph::efficiency_bin(a, N); }),
         nb::arg("adj"), "bct efficiency_bin: mean 1/d over ordered pairs i != j.");
   m.def("kde_entropy_bits",
         [](const Array& w, int n_points) {

@@ -101,22 +101,10 @@ nb::dict train_dict(const TrainResult& t) {
   d["trials"] = t.tr;
   d["seconds"] = t.seconds;
   d["losses"] = array_of(t.losses);
-  std::vector<double> tr, perf, loss, secs;
-  std::vector<int64_t> stage;
-  for (const EvalRecord& e : t.evals) {
-    tr.push_back(double(e.tr));
-    stage.push_back(e.stage);
-    perf.push_back(e.perf);
-    loss.push_back(e.loss);
-    secs.push_back(e.seconds);
-  }
-  nb::dict ev;
-  ev["trial"] = array_of(tr);
-  ev["stage"] = array_of(stage);
-  ev["perf"] = array_of(perf);
-  ev["loss"] = array_of(loss);
-  ev["seconds"] = array_of(secs);
-  d["evals"] = ev;
+  using E = EvalRecord;
+  d["evals"] = columns(t.evals, column("trial", &E::tr), column("stage", &E::stage),
+                       column("perf", &E::perf), column("loss", &E::loss),
+                       column("seconds", &E::seconds));
   d["last_perf"] = t.last_eval.perf;
   d["last_loss"] = t.last_eval.loss;
   return d;

@@ -50,17 +50,9 @@ nb::object wave_to(Wave&& w) {
 }
 
 nb::dict winners_dict(const std::vector<sw::Winner>& ws) {
-  std::vector<int> f, y, x, t;
-  std::vector<float> pot;
-  for (const sw::Winner& w : ws) f.push_back(w.f), y.push_back(w.y), x.push_back(w.x),
-                                 t.push_back(w.t), pot.push_back(w.pot);
-  nb::dict d;
-  d["feature"] = array_from(std::move(f));
-  d["y"] = array_from(std::move(y));
-  d["x"] = array_from(std::move(x));
-  d["t"] = array_from(std::move(t));
-  d["pot"] = array_from(std::move(pot));
-  return d;
+  using W = sw::Winner;
+  return columns(ws, column("feature", &W::f), column("y", &W::y), column("x", &W::x),
+                 column("t", &W::t), column("pot", &W::pot));
 }
 
 // The bits of a [n, 63] array with n matching `labels` (when given).
@@ -167,8 +159,12 @@ void bind_layers12(nb::module_& m) {
   m.def("c2_output",
         [](const Layers12& L, const Array& wave) {
           const Wave w = wave_from(wave, "wave");
-          nb::gil_scoped_release release;
-          return wave_to(c2_output(L, w));
+          Wave c2;
+          {
+            nb::gil_scoped_release release;
+            c2 = c2_output(L, w);
+          }
+          return wave_to(std::move(c2));
         },
         nb::arg("layers"), nb::arg("wave"), "The C2 map [250, 8, 8] (first-spike times, padded by 2).");
   m.def("c2_bits",
@@ -274,20 +270,12 @@ void bind_layer3(nb::module_& m) {
            "Fractions correct / wrong / silence and the confusion [label, silence + class 0..9].");
 }
 
+// -1 where not measured (layers 1-2), as history.csv leaves blank.
 nb::dict history_dict(const std::vector<EpochRecord>& h) {
-  std::vector<int> epoch, layer;
-  std::vector<double> tr, te, si, secs;
-  for (const EpochRecord& e : h)
-    epoch.push_back(e.epoch), layer.push_back(e.layer), tr.push_back(e.train_acc),
-        te.push_back(e.test_acc), si.push_back(e.test_silence), secs.push_back(e.seconds);
-  nb::dict d;  // -1: not measured (layers 1-2), as history.csv leaves blank
-  d["epoch"] = array_from(std::move(epoch));
-  d["layer"] = array_from(std::move(layer));
-  d["train_acc"] = array_from(std::move(tr));
-  d["test_acc"] = array_from(std::move(te));
-  d["test_silence"] = array_from(std::move(si));
-  d["seconds"] = array_from(std::move(secs));
-  return d;
+  using E = EpochRecord;
+  return columns(h, column("epoch", &E::epoch), column("layer", &E::layer),
+                 column("train_acc", &E::train_acc), column("test_acc", &E::test_acc),
+                 column("test_silence", &E::test_silence), column("seconds", &E::seconds));
 }
 
 void bind_schedule(nb::module_& m) {
