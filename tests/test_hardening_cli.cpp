@@ -68,7 +68,7 @@ TEST(HardeningCli, ParallelRateTrainingIntoOneFolderKeepsEveryModel) {
        kTinyRate + " --seed 4 --out " + out},
       dir.dir());
   for (const CmdResult& r : res) EXPECT_EQ(r.rc, 0) << r.out;
-  const std::string models = out + "/models/go-nogo/P_rec_0.2_Taus_4_10";
+  const std::string models = out + "/models/go-nogo/P_rec_0.2_Taus_4.0_10.0";
   int h5 = 0, logs = 0, temps = 0;
   for (const std::string& f : files_in(models)) {
     h5 += ends_with(f, ".h5");
@@ -84,7 +84,7 @@ TEST(HardeningCli, ParallelGridSearchesOverOneFolderBothFinish) {
   test::TempDir dir("rsnn_hard_grid");
   const CmdResult tr = run(kTinyRate + " --seed 2 --name m --out " + dir.path("r"));
   ASSERT_EQ(tr.rc, 0) << tr.out;
-  const std::string folder = dir.path("r") + "/models/go-nogo/P_rec_0.2_Taus_4_10";
+  const std::string folder = dir.path("r") + "/models/go-nogo/P_rec_0.2_Taus_4.0_10.0";
   const std::string gs = "spiking grid-search --model " + folder +
                          " --scaling-factors 20,40 --trials 2 --downsample 4 --force --threads 1";
   const std::vector<CmdResult> res = run_parallel({gs, gs, gs}, dir.dir());
@@ -157,7 +157,7 @@ TEST(HardeningCli, NanInARateModelIsRefusedByGridSearchAndEval) {
   test::TempDir dir("rsnn_hard_nan");
   const CmdResult tr = run(kTinyRate + " --seed 2 --name m --out " + dir.path("r"));
   ASSERT_EQ(tr.rc, 0) << tr.out;
-  const std::string model = dir.path("r") + "/models/go-nogo/P_rec_0.2_Taus_4_10/m.h5";
+  const std::string model = dir.path("r") + "/models/go-nogo/P_rec_0.2_Taus_4.0_10.0/m.h5";
   {
     H5File f = H5File::open_rw(model);
     Tensor w = f.read_as("w", DType::f64);
@@ -304,7 +304,7 @@ TEST(HardeningCli, EvaluationsShowProgressAndRateTrainingAnEta) {
   const CmdResult tr = run(kTinyRate + " --name m --out " + dir.path("r"));
   ASSERT_EQ(tr.rc, 0) << tr.out;
   EXPECT_NE(tr.out.find("left"), std::string::npos) << tr.out;
-  const std::string model = dir.path("r") + "/models/go-nogo/P_rec_0.2_Taus_4_10/m.h5";
+  const std::string model = dir.path("r") + "/models/go-nogo/P_rec_0.2_Taus_4.0_10.0/m.h5";
   const CmdResult rev = run("rate eval --model " + model + " --trials 4");
   EXPECT_EQ(rev.rc, 0) << rev.out;
   EXPECT_NE(rev.out.find("eval ["), std::string::npos) << rev.out;

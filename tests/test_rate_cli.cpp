@@ -34,7 +34,7 @@ TEST(RateCli, TrainEvalGridSearchRecord) {
   ASSERT_EQ(tr.rc, 0) << tr.out;
   EXPECT_NE(tr.out.find("tr     1 | perf"), std::string::npos) << tr.out;  // progress at every evaluation
   EXPECT_NE(tr.out.find("tr   101 | perf"), std::string::npos) << tr.out;
-  const std::string base = dir + "/models/go-nogo/P_rec_0.2_Taus_4_10/tiny";
+  const std::string base = dir + "/models/go-nogo/P_rec_0.2_Taus_4.0_10.0/tiny";
   ASSERT_TRUE(exists(base + ".h5")) << tr.out;
   EXPECT_TRUE(exists(base + ".mat"));
   EXPECT_TRUE(exists(base + "_log.csv"));
@@ -75,7 +75,7 @@ TEST(RateCli, MultiAreaTraining) {
                      "--out " + dir + " --name areas --plot off --threads 1");
   ASSERT_EQ(tr.rc, 0) << tr.out;
   EXPECT_NE(tr.out.find("36-unit 3-area"), std::string::npos) << tr.out;
-  RateModel m = load_rate_model(dir + "/models/xor/P_rec_0.2_Taus_4_10/areas.h5");
+  RateModel m = load_rate_model(dir + "/models/xor/P_rec_0.2_Taus_4.0_10.0/areas.h5");
   EXPECT_EQ(m.net.N(), 36);
   EXPECT_EQ(m.net.cfg.n_areas, 3);
   EXPECT_DOUBLE_EQ(m.net.cfg.P_inter, 0.4);

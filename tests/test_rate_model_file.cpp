@@ -1,5 +1,6 @@
-// Saved rate models: native HDF5 round trip, clear errors, and the MATLAB v7.3 export
-// (MAT header in the user block, MATLAB_class attributes, column-major layout).
+// Saved rate models: native HDF5 round trip, clear errors, and the MATLAB v7.3 export through
+// libmatio (MAT header in the user block, MATLAB_class attributes, column-major layout). The
+// v5 export and original .mat models: tests/test_rate_mat.cpp.
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
@@ -126,7 +127,7 @@ TEST(RateModelFile, ClearErrors) {
 TEST(RateModelFile, MatlabExport) {
   RateModel m = small_trained();
   const std::string path = tmp("model.mat");
-  export_matlab(path, m);
+  export_matlab(path, m, MatVersion::v73);
   {
     std::ifstream f(path, std::ios::binary);
     char head[128];

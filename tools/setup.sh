@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build ccache pkg-config
-  libopenblas-dev liblapacke-dev libhdf5-dev zlib1g-dev
+  libopenblas-dev liblapacke-dev libhdf5-dev zlib1g-dev libmatio-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   clang libclang-rt-dev libomp-dev  # libFuzzer (clang_rt.fuzzer), clang's OpenMP: tools/fuzz.sh
   libigraph-dev libarpack2-dev libglpk-dev libgmp-dev libxml2-dev libplfit-dev

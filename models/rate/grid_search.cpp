@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "models/rate/rng.h"
 #include "runtime/error.h"
 
 #ifdef _OPENMP
@@ -55,6 +56,11 @@ std::vector<double> parse_scaling_factors(const std::string& spec) {
   return out;
 }
 
+uint64_t grid_trial_id(int64_t q) {
+  RSNN_CHECK(q >= 0 && uint64_t(q) < kTrialSetSpan, "grid search: trial ", q, " beyond the 2^40 trial ids");
+  return trial_id(TrialSet::grid, uint64_t(q));
+}
+
 double lif_performance(const LifNetwork& lif, const TaskSpec& task, uint64_t seed,
                        const std::vector<uint64_t>& ids, bool use_cuda) {
   std::vector<Trial> trials;
@@ -87,14 +93,16 @@ GridSearchResult grid_search(const RateNet& net, const TaskSpec& task, const Gri
   std::vector<LifNetwork> nets;
   for (double s : cfg.scaling_factors) nets.push_back(convert_to_lif(net, s, cfg.lif));
   std::vector<Trial> trials(size_t(K) * n);
-  for (int64_t q = 0; q < int64_t(trials.size()); ++q) trials[q] = make_trial(task, cfg.seed, uint64_t(q), 1);
+  RSNN_CHECK(double(K) * n < double(kTrialSetSpan), "grid search: ", K, " factors x ", n,
+             " trials exceed the 2^40 trial ids");
+  for (int64_t q = 0; q < int64_t(trials.size()); ++q) trials[q] = make_trial(task, cfg.seed, grid_trial_id(q), 1);
   std::vector<int> correct(trials.size(), 0);
   const int64_t total = int64_t(trials.size());
   if (cfg.use_cuda) {
     for (int k = 0; k < K; ++k) {
       std::vector<Trial> tk(trials.begin() + int64_t(k) * n, trials.begin() + int64_t(k + 1) * n);
       std::vector<uint64_t> ids(n);
-      for (int j = 0; j < n; ++j) ids[j] = uint64_t(k) * n + j;
+      for (int j = 0; j < n; ++j) ids[j] = grid_trial_id(int64_t(k) * n + j);
       std::vector<std::vector<float>> out;
       std::vector<int64_t> ns;
       simulate_lif_cuda(nets[k], tk, cfg.seed, ids, out, ns);
@@ -110,7 +118,7 @@ GridSearchResult grid_search(const RateNet& net, const TaskSpec& task, const Gri
     for (int64_t q = 0; q < total; ++q) {
       try {
         const int k = int(q / n);
-        auto r = simulate_lif(nets[k], trials[q].u.data(), trials[q].Tc, cfg.seed, uint64_t(q));
+        auto r = simulate_lif(nets[k], trials[q].u.data(), trials[q].Tc, cfg.seed, grid_trial_id(q));
         correct[q] = lif_correct(task, trials[q].label, r.out.data(), r.nt, substeps);
       } catch (const std::exception& e) {
 #pragma omp critical(rsnn_grid_err)

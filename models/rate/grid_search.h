@@ -35,10 +35,13 @@ struct GridSearchResult {
   int64_t trials_run = 0;
 };
 
-// Trial j of factor k has id k * n_trials + j. progress(done, total) is called from one
+// Trial j of factor k has id grid_trial_id(k * n_trials + j): fresh trials for every factor,
+// none of them a training or evaluation trial (rng.h TrialSet). progress(done, total) is called from one
 // thread as trials finish.
 GridSearchResult grid_search(const RateNet& net, const TaskSpec& task, const GridSearchConfig& cfg,
                              const std::function<void(int64_t, int64_t)>& progress = nullptr);
+
+uint64_t grid_trial_id(int64_t q);
 
 // Performance of one factor on trials ids (fraction correct).
 double lif_performance(const LifNetwork& lif, const TaskSpec& task, uint64_t seed,

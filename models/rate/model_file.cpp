@@ -3,6 +3,8 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -18,18 +20,13 @@ namespace rsnn::rate {
 namespace {
 
 // ---------------------------------------------------------------- writing
-// Writes 2-D arrays given row-major as (rows, cols). Native: HDF5 dims (rows, cols).
-// MATLAB: the file holds the column-major bytes, i.e. dims (cols, rows) with the data
-// transposed, plus a MATLAB_class attribute.
+// Writes 2-D arrays given row-major as (rows, cols): HDF5 dims (rows, cols). (MAT-files are
+// written by libmatio: mat_file.cpp.)
 class Writer {
  public:
-  Writer(const std::string& path, bool matlab) : path_(path), matlab_(matlab) {
+  explicit Writer(const std::string& path) : path_(path) {
     hdf5_quiet_errors();  // failures become one-line errors, not HDF5 error stacks
-    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
-    RSNN_H5_CHECK(fcpl, "H5Pcreate for ", path);
-    if (matlab) RSNN_H5_CHECK(H5Pset_userblock(fcpl, 512), path);
-    f_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
-    H5Pclose(fcpl);
+    f_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f_ < 0) {
       const std::string why = hdf5_error_reason();
       RSNN_FAIL("cannot create HDF5 file ", path, why.empty() ? "" : ": ", why);
@@ -53,32 +50,16 @@ class Writer {
   }
 
   template <class T>
-  void array(const std::string& name, const T* data, int64_t rows, int64_t cols, bool scalar = false,
-             const char* mclass = nullptr, int int_decode = 0) {
-    std::vector<T> buf(data, data + rows * cols);
-    hsize_t dims[2];
-    int rank = 2;
-    if (matlab_) {
-      for (int64_t i = 0; i < rows; ++i)
-        for (int64_t j = 0; j < cols; ++j) buf[j * rows + i] = data[i * cols + j];
-      dims[0] = hsize_t(cols);
-      dims[1] = hsize_t(rows);
-    } else {
-      dims[0] = hsize_t(rows);
-      dims[1] = hsize_t(cols);
-      if (scalar) rank = 0;
-    }
+  void array(const std::string& name, const T* data, int64_t rows, int64_t cols, bool scalar = false) {
+    const hsize_t dims[2] = {hsize_t(rows), hsize_t(cols)};
+    const int rank = scalar ? 0 : 2;
     hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, nullptr);
     RSNN_H5_CHECK(space, path_, ": dataspace for ", name);
     hid_t type = h5type<T>();
     hid_t ds = H5Dcreate2(f_, name.c_str(), type, space, lcpl(), H5P_DEFAULT, H5P_DEFAULT);
     H5Sclose(space);
     RSNN_CHECK(ds >= 0, path_, ": cannot create dataset ", name);
-    herr_t st = rows * cols > 0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) : 0;
-    if (st >= 0 && matlab_) {
-      st = attr_string(ds, "MATLAB_class", mclass ? mclass : default_class<T>());
-      if (st >= 0 && int_decode) st = attr_int(ds, "MATLAB_int_decode", int_decode);
-    }
+    const herr_t st = rows * cols > 0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0;
     H5Dclose(ds);
     RSNN_CHECK(st >= 0, path_, ": cannot write dataset ", name);
   }
@@ -95,15 +76,9 @@ class Writer {
     }
   }
   void logical(const std::string& name, const std::vector<uint8_t>& v, int64_t rows, int64_t cols) {
-    array(name, v.data(), rows, cols, false, "logical", 1);
+    array(name, v.data(), rows, cols);
   }
   void string(const std::string& name, const std::string& s) {
-    if (matlab_) {  // MATLAB char: uint16 code units, 1 x len
-      std::vector<uint16_t> c(s.begin(), s.end());
-      if (c.empty()) c.push_back(0);
-      array(name, c.data(), 1, int64_t(c.size()), false, "char", 2);
-      return;
-    }
     hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, std::max<size_t>(1, s.size()));
     hid_t space = H5Screate(H5S_SCALAR);
@@ -124,38 +99,12 @@ class Writer {
     if constexpr (std::is_same_v<T, int64_t>) return H5T_NATIVE_INT64;
     return -1;
   }
-  template <class T> static const char* default_class() {
-    if constexpr (std::is_same_v<T, float>) return "single";
-    if constexpr (std::is_same_v<T, uint8_t>) return "uint8";
-    if constexpr (std::is_same_v<T, int64_t>) return "int64";
-    return "double";
-  }
-  static herr_t attr_string(hid_t obj, const char* name, const char* value) {
-    hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, std::strlen(value));
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a >= 0 ? H5Awrite(a, type, value) : -1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(type);
-    return st;
-  }
-  static herr_t attr_int(hid_t obj, const char* name, int value) {
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_NATIVE_INT, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a >= 0 ? H5Awrite(a, H5T_NATIVE_INT, &value) : -1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    return st;
-  }
   std::string path_;
-  bool matlab_;
   hid_t f_ = -1;
   hid_t lcpl_ = -1;
 };
 
-void write_model(Writer& w, const RateModel& m, bool matlab) {
+void write_model(Writer& w, const RateModel& m) {
   const RateNet& n = m.net;
   const int N = n.N(), C = int(n.w_in.size(1));
   // relu'd weights, as the original saves them (raw weights without Dale, as the original)
@@ -236,7 +185,6 @@ void write_model(Writer& w, const RateModel& m, bool matlab) {
     w.array("all_perfs", m.all_perfs.data(), int64_t(m.all_perfs.size()), 1);
   }
   if (!std::isnan(m.opt_scaling_factor)) w.scalar("opt_scaling_factor", m.opt_scaling_factor);
-  (void)matlab;
 }
 
 // The project's atomic writer: a unique temporary name (two processes writing one file never
@@ -370,48 +318,19 @@ RateModel model_from_training(const TrainResult& r, const TrainConfig& cfg) {
 
 void save_rate_model(const std::string& path, const RateModel& m) {
   atomic_write(path, [&](const std::string& tmp) {
-    Writer w(tmp, false);
-    write_model(w, m, false);
+    Writer w(tmp);
+    write_model(w, m);
     w.string("format", "rsnn-rate-model");
     w.scalar("format_version", 1);
     w.close();
   });
 }
 
-void export_matlab(const std::string& path, const RateModel& m) {
-  atomic_write(path, [&](const std::string& tmp) {
-    {
-      Writer w(tmp, true);
-      write_model(w, m, true);
-      w.close();
-    }
-    // The 128-byte MAT-file header at the start of the 512-byte user block.
-    char header[128];
-    std::memset(header, ' ', 116);
-    std::time_t now = std::time(nullptr);
-    char date[64];
-    std::strftime(date, sizeof date, "%a %b %d %H:%M:%S %Y", std::gmtime(&now));
-    const std::string text = std::string("MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: ") +
-                             date + " HDF5 schema 1.00 .";
-    std::memcpy(header, text.data(), std::min<size_t>(116, text.size()));
-    std::memset(header + 116, 0, 8);  // subsystem data offset: none
-    header[124] = 0x00;               // version 0x0200, written little-endian ...
-    header[125] = 0x02;
-    header[126] = 'I';                // ... as the "IM" endian indicator says
-    header[127] = 'M';
-    std::FILE* f = std::fopen(tmp.c_str(), "r+b");
-    RSNN_CHECK(f, "cannot reopen ", tmp, " to write the MAT header");
-    const bool ok = std::fwrite(header, 1, 128, f) == 128;
-    std::fclose(f);
-    RSNN_CHECK(ok, "cannot write the MAT header of ", tmp);
-  });
-}
-
 RateModel load_rate_model(const std::string& path) {
+  if (is_mat_file(path)) return load_mat_model(path);  // the original's .mat (v5 or v7.3)
   Reader rd(path);
   RSNN_CHECK(rd.has("format") && rd.string("format") == "rsnn-rate-model", path,
-             ": not an rsnn rate model (no 'format' = rsnn-rate-model; a MATLAB export cannot be "
-             "loaded back, use the .h5 file)");
+             ": not an rsnn rate model (no 'format' = rsnn-rate-model) nor a MAT-file");
   RateModel m;
   RateConfig cfg;
   const int N = int(rd.scalar("N"));
@@ -520,7 +439,7 @@ void save_lif_recording(const std::string& path, const LifNetwork& net, const Ta
   RSNN_CHECK(trials.size() == res.size(), "save_lif_recording: ", trials.size(), " trials, ",
              res.size(), " results");
   atomic_write(path, [&](const std::string& tmp) {
-    Writer w(tmp, false);
+    Writer w(tmp);
     w.string("format", "rsnn-lif-recording");
     w.string("task", task.name());
     w.scalar("dt", net.p.dt * net.p.downsample);
@@ -550,26 +469,68 @@ void save_lif_recording(const std::string& path, const LifNetwork& net, const Ta
   });
 }
 
-std::string default_model_name(const RateModel& m) {
-  std::time_t now = std::time(nullptr);
+std::string py_float(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (v == 0) return std::signbit(v) ? "-0.0" : "0.0";
+  // Shortest round-trip digits and exponent, then Python's repr layout: positional for
+  // 1e-4 <= |v| < 1e16 (with ".0" when integral), else d.ddde[+-]XX.
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  const std::string sci(buf, res.ptr);
+  const size_t e = sci.find('e');
+  std::string digits;
+  for (size_t i = 0; i < e; ++i)
+    if (std::isdigit(static_cast<unsigned char>(sci[i]))) digits.push_back(sci[i]);
+  const int exp = std::stoi(sci.substr(e + 1));
+  const std::string sign = v < 0 ? "-" : "";
+  if (exp < -4 || exp >= 16) {
+    std::string mant = digits.substr(0, 1) + (digits.size() > 1 ? "." + digits.substr(1) : "");
+    char ex[16];
+    std::snprintf(ex, sizeof ex, "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
+    return sign + mant + ex;
+  }
+  std::string out;
+  if (exp < 0) {
+    out = "0." + std::string(size_t(-exp - 1), '0') + digits;
+  } else {
+    if (digits.size() < size_t(exp + 1)) digits.append(size_t(exp + 1) - digits.size(), '0');
+    const std::string ip = digits.substr(0, size_t(exp + 1)), fp = digits.substr(size_t(exp + 1));
+    out = ip + "." + (fp.empty() ? "0" : fp);
+  }
+  return sign + out;
+}
+
+namespace {
+std::string taus_part(const std::vector<double>& t) {
+  return t.size() > 1 ? "Taus_" + py_float(t[0]) + "_" + py_float(t[1]) : "Tau_" + py_float(t[0]);
+}
+}  // namespace
+
+std::string original_model_dir(const std::string& out, const RateModel& m) {
+  const RateConfig& c = m.net.cfg;
+  return out + "/models/" + m.task.name() + "/" + (c.apply_dale ? "" : "NoDale/") + "P_rec_" +
+         py_float(c.P_rec) + "_" + taus_part(c.taus);
+}
+
+std::string original_model_name(const RateModel& m, std::time_t when) {
   char date[32];
-  std::strftime(date, sizeof date, "%Y_%m_%d_%H%M%S", std::localtime(&now));
-  auto num = [](double v) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%g", v);
-    return std::string(b);
-  };
-  const auto& t = m.net.cfg.taus;
+  std::tm tm{};
+  localtime_r(&when, &tm);
+  std::strftime(date, sizeof date, "%Y_%m_%d_%H%M%S", &tm);
   const std::string areas =
       m.net.cfg.n_areas > 1 ? "_Areas_" + std::to_string(m.net.cfg.n_areas) : std::string();
+  return "Task_" + m.task.name() + "_N_" + std::to_string(m.net.cfg.N) + areas + "_" +
+         taus_part(m.net.cfg.taus) + "_Act_" + activation_name(m.net.cfg.act) + "_" + date;
+}
+
+std::string default_model_name(const RateModel& m) {
   // The date alone collides for runs started in the same second (parallel jobs into one
   // folder): the seed and 32 random bits (from the OS entropy source) keep names apart.
   std::random_device entropy;
   char unique[16];
   std::snprintf(unique, sizeof unique, "%08x", static_cast<unsigned>(entropy()));
-  return "Task_" + m.task.name() + "_N_" + std::to_string(m.net.N()) + areas + "_Taus_" + num(t[0]) +
-         "_" + num(t.back()) + "_Act_" + activation_name(m.net.cfg.act) + "_" + date + "_seed" +
-         std::to_string(m.seed) + "_" + unique;
+  return original_model_name(m, std::time(nullptr)) + "_seed" + std::to_string(m.seed) + "_" + unique;
 }
 
 }  // namespace rsnn::rate

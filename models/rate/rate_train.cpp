@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "models/rate/rng.h"
+
 namespace rsnn::rate {
 
 // ---------------------------------------------------------------- TF1 Adam
@@ -71,7 +73,6 @@ Params wrap(RateNet& net, bool grad) {
   p.taus_gaus = ag::Var(net.taus_gaus, grad && net.cfg.taus_trainable(), "taus_gaus");
   return p;
 }
-constexpr uint64_t kEvalTrialBase = uint64_t(1) << 40;
 
 // Multi-area: the readout reads the last area only; the other entries of w_out stay 0
 // (a zero gradient leaves TF1 Adam's moments, and so the weight, untouched).
@@ -124,6 +125,10 @@ TrainResult train_rate(const TrainConfig& cfg_in, const EvalCallback& on_eval) {
   const int C = cfg_in.stages.back().n_inputs();
   for (const auto& s : cfg_in.stages)
     RSNN_CHECK(s.n_inputs() == C, "train_rate: curriculum stages differ in input channels");
+  // Trial ids of one purpose stay inside their set (rng.h), apart from the evaluations'.
+  RSNN_CHECK(uint64_t(cfg_in.max_trials) + uint64_t(cfg_in.batch) < kTrialSetSpan &&
+                 double(cfg_in.max_trials) / cfg_in.eval_freq * cfg_in.eval_trials < double(kTrialSetSpan),
+             "train_rate: max_trials ", cfg_in.max_trials, " (or the evaluations) exceed the 2^40 trial ids");
   TrainConfig cfg = cfg_in;
   cfg.net.n_in = C;
   TrainResult res;
@@ -144,7 +149,7 @@ TrainResult train_rate(const TrainConfig& cfg_in, const EvalCallback& on_eval) {
   for (int64_t step = 0; step < max_steps; ++step) {
     const TaskSpec& task = cfg.stages[stage];
     std::vector<uint64_t> ids(B);
-    for (int b = 0; b < B; ++b) ids[b] = uint64_t(step) * B + b;
+    for (int b = 0; b < B; ++b) ids[b] = trial_id(TrialSet::train, uint64_t(step) * B + b);
     Tensor u, z;
     std::vector<int> labels;
     make_batch(task, cfg.seed, ids, u, z, labels);
@@ -166,7 +171,7 @@ TrainResult train_rate(const TrainConfig& cfg_in, const EvalCallback& on_eval) {
     res.tr = tr;
     if (((step - 1) % eval_every + eval_every) % eval_every != 0) continue;
     EvalResult ev = evaluate_rate(net, task, cfg.loss, cfg.seed,
-                                  kEvalTrialBase + uint64_t(eval_round) * cfg.eval_trials,
+                                  trial_id(TrialSet::train_eval, uint64_t(eval_round) * cfg.eval_trials),
                                   cfg.eval_trials);
     ++eval_round;
     EvalRecord rec{tr, int(stage), ev.perf, ev.loss, elapsed()};

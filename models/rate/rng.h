@@ -21,6 +21,24 @@ enum class Draw : uint64_t {
   lif_noise = 6,    // the LIF network's voltage noise
 };
 
+// Trial ids by purpose. Each set owns [base, base + 2^40): a trial's stimulus and noise are
+// keyed by (seed, purpose of the draw, trial id), so for the same seed an evaluation or a grid
+// search never sees a training trial's stimulus or noise (the original draws fresh trials).
+// The bases of the evaluation sets are those rsnn always used (2^40, 2^44, 2^45).
+inline constexpr uint64_t kTrialSetSpan = uint64_t(1) << 40;
+enum class TrialSet : uint64_t {
+  train = 0,        // training trials (step x batch + b)
+  train_eval = 1,   // the evaluations during training
+  rate_eval = 16,   // `rsnn rate eval`
+  lif_eval = 32,    // `rsnn spiking eval`
+  grid = 48,        // the 1/lambda grid search
+};
+// Trial k of set s; k must be below kTrialSetSpan (checked by the callers that take counts
+// from the user: training's max_trials, the grid's factors x trials, the evaluations' trials).
+RSNN_HD uint64_t trial_id(TrialSet s, uint64_t k) {
+  return static_cast<uint64_t>(s) * kTrialSetSpan + (k & (kTrialSetSpan - 1));
+}
+
 // Stream id of draw `what` for trial (or item) `trial`; trial < 2^48.
 RSNN_HD uint64_t stream_id(Draw what, uint64_t trial) {
   return (static_cast<uint64_t>(what) << 48) | (trial & ((uint64_t(1) << 48) - 1));

@@ -1,16 +1,23 @@
 // `rsnn rate train` and `rsnn rate eval`: Dale's-principle rate RNNs (spec rate-to-spiking.md).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "models/rate/model_file.h"
 #include "models/rate/plot_launcher.h"
 #include "models/rate/rate_train.h"
+#include "models/rate/rng.h"
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
 #include "runtime/output_check.h"
@@ -22,12 +29,6 @@ namespace rsnn::cli {
 namespace {
 
 using namespace rsnn::rate;
-
-std::string fmt(double v, int prec = 4) {
-  std::ostringstream os;
-  os << std::setprecision(prec) << v;
-  return os.str();
-}
 
 // A training step keeps state, rate and their differences for every (step, trial, unit),
 // the backward one more such array and the traces two (float32); an evaluation runs
@@ -50,6 +51,36 @@ std::string eta_text(const EvalRecord& e, const TrainConfig& cfg) {
   const double left = e.seconds / double(e.tr) * double(cfg.max_trials - e.tr);
   return " | at most " + format_duration(left) + " left";
 }
+
+// The original's file name, or, when a model of that name exists or another run holds it
+// (runs started in the same second), the name with the seed and a random suffix: parallel
+// runs into one folder never collide. The hold is a `<name>.reserved` file, removed at the end.
+class ModelName {
+ public:
+  ModelName(const std::string& dir, const RateModel& probe) {
+    const std::string base = dir + "/" + original_model_name(probe, std::time(nullptr));
+    struct stat st;
+    if (::stat((base + ".h5").c_str(), &st) != 0 && ::stat((base + ".mat").c_str(), &st) != 0) {
+      const int fd = ::open((base + ".reserved").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+      if (fd >= 0) {
+        ::close(fd);
+        hold_ = base + ".reserved";
+        base_ = base;
+        return;
+      }
+    }
+    base_ = dir + "/" + default_model_name(probe);
+  }
+  ~ModelName() {
+    if (!hold_.empty()) ::unlink(hold_.c_str());
+  }
+  ModelName(const ModelName&) = delete;
+  ModelName& operator=(const ModelName&) = delete;
+  const std::string& base() const { return base_; }
+
+ private:
+  std::string base_, hold_;
+};
 
 struct TrainArgs {
   std::string task = "go-nogo", act = "sigmoid", loss = "l2", out = "out", name, plot = "auto";
@@ -101,15 +132,15 @@ void run_train(const TrainArgs& a) {
   RSNN_CHECK(a.lr > 0, "--lr must be > 0, got ", a.lr);
   check_rate_memory(cfg);
 
-  std::ostringstream dir;
-  dir << a.out << "/models/" << task.name() << "/" << (a.no_dale ? "NoDale/" : "") << "P_rec_"
-      << fmt(a.P_rec) << "_Taus_" << fmt(a.taus[0]) << "_" << fmt(a.taus.back());
-  prepare_output_dir(dir.str(), "--out");  // created and writable before the training
   RateModel probe;
   probe.net.cfg = cfg.net;
   probe.task = task;
   probe.seed = cfg.seed;
-  const std::string base = dir.str() + "/" + (a.name.empty() ? default_model_name(probe) : a.name);
+  const std::string dir = original_model_dir(a.out, probe);  // P_rec_0.2_Taus_4.0_10.0, as the original
+  prepare_output_dir(dir, "--out");  // created and writable before the training
+  std::unique_ptr<ModelName> name;
+  if (a.name.empty()) name = std::make_unique<ModelName>(dir, probe);
+  const std::string base = name ? name->base() : dir + "/" + a.name;
   const std::string h5 = base + ".h5";
 
   PlotLauncher plots(a.plot != "off");
@@ -169,7 +200,8 @@ void run_train(const TrainArgs& a) {
 // id, so outputs, labels and the count of correct trials are those of one call; the mean loss
 // is summed per chunk (equal up to rounding).
 EvalResult evaluate_in_chunks(const RateModel& m, uint64_t seed, int n) {
-  const uint64_t first = uint64_t(1) << 44;
+  RSNN_CHECK(uint64_t(n) < kTrialSetSpan, "--trials ", n, " is too large");
+  const uint64_t first = trial_id(TrialSet::rate_eval, 0);  // never a training trial
   const int chunk = std::max(64, n / 20);
   ProgressBar bar("eval", n, "trial");
   EvalResult all;
@@ -257,15 +289,15 @@ Register reg([](CLI::App& app) {
   tr->add_flag("--no-dale", t.no_dale, "no inhibitory units, unconstrained signs");
   tr->add_option("--seed", t.seed, "seed of every random draw")->capture_default_str();
   tr->add_option("--out", t.out, "output directory")->capture_default_str();
-  tr->add_option("--name", t.name, "model file name without extension (default: the original's)");
-  tr->add_flag("--mat", t.mat, "also export a MATLAB v7.3 .mat for the original MATLAB scripts");
+  tr->add_option("--name", t.name, "model file name without extension (default: the original's Task_..._<date>; with the seed and a random suffix when taken)");
+  tr->add_flag("--mat", t.mat, "also write the original's MAT-file (v5: scipy.io.loadmat and MATLAB read it)");
   tr->add_option("--plot", t.plot, "PNG of the progress at every evaluation: auto | on | off")->capture_default_str();
   add_run_options(tr, t.run);
   tr->callback([] { run_train(t); });
 
   static EvalArgs e;
   auto* ev = rate->add_subcommand("eval", "Evaluate a trained rate model on fresh trials");
-  ev->add_option("--model", e.model, "model .h5 file")->required();
+  ev->add_option("--model", e.model, "model: rsnn .h5 or the original's .mat (v5 or v7.3)")->required();
   ev->add_option("--trials", e.trials, "number of trials")->check(positive_number())->capture_default_str();
   ev->add_option("--seed", e.seed, "seed of the trials and noise")->capture_default_str();
   ev->add_option("--csv", e.csv, "write every trial's output to this CSV");

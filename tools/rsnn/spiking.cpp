@@ -14,6 +14,7 @@
 #include "models/rate/grid_search.h"
 #include "models/rate/model_file.h"
 #include "models/rate/plot_launcher.h"
+#include "models/rate/rng.h"
 #include "runtime/atomic_file.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
@@ -31,25 +32,35 @@ bool is_dir(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+std::string stem(const std::string& path) {
+  const auto dot = path.find_last_of('.');
+  return dot == std::string::npos ? path : path.substr(0, dot);
+}
+
+bool has_suffix(const std::string& n, const std::string& s) {
+  return n.size() > s.size() && n.compare(n.size() - s.size(), s.size(), s) == 0;
+}
+
+// A file, or every model of a directory: rsnn's .h5 models and the original's .mat models
+// (a .mat beside an .h5 of the same name is that model's export: skipped).
 std::vector<std::string> model_files(const std::string& path) {
   if (!is_dir(path)) return {path};
-  std::vector<std::string> out;
+  std::vector<std::string> h5, mat;
   DIR* d = ::opendir(path.c_str());
   RSNN_CHECK(d, "cannot read directory ", path);
   while (dirent* e = ::readdir(d)) {
     const std::string n = e->d_name;
-    if (n.size() > 3 && n.compare(n.size() - 3, 3, ".h5") == 0 && n.find("_progress") == std::string::npos)
-      out.push_back(path + "/" + n);
+    if (n.find("_progress") != std::string::npos) continue;
+    if (has_suffix(n, ".h5")) h5.push_back(path + "/" + n);
+    if (has_suffix(n, ".mat")) mat.push_back(path + "/" + n);
   }
   ::closedir(d);
+  std::vector<std::string> out = h5;
+  for (const std::string& m : mat)
+    if (std::find(h5.begin(), h5.end(), stem(m) + ".h5") == h5.end()) out.push_back(m);
   std::sort(out.begin(), out.end());
-  RSNN_CHECK(!out.empty(), "no .h5 model files in ", path);
+  RSNN_CHECK(!out.empty(), "no model files (.h5 or .mat) in ", path);
   return out;
-}
-
-std::string stem(const std::string& path) {
-  const auto dot = path.find_last_of('.');
-  return dot == std::string::npos ? path : path.substr(0, dot);
 }
 
 bool use_cuda_for(const RunOptions& run) {
@@ -104,9 +115,13 @@ void run_grid(const GridArgs& a) {
     m.scaling_factors = r.scaling_factors;
     m.all_perfs = r.all_perfs;
     m.opt_scaling_factor = r.opt_scaling_factor;
-    save_rate_model(path, m);
+    if (is_mat_file(path)) {
+      mat_store_grid_result(path, m);  // the original appends its results to the .mat
+    } else {
+      save_rate_model(path, m);
+      if (a.mat) export_matlab(stem(path) + ".mat", m);
+    }
     write_text_atomic(stem(path) + "_grid.csv", csv.str());
-    if (a.mat) export_matlab(stem(path) + ".mat", m);
     std::cout << "best scaling factor " << r.opt_scaling_factor << " (performance "
               << r.all_perfs[r.opt_index] << ") in " << format_duration(r.seconds) << "; saved to "
               << path << " and " << stem(path) << "_grid.csv" << std::endl;
@@ -139,7 +154,8 @@ void run_eval(const EvalArgs& a) {
   LifNetwork lif = convert_to_lif(m.net, s, p);
   const bool cuda = use_cuda_for(a.run);
   std::vector<uint64_t> ids(a.trials);
-  const uint64_t base = uint64_t(1) << 45;
+  RSNN_CHECK(uint64_t(a.trials) + 1000 < kTrialSetSpan, "--trials ", a.trials, " is too large");
+  const uint64_t base = trial_id(TrialSet::lif_eval, 0);  // never a training or grid trial
   for (int k = 0; k < a.trials; ++k) ids[k] = base + uint64_t(k);
   // In chunks, for a progress bar: each trial depends only on its id, and the performance is
   // the fraction of correct trials, so the chunks' counts add up to the same number.
@@ -196,19 +212,19 @@ Register reg([](CLI::App& app) {
 
   static GridArgs g;
   auto* gs = sp->add_subcommand("grid-search", "Find the scaling factor (1/lambda) of the LIF conversion");
-  gs->add_option("--model", g.model, "model .h5 file, or a directory of them")->required();
+  gs->add_option("--model", g.model, "model (rsnn .h5 or the original's .mat, v5 or v7.3), or a directory of them")->required();
   gs->add_option("--scaling-factors", g.factors, "start:step:stop (inclusive) or a,b,c")->capture_default_str();
   gs->add_option("--trials", g.trials, "trials per scaling factor")->capture_default_str();
   gs->add_option("--seed", g.seed, "seed of the trials and the LIF noise")->capture_default_str();
   gs->add_option("--downsample", g.downsample, "LIF time-step multiplier (1 = 0.05 ms)")->capture_default_str();
   gs->add_flag("--force", g.force, "redo models that already have opt_scaling_factor");
-  gs->add_flag("--mat", g.mat, "also write the updated MATLAB .mat export");
+  gs->add_flag("--mat", g.mat, "with an .h5 model: also write the updated MAT-file (v5) export (a .mat model is always updated in place)");
   add_run_options(gs, g.run);
   gs->callback([] { run_grid(g); });
 
   static EvalArgs e;
   auto* ev = sp->add_subcommand("eval", "Performance of the LIF network; rasters and output traces");
-  ev->add_option("--model", e.model, "model .h5 file")->required();
+  ev->add_option("--model", e.model, "model: rsnn .h5 or the original's .mat (v5 or v7.3)")->required();
   ev->add_option("--scaling-factor", e.scaling_factor, "1/lambda (default: the model's opt_scaling_factor)")
       ->check(positive_number());
   ev->add_option("--trials", e.trials, "trials for the performance")->capture_default_str();
