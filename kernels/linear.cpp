@@ -14,10 +14,9 @@ namespace rsnn::kernels {
 namespace {
 using cpu_detail::kParallelMin;
 
-// Products of fewer multiply-adds run on one BLAS thread (BlasThreadsGuard): measured, a
-// barrel training step (B = 8, T = 100, two threads), whose dense layers are products of
-// 7-32 M multiply-adds between the fused LIF op's OpenMP loops: 330 ms with OpenBLAS on two
-// threads, 273 ms on one; at B = 128, T = 550 (products of up to 2.8 G) two BLAS threads help.
+// Products of fewer multiply-adds run on one BLAS thread (BlasThreadsGuard): between the fused
+// LIF op's OpenMP loops, OpenBLAS's spinning workers cost more than they gain on small
+// products, while large ones (B = 128, T = 550) still gain from two (docs/perf-log.md).
 constexpr double kBlasThreadsMin = double(int64_t(1) << 26);
 bool small_product(int64_t M, int64_t N, int64_t K) {
   return double(M) * double(N) * double(K) < kBlasThreadsMin;

@@ -81,7 +81,7 @@ void PopulationLayout::validate(const std::string& what) const {
 
 // Sort of the post-major synapses by source, in two cache-friendly passes (a one-pass
 // counting sort scatters every synapse to a random one of n_pre rows, which is bound by
-// cache and TLB misses for large networks: 3.5x slower at 1 M neurons / 100 M synapses).
+// cache and TLB misses for large networks; docs/perf-log.md).
 //  1. Bucket pass: sources are grouped into buckets of 2^shift consecutive neurons (a few
 //     thousand buckets at most). Post rows are split into ranges; each range counts its
 //     synapses per bucket, then writes them, visiting its rows in order, into its slots of

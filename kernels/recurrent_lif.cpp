@@ -26,11 +26,11 @@
 // denormal results to zero and read denormal operands as zero (runtime/fp_mode.h). The
 // adaptation of a neuron that does not fire decays geometrically (by e^(-1/5) = 0.82 per step
 // at the barrel network's initial tau_adp of 5 steps) and passes 1.2e-38 after ~420 steps, and
-// decaying potentials and errors follow; on the denormals below that every multiply-add took
-// a ~100-cycle assist: the B=128 T=550 barrel forward ran 1.09-1.20 s, flushed 0.57-0.65 s
-// (three alternating runs). The reference does not flush; the two differ by at most such
-// denormal amounts per value. All optimized paths flush alike, so thread counts and
-// propagation strategies still give identical bits.
+// decaying potentials and errors follow; on the denormals below that every multiply-add takes
+// a microcode assist that made long forwards much slower (docs/perf-log.md). The
+// reference does not flush; the two differ by at most such denormal amounts per value. All
+// optimized paths flush alike, so thread counts and propagation strategies still give
+// identical bits.
 //
 // Backward, per step in reverse, groups in reverse: dL/ds of a neuron = what later steps and
 // later groups sent it + the readout and spike-output gradients; the neuron's reverse step
@@ -162,8 +162,8 @@ struct Plan {
 // re-timing costs about (ratio - 1) of a call, ratio = the other's time / the running one's,
 // so they come every retry_period(ratio) calls, which keeps their cost under 1/80 of a call
 // on average: every 16th call when the two are within 1.2x, every 64th at 1.8x, at most
-// every 128th. (Every 16th call, as before, added about 5 % to a B = 8 backward: one thread
-// measured 1.8x the team's time.) A team can also cost time outside its own loop: a forward
+// every 128th (a fixed period cost more when the two are far apart: docs/perf-log.md). A
+// team can also cost time outside its own loop: a forward
 // on one thread builds the backward's tables on the other meanwhile (forward_impl), after a
 // forward on a team the backward builds them itself; that time per step (record_team_extra)
 // is added to the team's.
@@ -260,10 +260,8 @@ int64_t fwd_work_per_step(const Dims& d) { return (4 * d.N + d.nnz / 16) * d.B; 
 
 // Whether a forward keeping its state for backward builds the backward's tables on a second
 // thread when its time loop runs on one (forward_impl): a thread is free and the loop is long
-// enough to cover them (measured, one thread, barrel network: the tables take 3.4-4.5 ms, about
-// 12-15 steps of the B = 8 loop; kTablesAsideWork puts the shortest loop at about half of
-// that: when the loop ends first, the forward waits for the rest, which still costs less than
-// the backward building them).
+// enough to cover most of them (kTablesAsideWork: when the loop ends first, the forward waits
+// for the rest, which still costs less than the backward building them; docs/perf-log.md).
 bool tables_aside_fits(const Dims& d) {
   return omp_get_max_threads() >= 2 && d.T * fwd_work_per_step(d) >= kTablesAsideWork * d.nnz;
 }
@@ -286,10 +284,8 @@ void run_timed(const Plan& p, int64_t T, F&& f, const double* loop_s = nullptr) 
 // the rows, whole tiles of kAccTile rows from i0 (forward_slice relies on it), the same share
 // at every step, so a row's state stays in its thread's cache; `claims` (runtime/threads.h, one
 // per shared slice) hands the shares out tile by tile, and a thread done early takes over the
-// end of another's share. Then a barrier. A plain loop over a private slice. (Measured, two-thread
-// B = 8 training step, TSC counters: with fixed shares, one thread of two waited 52-73 M of
-// ~405 M cycles per backward at the barriers while the other, slowed by load on its core, ran
-// behind; handed out, both waited ~20 M, and the backward's time loop took 0.91x the cycles.)
+// end of another's share. Then a barrier. A plain loop over a private slice. (With fixed
+// shares a thread slowed by load on its core kept the other waiting at every barrier.)
 template <class F>
 inline void for_rows(bool shared, int64_t i0, int64_t i1, RowClaims* claims, F&& f) {
   if (!shared) {
@@ -306,8 +302,8 @@ inline void for_rows(bool shared, int64_t i0, int64_t i1, RowClaims* claims, F&&
 // for_rows with shares of about equal work instead of equal row counts: work[i] is the summed
 // work of rows [0, i); a thread's share starts at the first row whose prefix reaches it. (The
 // backward's rows differ in work by population: a layer-4 source sends most of its error
-// within the step, a layer-2/3 source to the previous step; equal row counts left one thread
-// of two with 1.9x the other's share of the previous-step phase.) The shares are handed out
+// within the step, a layer-2/3 source to the previous step, so equal row counts leave the
+// threads unequal shares of a phase.) The shares are handed out
 // in chunks of 8 rows (RowClaims).
 template <class F>
 inline void for_rows_by_work(bool shared, int64_t i0, int64_t i1, const int64_t* work, RowClaims* claims, F&& f) {
@@ -402,8 +398,8 @@ struct Net {
 // previous-step part ([pre_ptr[j], pre_split[j])) at prev_at[j]. The same-step parts come in
 // the order the group loop visits the rows (groups descending, rows ascending), then the
 // previous-step parts (rows ascending), so that every step reads the tables as one sequential
-// stream (rows split into two runs that are read at different times measured 12-18 % slower
-// than contiguous rows). 16-bit targets when N <= 65,536 (the gather streams the index and
+// stream (rows split into two runs that are read at different times were slower than
+// contiguous rows). 16-bit targets when N <= 65,536 (the gather streams the index and
 // weight tables every step). Built from the weights and the projection alone, so a forward
 // whose time loop runs on one thread builds them on another meanwhile (LifSaved::tables);
 // `from` and `cfg` say what from, so that a backward given other inputs builds its own. The
@@ -688,7 +684,7 @@ void forward_slice(const FwdCall<T>& c, FwdSlice<T>& sl, bool shared) {
 
   // automatic: push below push_below spikes per neuron-sample for a 64-sample slice, a higher
   // threshold for narrower slices (pull's per-synapse overhead is shared by fewer samples), and
-  // always for slices narrower than one 8-wide vector (BENCHMARKS.md, "pull vs push")
+  // always for slices narrower than one 8-wide vector (docs/perf-log.md, "pull vs push")
   const double push_rate = Bs < 8 ? 2.0 : cfg.push_below * std::sqrt(64.0 / static_cast<double>(Bs));
   for (int64_t t = 0; t < d.T; ++t) {
     const bool push = cfg.propagation == Propagation::push ||
@@ -866,8 +862,8 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
   // choice is the loop's own.
   const bool tables_aside = keep && !plan.shared && plan.slices() == 1 && tables_aside_fits(d);
   // With a thread free beside a one-thread loop that may pull, that thread also fills the
-  // push's pre-major weights (a random read of all nnz weights: ~2 ms of two threads before
-  // the barrel B = 8 loop), while the loop's first steps pull (the same bits either way). The
+  // push's pre-major weights (a random read of all nnz weights, otherwise done before the
+  // loop), while the loop's first steps pull (the same bits either way). The
   // barrel network fires densely in its first steps (see gather_rows), so the loop pulls
   // there anyway.
   // (The loop reads c.ws_t only once ws_ready says so.)
@@ -878,8 +874,7 @@ LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInpu
     c.ws_ready = &ws_ready;
   else if (c.may_push)
     c.ws_t = net.pre_major(signed_w);
-  // and computes the readout from the saved u, trailing the loop (1.2 ms of the barrel B = 8
-  // T = 100 loop's 24)
+  // and computes the readout from the saved u, trailing the loop (work taken off the loop)
   ReadoutAside ro_aside;
   if (tables_aside && d.has_readout) c.ro_aside = &ro_aside;
   std::shared_ptr<BwdTables<T>> tables;
@@ -1203,9 +1198,8 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
   };
   // One pass over the synapses in post-major order: each one's per-block sums q, reduced in
   // block order (read through pre_of_syn), give its weight gradient and its term of the
-  // recurrent current's sum for dL/dtau_m. (The backward's work after its time loop, barrel
-  // B = 8 T = 100: 4.4-4.7 ms with the sums scattered into post-major order and read back in
-  // two more passes, 3.2-3.5 ms with this one.)
+  // recurrent current's sum for dL/dtau_m (one pass instead of a scatter into post-major
+  // order and two more passes over it).
   if (needs.w) gr.dw = Tensor::empty({nnz}, dt);
   if (needs.tau_m) gr.dtau_m = Tensor::zeros({N}, dt);
   if (c.want_q) {

@@ -80,7 +80,7 @@ enum class RowTeam : int {
 enum class Propagation : int {
   automatic = 0,  // per step and slice: push when the previous step's firing r (spikes per
                   // neuron-sample) is below push_below * sqrt(64 / slice width), or the slice has
-                  // fewer than 8 samples; else pull (measured crossover, BENCHMARKS.md).
+                  // fewer than 8 samples; else pull (measured crossover, docs/perf-log.md).
                   // CUDA: always pull
   pull = 1,       // per target, gather B-vectors over its post-major row, skipping sources silent
                   // in every sample (cost ~ nnz * B per step, vectorized)
@@ -105,7 +105,7 @@ struct LifConfig {
   double sg_scale = 0.5;
   UpdateOrder order = UpdateOrder::gauss_seidel;
   Propagation propagation = Propagation::automatic;
-  double push_below = 0.06;            // automatic: see Propagation (BENCHMARKS.md, "pull vs push")
+  double push_below = 0.06;            // automatic: see Propagation (docs/perf-log.md, "pull vs push")
   // Threads: the batch is split into slices of whole 8-sample blocks that run independently;
   // a batch of one block (B <= 8) may be split over neuron rows instead (a barrier after every
   // phase: about G + 2 per step) when the work of a phase, about (4 N + nnz) * B / (G + 2)
@@ -114,8 +114,7 @@ struct LifConfig {
   // runs the faster, re-timing the other now and then (every 16th to 128th call, the further
   // apart the two, the rarer: TeamChooser in recurrent_lif.cpp). A barrier waits for the
   // slowest thread, so on a machine busy with other work a descheduled thread stalls every phase
-  // (measured, barrel training steps at B = 8: two threads 2.2x slower than one under load,
-  // 1.95x faster on an idle machine).
+  // (a team can be much slower than one thread under load and faster on an idle machine).
   RowTeam row_team = RowTeam::measured;
   int64_t row_parallel_min_work = int64_t(1) << 14;
   std::vector<int64_t> group_offsets;  // G+1 non-decreasing entries from 0 to N; empty = {0, N}

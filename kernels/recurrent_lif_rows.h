@@ -24,8 +24,7 @@ struct Vec {
 // skipped, with a branch (cheap while most sources are silent and it predicts well). Dense =
 // true: every entry is added; a silent source's row is zeros, so for finite weights the sums
 // are the same bits (acc + w * 0 == acc: acc starts at +0 and never becomes -0), with no branch
-// to mispredict. Measured (barrel forward, B = 8, one thread): its first steps, where 26-80 %
-// of the neuron-samples fire, took 4.0-4.6 ms each with the branch, 2.6-2.9 ms without. Chunks
+// to mispredict (the branch is what made dense first steps slow: docs/perf-log.md). Chunks
 // of up to 8 vectors of acc stay in registers while the entries stream by; each element sums
 // in ascending k.
 template <class T, int CH, bool Dense>
@@ -116,10 +115,8 @@ RSNN_MULTIVERSION void gather_rows_x4(const int64_t* k0, const int64_t* k1, cons
 // samples, or all of them when B < 8) sum in the same four chains, one sample at a time. A
 // sample's chains do not depend on the chunk it falls in, and which samples are left over
 // does not depend on how the batch is sliced, so no element's summation order depends on the
-// slicing. Measured (one thread, the barrel network's 1.27 M synapses, B = 8, random rows):
-// 1.26-1.33 TSC cycles per entry with two chains and one load per target, 1.04-1.08 with this.
-// (Cutting the targets into L2-sized tiles, to keep the dL/dv rows read in L2 at 64 samples,
-// measured no gain here, as before.)
+// slicing. (Faster per entry than two chains with one load per target; L2-sized target
+// tiles gave nothing: docs/perf-log.md.)
 
 // Four targets of entries [k, k + 4) (one 64-bit load for 16-bit targets).
 template <class Ix>
@@ -220,9 +217,7 @@ RSNN_MULTIVERSION void gather_rows_bwd(int64_t B, int64_t k0, int64_t k1, Ix idx
 // output sums its R terms in order, r = 0, 1, ..., one multiply-add at a time, in its own
 // vector lane, so it gets the same bits in any tile, at any vector width (the AVX-512 and
 // AVX2 + FMA versions agree exactly; the baseline build, without FMA, rounds each product).
-// Measured (one thread, R = 128, C = 3,606, 8 steps x 8 samples): the earlier dot-product
-// form (4 columns x 2 samples, lanes along r, summed in a tree) 2.9 M cycles, AVX2 2 x 6
-// tiles 2.0 M, AVX-512 2 x 8 tiles 1.3 M.
+// The tiles replaced a dot-product form along r that was slower (docs/perf-log.md).
 template <class T, class VT, int CV, int P, bool Full>
 RSNN_ALWAYS_INLINE void readout_tile(int64_t R, int64_t C, int64_t c, int nc, const T* w, const T* const* x,
                                      VT* acc) {
@@ -589,10 +584,9 @@ RSNN_ALWAYS_INLINE void backward_core_m(bool first, const lif::ModelParams<T>& m
 }
 
 // backward_row<T, 0>: any B and block; backward_row<T, 8>: B = block = 8, compiled for it:
-// the same operations in the same order in about half the time (measured alone: 49 vs 98
-// cycles per row). backward_slice runs every whole 8-sample block through <T, 8> and only the
-// batch's last B mod 8 samples through <T, 0>, so that no sample's bits depend on which of the
-// two compilations ran it.
+// the same operations in the same order in about half the time. backward_slice runs every
+// whole 8-sample block through <T, 8> and only the batch's last B mod 8 samples through
+// <T, 0>, so that no sample's bits depend on which of the two compilations ran it.
 template <class T, int FB>
 RSNN_MULTIVERSION void backward_row(const lif::ModelParams<T>& m, const lif::NeuronConst<T>& c,
                            const lif::SurrogateParams<T>& sg, int64_t B_, int64_t block_, const T* ds,
