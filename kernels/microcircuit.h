@@ -1,0 +1,107 @@
+// Simulation-only spiking op for large networks with synaptic delays (issue 21): current-based
+// LIF neurons with exponential synapses (kernels/microcircuit_math.h), per-synapse integer
+// delays through a ring buffer of input currents, refractoriness, and a Poisson or DC
+// background. Forward only: there is no backward pass and no tape op (BPTT does not support
+// delays); training uses kernels/recurrent_lif.h.
+//
+// One step t, for every neuron: lif_step with input = ring[t % D][n] + w_bg * Poisson count,
+// then every spike of step t from source s adds weight[k] to ring[(t + delay[k]) % D][target[k]]
+// for each outgoing synapse k of s, so it reaches the target's I_syn at step t + delay[k].
+// D = max delay + 1. Delays are >= 1 step, so the spikes of one step affect no neuron before
+// the next step: min_delay() steps can be simulated between spike exchanges.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/microcircuit_math.h"
+
+namespace rsnn::mc {
+
+// Neuron parameters (ms, pF, mV); defaults are those of the Potjans & Diesmann model.
+struct NeuronParams {
+  double tau_m = 10.0, tau_syn = 0.5, c_m = 250.0, t_ref = 2.0;
+  double e_l = -65.0, v_th = -50.0, v_reset = -65.0;
+  void validate(const std::string& what) const;
+};
+// Exact-integration propagators for step dt (ms); throws on invalid parameters or when
+// t_ref is not a whole number of steps (within 1e-9).
+LifPropagators make_propagators(const NeuronParams& p, double dt);
+
+// Outgoing synapses as CSR over sources (for event-driven delivery).
+// Memory: 9 bytes per synapse (int32 target + float32 weight + uint8 delay) plus 8 per neuron.
+struct DelayCsr {
+  static constexpr int kBytesPerSynapse = 9;
+  int64_t n = 0;                // neurons (sources and targets are the same population)
+  std::vector<int64_t> ptr;     // [n + 1]: synapses of source s are ptr[s] .. ptr[s + 1]
+  std::vector<int32_t> target;  // [nnz]: ascending within each row (ties in any order)
+  std::vector<float> weight;    // [nnz]: pA (sign included)
+  std::vector<uint8_t> delay;   // [nnz]: steps, 1 .. 255
+
+  int64_t nnz() const { return static_cast<int64_t>(target.size()); }
+  int min_delay() const;  // smallest delay (steps); 1 for a network without synapses
+  int max_delay() const;  // largest delay (steps); 1 for a network without synapses
+  void validate(const std::string& what) const;  // shapes, ranges, sorted rows; throws
+};
+// From synapse lists in any order (src, tgt in [0, n), delay in steps 1..255); rows are
+// sorted by (target, delay, weight), so equal lists in any order give the same CSR.
+DelayCsr delay_csr_from_lists(int64_t n, const std::vector<int32_t>& src,
+                              const std::vector<int32_t>& tgt, const std::vector<float>& weight,
+                              const std::vector<int>& delay);
+
+// Background drive of every neuron: a constant current and Poisson events.
+struct Drive {
+  std::vector<float> i_dc;       // [n] pA
+  std::vector<double> bg_lambda; // [n] expected Poisson events per step (rate * dt); 0 = none
+  std::vector<float> bg_weight;  // [n] pA per event
+  uint64_t seed = 0;             // keys the Poisson draws: (seed, neuron, global step)
+  void validate(int64_t n, const std::string& what) const;
+};
+
+// Dynamic state; `step` is the global step count (the Poisson counter and the ring slot), so
+// a run split into several calls gives the same result as one call.
+struct State {
+  std::vector<float> v;        // [n] mV relative to E_L
+  std::vector<float> i_syn;    // [n] pA
+  std::vector<int32_t> ref;    // [n] refractory steps left
+  std::vector<float> ring;     // [D * n]: input arriving at step t is ring[(t % D) * n + i]
+  int64_t step = 0;
+};
+// Rest state (V = v0 relative to E_L, no current) sized for `g`.
+State make_state(const DelayCsr& g, const std::vector<float>& v0);
+
+struct SpikeRecord {
+  std::vector<int64_t> step_ptr{0};  // [steps + 1]: spikes of step t are neuron[ptr[t] .. ptr[t+1])
+  std::vector<int32_t> neuron;       // ascending within each step
+  int64_t steps() const { return static_cast<int64_t>(step_ptr.size()) - 1; }
+};
+struct SimResult {
+  SpikeRecord spikes;
+  std::vector<float> v_trace;  // [steps, record_v.size()]: V after each step (relative to E_L)
+};
+
+// Runs `steps` steps from `state` (updated in place).
+// The plain specification: one thread, neurons and spikes in ascending order.
+SimResult simulate_reference(const DelayCsr& g, const LifPropagators& p, const Drive& drive,
+                             State& state, int64_t steps, const std::vector<int32_t>& record_v = {});
+// The optimized CPU version: the neurons are split into one contiguous range per thread, and
+// each thread delivers every spike's synapses into its own range only (rows are sorted by
+// target), so each ring entry receives its additions in the reference's order: the result is
+// the reference's bit for bit, on any thread count. One barrier per step.
+SimResult simulate_cpu(const DelayCsr& g, const LifPropagators& p, const Drive& drive, State& state,
+                       int64_t steps, const std::vector<int32_t>& record_v = {});
+// CUDA twin: the same step on the GPU (one thread per neuron, one warp per spike, additions
+// by atomics, so float sums may differ from the CPU in the last bits). Spikes are logged on
+// the device; more than `log_capacity` spikes in the call (0: steps * n / 50) is an error.
+// Throws when rsnn was built without CUDA or no device is usable.
+SimResult simulate_cuda(const DelayCsr& g, const LifPropagators& p, const Drive& drive,
+                        State& state, int64_t steps, const std::vector<int32_t>& record_v = {},
+                        int64_t log_capacity = 0);
+
+namespace detail {
+// Shared argument checks of the three versions.
+void check_sim_args(const DelayCsr& g, const Drive& drive, const State& state, int64_t steps,
+                    const std::vector<int32_t>& record_v, const char* who);
+}  // namespace detail
+
+}  // namespace rsnn::mc

@@ -1,0 +1,71 @@
+// Per-element math of the simulation-only microcircuit op (kernels/microcircuit.h): one step of
+// a current-based leaky integrate-and-fire neuron with an exponential synaptic current, and the
+// Poisson background count. The reference, the optimized CPU loop and the CUDA kernels all call
+// these bodies.
+//
+// Model (as NEST's iaf_psc_exp, exact integration on a grid of step h):
+//   tau_m dV/dt = -(V - E_L) + R (I_syn + I_dc),  R = tau_m / C_m
+//   tau_syn dI_syn/dt = -I_syn,  a spike of weight w arriving at step t adds w to I_syn at t
+//   V >= V_th: spike, V = V_reset, V clamped for ref_steps steps
+// Units: ms, mV, pA, pF. V is held relative to E_L.
+#pragma once
+#include <math.h>
+#include <stdint.h>
+
+#include "runtime/hd.h"
+
+namespace rsnn::mc {
+
+// Propagators of one step, computed once (double precision) by make_propagators.
+struct LifPropagators {
+  float p22 = 0;      // exp(-h / tau_m): membrane decay
+  float p11 = 0;      // exp(-h / tau_syn): synaptic current decay
+  float p21 = 0;      // mV per pA of I_syn at the start of the step
+  float p20 = 0;      // mV per pA of constant current over the step
+  float v_th = 0;     // threshold - E_L (mV)
+  float v_reset = 0;  // reset - E_L (mV)
+  int32_t ref_steps = 0;
+};
+
+// One step of neuron n, in NEST's order: integrate V with the current of the previous step
+// (unless refractory), then decay I_syn and add this step's input, then test the threshold.
+// Returns whether the neuron spikes in this step.
+RSNN_HD bool lif_step(const LifPropagators& p, float& v, float& i_syn, int32_t& ref, float i_dc,
+                      float input) {
+  if (ref == 0)
+    v = p.p22 * v + p.p21 * i_syn + p.p20 * i_dc;
+  else
+    --ref;
+  i_syn = p.p11 * i_syn + input;
+  if (v >= p.v_th) {
+    v = p.v_reset;
+    ref = p.ref_steps;
+    return true;
+  }
+  return false;
+}
+
+// This step's synaptic input: the ring entry plus `count` background events of weight w_bg.
+RSNN_HD float step_input(float ring_value, float w_bg, int count) {
+  return ring_value + w_bg * static_cast<float>(count);
+}
+
+// Poisson(lam) count by inversion of its distribution function at u in (0, 1);
+// exp_neg_lam = exp(-lam), computed once per neuron. Stops when the next term underflows.
+RSNN_HD int poisson_count(double u, double lam, double exp_neg_lam) {
+  int k = 0;
+  double pk = exp_neg_lam, cdf = pk;
+  while (u > cdf && pk > 0) {
+    ++k;
+    pk *= lam / k;
+    cdf += pk;
+  }
+  return k;
+}
+
+// The Philox stream of neuron n's background: one uniform per step (index = global step).
+RSNN_HD uint64_t poisson_stream(int64_t n) {
+  return (uint64_t(0x6D63) << 48) | static_cast<uint64_t>(n);  // 0x6D63 = "mc"
+}
+
+}  // namespace rsnn::mc
