@@ -67,7 +67,7 @@ double lif_performance(const LifNetwork& lif, const TaskSpec& task, uint64_t see
   for (auto id : ids) trials.push_back(make_trial(task, seed, id, 1));
   const int substeps = 100 / lif.p.downsample;
   int correct = 0;
-  if (use_cuda) {
+  if (use_cuda && !lif.p.stims.active()) {  // the CUDA kernel has no stimulation
     std::vector<std::vector<float>> out;
     std::vector<int64_t> ns;
     simulate_lif_cuda(lif, trials, seed, ids, out, ns);
@@ -98,7 +98,7 @@ GridSearchResult grid_search(const RateNet& net, const TaskSpec& task, const Gri
   for (int64_t q = 0; q < int64_t(trials.size()); ++q) trials[q] = make_trial(task, cfg.seed, grid_trial_id(q), 1);
   std::vector<int> correct(trials.size(), 0);
   const int64_t total = int64_t(trials.size());
-  if (cfg.use_cuda) {
+  if (cfg.use_cuda && !cfg.lif.stims.active()) {
     for (int k = 0; k < K; ++k) {
       std::vector<Trial> tk(trials.begin() + int64_t(k) * n, trials.begin() + int64_t(k + 1) * n);
       std::vector<uint64_t> ids(n);

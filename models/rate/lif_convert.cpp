@@ -52,6 +52,20 @@ LifNetwork convert_to_lif(const RateNet& net, double s, const LifParams& p) {
   RSNN_CHECK(p.dt > 0 && p.tm > 0 && p.tref >= 0 && p.tr >= 0 && p.noise_std >= 0,
              "LIF conversion: dt, tm must be > 0 and tref, tr, noise >= 0");
   RSNN_CHECK(p.v_init_lo <= p.v_init_hi, "LIF conversion: v_init_lo > v_init_hi");
+  if (p.stims.sign != 0) {
+    const LifStims& st = p.stims;
+    RSNN_CHECK(st.sign == 1 || st.sign == -1, "LIF stimulation: sign must be +1 (exc) or -1 (inh)");
+    RSNN_CHECK(st.on >= 1 && st.off > st.on, "LIF stimulation: need 1 <= on < off, got [", st.on, ", ",
+               st.off, ")");
+    RSNN_CHECK(std::isfinite(st.amp) && st.amp >= 0, "LIF stimulation: amplitude must be >= 0, got ", st.amp);
+    RSNN_CHECK(!st.units.empty(), "LIF stimulation: no units to stimulate");
+    std::vector<int> u = st.units;
+    std::sort(u.begin(), u.end());
+    RSNN_CHECK(std::adjacent_find(u.begin(), u.end()) == u.end(), "LIF stimulation: unit ",
+               *std::adjacent_find(u.begin(), u.end()), " is listed twice");
+    RSNN_CHECK(u.front() >= 0 && u.back() < net.N(), "LIF stimulation: units must be in [0, ", net.N(),
+               "), got ", u.front() < 0 ? u.front() : u.back());
+  }
   LifNetwork lif;
   lif.N = net.N();
   lif.C = int(net.w_in.size(1));

@@ -18,6 +18,18 @@
 
 namespace rsnn::rate {
 
+// Optogenetic-style stimulation (LIF_network_fnc.m's `stims`): at every step i (1-based, as
+// the original's loop) with on <= i < off, one draw per step: with probability 1/2 the
+// membrane of every unit in `units` (0-based) moves by +amp mV ("exc", depolarizing) or -amp
+// ("inh"), after the voltage update and before the spikes are found. sign 0: none.
+struct LifStims {
+  int sign = 0;               // +1 exc, -1 inh, 0 none
+  int64_t on = 0, off = 0;    // steps [on, off), 1-based
+  std::vector<int> units;     // distinct, 0-based
+  double amp = 0.5;           // mV
+  bool active() const { return sign != 0 && !units.empty() && off > on; }
+};
+
 struct LifParams {
   double dt = 0.00005;    // s per step at downsample 1
   int downsample = 1;     // >1: dt x downsample (faster, less faithful)
@@ -31,6 +43,7 @@ struct LifParams {
   double v_init_lo = -65, v_init_hi = 30;  // initial v ~ U(lo, hi)
   double rate_step_s = 0.005;  // one rate step (5 ms): td = tau_steps x rate_step_s
   bool use_initial_weights = false;  // w0 instead of w
+  LifStims stims;         // CPU simulation only (lif_performance falls back to it)
   LifConsts consts() const;
 };
 
@@ -81,7 +94,7 @@ std::vector<LifTrialResult> simulate_lif_batch(const LifNetwork& net,
                                                const std::vector<uint64_t>& ids,
                                                const LifRecord& rec = {});
 
-// CUDA: one trial per block, outputs only (out (B, nt) and spike counts). Throws when the
+// CUDA: one trial per block, outputs only (no stims) (out (B, nt) and spike counts). Throws when the
 // build has no CUDA backend or no device is usable.
 void simulate_lif_cuda(const LifNetwork& net, const std::vector<Trial>& trials, uint64_t seed,
                        const std::vector<uint64_t>& ids, std::vector<std::vector<float>>& out,

@@ -123,6 +123,9 @@ LifTrialResult simulate_lif(const LifNetwork& net, const float* u, int Tc, uint6
   std::vector<uint8_t> spk(N);
   std::vector<int> fired(N);
   const uint64_t st_init = stream_id(Draw::lif_init, trial), st_noise = stream_id(Draw::lif_noise, trial);
+  const bool stim = net.p.stims.active();
+  const uint64_t st_stim = stream_id(Draw::lif_stim, trial);
+  const double stim_dv = net.p.stims.sign * net.p.stims.amp;
   for (int i = 0; i < N; ++i)
     v[i] = net.p.v_init_lo + philox::uniform_f64(seed, st_init, i) * (net.p.v_init_hi - net.p.v_init_lo);
 
@@ -142,8 +145,14 @@ LifTrialResult simulate_lif(const LifNetwork& net, const float* u, int Tc, uint6
     const int64_t q = (s - 1) % kNoiseSteps;
     if (q == 0 && c.noise_std > 0)
       noise::normal4_run(seed, st_noise, uint64_t(s * nb), std::min(kNoiseSteps, nt - s + 1) * nb, noise.data());
-    const int nf = voltage_all(c, t, N, v.data(), tlast.data(), ipsc.data(), e,
-                               noise.data() + size_t(q * nb * 4));
+    int nf = voltage_all(c, t, N, v.data(), tlast.data(), ipsc.data(), e,
+                         noise.data() + size_t(q * nb * 4));
+    if (stim && s >= net.p.stims.on && s < net.p.stims.off &&
+        philox::uniform_f64(seed, st_stim, uint64_t(s)) < 0.5) {
+      for (int k : net.p.stims.units) v[k] += stim_dv;
+      nf = 0;  // the spikes are those after the stimulation
+      for (int i = 0; i < N; ++i) nf += v[i] >= c.vpeak;
+    }
     if (nf > 0) {
       // JD = sum of W's columns of this step's spiking units, in increasing unit order.
       for (int i = 0, f = 0; i < N; ++i) {

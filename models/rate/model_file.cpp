@@ -450,6 +450,22 @@ void save_lif_recording(const std::string& path, const LifNetwork& net, const Ta
     w.scalar("n_trials", double(trials.size()));
     w.logical("inh", net.inh, net.N, 1);
     w.array("td", net.td.data(), net.N, 1);
+    w.array("td0", net.td0.data(), net.N, 1);  // the untrained decay times, as params.td0
+    {
+      std::vector<double> W(size_t(net.N) * net.N);  // the scaled W[i, k] (row = postsynaptic)
+      for (int i = 0; i < net.N; ++i)
+        for (int k = 0; k < net.N; ++k) W[size_t(i) * net.N + k] = net.WT[size_t(k) * net.N + i];
+      w.array("W", W.data(), net.N, net.N);
+    }
+    w.scalar("tr", net.p.tr);
+    w.scalar("tref", net.p.tref);
+    if (net.p.stims.active()) {
+      w.scalar("stim_sign", net.p.stims.sign);
+      const double dur[2] = {double(net.p.stims.on), double(net.p.stims.off)};
+      w.array("stim_dur", dur, 1, 2);
+      std::vector<double> su(net.p.stims.units.begin(), net.p.stims.units.end());
+      w.array("stim_units", su.data(), 1, int64_t(su.size()));
+    }
     for (size_t k = 0; k < trials.size(); ++k) {
       const std::string g = "trial_" + std::to_string(k) + "/";
       const LifTrialResult& r = res[k];
@@ -464,6 +480,7 @@ void save_lif_recording(const std::string& path, const LifNetwork& net, const Ta
       const int64_t nrec = (r.nt + stride - 1) / stride;
       if (!r.v.empty()) w.array(g + "v", r.v.data(), net.N, nrec);
       if (!r.rs.empty()) w.array(g + "rs", r.rs.data(), net.N, nrec);
+      if (!r.ipsc.empty()) w.array(g + "ipsc", r.ipsc.data(), net.N, nrec);
     }
     w.close();
   });

@@ -70,7 +70,9 @@ void export_matlab(const std::string& path, const RateModel& m, MatVersion versi
 void mat_store_grid_result(const std::string& path, const RateModel& m);
 
 // A LIF simulation record (HDF5): per trial u, label, out, fr, spike events (0-based step,
-// unit) and, when recorded, v and rs every `stride` steps. Written atomically.
+// unit) and, when recorded, v, rs and ipsc (synaptic currents) every `stride` steps; the
+// network's inh, td, td0, scaled W (N x N, row = postsynaptic), tr (0 = single exponential),
+// tref and the stimulation when there is one. Written atomically.
 void save_lif_recording(const std::string& path, const LifNetwork& net, const TaskSpec& task,
                         const std::vector<Trial>& trials, const std::vector<LifTrialResult>& res,
                         int stride, double perf);

@@ -19,6 +19,7 @@ enum class Draw : uint64_t {
   rate_noise = 4,   // the rate model's recurrent noise
   lif_init = 5,     // the LIF network's initial membrane potentials
   lif_noise = 6,    // the LIF network's voltage noise
+  lif_stim = 7,     // the LIF stimulation's coin of each step
 };
 
 // Trial ids by purpose. Each set owns [base, base + 2^40): a trial's stimulus and noise are

@@ -129,18 +129,96 @@ void run_grid(const GridArgs& a) {
 }
 
 struct EvalArgs {
-  std::string model, record, plot = "auto";
+  std::string model, record, plot = "auto", synapse = "double", tref = "2", stims = "none", stim_steps,
+      stim_units = "inh";
   double scaling_factor = 0;
   int trials = 100, stride = 10, n_record = 2, downsample = 1;
   uint64_t seed = 7;
   RunOptions run;
 };
 
+std::string num(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// "a,b,c" of finite numbers >= 0 (flag names the option in the error).
+std::vector<double> parse_list(const std::string& text, const char* flag) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    size_t pos = 0;
+    double v = NAN;
+    try {
+      v = std::stod(part, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    RSNN_CHECK(pos == part.size() && pos > 0 && std::isfinite(v) && v >= 0, flag, ": '", part,
+               "' is not a number >= 0 (expected a comma-separated list)");
+    out.push_back(v);
+  }
+  RSNN_CHECK(!out.empty(), flag, ": no values");
+  return out;
+}
+
+// The LIF options of the original's LIF_network_fnc.m: synapse shape (tr = 0: single
+// exponential), refractory period, optogenetic-style stimulation.
+LifParams lif_params(const EvalArgs& a, const RateNet& net, double tref_ms) {
+  LifParams p;
+  p.downsample = a.downsample;
+  RSNN_CHECK(a.synapse == "double" || a.synapse == "single", "--synapse must be double or single, got '",
+             a.synapse, "'");
+  if (a.synapse == "single") p.tr = 0;
+  p.tref = tref_ms / 1000;
+  RSNN_CHECK(a.stims == "none" || a.stims == "exc" || a.stims == "inh", "--stims must be none, exc or inh, got '",
+             a.stims, "'");
+  if (a.stims == "none") return p;
+  p.stims.sign = a.stims == "exc" ? 1 : -1;
+  const auto dur = parse_list(a.stim_steps, "--stim-steps");
+  RSNN_CHECK(dur.size() == 2 && dur[0] >= 1 && dur[1] > dur[0] && dur[0] == std::floor(dur[0]) &&
+                 dur[1] == std::floor(dur[1]),
+             "--stim-steps must be ON,OFF: LIF steps (1-based) with 1 <= ON < OFF");
+  p.stims.on = int64_t(dur[0]);
+  p.stims.off = int64_t(dur[1]);
+  if (a.stim_units == "exc" || a.stim_units == "inh" || a.stim_units == "all") {
+    for (int i = 0; i < net.N(); ++i)
+      if (a.stim_units == "all" || bool(net.inh[i]) == (a.stim_units == "inh")) p.stims.units.push_back(i);
+  } else {
+    for (double u : parse_list(a.stim_units, "--stim-units")) {
+      RSNN_CHECK(u == std::floor(u) && u < net.N(), "--stim-units: ", u, " is not a unit index in [0, ",
+                 net.N(), ")");
+      p.stims.units.push_back(int(u));
+    }
+  }
+  RSNN_CHECK(!p.stims.units.empty(), "--stim-units ", a.stim_units, ": the network has no such units");
+  return p;
+}
+
+double eval_performance(const LifNetwork& lif, const TaskSpec& task, const EvalArgs& a,
+                        const std::vector<uint64_t>& ids, bool cuda) {
+  // In chunks, for a progress bar: each trial depends only on its id, and the performance is
+  // the fraction of correct trials, so the chunks' counts add up to the same number.
+  ProgressBar bar("eval", a.trials, "trial");
+  const size_t chunk = size_t(std::max(64, a.trials / 20));
+  int64_t correct = 0;
+  for (size_t k0 = 0; k0 < ids.size(); k0 += chunk) {
+    const std::vector<uint64_t> part(ids.begin() + k0, ids.begin() + std::min(ids.size(), k0 + chunk));
+    correct += std::llround(lif_performance(lif, task, a.seed, part, cuda) * double(part.size()));
+    bar.update(int64_t(k0 + part.size()));
+  }
+  bar.finish();
+  return double(correct) / double(a.trials);
+}
+
 void run_eval(const EvalArgs& a) {
   apply_threads(a.run);
   RSNN_CHECK(a.trials >= 1, "--trials must be >= 1, got ", a.trials);
   RSNN_CHECK(a.stride >= 1, "--stride must be >= 1, got ", a.stride);
   RSNN_CHECK(a.downsample >= 1 && 100 % a.downsample == 0, "--downsample must divide 100");
+  const std::vector<double> trefs = parse_list(a.tref, "--tref");
   if (!a.record.empty()) check_output_file(a.record, "--record");
   RateModel m = load_rate_model(a.model);
   double s = a.scaling_factor;
@@ -149,28 +227,26 @@ void run_eval(const EvalArgs& a) {
                ": no opt_scaling_factor yet: run `rsnn spiking grid-search` or pass --scaling-factor");
     s = m.opt_scaling_factor;
   }
-  LifParams p;
-  p.downsample = a.downsample;
-  LifNetwork lif = convert_to_lif(m.net, s, p);
   const bool cuda = use_cuda_for(a.run);
+  if (cuda && a.stims != "none") std::cout << "note: the stimulation runs on the CPU\n";
   std::vector<uint64_t> ids(a.trials);
   RSNN_CHECK(uint64_t(a.trials) + 1000 < kTrialSetSpan, "--trials ", a.trials, " is too large");
   const uint64_t base = trial_id(TrialSet::lif_eval, 0);  // never a training or grid trial
   for (int k = 0; k < a.trials; ++k) ids[k] = base + uint64_t(k);
-  // In chunks, for a progress bar: each trial depends only on its id, and the performance is
-  // the fraction of correct trials, so the chunks' counts add up to the same number.
-  ProgressBar bar("eval", a.trials, "trial");
-  const size_t chunk = size_t(std::max(64, a.trials / 20));
-  int64_t correct = 0;
-  for (size_t k0 = 0; k0 < ids.size(); k0 += chunk) {
-    const std::vector<uint64_t> part(ids.begin() + k0, ids.begin() + std::min(ids.size(), k0 + chunk));
-    correct += std::llround(lif_performance(lif, m.task, a.seed, part, cuda) * double(part.size()));
-    bar.update(int64_t(k0 + part.size()));
+  // Several --tref values: the refractory-period sweep (paper Fig. 6), same trials for each.
+  LifNetwork lif;
+  double perf = 0;
+  for (size_t k = 0; k < trefs.size(); ++k) {
+    const LifNetwork net_k = convert_to_lif(m.net, s, lif_params(a, m.net, trefs[k]));
+    const double pk = eval_performance(net_k, m.task, a, ids, cuda);
+    std::cout << m.task.name() << " LIF network (N " << net_k.N << ", 1/lambda " << s << "): performance "
+              << pk << " over " << a.trials << " trials" << (cuda && a.stims == "none" ? " (cuda)" : "")
+              << (trefs.size() > 1 || trefs[0] != 2 ? ", tref " + num(trefs[k]) + " ms" : "")
+              << (a.synapse == "single" ? ", single-exponential synapse" : "")
+              << (a.stims != "none" ? ", " + a.stims + " stimulation of " + std::to_string(net_k.p.stims.units.size()) + " units" : "")
+              << "\n";
+    if (k == 0) lif = net_k, perf = pk;  // the first setting is recorded
   }
-  bar.finish();
-  const double perf = double(correct) / double(a.trials);
-  std::cout << m.task.name() << " LIF network (N " << lif.N << ", 1/lambda " << s << "): performance "
-            << perf << " over " << a.trials << " trials" << (cuda ? " (cuda)" : "") << "\n";
   if (a.record.empty()) return;
   // Record a few trials in full: one per label where possible (e.g. a NoGo and a Go trial).
   std::vector<Trial> rec_trials;
@@ -186,7 +262,7 @@ void run_eval(const EvalArgs& a) {
     }
   }
   LifRecord rec;
-  rec.spikes = rec.voltage = rec.rates = true;
+  rec.spikes = rec.voltage = rec.rates = rec.ipsc = true;
   rec.stride = a.stride;
   auto res = simulate_lif_batch(lif, rec_trials, a.seed, rec_ids, rec);
   double fr_e = 0, fr_i = 0;
@@ -233,6 +309,11 @@ Register reg([](CLI::App& app) {
   ev->add_option("--n-record", e.n_record, "trials to record")->capture_default_str();
   ev->add_option("--stride", e.stride, "record v and r every this many steps")->capture_default_str();
   ev->add_option("--downsample", e.downsample, "LIF time-step multiplier (1 = 0.05 ms)")->capture_default_str();
+  ev->add_option("--synapse", e.synapse, "synaptic filter: double (rise 2 ms) or single (exponential decay only)")->capture_default_str();
+  ev->add_option("--tref", e.tref, "refractory period in ms; a list (0,2,5,10) sweeps it over the same trials")->capture_default_str();
+  ev->add_option("--stims", e.stims, "optogenetic-style stimulation: none | exc (+0.5 mV) | inh (-0.5 mV), with p 1/2 per step")->capture_default_str();
+  ev->add_option("--stim-steps", e.stim_steps, "ON,OFF: stimulated LIF steps, 1-based, [ON, OFF) (the original's stims.dur)");
+  ev->add_option("--stim-units", e.stim_units, "stimulated units: exc | inh | all | 0-based indices i,j,...")->capture_default_str();
   ev->add_option("--plot", e.plot, "PNG raster/output plot of the recording: auto | off")->capture_default_str();
   add_run_options(ev, e.run);
   ev->callback([] { run_eval(e); });
