@@ -172,8 +172,8 @@ void bind_variants(nb::module_& m) {
                           "original notebook's.")
       .def(nb::init<>())
       .def_prop_rw("task", [](const TrainConfig& c) { return int(c.task); },
-                   [](TrainConfig& c, const std::string& s) { c.task = parse_task(s); },
-                   "1 maze, 2 go_nogo, 3 pdm (set with a number or a name as a string).")
+                   [](TrainConfig& c, nb::handle t) { c.task = parse_task(nb::str(t).c_str()); },
+                   "1 maze, 2 go_nogo, 3 pdm (set with the number or the name).")
       .def_prop_rw("variant", [](const TrainConfig& c) { return c.variant; },
                    [](TrainConfig& c, const std::string& k) { c.variant = variant(k).key; })
       .def_rw("sim", &TrainConfig::sim)
