@@ -13,7 +13,9 @@
 #include <cmath>
 
 #include "kernels/microcircuit.h"
+#include "runtime/error.h"
 #include "runtime/philox.h"
+#include "runtime/threads.h"
 
 namespace rsnn::mc {
 
@@ -39,7 +41,18 @@ void build_segments(const DelayCsr& g, Team& team, int64_t s) {
 
 SimResult simulate_cpu(const DelayCsr& g, const LifPropagators& p, const Drive& drive, State& state,
                        int64_t steps, const std::vector<int32_t>& record_v) {
-  detail::check_sim_args(g, drive, state, steps, record_v, "simulate_cpu");
+  // A step of a few thousand neurons costs about as much as a barrier (much more when a
+  // thread is descheduled on a busy machine), so small networks use fewer threads.
+  const int64_t by_size = std::max<int64_t>(1, g.n / kNeuronsPerThread);
+  return detail::simulate_cpu_threads(g, p, drive, state, steps, record_v,
+                                      static_cast<int>(std::min<int64_t>(num_threads(), by_size)));
+}
+
+namespace detail {
+SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const Drive& drive, State& state,
+                               int64_t steps, const std::vector<int32_t>& record_v, int threads) {
+  check_sim_args(g, drive, state, steps, record_v, "simulate_cpu");
+  RSNN_CHECK(threads >= 1, "simulate_cpu: threads must be >= 1, got ", threads);
   const int64_t n = g.n, D = g.max_delay() + 1, R = static_cast<int64_t>(record_v.size());
   const int64_t step0 = state.step;
   std::vector<double> exp_neg(n);
@@ -50,7 +63,7 @@ SimResult simulate_cpu(const DelayCsr& g, const LifPropagators& p, const Drive& 
   Team team;
   std::vector<std::vector<int32_t>> fired[2];
 
-#pragma omp parallel
+#pragma omp parallel num_threads(threads)
   {
     const int j = omp_get_thread_num();
 #pragma omp single
@@ -105,5 +118,6 @@ SimResult simulate_cpu(const DelayCsr& g, const LifPropagators& p, const Drive& 
   state.step = step0 + steps;
   return r;
 }
+}  // namespace detail
 
 }  // namespace rsnn::mc

@@ -87,7 +87,9 @@ SimResult simulate_reference(const DelayCsr& g, const LifPropagators& p, const D
 // The optimized CPU version: the neurons are split into one contiguous range per thread, and
 // each thread delivers every spike's synapses into its own range only (rows are sorted by
 // target), so each ring entry receives its additions in the reference's order: the result is
-// the reference's bit for bit, on any thread count. One barrier per step.
+// the reference's bit for bit, on any thread count. One barrier per step. Uses up to
+// num_threads() threads, one per kNeuronsPerThread neurons.
+constexpr int64_t kNeuronsPerThread = 2048;
 SimResult simulate_cpu(const DelayCsr& g, const LifPropagators& p, const Drive& drive, State& state,
                        int64_t steps, const std::vector<int32_t>& record_v = {});
 // CUDA twin: the same step on the GPU (one thread per neuron, one warp per spike, additions
@@ -99,6 +101,9 @@ SimResult simulate_cuda(const DelayCsr& g, const LifPropagators& p, const Drive&
                         int64_t log_capacity = 0);
 
 namespace detail {
+// simulate_cpu on exactly `threads` threads (tests: the result must not depend on it).
+SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const Drive& drive, State& state,
+                               int64_t steps, const std::vector<int32_t>& record_v, int threads);
 // Shared argument checks of the three versions.
 void check_sim_args(const DelayCsr& g, const Drive& drive, const State& state, int64_t steps,
                     const std::vector<int32_t>& record_v, const char* who);

@@ -163,7 +163,9 @@ TEST(Microcircuit, NoSpikeWithinRefractoryPeriod) {
       const int i = r.spikes.neuron[k];
       if (last[i] >= 0) {
         EXPECT_GT(t - last[i], p.ref_steps) << "neuron " << i;
-        if (i == 0) EXPECT_EQ(t - last[i], p.ref_steps + 1);
+        if (i == 0) {
+          EXPECT_EQ(t - last[i], p.ref_steps + 1);
+        }
         // V stays at reset through the refractory steps.
         for (int64_t u = last[i]; u <= last[i] + p.ref_steps; ++u) EXPECT_EQ(r.v_trace[u * 2 + i], p.v_reset);
       }
@@ -209,13 +211,11 @@ TEST(Microcircuit, OptimizedMatchesReferenceOnAnyThreadCount) {
   State s_ref = make_state(g, v0_of(n, 5));
   const SimResult ref = simulate_reference(g, p, d, s_ref, T, rec);
   ASSERT_GT(ref.spikes.neuron.size(), 500u);  // the network is active
-  const int before = num_threads();
   for (int threads : {1, 2, 3, 7}) {
-    set_num_threads(threads);
     State s = make_state(g, v0_of(n, 5));
     // Split into two calls: the global step keys the Poisson draws and the ring slots.
-    SimResult a = simulate_cpu(g, p, d, s, T / 3, rec);
-    const SimResult b = simulate_cpu(g, p, d, s, T - T / 3, rec);
+    SimResult a = mc::detail::simulate_cpu_threads(g, p, d, s, T / 3, rec, threads);
+    const SimResult b = mc::detail::simulate_cpu_threads(g, p, d, s, T - T / 3, rec, threads);
     for (size_t k = 1; k < b.spikes.step_ptr.size(); ++k)
       a.spikes.step_ptr.push_back(b.spikes.step_ptr[k] + static_cast<int64_t>(a.spikes.neuron.size()));
     a.spikes.neuron.insert(a.spikes.neuron.end(), b.spikes.neuron.begin(), b.spikes.neuron.end());
@@ -228,7 +228,8 @@ TEST(Microcircuit, OptimizedMatchesReferenceOnAnyThreadCount) {
     EXPECT_EQ(s.ref, s_ref.ref);
     EXPECT_EQ(s.ring, s_ref.ring);
   }
-  set_num_threads(before);
+  State s = make_state(g, v0_of(n, 5));
+  EXPECT_EQ(simulate_cpu(g, p, d, s, T, rec).spikes.neuron, ref.spikes.neuron);
 }
 
 // CUDA against the CPU: sums by atomics in another order and fused multiply-adds change the
@@ -279,5 +280,7 @@ TEST(Microcircuit, BadInputIsAnError) {
   EXPECT_THROW(simulate_cpu(g, p, d, s, -1), Error);
   State wrong = make_state(delay_csr_from_lists(2, {0}, {1}, {1.f}, {9}), {0.f, 0.f});
   EXPECT_THROW(simulate_cpu(g, p, d, wrong, 5), Error);
-  if (!cuda_usable()) EXPECT_THROW(simulate_cuda(g, p, d, s, 5), Error);
+  if (!cuda_usable()) {
+    EXPECT_THROW(simulate_cuda(g, p, d, s, 5), Error);
+  }
 }

@@ -1,0 +1,275 @@
+// The Potjans & Diesmann microcircuit builder (contract in models/microcircuit/potjans.h).
+//
+// Every random number is Philox keyed by (seed, purpose and population pair, synapse index
+// within the pair), so a synapse is a pure function of its index. The build counts each
+// source's synapses, places them with an atomic cursor per source (any order), then sorts
+// every row by (target, delay, weight): the CSR is the same on any thread count.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "models/microcircuit/potjans.h"
+#include "runtime/error.h"
+#include "runtime/philox.h"
+
+namespace rsnn::mc {
+
+const std::array<const char*, kPops> kPopNames = {"L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I"};
+const std::array<int64_t, kPops> kFullNeurons = {20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948};
+const double kConnProb[kPops][kPops] = {
+    {0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0.0, 0.0076, 0.0},
+    {0.1346, 0.1371, 0.0316, 0.0515, 0.0755, 0.0, 0.0042, 0.0},
+    {0.0077, 0.0059, 0.0497, 0.135, 0.0067, 0.0003, 0.0453, 0.0},
+    {0.0691, 0.0029, 0.0794, 0.1597, 0.0033, 0.0, 0.1057, 0.0},
+    {0.1004, 0.0622, 0.0505, 0.0057, 0.0831, 0.3726, 0.0204, 0.0},
+    {0.0548, 0.0269, 0.0257, 0.0022, 0.06, 0.3158, 0.0086, 0.0},
+    {0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252},
+    {0.0364, 0.001, 0.0034, 0.0005, 0.0277, 0.008, 0.0658, 0.1443}};
+const std::array<double, kPops> kExternalIndegree = {1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100};
+const std::array<double, kPops> kFullScaleRates = {0.943, 3.026, 4.368, 5.882, 7.733, 8.664, 1.096, 7.851};
+
+namespace {
+
+enum Purpose : uint64_t { kEnds = 1, kWeight = 2, kDelay = 3, kV0 = 4 };
+constexpr int kMaxRedraws = 1000;
+
+uint64_t stream_of(Purpose what, int pair, int attempt) {
+  return (uint64_t(what) << 56) | (uint64_t(attempt) << 40) | uint64_t(pair);
+}
+
+bool excitatory(int pop) { return pop % 2 == 0; }
+
+// Full-scale in-degree of target population a from source population b.
+double full_indegree(int a, int b) {
+  const double p = kConnProb[a][b];
+  if (p == 0) return 0;
+  const double prod = double(kFullNeurons[a]) * double(kFullNeurons[b]);
+  return std::log1p(-p) / std::log1p(-1.0 / prod) / double(kFullNeurons[a]);
+}
+
+// normal(mean, sd) redrawn until accept(x) holds; attempt r uses its own stream. NaN when no
+// draw is admissible (the caller reports it outside its parallel region).
+template <class Accept>
+double redrawn_normal(uint64_t seed, Purpose what, int pair, uint64_t k, double mean, double sd, Accept accept) {
+  for (int r = 0; r < kMaxRedraws; ++r) {
+    const double x = mean + sd * philox::normal(seed, stream_of(what, pair, r), k);
+    if (accept(x)) return x;
+  }
+  return NAN;
+}
+
+struct PairPlan {
+  int a = 0, b = 0;        // target and source population
+  int64_t count = 0;       // synapses
+  double w = 0, w_sd = 0;  // pA
+  double d = 0, d_sd = 0;  // ms
+};
+
+// Uniform integer in [0, n) from 32 random bits (multiply-shift; bias below n / 2^32).
+int64_t pick(uint32_t bits, int64_t n) { return static_cast<int64_t>((uint64_t(bits) * uint64_t(n)) >> 32); }
+
+}  // namespace
+
+void PotjansConfig::validate() const {
+  RSNN_CHECK(scale > 0 && scale <= 1, "microcircuit: scale must be in (0, 1], got ", scale);
+  RSNN_CHECK(k_scale > 0 && k_scale <= 1, "microcircuit: k_scale must be in (0, 1], got ", k_scale);
+  RSNN_CHECK(std::isfinite(dt) && dt > 0, "microcircuit: dt must be positive, got ", dt);
+  RSNN_CHECK(std::isfinite(bg_rate) && bg_rate >= 0, "microcircuit: bg_rate must be >= 0, got ", bg_rate);
+  RSNN_CHECK(std::isfinite(psp_mean) && psp_mean > 0, "microcircuit: psp_mean must be positive");
+  RSNN_CHECK(std::isfinite(g) && g <= 0, "microcircuit: g must be <= 0, got ", g);
+  RSNN_CHECK(weight_rel_sd >= 0 && delay_rel_sd >= 0 && std::isfinite(weight_rel_sd + delay_rel_sd),
+             "microcircuit: relative sds must be >= 0");
+  RSNN_CHECK(delay_exc >= dt && delay_inh >= dt && std::isfinite(delay_exc + delay_inh),
+             "microcircuit: mean delays must be >= dt");
+  RSNN_CHECK(std::isfinite(v0_mean) && std::isfinite(v0_sd) && v0_sd >= 0, "microcircuit: bad v0");
+  neuron.validate("microcircuit neuron parameters");
+}
+
+double psc_from_psp(double psp_mv, const NeuronParams& p) {
+  p.validate("psc_from_psp");
+  const double tm = p.tau_m, ts = p.tau_syn;
+  // PSP of a unit exponential current: tm ts / (C (ts - tm)) (e^{-t/ts} - e^{-t/tm}), largest at
+  // t* = ln(tm / ts) tm ts / (tm - ts); equal taus: t e^{-t/tau} / C at t* = tau.
+  double peak;
+  if (std::fabs(tm - ts) < 1e-12 * tm) {
+    peak = tm * std::exp(-1.0) / p.c_m;
+  } else {
+    const double t = std::log(tm / ts) * tm * ts / (tm - ts);
+    peak = tm * ts / (p.c_m * (ts - tm)) * (std::exp(-t / ts) - std::exp(-t / tm));
+  }
+  return psp_mv / peak;
+}
+
+std::vector<int64_t> synapse_counts(double scale, double k_scale) {
+  std::vector<int64_t> k(kPops * kPops);
+  for (int a = 0; a < kPops; ++a) {
+    const double n_post = std::round(double(kFullNeurons[a]) * scale);
+    for (int b = 0; b < kPops; ++b) k[a * kPops + b] = std::llround(full_indegree(a, b) * n_post * k_scale);
+  }
+  return k;
+}
+
+namespace {
+
+// Counts (pass 1) or places (pass 2) every synapse of one pair; the draw is the same in both.
+template <class F>
+void for_each_synapse(const PotjansConfig& cfg, const Microcircuit& m, const PairPlan& pp, int pair, F&& f) {
+  const int64_t na = m.offsets[pp.a + 1] - m.offsets[pp.a], nb = m.offsets[pp.b + 1] - m.offsets[pp.b];
+  const bool exc = excitatory(pp.b);
+#pragma omp for schedule(static) nowait
+  for (int64_t k = 0; k < pp.count; ++k) {
+    const philox::Words e = philox::block(cfg.seed, stream_of(kEnds, pair, 0), static_cast<uint64_t>(k));
+    const int64_t src = m.offsets[pp.b] + pick(e.v[0], nb), tgt = m.offsets[pp.a] + pick(e.v[1], na);
+    f(k, src, tgt, exc);
+  }
+}
+
+void place_synapses(const PotjansConfig& cfg, Microcircuit& m, const std::vector<PairPlan>& plan) {
+  const int64_t n = m.neurons();
+  DelayCsr& g = m.graph;
+  g.n = n;
+  g.ptr.assign(n + 1, 0);
+  std::vector<int64_t> counts;
+  int P = 1;
+#pragma omp parallel
+  {
+#pragma omp single
+    {
+      P = omp_get_num_threads();
+      counts.assign(static_cast<size_t>(P) * n, 0);
+    }
+    int64_t* mine = &counts[static_cast<size_t>(omp_get_thread_num()) * n];
+    for (size_t q = 0; q < plan.size(); ++q)
+      for_each_synapse(cfg, m, plan[q], static_cast<int>(q), [&](int64_t, int64_t src, int64_t, bool) { ++mine[src]; });
+  }
+  for (int64_t s = 0; s < n; ++s) {
+    int64_t c = 0;
+    for (int t = 0; t < P; ++t) c += counts[static_cast<size_t>(t) * n + s];
+    g.ptr[s + 1] = g.ptr[s] + c;
+  }
+  counts.clear();
+  counts.shrink_to_fit();
+  const int64_t nnz = g.ptr[n];
+  g.target.resize(nnz);
+  g.weight.resize(nnz);
+  g.delay.resize(nnz);
+  std::vector<int64_t> cursor(g.ptr.begin(), g.ptr.end() - 1);
+  const double dt = cfg.dt;
+  int bad_pair = -1;
+#pragma omp parallel
+  for (size_t q = 0; q < plan.size(); ++q) {
+    const PairPlan& pp = plan[q];
+    const int pair = static_cast<int>(q);
+    for_each_synapse(cfg, m, pp, pair, [&](int64_t k, int64_t src, int64_t tgt, bool exc) {
+      const double w = redrawn_normal(cfg.seed, kWeight, pair, k, pp.w, pp.w_sd,
+                                      [exc](double x) { return exc ? x >= 0 : x <= 0; });
+      const double d = redrawn_normal(cfg.seed, kDelay, pair, k, pp.d, pp.d_sd, [dt](double x) { return x >= dt; });
+      const double steps = std::round(d / dt);
+      if (!(steps >= 1 && steps <= 255) || std::isnan(w)) {  // no throw inside the region
+#pragma omp atomic write
+        bad_pair = pair;
+        return;
+      }
+      int64_t pos;
+#pragma omp atomic capture
+      pos = cursor[src]++;
+      g.target[pos] = static_cast<int32_t>(tgt);
+      g.weight[pos] = static_cast<float>(w);
+      g.delay[pos] = static_cast<uint8_t>(steps);
+    });
+  }
+  RSNN_CHECK(bad_pair < 0, "microcircuit: pair ", kPopNames[plan[bad_pair].b], " -> ", kPopNames[plan[bad_pair].a],
+             " drew a delay outside 1..255 steps or no weight of the source's sign in ", kMaxRedraws, " tries");
+  struct Syn {
+    int32_t t;
+    uint8_t d;
+    float w;
+  };
+#pragma omp parallel
+  {
+    std::vector<Syn> row;
+#pragma omp for schedule(dynamic, 64)
+    for (int64_t s = 0; s < n; ++s) {
+      row.clear();
+      for (int64_t k = g.ptr[s]; k < g.ptr[s + 1]; ++k) row.push_back({g.target[k], g.delay[k], g.weight[k]});
+      std::sort(row.begin(), row.end(), [](const Syn& x, const Syn& y) {
+        if (x.t != y.t) return x.t < y.t;
+        if (x.d != y.d) return x.d < y.d;
+        return x.w < y.w;
+      });
+      for (size_t i = 0; i < row.size(); ++i) {
+        g.target[g.ptr[s] + i] = row[i].t;
+        g.delay[g.ptr[s] + i] = row[i].d;
+        g.weight[g.ptr[s] + i] = row[i].w;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Microcircuit build_potjans(const PotjansConfig& cfg) {
+  cfg.validate();
+  Microcircuit m;
+  m.prop = make_propagators(cfg.neuron, cfg.dt);
+  m.offsets.assign(kPops + 1, 0);
+  for (int a = 0; a < kPops; ++a) {
+    const int64_t na = std::llround(double(kFullNeurons[a]) * cfg.scale);
+    RSNN_CHECK(na >= 1, "microcircuit: scale ", cfg.scale, " leaves population ", kPopNames[a], " empty");
+    m.offsets[a + 1] = m.offsets[a] + na;
+  }
+  m.synapses = synapse_counts(cfg.scale, cfg.k_scale);
+  const double w = psc_from_psp(cfg.psp_mean, cfg.neuron), sk = std::sqrt(cfg.k_scale);
+  auto mean_weight = [&](int a, int b) {  // full-scale PSC of a synapse b -> a (pA)
+    return (excitatory(b) ? w : cfg.g * w) * (a == 0 && b == 2 ? 2.0 : 1.0);
+  };
+  std::vector<PairPlan> plan;
+  for (int a = 0; a < kPops; ++a)
+    for (int b = 0; b < kPops; ++b) {
+      PairPlan pp;
+      pp.a = a;
+      pp.b = b;
+      pp.count = m.synapses[a * kPops + b];
+      pp.w = mean_weight(a, b) / sk;
+      pp.w_sd = std::fabs(pp.w) * cfg.weight_rel_sd;
+      pp.d = excitatory(b) ? cfg.delay_exc : cfg.delay_inh;
+      pp.d_sd = pp.d * cfg.delay_rel_sd;
+      plan.push_back(pp);
+    }
+  place_synapses(cfg, m, plan);
+
+  const int64_t n = m.neurons();
+  m.drive.i_dc.assign(n, 0.f);
+  m.drive.bg_lambda.assign(n, 0.0);
+  m.drive.bg_weight.assign(n, 0.f);
+  m.drive.seed = cfg.seed;
+  const double tau_s = cfg.neuron.tau_syn;
+  for (int a = 0; a < kPops; ++a) {
+    // Mean input current of a stationary train: 1e-3 (Hz -> 1/ms) * tau_syn * PSC * K * rate.
+    double rec = 0;
+    for (int b = 0; b < kPops; ++b) rec += mean_weight(a, b) * full_indegree(a, b) * kFullScaleRates[b];
+    const double ext = w * kExternalIndegree[a] * cfg.bg_rate;
+    double dc = 1e-3 * tau_s * (1 - sk) * rec;
+    double lam = 0;
+    if (cfg.poisson) {
+      dc += 1e-3 * tau_s * (1 - sk) * ext;
+      lam = std::round(kExternalIndegree[a] * cfg.k_scale) * cfg.bg_rate * cfg.dt * 1e-3;
+    } else {
+      dc += 1e-3 * tau_s * ext;
+    }
+    for (int64_t i = m.offsets[a]; i < m.offsets[a + 1]; ++i) {
+      m.drive.i_dc[i] = static_cast<float>(dc);
+      m.drive.bg_lambda[i] = lam;
+      m.drive.bg_weight[i] = static_cast<float>(w / sk);
+    }
+  }
+  m.v0.resize(n);
+  const double v_mean = cfg.v0_mean - cfg.neuron.e_l;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    m.v0[i] = static_cast<float>(v_mean + cfg.v0_sd * philox::normal(cfg.seed, stream_of(kV0, 0, 0), i));
+  return m;
+}
+
+}  // namespace rsnn::mc
