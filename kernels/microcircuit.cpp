@@ -27,14 +27,16 @@ struct Team {
   std::vector<int64_t> seg;  // [n * (P + 1)]: synapses of row s into thread j's range start at seg[s*(P+1)+j]
 };
 
-// Row s's segment boundaries: the first synapse with target >= lo[j], for every j.
+// Row s's segment boundaries: the first synapse with target >= lo[j], for every j (words
+// order by target first).
 void build_segments(const DelayCsr& g, Team& team, int64_t s) {
   const int P = team.P;
-  const int32_t* row = g.target.data();
+  const uint32_t* row = g.syn.data();
   int64_t* out = &team.seg[s * (P + 1)];
   for (int j = 0; j <= P; ++j)
     out[j] = j == P ? g.ptr[s + 1]
-                    : std::lower_bound(row + g.ptr[s], row + g.ptr[s + 1], team.lo[j]) - row;
+                    : std::lower_bound(row + g.ptr[s], row + g.ptr[s + 1],
+                                       pack_synapse(static_cast<int32_t>(team.lo[j]), 0)) - row;
 }
 
 }  // namespace
@@ -103,9 +105,10 @@ SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const
         for (int32_t s : fired[t & 1][q]) {
           const int64_t* seg = &team.seg[static_cast<int64_t>(s) * (P + 1)];
           for (int64_t k = seg[j]; k < seg[j + 1]; ++k) {
-            int64_t d = slot0 + g.delay[k];
+            const uint32_t w = g.syn[k];
+            int64_t d = slot0 + synapse_delay(w);
             if (d >= D) d -= D;
-            state.ring[d * n + g.target[k]] += g.weight[k];
+            state.ring[d * n + synapse_target(w)] += g.weight[k];
           }
         }
       if (j == 0) {

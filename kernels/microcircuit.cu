@@ -76,16 +76,17 @@ __global__ void record_kernel(const float* v, const int32_t* idx, int64_t R, flo
 
 // One warp per spike of this step; lanes stride over the row.
 __global__ void deliver_kernel(const int32_t* list, const int32_t* count, const int64_t* ptr,
-                               const int32_t* target, const float* weight, const uint8_t* delay,
-                               float* ring, int64_t n, int64_t D, int64_t slot0) {
+                               const uint32_t* syn, const float* weight, float* ring, int64_t n,
+                               int64_t D, int64_t slot0) {
   const int lane = threadIdx.x & 31;
   const int64_t warps = int64_t(gridDim.x) * (blockDim.x / 32);
   for (int64_t w = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32; w < *count; w += warps) {
     const int32_t s = list[w];
     for (int64_t k = ptr[s] + lane; k < ptr[s + 1]; k += 32) {
-      int64_t d = slot0 + delay[k];
+      const uint32_t w = syn[k];
+      int64_t d = slot0 + synapse_delay(w);
       if (d >= D) d -= D;
-      atomicAdd(&ring[d * n + target[k]], weight[k]);
+      atomicAdd(&ring[d * n + synapse_target(w)], weight[k]);
     }
   }
 }
@@ -105,9 +106,8 @@ SimResult simulate_cuda(const DelayCsr& g, const LifPropagators& p, const Drive&
   for (int64_t i = 0; i < n; ++i) exp_neg[i] = std::exp(-drive.bg_lambda[i]);
 
   DevBuf<int64_t> ptr(g.ptr);
-  DevBuf<int32_t> target(g.target);
+  DevBuf<uint32_t> syn(g.syn);
   DevBuf<float> weight(g.weight);
-  DevBuf<uint8_t> delay(g.delay);
   DevBuf<float> v(state.v), i_syn(state.i_syn), ring(state.ring);
   DevBuf<int32_t> ref(state.ref);
   DevBuf<float> i_dc(drive.i_dc), bg_weight(drive.bg_weight);
@@ -135,8 +135,7 @@ SimResult simulate_cuda(const DelayCsr& g, const LifPropagators& p, const Drive&
       RSNN_CUDA_CHECK_LAUNCH();
     }
     if (g.nnz() > 0) {
-      deliver_kernel<<<dblocks, threads>>>(list.p, count.p, ptr.p, target.p, weight.p, delay.p, ring.p,
-                                           n, D, slot0);
+      deliver_kernel<<<dblocks, threads>>>(list.p, count.p, ptr.p, syn.p, weight.p, ring.p, n, D, slot0);
       RSNN_CUDA_CHECK_LAUNCH();
     }
   }

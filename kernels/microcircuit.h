@@ -29,16 +29,19 @@ struct NeuronParams {
 LifPropagators make_propagators(const NeuronParams& p, double dt);
 
 // Outgoing synapses as CSR over sources (for event-driven delivery).
-// Memory: 9 bytes per synapse (int32 target + float32 weight + uint8 delay) plus 8 per neuron.
+// Memory: 8 bytes per synapse (a 24-bit target and an 8-bit delay in one uint32, a float32
+// weight) plus 8 per neuron; at most 2^24 neurons.
 struct DelayCsr {
-  static constexpr int kBytesPerSynapse = 9;
+  static constexpr int kBytesPerSynapse = 8;
+  static constexpr int64_t kMaxNeurons = int64_t(1) << 24;
   int64_t n = 0;                // neurons (sources and targets are the same population)
   std::vector<int64_t> ptr;     // [n + 1]: synapses of source s are ptr[s] .. ptr[s + 1]
-  std::vector<int32_t> target;  // [nnz]: ascending within each row (ties in any order)
+  std::vector<uint32_t> syn;    // [nnz]: pack_synapse(target, delay), ascending within each row
   std::vector<float> weight;    // [nnz]: pA (sign included)
-  std::vector<uint8_t> delay;   // [nnz]: steps, 1 .. 255
 
-  int64_t nnz() const { return static_cast<int64_t>(target.size()); }
+  int64_t nnz() const { return static_cast<int64_t>(syn.size()); }
+  int32_t target(int64_t k) const { return synapse_target(syn[k]); }
+  int delay(int64_t k) const { return synapse_delay(syn[k]); }  // steps, 1 .. 255
   int min_delay() const;  // smallest delay (steps); 1 for a network without synapses
   int max_delay() const;  // largest delay (steps); 1 for a network without synapses
   void validate(const std::string& what) const;  // shapes, ranges, sorted rows; throws

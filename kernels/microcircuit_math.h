@@ -50,6 +50,14 @@ RSNN_HD float step_input(float ring_value, float w_bg, int count) {
   return ring_value + w_bg * static_cast<float>(count);
 }
 
+// A synapse's target and delay in one word: target << 8 | delay (targets < 2^24, delays
+// 1..255 steps). Ordering the words orders by (target, delay).
+RSNN_HD uint32_t pack_synapse(int32_t target, int delay) {
+  return (static_cast<uint32_t>(target) << 8) | static_cast<uint32_t>(delay);
+}
+RSNN_HD int32_t synapse_target(uint32_t word) { return static_cast<int32_t>(word >> 8); }
+RSNN_HD int synapse_delay(uint32_t word) { return static_cast<int>(word & 255u); }
+
 // Poisson(lam) count by inversion of its distribution function at u in (0, 1);
 // exp_neg_lam = exp(-lam), computed once per neuron. Stops when the next term underflows.
 RSNN_HD int poisson_count(double u, double lam, double exp_neg_lam) {

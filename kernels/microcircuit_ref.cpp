@@ -44,28 +44,28 @@ LifPropagators make_propagators(const NeuronParams& p, double dt) {
 }
 
 int DelayCsr::min_delay() const {
-  if (delay.empty()) return 1;
-  return *std::min_element(delay.begin(), delay.end());
+  int d = 255;
+  for (uint32_t w : syn) d = std::min(d, synapse_delay(w));
+  return syn.empty() ? 1 : d;
 }
 int DelayCsr::max_delay() const {
-  if (delay.empty()) return 1;
-  return *std::max_element(delay.begin(), delay.end());
+  int d = 1;
+  for (uint32_t w : syn) d = std::max(d, synapse_delay(w));
+  return d;
 }
 
 void DelayCsr::validate(const std::string& what) const {
-  RSNN_CHECK(n >= 0 && n < (int64_t(1) << 31), what, ": neuron count ", n, " out of range");
+  RSNN_CHECK(n >= 0 && n <= kMaxNeurons, what, ": neuron count ", n, " outside [0, 2^24]");
   RSNN_CHECK(static_cast<int64_t>(ptr.size()) == n + 1, what, ": ptr has ", ptr.size(),
              " entries, expected ", n + 1);
   RSNN_CHECK(ptr[0] == 0 && ptr[n] == nnz(), what, ": ptr must run from 0 to nnz (", nnz(), ")");
-  RSNN_CHECK(weight.size() == target.size() && delay.size() == target.size(), what,
-             ": target, weight and delay lengths differ");
+  RSNN_CHECK(weight.size() == syn.size(), what, ": syn and weight lengths differ");
   for (int64_t s = 0; s < n; ++s) {
     RSNN_CHECK(ptr[s] <= ptr[s + 1], what, ": ptr decreases at source ", s);
     for (int64_t k = ptr[s]; k < ptr[s + 1]; ++k) {
-      RSNN_CHECK(target[k] >= 0 && target[k] < n, what, ": target ", target[k], " of synapse ", k,
-                 " outside [0, ", n, ")");
-      RSNN_CHECK(k == ptr[s] || target[k - 1] <= target[k], what, ": row ", s, " not sorted by target");
-      RSNN_CHECK(delay[k] >= 1, what, ": synapse ", k, " has delay 0 (delays are >= 1 step)");
+      RSNN_CHECK(target(k) < n, what, ": target ", target(k), " of synapse ", k, " outside [0, ", n, ")");
+      RSNN_CHECK(k == ptr[s] || syn[k - 1] <= syn[k], what, ": row ", s, " not sorted by target");
+      RSNN_CHECK(delay(k) >= 1, what, ": synapse ", k, " has delay 0 (delays are >= 1 step)");
       RSNN_CHECK(std::isfinite(weight[k]), what, ": weight of synapse ", k, " is not finite");
     }
   }
@@ -74,7 +74,7 @@ void DelayCsr::validate(const std::string& what) const {
 DelayCsr delay_csr_from_lists(int64_t n, const std::vector<int32_t>& src,
                               const std::vector<int32_t>& tgt, const std::vector<float>& weight,
                               const std::vector<int>& delay) {
-  RSNN_CHECK(n >= 0 && n < (int64_t(1) << 31), "delay_csr_from_lists: n = ", n, " out of range");
+  RSNN_CHECK(n >= 0 && n <= DelayCsr::kMaxNeurons, "delay_csr_from_lists: n = ", n, " outside [0, 2^24]");
   const size_t m = src.size();
   RSNN_CHECK(tgt.size() == m && weight.size() == m && delay.size() == m,
              "delay_csr_from_lists: src, tgt, weight and delay lengths differ");
@@ -97,13 +97,11 @@ DelayCsr delay_csr_from_lists(int64_t n, const std::vector<int32_t>& src,
     if (delay[a] != delay[b]) return delay[a] < delay[b];
     return weight[a] < weight[b];
   });
-  g.target.resize(m);
+  g.syn.resize(m);
   g.weight.resize(m);
-  g.delay.resize(m);
   for (size_t k = 0; k < m; ++k) {
-    g.target[k] = tgt[order[k]];
+    g.syn[k] = pack_synapse(tgt[order[k]], delay[order[k]]);
     g.weight[k] = weight[order[k]];
-    g.delay[k] = static_cast<uint8_t>(delay[order[k]]);
   }
   g.validate("delay_csr_from_lists");
   return g;
@@ -176,7 +174,7 @@ SimResult simulate_reference(const DelayCsr& g, const LifPropagators& p, const D
     for (int32_t i : record_v) r.v_trace.push_back(state.v[i]);
     for (int32_t s : fired)
       for (int64_t k = g.ptr[s]; k < g.ptr[s + 1]; ++k)
-        state.ring[((now + g.delay[k]) % D) * n + g.target[k]] += g.weight[k];
+        state.ring[((now + g.delay(k)) % D) * n + g.target(k)] += g.weight[k];
     r.spikes.neuron.insert(r.spikes.neuron.end(), fired.begin(), fired.end());
     r.spikes.step_ptr.push_back(static_cast<int64_t>(r.spikes.neuron.size()));
   }

@@ -268,6 +268,11 @@ TEST(Microcircuit, BadInputIsAnError) {
   EXPECT_THROW(delay_csr_from_lists(2, {0}, {1}, {1.f}, {0}), Error);
   EXPECT_THROW(delay_csr_from_lists(2, {0}, {1}, {1.f}, {256}), Error);
   EXPECT_THROW(delay_csr_from_lists(2, {0}, {2}, {1.f}, {1}), Error);
+  EXPECT_THROW(delay_csr_from_lists(DelayCsr::kMaxNeurons + 1, {}, {}, {}, {}), Error);  // 24-bit targets
+  // The packed word keeps the target and the delay apart at the extremes.
+  const DelayCsr big = delay_csr_from_lists(DelayCsr::kMaxNeurons, {0}, {int32_t(DelayCsr::kMaxNeurons - 1)}, {1.f}, {255});
+  EXPECT_EQ(big.target(0), DelayCsr::kMaxNeurons - 1);
+  EXPECT_EQ(big.delay(0), 255);
   const DelayCsr g = delay_csr_from_lists(2, {0}, {1}, {1.f}, {3});
   const LifPropagators p = make_propagators(NeuronParams{}, kDt);
   State s = make_state(g, {0.f, 0.f});

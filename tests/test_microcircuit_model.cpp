@@ -65,11 +65,11 @@ TEST(MicrocircuitModel, BuiltNetworkFollowsTheTables) {
   for (int64_t s = 0; s < m.neurons(); ++s) {
     const int b = pop_of(m, s);
     for (int64_t k = m.graph.ptr[s]; k < m.graph.ptr[s + 1]; ++k) {
-      const int a = pop_of(m, m.graph.target[k]);
+      const int a = pop_of(m, m.graph.target(k));
       ++count[a * kPops + b];
       w_sum[a][b] += m.graph.weight[k];
       EXPECT_TRUE(b % 2 == 0 ? m.graph.weight[k] >= 0.f : m.graph.weight[k] <= 0.f) << b;
-      d_sum[b % 2] += m.graph.delay[k] * c.dt;
+      d_sum[b % 2] += m.graph.delay(k) * c.dt;
       ++d_n[b % 2];
     }
   }
@@ -109,14 +109,13 @@ TEST(MicrocircuitModel, BuildIsReproducibleAcrossThreadCounts) {
   set_num_threads(2);
   const Microcircuit b = build_potjans(c);
   EXPECT_EQ(a.graph.ptr, b.graph.ptr);
-  EXPECT_EQ(a.graph.target, b.graph.target);
+  EXPECT_EQ(a.graph.syn, b.graph.syn);
   EXPECT_EQ(a.graph.weight, b.graph.weight);
-  EXPECT_EQ(a.graph.delay, b.graph.delay);
   EXPECT_EQ(a.v0, b.v0);
   set_num_threads(before);
   PotjansConfig other = c;
   other.seed = 4;
-  EXPECT_NE(build_potjans(other).graph.target, a.graph.target);
+  EXPECT_NE(build_potjans(other).graph.syn, a.graph.syn);
 }
 
 TEST(MicrocircuitModel, SmallNetworkRatesInBroadBoundsAndReproducible) {
@@ -193,7 +192,7 @@ TEST(MicrocircuitCli, WritesRatesAndRejectsBadFlags) {
   std::stringstream ss;
   ss << js.rdbuf();
   EXPECT_NE(ss.str().find("\"neurons\": 1544"), std::string::npos);
-  EXPECT_NE(ss.str().find("\"bytes_per_synapse\": 9"), std::string::npos);
+  EXPECT_NE(ss.str().find("\"bytes_per_synapse\": 8"), std::string::npos);
   for (const char* bad : {"--scale 1.5", "--scale 0.02 --background noise", "--scale 0.02 --time 0.05",
                           "--scale 0.02 --k-scale 0"}) {
     r = test::run_rsnn(std::string("microcircuit ") + bad + " --out " + out);

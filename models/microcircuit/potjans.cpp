@@ -151,9 +151,8 @@ void place_synapses(const PotjansConfig& cfg, Microcircuit& m, const std::vector
   counts.clear();
   counts.shrink_to_fit();
   const int64_t nnz = g.ptr[n];
-  g.target.resize(nnz);
+  g.syn.resize(nnz);
   g.weight.resize(nnz);
-  g.delay.resize(nnz);
   std::vector<int64_t> cursor(g.ptr.begin(), g.ptr.end() - 1);
   const double dt = cfg.dt;
   int bad_pair = -1;
@@ -174,16 +173,14 @@ void place_synapses(const PotjansConfig& cfg, Microcircuit& m, const std::vector
       int64_t pos;
 #pragma omp atomic capture
       pos = cursor[src]++;
-      g.target[pos] = static_cast<int32_t>(tgt);
+      g.syn[pos] = pack_synapse(static_cast<int32_t>(tgt), static_cast<int>(steps));
       g.weight[pos] = static_cast<float>(w);
-      g.delay[pos] = static_cast<uint8_t>(steps);
     });
   }
   RSNN_CHECK(bad_pair < 0, "microcircuit: pair ", kPopNames[plan[bad_pair].b], " -> ", kPopNames[plan[bad_pair].a],
              " drew a delay outside 1..255 steps or no weight of the source's sign in ", kMaxRedraws, " tries");
   struct Syn {
-    int32_t t;
-    uint8_t d;
+    uint32_t s;  // target << 8 | delay
     float w;
   };
 #pragma omp parallel
@@ -192,15 +189,10 @@ void place_synapses(const PotjansConfig& cfg, Microcircuit& m, const std::vector
 #pragma omp for schedule(dynamic, 64)
     for (int64_t s = 0; s < n; ++s) {
       row.clear();
-      for (int64_t k = g.ptr[s]; k < g.ptr[s + 1]; ++k) row.push_back({g.target[k], g.delay[k], g.weight[k]});
-      std::sort(row.begin(), row.end(), [](const Syn& x, const Syn& y) {
-        if (x.t != y.t) return x.t < y.t;
-        if (x.d != y.d) return x.d < y.d;
-        return x.w < y.w;
-      });
+      for (int64_t k = g.ptr[s]; k < g.ptr[s + 1]; ++k) row.push_back({g.syn[k], g.weight[k]});
+      std::sort(row.begin(), row.end(), [](const Syn& x, const Syn& y) { return x.s != y.s ? x.s < y.s : x.w < y.w; });
       for (size_t i = 0; i < row.size(); ++i) {
-        g.target[g.ptr[s] + i] = row[i].t;
-        g.delay[g.ptr[s] + i] = row[i].d;
+        g.syn[g.ptr[s] + i] = row[i].s;
         g.weight[g.ptr[s] + i] = row[i].w;
       }
     }
