@@ -11,6 +11,7 @@
 
 #include "models/microcircuit/analysis.h"
 #include "models/microcircuit/potjans.h"
+#include "runtime/hdf5_io.h"
 #include "runtime/threads.h"
 #include "tests/test_util.h"
 
@@ -161,6 +162,29 @@ TEST(MicrocircuitModel, StatisticsOfAKnownRecord) {
   EXPECT_NE(stats_csv(st).find("A,2,3,37.5,0.333333,1,0.25"), std::string::npos) << stats_csv(st);
 }
 
+TEST(MicrocircuitModel, SpikesIntoHdf5WithSampling) {
+  SpikeRecord rec;  // steps 0..3: neuron 1 at 0, neuron 0 at 1, neurons 0 and 2 at 3
+  rec.step_ptr = {0, 1, 2, 2, 4};
+  rec.neuron = {1, 0, 0, 2};
+  test::TempDir dir("rsnn_mc_h5");
+  const std::string path = dir.dir() + "/spikes.h5";
+  write_spikes_h5(path, rec, {0, 2, 3}, {"A", "B"}, 0.1, 0.5);  // records neuron 0 of A, 2 of B
+  H5File f = H5File::open_read(path);
+  EXPECT_EQ(f.read("/spikes/A/neuron").to_vector<int32_t>(), (std::vector<int32_t>{0, 0}));
+  const std::vector<double> ta = f.read("/spikes/A/time_ms").to_vector<double>();
+  ASSERT_EQ(ta.size(), 2u);
+  EXPECT_NEAR(ta[0], 0.2, 1e-12);
+  EXPECT_NEAR(ta[1], 0.4, 1e-12);
+  EXPECT_EQ(f.read("/spikes/B/neuron").to_vector<int32_t>(), (std::vector<int32_t>{0}));
+  EXPECT_EQ(f.get_attr_int("/spikes/A", "recorded"), 1);
+  EXPECT_EQ(f.get_attr_int("/spikes/A", "size"), 2);
+  EXPECT_EQ(f.get_attr_int("/", "steps"), 4);
+  f.close();
+  write_spikes_h5(path, rec, {0, 2, 3}, {"A", "B"}, 0.1, 1.0);
+  EXPECT_EQ(H5File::open_read(path).read("/spikes/A/neuron").to_vector<int32_t>(), (std::vector<int32_t>{1, 0, 0}));
+  EXPECT_THROW(write_spikes_h5(path, rec, {0, 2, 3}, {"A", "B"}, 0.1, 0.0), Error);
+}
+
 TEST(MicrocircuitModel, BadConfigIsAnError) {
   PotjansConfig c = small_config();
   c.scale = 0;
@@ -193,8 +217,11 @@ TEST(MicrocircuitCli, WritesRatesAndRejectsBadFlags) {
   ss << js.rdbuf();
   EXPECT_NE(ss.str().find("\"neurons\": 1544"), std::string::npos);
   EXPECT_NE(ss.str().find("\"bytes_per_synapse\": 8"), std::string::npos);
+  H5File h5 = H5File::open_read(out + "/spikes.h5");
+  EXPECT_TRUE(h5.is_dataset("/spikes/L23E/neuron"));
+  EXPECT_TRUE(h5.is_dataset("/spikes/L6I/time_ms"));
   for (const char* bad : {"--scale 1.5", "--scale 0.02 --background noise", "--scale 0.02 --time 0.05",
-                          "--scale 0.02 --k-scale 0"}) {
+                          "--scale 0.02 --k-scale 0", "--scale 0.02 --record-fraction 1.5"}) {
     r = test::run_rsnn(std::string("microcircuit ") + bad + " --out " + out);
     EXPECT_NE(r.rc, 0) << bad;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << bad << ": " << r.out;

@@ -1,10 +1,12 @@
 // Per-population spike statistics (contract in models/microcircuit/analysis.h).
 #include "models/microcircuit/analysis.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
 #include "runtime/error.h"
+#include "runtime/hdf5_io.h"
 
 namespace rsnn::mc {
 
@@ -60,6 +62,40 @@ std::vector<PopulationStats> population_stats(const SpikeRecord& rec, const std:
     s.synchrony = m > 0 ? (m2 - m * m) / m : NAN;
   }
   return out;
+}
+
+void write_spikes_h5(const std::string& path, const SpikeRecord& rec, const std::vector<int64_t>& offsets,
+                     const std::vector<std::string>& names, double dt_ms, double fraction) {
+  RSNN_CHECK(offsets.size() == names.size() + 1, "write_spikes_h5: ", names.size(), " names for ",
+             offsets.size(), " offsets");
+  RSNN_CHECK(fraction > 0 && fraction <= 1, "write_spikes_h5: fraction must be in (0, 1], got ", fraction);
+  const size_t P = names.size();
+  std::vector<int64_t> last(P);  // recorded neurons of p: offsets[p] .. last[p]
+  for (size_t p = 0; p < P; ++p)
+    last[p] = offsets[p] + static_cast<int64_t>(std::ceil(fraction * double(offsets[p + 1] - offsets[p])));
+  std::vector<std::vector<int32_t>> neuron(P);
+  std::vector<std::vector<double>> time(P);
+  for (int64_t t = 0; t < rec.steps(); ++t)
+    for (int64_t k = rec.step_ptr[t]; k < rec.step_ptr[t + 1]; ++k) {
+      const int32_t i = rec.neuron[k];
+      const size_t p = static_cast<size_t>(std::upper_bound(offsets.begin(), offsets.end(), i) - offsets.begin()) - 1;
+      RSNN_CHECK(i >= 0 && p < P, "write_spikes_h5: spike of neuron ", i, " outside the populations");
+      if (i >= last[p]) continue;
+      neuron[p].push_back(static_cast<int32_t>(i - offsets[p]));
+      time[p].push_back(double(t + 1) * dt_ms);
+    }
+  H5File f = H5File::create(path);
+  f.set_attr("/", "dt_ms", dt_ms);
+  f.set_attr("/", "steps", rec.steps());
+  for (size_t p = 0; p < P; ++p) {
+    const std::string g = "/spikes/" + names[p];
+    const int64_t m = static_cast<int64_t>(neuron[p].size());
+    f.write(g + "/neuron", Tensor::from_vector(neuron[p], {m}));
+    f.write(g + "/time_ms", Tensor::from_vector(time[p], {m}));
+    f.set_attr(g, "size", offsets[p + 1] - offsets[p]);
+    f.set_attr(g, "recorded", last[p] - offsets[p]);
+  }
+  f.close();
 }
 
 std::string stats_csv(const std::vector<PopulationStats>& stats) {

@@ -1,6 +1,7 @@
 // `rsnn microcircuit`: builds the Potjans & Diesmann cortical microcircuit at a scale factor,
 // simulates it (presimulation discarded), and writes per-population rates, CV of ISI and
-// synchrony (rates.csv) with the run's configuration and sizes (summary.json).
+// synchrony (rates.csv) with the run's configuration and sizes (summary.json), and the
+// recorded spikes (spikes.h5).
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -25,6 +26,7 @@ struct McArgs {
   double k_scale = -1;  // set only by --k-scale; otherwise --scale
   double time_ms = 1000, presim_ms = 500;
   std::string background = "poisson", out;
+  double record_fraction = 1.0;  // of each population's neurons into spikes.h5; 0: no file
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -98,6 +100,8 @@ void run(McArgs& a, const RunOptions& ro) {
   std::vector<std::string> names(mc::kPopNames.begin(), mc::kPopNames.end());
   const auto st = mc::population_stats(r.spikes, m.offsets, names, a.cfg.dt);
   write_text_atomic(a.out + "/rates.csv", mc::stats_csv(st));
+  if (a.record_fraction > 0)
+    mc::write_spikes_h5(a.out + "/spikes.h5", r.spikes, m.offsets, names, a.cfg.dt, a.record_fraction);
   write_text_atomic(a.out + "/summary.json", summary_json(a, m, st, build_s, sim_s, dev.is_cuda() ? "cuda" : "cpu"));
   std::cout << "population  rate_hz  cv_isi  synchrony\n";
   for (const auto& p : st)
@@ -118,7 +122,10 @@ Register reg([](CLI::App& app) {
   cmd->add_option("--presim", a->presim_ms, "discarded time before recording (ms)")->check(non_negative_number())->capture_default_str();
   cmd->add_option("--seed", a->cfg.seed, "seed of the network and the background")->capture_default_str();
   cmd->add_option("--background", a->background, "poisson or dc")->capture_default_str();
-  cmd->add_option("--out", a->out, "output folder (rates.csv, summary.json)")->required();
+  cmd->add_option("--record-fraction", a->record_fraction,
+                  "fraction of each population whose spikes go to spikes.h5 (0: none)")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--out", a->out, "output folder (rates.csv, summary.json, spikes.h5)")->required();
   add_run_options(cmd, *ro);
   cmd->callback([a, ro] { run(*a, *ro); });
 });
