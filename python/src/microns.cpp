@@ -166,7 +166,9 @@ void bind_variants(nb::module_& m) {
           return d;
         },
         "The 11 variants in canonical order: {'key', 'init', 'regularizer', 'distance'} columns.");
+}
 
+void bind_config(nb::module_& m) {
   nb::class_<TrainConfig>(m, "TrainConfig",
                           "One run's settings (models/microns/train.h); defaults are the "
                           "original notebook's.")
@@ -199,6 +201,9 @@ void bind_variants(nb::module_& m) {
       .def_rw("emd_lambda", &TrainConfig::emd_lambda)
       .def_rw("eval_each_epoch", &TrainConfig::eval_each_epoch);
 
+}
+
+void bind_regularizers(nb::module_& m) {
   nb::class_<RegSpec>(m, "Regularizer",
                       "A variant's penalty on W_rec (kind 'W', 'WD', 'WDC', 'WDC_EMD' or 'none').")
       .def_prop_ro("kind", [](const RegSpec& s) { return reg_kind_name(s.kind); })
@@ -422,6 +427,8 @@ void bind_microns(nb::module_& m) {
   nb::module_ s = m.def_submodule("microns", "The MICrONS-constrained RNNs (models/microns).");
   bind_field(s);
   bind_variants(s);
+  bind_config(s);
+  bind_regularizers(s);
   bind_tasks(s);
   bind_train(s);
   bind_graph(s);

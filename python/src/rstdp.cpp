@@ -202,6 +202,9 @@ void bind_layer3(nb::module_& m) {
   m.def("adapt_rates", &adapt_rates, nb::arg("correct_fraction"), nb::arg("wrong_fraction"),
         "Adaptive rates after a batch: reward rates x wrong fraction, punishment x correct.");
 
+}
+
+void bind_layer3_trainer(nb::module_& m) {
   nb::class_<Layer3Fast>(m, "Layer3Trainer",
                          "Layer 3 under R-STDP (the exact fast path); holds its own weights.")
       .def(nb::init<const Layer3&, int>(), nb::arg("layer"), nb::arg("batch") = 32)
@@ -326,6 +329,7 @@ void bind_rstdp(nb::module_& m) {
   bind_coding(s);
   bind_layers12(s);
   bind_layer3(s);
+  bind_layer3_trainer(s);
   bind_schedule(s);
 }
 
