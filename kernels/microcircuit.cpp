@@ -112,6 +112,7 @@ SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const
 
     const int P = team.P;
     const int64_t a = team.lo[j], b = team.lo[j + 1];
+    std::vector<philox::Words> block(static_cast<size_t>(b - a));  // this group of 4 steps' words
     for (int64_t t = 0; t < steps; ++t) {
       const int64_t now = step0 + t, slot0 = now % D;
       float* slot = &state.ring[slot0 * n];
@@ -120,8 +121,8 @@ SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const
       for (int64_t i = a; i < b; ++i) {
         int count = 0;
         if (drive.bg_lambda[i] > 0) {
-          const double u = philox::uniform_f64(drive.seed, poisson_stream(i), static_cast<uint64_t>(now));
-          count = poisson_count(u, drive.bg_lambda[i], exp_neg[i]);
+          if (t == 0 || (now & 3) == 0) block[i - a] = background_block(drive.seed, i, now);
+          count = poisson_count(background_uniform(block[i - a], now), drive.bg_lambda[i], exp_neg[i]);
         }
         const float input = step_input(slot[i], drive.bg_weight[i], count);
         slot[i] = 0.f;

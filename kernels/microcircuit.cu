@@ -54,7 +54,7 @@ __global__ void update_kernel(int64_t n, LifPropagators p, NeuronArrays a, float
   if (i >= n) return;
   int count = 0;
   if (a.bg_lambda[i] > 0) {
-    const double u = philox::uniform_f64(seed, poisson_stream(i), static_cast<uint64_t>(now));
+    const double u = background_uniform(background_block(seed, i, now), now);
     count = poisson_count(u, a.bg_lambda[i], a.exp_neg[i]);
   }
   const float input = step_input(slot[i], a.bg_weight[i], count);

@@ -57,7 +57,7 @@ struct Drive {
   std::vector<float> i_dc;       // [n] pA
   std::vector<double> bg_lambda; // [n] expected Poisson events per step (rate * dt); 0 = none
   std::vector<float> bg_weight;  // [n] pA per event
-  uint64_t seed = 0;             // keys the Poisson draws: (seed, neuron, global step)
+  uint64_t seed = 0;             // keys the Poisson draws: (seed, neuron, global step / 4)
   void validate(int64_t n, const std::string& what) const;
 };
 

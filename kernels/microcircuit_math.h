@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "runtime/hd.h"
+#include "runtime/philox.h"
 
 namespace rsnn::mc {
 
@@ -71,9 +72,17 @@ RSNN_HD int poisson_count(double u, double lam, double exp_neg_lam) {
   return k;
 }
 
-// The Philox stream of neuron n's background: one uniform per step (index = global step).
+// The Philox stream of neuron n's background.
 RSNN_HD uint64_t poisson_stream(int64_t n) {
   return (uint64_t(0x6D63) << 48) | static_cast<uint64_t>(n);  // 0x6D63 = "mc"
+}
+// Neuron n's background uniform in global step t is 32-bit word t % 4 of Philox block t / 4
+// of its stream, so one block serves four steps (the optimized CPU loop keeps it).
+RSNN_HD philox::Words background_block(uint64_t seed, int64_t n, int64_t t) {
+  return philox::block(seed, poisson_stream(n), static_cast<uint64_t>(t) >> 2);
+}
+RSNN_HD double background_uniform(const philox::Words& w, int64_t t) {
+  return (static_cast<double>(w.v[t & 3]) + 0.5) * (1.0 / 4294967296.0);  // in (0, 1)
 }
 
 }  // namespace rsnn::mc

@@ -163,7 +163,7 @@ SimResult simulate_reference(const DelayCsr& g, const LifPropagators& p, const D
     for (int64_t i = 0; i < n; ++i) {
       int count = 0;
       if (drive.bg_lambda[i] > 0) {
-        const double u = philox::uniform_f64(drive.seed, poisson_stream(i), static_cast<uint64_t>(now));
+        const double u = background_uniform(background_block(drive.seed, i, now), now);
         count = poisson_count(u, drive.bg_lambda[i], exp_neg[i]);
       }
       const float input = step_input(slot[i], drive.bg_weight[i], count);

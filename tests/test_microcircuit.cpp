@@ -213,9 +213,11 @@ TEST(Microcircuit, OptimizedMatchesReferenceOnAnyThreadCount) {
   ASSERT_GT(ref.spikes.neuron.size(), 500u);  // the network is active
   for (int threads : {1, 2, 3, 7}) {
     State s = make_state(g, v0_of(n, 5));
-    // Split into two calls: the global step keys the Poisson draws and the ring slots.
-    SimResult a = mc::detail::simulate_cpu_threads(g, p, d, s, T / 3, rec, threads);
-    const SimResult b = mc::detail::simulate_cpu_threads(g, p, d, s, T - T / 3, rec, threads);
+    // Split into two calls, inside a group of 4 steps (one Philox block): the global step
+    // keys the Poisson draws and the ring slots.
+    const int64_t T1 = 201;
+    SimResult a = mc::detail::simulate_cpu_threads(g, p, d, s, T1, rec, threads);
+    const SimResult b = mc::detail::simulate_cpu_threads(g, p, d, s, T - T1, rec, threads);
     for (size_t k = 1; k < b.spikes.step_ptr.size(); ++k)
       a.spikes.step_ptr.push_back(b.spikes.step_ptr[k] + static_cast<int64_t>(a.spikes.neuron.size()));
     a.spikes.neuron.insert(a.spikes.neuron.end(), b.spikes.neuron.begin(), b.spikes.neuron.end());
