@@ -59,7 +59,8 @@ def originals(out):
     ]
     for k, (name, N, C, T, act, som_N, taus, xor) in enumerate(specs):
         var = original(np.random.RandomState(k + 1), N, C, T, act, som_N, taus, xor)
-        scipy.io.savemat(os.path.join(out, name + '.mat'), var)
+        # MATLAB's own `save` compresses (v7); scipy's default does not: one of each.
+        scipy.io.savemat(os.path.join(out, name + '.mat'), var, do_compression=name.startswith('mante'))
         for f in ('w', 'w_in', 'w_out', 'taus_gaus'):
             np.save(os.path.join(out, name + '_' + f + '.npy'), var[f])
 
@@ -144,6 +145,7 @@ def bad(out):
     cases['cell_w_in'] = v
     v = base(); v['som_N'] = 50; cases['big_som_N'] = v
     v = base(); v['o'] = np.zeros((10, 1)); cases['shape_o'] = v
+    v = base(); v['w'] = np.zeros((600, 600), np.float32); cases['big_w'] = v  # refused before its data is read
     for name, var in cases.items():
         scipy.io.savemat(os.path.join(out, name + '.mat'), var)
 

@@ -280,6 +280,7 @@ TEST(RateMat, MalformedModelsAreOneLineErrors) {
       {"cell_w_in", {"'w_in'", "cell"}},
       {"big_som_N", {"'som_N'"}},
       {"shape_o", {"'o'", "shape"}},
+      {"big_w", {"'w'", "shape 600x600", "at most 36 elements"}},
   };
   for (const auto& [name, parts] : cases) {
     SCOPED_TRACE(name);

@@ -82,13 +82,28 @@ class MatIn {
   MatIn& operator=(const MatIn&) = delete;
 
   const std::string& path() const { return path_; }
+  // A damaged header must not make matio allocate or read gigabytes: the dimensions are
+  // checked before the data is read.
+  void check_size(const std::string& name, double max_elements) const {
+    VarPtr info(Mat_VarReadInfo(f_, name.c_str()));
+    RSNN_CHECK(info, path_, ": cannot read field '", name, "'", matio_reason());
+    RSNN_CHECK(info->rank >= 0 && info->rank <= 8 && (info->rank == 0 || info->dims), path_, ": field '", name,
+               "' has ", info->rank, " dimensions");
+    double n = 1;
+    std::vector<size_t> dims;
+    for (int i = 0; i < info->rank; ++i) n *= double(info->dims[i]), dims.push_back(info->dims[i]);
+    RSNN_CHECK(n <= max_elements, path_, ": field '", name, "' has shape ", dims_str(dims), " (", n,
+               " elements), expected at most ", max_elements, " elements");
+  }
   bool has(const std::string& name) const {
     return std::find(names_.begin(), names_.end(), name) != names_.end();
   }
 
-  MatValue read(const std::string& name) const {
+  // max_elements: the most this field may hold (its expected size where known).
+  MatValue read(const std::string& name, double max_elements = 1e8) const {
     RSNN_CHECK(has(name), path_, ": missing field '", name, "'");
     g_matio_last.clear();
+    check_size(name, max_elements);
     VarPtr var(Mat_VarRead(f_, name.c_str()));
     RSNN_CHECK(var, path_, ": cannot read field '", name, "'", matio_reason());
     MatValue out;
@@ -152,7 +167,9 @@ class Fields {
   // alternative shape may be given (e.g. (T-1)x1 or 1x(T-1)).
   std::vector<double> matrix(const std::string& name, std::vector<size_t> want,
                              std::vector<size_t> alt = {}, bool finite = true) const {
-    const MatValue v = numeric(name);
+    double expected = 1;
+    for (size_t d : want) expected *= double(d);
+    const MatValue v = numeric(name, expected);
     RSNN_CHECK(v.dims == want || (!alt.empty() && v.dims == alt), in_.path(), ": field '", name,
                "' has shape ", dims_str(v.dims), ", expected ", dims_str(want),
                alt.empty() ? "" : " or " + dims_str(alt));
@@ -203,8 +220,8 @@ class Fields {
   bool is_char(const std::string& name) const { return in_.read(name).is_char; }
 
  private:
-  MatValue numeric(const std::string& name) const {
-    MatValue v = in_.read(name);
+  MatValue numeric(const std::string& name, double max_elements) const {
+    MatValue v = in_.read(name, max_elements);
     RSNN_CHECK(!v.is_char, in_.path(), ": field '", name, "' is text, expected numbers");
     return v;
   }
