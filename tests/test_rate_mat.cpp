@@ -129,23 +129,30 @@ TEST(RateMat, RoundTripV5AndV73) {
 }
 
 TEST(RateMat, GridResultIsStoredInPlaceKeepingEveryField) {
-  test::TempDir dir("rsnn_rate_mat_grid");
-  RateModel m = small_trained(TaskKind::go_nogo, 6);
+  for (MatVersion v : {MatVersion::v5, MatVersion::v73}) {
+    SCOPED_TRACE(v == MatVersion::v5 ? "v5" : "v7.3");
+    test::TempDir dir("rsnn_rate_mat_grid");
+    RateModel m = small_trained(TaskKind::go_nogo, 6);
   m.scaling_factors.clear();
   m.all_perfs.clear();
   m.opt_scaling_factor = NAN;
-  const std::string path = dir.path("m.mat");
-  export_matlab(path, m);
-  EXPECT_TRUE(std::isnan(load_rate_model(path).opt_scaling_factor));
-  m.scaling_factors = {20, 40};
-  m.all_perfs = {0.25, 0.5};
-  m.opt_scaling_factor = 40;
-  mat_store_grid_result(path, m);
-  m.scaling_factors = {20, 40};  // a second store replaces, never duplicates
-  m.all_perfs = {0.75, 0.5};
-  m.opt_scaling_factor = 20;
-  mat_store_grid_result(path, m);
-  expect_same_model(m, load_rate_model(path));
+    const std::string path = dir.path("m.mat");
+    export_matlab(path, m, v);
+    EXPECT_TRUE(std::isnan(load_rate_model(path).opt_scaling_factor));
+    m.scaling_factors = {20, 40};
+    m.all_perfs = {0.25, 0.5};
+    m.opt_scaling_factor = 40;
+    mat_store_grid_result(path, m);
+    m.scaling_factors = {20, 40};  // a second store replaces, never duplicates
+    m.all_perfs = {0.75, 0.5};
+    m.opt_scaling_factor = 20;
+    mat_store_grid_result(path, m);
+    std::ifstream f(path, std::ios::binary);  // the version is kept
+    char head[20] = {0};
+    f.read(head, 19);
+    EXPECT_EQ(std::string(head), v == MatVersion::v5 ? "MATLAB 5.0 MAT-file" : "MATLAB 7.3 MAT-file");
+    expect_same_model(m, load_rate_model(path));
+  }
 }
 
 TEST(RateMat, OriginalFormatModelsLoad) {
