@@ -8,6 +8,8 @@ layout of the original rkim35/spikeRNN rate/main.py (spec rate-to-spiking.md sec
   check MAT TASK K   assert the original's shapes and types in a MAT written by rsnn
                      (K > 0: also the grid-search fields)
   bad OUT            malformed models, one defect each
+  oldv73 H5 MAT      H5 in the layout of rsnn's own v7.3 export before libmatio (HDF5 with the
+                     512-byte MAT header, MATLAB_class attributes, column-major data)
 """
 import os
 import sys
@@ -150,6 +152,32 @@ def bad(out):
         scipy.io.savemat(os.path.join(out, name + '.mat'), var)
 
 
+def oldv73(h5, mat):
+    import h5py
+    with h5py.File(h5, 'r') as src, h5py.File(mat, 'w', userblock_size=512) as f:
+        def put(name, arr, cls, decode=0):
+            ds = f.create_dataset(name, data=np.asarray(arr).T)  # column-major: dims reversed
+            t = h5py.h5t.C_S1.copy()  # as that writer: NULLTERM strings of strlen bytes
+            t.set_size(len(cls))
+            t.set_strpad(h5py.h5t.STR_NULLTERM)
+            a = h5py.h5a.create(ds.id, b'MATLAB_class', t, h5py.h5s.create(h5py.h5s.SCALAR))
+            a.write(np.array(cls.encode(), dtype='S%d' % len(cls)), mtype=t)
+            if decode:
+                ds.attrs['MATLAB_int_decode'] = np.int32(decode)
+        for k in ('w', 'w0', 'm', 'som_m', 'w_in', 'w_out', 'taus_gaus', 'taus_gaus0'):
+            put(k, np.float32(src[k][()]), 'single')
+        for k in ('b_out', 'N', 'som_N', 'tr'):
+            put(k, np.array([[float(src[k][()])]]), 'double')
+        put('taus', np.atleast_2d(src['taus'][()]).astype(float), 'double')
+        put('exc', src['exc'][()].astype(np.uint8), 'logical', 1)
+        put('inh', src['inh'][()].astype(np.uint8), 'logical', 1)
+        act = src['activation'][()].decode()
+        put('activation', np.array([[ord(c) for c in act]], dtype=np.uint16), 'char', 2)
+    header = b'MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Dec  7 00:00:00 2026 HDF5 schema 1.00 .'
+    with open(mat, 'r+b') as fh:
+        fh.write(header.ljust(116, b' ') + b'\0' * 8 + b'\x00\x02IM')
+
+
 if __name__ == '__main__':
     cmd = sys.argv[1]
     if cmd == 'originals':
@@ -160,5 +188,7 @@ if __name__ == '__main__':
         sys.exit(check(sys.argv[2], sys.argv[3], int(sys.argv[4])))
     elif cmd == 'bad':
         bad(sys.argv[2])
+    elif cmd == 'oldv73':
+        oldv73(sys.argv[2], sys.argv[3])
     else:
         sys.exit('unknown command ' + cmd)

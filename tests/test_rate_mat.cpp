@@ -207,6 +207,28 @@ TEST(RateMat, OriginalFormatModelsLoad) {
   EXPECT_NE(se.out.find("mante LIF network (N 12, 1/lambda 30)"), std::string::npos) << se.out;
 }
 
+// rsnn's own v7.3 exports from before libmatio (the issue: "cannot even re-load its own v7.3
+// export") load, and give the network they were made from.
+TEST(RateMat, OldRsnnV73ExportLoads) {
+  SKIP_WITHOUT_SCIPY();
+  test::TempDir dir("rsnn_rate_mat_old");
+  RateModel m = small_trained(TaskKind::xor_task, 8);
+  const std::string h5 = dir.path("m.h5"), mat = dir.path("old.mat");
+  save_rate_model(h5, m);
+  const test::CmdResult r = fixture("oldv73 " + h5 + " " + mat);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const RateModel a = load_rate_model(h5), b = load_rate_model(mat);
+  EXPECT_EQ(b.task.kind, TaskKind::xor_task);
+  EXPECT_EQ(b.net.w.to_vector<float>(), a.net.w.to_vector<float>());
+  EXPECT_EQ(b.net.w_in.to_vector<float>(), a.net.w_in.to_vector<float>());
+  EXPECT_EQ(b.net.som_m.to_vector<float>(), a.net.som_m.to_vector<float>());
+  EXPECT_EQ(b.net.inh, a.net.inh);
+  EXPECT_EQ(b.net.cfg.taus, a.net.cfg.taus);
+  EXPECT_EQ(b.tr, a.tr);
+  const EvalResult ea = evaluate_rate(a.net, a.task, a.loss, 3, 0, 4), eb = evaluate_rate(b.net, b.task, b.loss, 3, 0, 4);
+  EXPECT_EQ(eb.o.to_vector<float>(), ea.o.to_vector<float>());
+}
+
 // The issue's "done when": an original-format Go-NoGo .mat gives the same grid-search factor
 // and performances as the same model in rsnn's HDF5; the results go into the .mat as the
 // original appends them, every other field kept.

@@ -111,7 +111,8 @@ class MatIn {
     while (out.dims.size() > 2 && out.dims.back() == 1) out.dims.pop_back();
     RSNN_CHECK(!var->isComplex, path_, ": field '", name, "' is complex, expected real values");
     const size_t n = out.numel();
-    RSNN_CHECK(n == 0 || var->data, path_, ": field '", name, "' has no data");
+    RSNN_CHECK(n == 0 || var->data, path_, ": field '", name,
+               "' has no data libmatio can read (a missing or unknown MATLAB_class)");
     switch (var->class_type) {
       case MAT_C_DOUBLE: out.cls = "double"; convert<double>(var->data, n, out.v); break;
       case MAT_C_SINGLE: out.cls = "single"; convert<float>(var->data, n, out.v); break;
