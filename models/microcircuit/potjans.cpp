@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "models/microcircuit/potjans.h"
 #include "runtime/error.h"
@@ -51,8 +52,9 @@ double full_indegree(int a, int b) {
 // normal(mean, sd) redrawn until accept(x) holds; attempt r uses its own stream. NaN when no
 // draw is admissible (the caller reports it outside its parallel region).
 template <class Accept>
-double redrawn_normal(uint64_t seed, Purpose what, int pair, uint64_t k, double mean, double sd, Accept accept) {
-  for (int r = 0; r < kMaxRedraws; ++r) {
+double redrawn_normal(uint64_t seed, Purpose what, int pair, uint64_t k, double mean, double sd, Accept accept,
+                      int first_attempt) {
+  for (int r = first_attempt; r < kMaxRedraws; ++r) {
     const double x = mean + sd * philox::normal(seed, stream_of(what, pair, r), k);
     if (accept(x)) return x;
   }
@@ -65,6 +67,15 @@ struct PairPlan {
   double w = 0, w_sd = 0;  // pA
   double d = 0, d_sd = 0;  // ms
 };
+
+// Two independent standard normals from one Philox block (both Box-Muller outputs): the
+// first draws of a synapse's weight and delay.
+std::pair<double, double> normal_pair(uint64_t seed, uint64_t stream, uint64_t k) {
+  const philox::Words w = philox::block(seed, stream, k);
+  const double r = std::sqrt(-2.0 * std::log(philox::to_unit_double(w.v[0], w.v[1])));
+  const double a = 6.283185307179586 * philox::to_unit_double(w.v[2], w.v[3]);
+  return {r * std::cos(a), r * std::sin(a)};
+}
 
 // Uniform integer in [0, n) from 32 random bits (multiply-shift; bias below n / 2^32).
 int64_t pick(uint32_t bits, int64_t n) { return static_cast<int64_t>((uint64_t(bits) * uint64_t(n)) >> 32); }
@@ -161,9 +172,13 @@ void place_synapses(const PotjansConfig& cfg, Microcircuit& m, const std::vector
     const PairPlan& pp = plan[q];
     const int pair = static_cast<int>(q);
     for_each_synapse(cfg, m, pp, pair, [&](int64_t k, int64_t src, int64_t tgt, bool exc) {
-      const double w = redrawn_normal(cfg.seed, kWeight, pair, k, pp.w, pp.w_sd,
-                                      [exc](double x) { return exc ? x >= 0 : x <= 0; });
-      const double d = redrawn_normal(cfg.seed, kDelay, pair, k, pp.d, pp.d_sd, [dt](double x) { return x >= dt; });
+      // First draws from one block; a rejected one is redrawn from its own streams.
+      const auto sign_ok = [exc](double x) { return exc ? x >= 0 : x <= 0; };
+      const auto delay_ok = [dt](double x) { return x >= dt; };
+      const auto [zw, zd] = normal_pair(cfg.seed, stream_of(kWeight, pair, 0), static_cast<uint64_t>(k));
+      double w = pp.w + pp.w_sd * zw, d = pp.d + pp.d_sd * zd;
+      if (!sign_ok(w)) w = redrawn_normal(cfg.seed, kWeight, pair, k, pp.w, pp.w_sd, sign_ok, 1);
+      if (!delay_ok(d)) d = redrawn_normal(cfg.seed, kDelay, pair, k, pp.d, pp.d_sd, delay_ok, 1);
       const double steps = std::round(d / dt);
       if (!(steps >= 1 && steps <= 255) || std::isnan(w)) {  // no throw inside the region
 #pragma omp atomic write
