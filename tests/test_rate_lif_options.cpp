@@ -215,3 +215,30 @@ TEST(RateLifOptions, CliSweepsTrefAndRecordsIpscTd0AndW) {
   EXPECT_NE(bad.rc, 0);
   EXPECT_NE(bad.out.find("--tref"), std::string::npos) << bad.out;
 }
+
+// The grid search takes the synapse and the refractory period too: its result is the
+// library's grid search under the same LIF parameters.
+TEST(RateLifOptions, GridSearchTakesSynapseAndTref) {
+  test::TempDir dir("rsnn_lif_opts_grid");
+  RateModel m;
+  m.net = small_net(16);
+  m.task = task_defaults(TaskKind::go_nogo);
+  const std::string model = dir.path("m.h5");
+  save_rate_model(model, m);
+  const test::CmdResult gs = test::run_rsnn("spiking grid-search --model " + model +
+                                            " --scaling-factors 10,20,40 --trials 6 --downsample 4 --threads 2 "
+                                            "--synapse single --tref 5 --device cpu");
+  ASSERT_EQ(gs.rc, 0) << gs.out;
+  EXPECT_NE(gs.out.find("single-exponential synapse, tref 5 ms"), std::string::npos) << gs.out;
+  GridSearchConfig cfg;
+  cfg.scaling_factors = {10, 20, 40};
+  cfg.n_trials = 6;
+  cfg.lif.downsample = 4;
+  cfg.lif.tr = 0;
+  cfg.lif.tref = 0.005;
+  const GridSearchResult want = grid_search(m.net, m.task, cfg);
+  EXPECT_EQ(load_rate_model(model).all_perfs, want.all_perfs);
+  const test::CmdResult bad = test::run_rsnn("spiking grid-search --model " + model + " --tref 1,2 --force");
+  EXPECT_NE(bad.rc, 0);
+  EXPECT_NE(bad.out.find("--tref: the grid search takes one value"), std::string::npos) << bad.out;
+}

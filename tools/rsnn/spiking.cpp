@@ -68,8 +68,35 @@ bool use_cuda_for(const RunOptions& run) {
   return d.is_cuda();
 }
 
+std::string num(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// "a,b,c" of finite numbers >= 0 (flag names the option in the error).
+std::vector<double> parse_list(const std::string& text, const char* flag) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    size_t pos = 0;
+    double v = NAN;
+    try {
+      v = std::stod(part, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    RSNN_CHECK(pos == part.size() && pos > 0 && std::isfinite(v) && v >= 0, flag, ": '", part,
+               "' is not a number >= 0 (expected a comma-separated list)");
+    out.push_back(v);
+  }
+  RSNN_CHECK(!out.empty(), flag, ": no values");
+  return out;
+}
+
 struct GridArgs {
-  std::string model, factors = "20:5:75";
+  std::string model, factors = "20:5:75", synapse = "double", tref = "2";
   int trials = 100, downsample = 1;
   uint64_t seed = 1;
   bool force = false, mat = false;
@@ -86,6 +113,12 @@ void run_grid(const GridArgs& a) {
   cfg.n_trials = a.trials;
   cfg.seed = a.seed;
   cfg.lif.downsample = a.downsample;
+  RSNN_CHECK(a.synapse == "double" || a.synapse == "single", "--synapse must be double or single, got '",
+             a.synapse, "'");
+  if (a.synapse == "single") cfg.lif.tr = 0;  // the original's tr = 0: single exponential
+  const std::vector<double> tref = parse_list(a.tref, "--tref");
+  RSNN_CHECK(tref.size() == 1, "--tref: the grid search takes one value (ms), got ", tref.size());
+  cfg.lif.tref = tref[0] / 1000;
   cfg.use_cuda = use_cuda_for(a.run);
   const std::vector<std::string> models = model_files(a.model);
   for (const std::string& path : models) {  // every result goes beside its model
@@ -100,7 +133,9 @@ void run_grid(const GridArgs& a) {
       continue;
     }
     std::cout << path << ": " << cfg.scaling_factors.size() << " scaling factors x " << a.trials
-              << " " << m.task.name() << " trials on " << (cfg.use_cuda ? "cuda" : "cpu") << std::endl;
+              << " " << m.task.name() << " trials on " << (cfg.use_cuda ? "cuda" : "cpu")
+              << (a.synapse == "single" ? ", single-exponential synapse" : "")
+              << (a.tref != "2" ? ", tref " + num(tref[0]) + " ms" : "") << std::endl;
     ProgressBar bar("grid search", int64_t(cfg.scaling_factors.size()) * a.trials, "trial");
     GridSearchResult r = grid_search(m.net, m.task, cfg, [&](int64_t done, int64_t) { bar.update(done); });
     bar.finish();
@@ -136,33 +171,6 @@ struct EvalArgs {
   uint64_t seed = 7;
   RunOptions run;
 };
-
-std::string num(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-
-// "a,b,c" of finite numbers >= 0 (flag names the option in the error).
-std::vector<double> parse_list(const std::string& text, const char* flag) {
-  std::vector<double> out;
-  std::stringstream ss(text);
-  std::string part;
-  while (std::getline(ss, part, ',')) {
-    size_t pos = 0;
-    double v = NAN;
-    try {
-      v = std::stod(part, &pos);
-    } catch (const std::exception&) {
-      pos = 0;
-    }
-    RSNN_CHECK(pos == part.size() && pos > 0 && std::isfinite(v) && v >= 0, flag, ": '", part,
-               "' is not a number >= 0 (expected a comma-separated list)");
-    out.push_back(v);
-  }
-  RSNN_CHECK(!out.empty(), flag, ": no values");
-  return out;
-}
 
 // The LIF options of the original's LIF_network_fnc.m: synapse shape (tr = 0: single
 // exponential), refractory period, optogenetic-style stimulation.
@@ -293,6 +301,8 @@ Register reg([](CLI::App& app) {
   gs->add_option("--trials", g.trials, "trials per scaling factor")->capture_default_str();
   gs->add_option("--seed", g.seed, "seed of the trials and the LIF noise")->capture_default_str();
   gs->add_option("--downsample", g.downsample, "LIF time-step multiplier (1 = 0.05 ms)")->capture_default_str();
+  gs->add_option("--synapse", g.synapse, "synaptic filter: double (rise 2 ms) or single (exponential decay only)")->capture_default_str();
+  gs->add_option("--tref", g.tref, "refractory period in ms")->capture_default_str();
   gs->add_flag("--force", g.force, "redo models that already have opt_scaling_factor");
   gs->add_flag("--mat", g.mat, "with an .h5 model: also write the updated MAT-file (v5) export (a .mat model is always updated in place)");
   add_run_options(gs, g.run);
