@@ -233,6 +233,8 @@ TEST(HardeningCli, InstalledProgramRunsFromAnyDirectory) {
   ASSERT_EQ(rc, 0) << std::string((std::istreambuf_iterator<char>(ilog)), {});
   EXPECT_TRUE(fs::exists(prefix + "/bin/rsnn"));
   EXPECT_TRUE(fs::exists(prefix + "/share/rsnn/barrel/Exc_AlltoAll_prob.csv"));
+  for (const char* script : {"plot_rate.py", "plot_barrel.py", "plot_microns.py", "plot_rstdp.py"})
+    EXPECT_TRUE(fs::exists(prefix + "/share/rsnn/" + script)) << script;
   fs::create_directories(dir.path("work"));
   const std::string cmd = "cd " + dir.path("work") + " && env -u RSNN_DATA_DIR " + prefix + "/bin/rsnn " +
                           kTinyBarrel + " --out run > log.txt 2>&1";
