@@ -69,4 +69,10 @@ std::vector<float> distance_star(const std::vector<int64_t>& positions_Nx3, int 
   return pairwise(coords, N);
 }
 
+StarCoords parse_star_coords(const std::string& s, const char* what) {
+  if (s == "coded") return StarCoords::coded;
+  if (s == "intended") return StarCoords::intended;
+  RSNN_FAIL(what, ": expected coded or intended, got '", s, "'");
+}
+
 }  // namespace rsnn::microns

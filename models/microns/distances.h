@@ -2,6 +2,7 @@
 // pdist euclidean, distance_power 1, cast to float32, zero diagonal, N*N row-major.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace rsnn::microns {
@@ -15,5 +16,7 @@ std::vector<float> distance_grid(int nx, int ny, int nz);
 // Each coordinate row is min-max normalized to [0,1] before the distances.
 enum class StarCoords { coded, intended };
 std::vector<float> distance_star(const std::vector<int64_t>& positions_Nx3, int N, StarCoords);
+// "coded" or "intended"; anything else is an error naming `what` (a flag or argument).
+StarCoords parse_star_coords(const std::string& s, const char* what);
 
 }  // namespace rsnn::microns

@@ -152,4 +152,11 @@ std::vector<float> glorot_uniform(int fan_in, int fan_out, uint64_t seed, uint64
   return w;
 }
 
+BioSource parse_bio_source(const std::string& s, const char* what) {
+  if (s == "corr-sttc") return BioSource::corr_sttc;
+  if (s == "precision-sttc") return BioSource::precision_sttc;
+  if (s == "sttc-only") return BioSource::sttc_only;
+  RSNN_FAIL(what, ": expected corr-sttc, precision-sttc or sttc-only, got '", s, "'");
+}
+
 }  // namespace rsnn::microns

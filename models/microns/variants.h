@@ -29,6 +29,8 @@ const Variant& variant(const std::string& key);
 // Spec §1a: W_bio for simulation `sim` (N*N float32, row-major, W[i,j] = i -> j). The
 // lognormal draw is keyed by (seed, sim). Computed in double, cast to float at the end.
 std::vector<float> bio_weights(const Field& f, BioSource src, uint64_t seed, int sim);
+// "corr-sttc", "precision-sttc" or "sttc-only"; anything else is an error naming `what`.
+BioSource parse_bio_source(const std::string& s, const char* what);
 // The same construction from a given N*N lognormal matrix L (bio_weights draws it).
 std::vector<float> bio_weights_from(const Field& f, BioSource src, const std::vector<double>& L);
 

@@ -61,19 +61,6 @@ std::vector<uint8_t> adjacency(const Array& a, int* N) {
   return out;
 }
 
-StarCoords parse_star(const std::string& s) {
-  if (s == "coded") return StarCoords::coded;
-  if (s == "intended") return StarCoords::intended;
-  RSNN_FAIL("star: '", s, "' (expected coded or intended)");
-}
-
-BioSource parse_bio(const std::string& s) {
-  if (s == "corr-sttc") return BioSource::corr_sttc;
-  if (s == "precision-sttc") return BioSource::precision_sttc;
-  if (s == "sttc-only") return BioSource::sttc_only;
-  RSNN_FAIL("bio: '", s, "' (expected corr-sttc, precision-sttc or sttc-only)");
-}
-
 void bind_field(nb::module_& m) {
   nb::class_<Field>(m, "Field",
                     "A MICrONS field folder, loaded and checked. Matrices are NumPy views of the "
@@ -130,7 +117,7 @@ void bind_field(nb::module_& m) {
         nb::arg("nx"), nb::arg("ny"), nb::arg("nz"), "Euclidean distances (N, N) of the grid.");
   m.def("distance_star",
         [](const Field& f, const std::string& coords) {
-          return array_from(distance_star(f.positions, f.N, parse_star(coords)),
+          return array_from(distance_star(f.positions, f.N, parse_star_coords(coords, "star")),
                             {size_t(f.N), size_t(f.N)});
         },
         nb::arg("field"), nb::arg("coords") = "coded",
@@ -193,9 +180,9 @@ void bind_config(nb::module_& m) {
                             : c.bio == BioSource::precision_sttc ? "precision-sttc"
                                                                  : "sttc-only";
                    },
-                   [](TrainConfig& c, const std::string& s) { c.bio = parse_bio(s); })
+                   [](TrainConfig& c, const std::string& s) { c.bio = parse_bio_source(s, "bio"); })
       .def_prop_rw("star", [](const TrainConfig& c) { return c.star == StarCoords::coded ? "coded" : "intended"; },
-                   [](TrainConfig& c, const std::string& s) { c.star = parse_star(s); })
+                   [](TrainConfig& c, const std::string& s) { c.star = parse_star_coords(s, "star"); })
       .def_rw("l1_apply_lambda", &TrainConfig::l1_apply_lambda)
       .def_rw("lambda_", &TrainConfig::lambda, "regu_strength (lambda)")
       .def_rw("emd_lambda", &TrainConfig::emd_lambda)
@@ -261,7 +248,7 @@ void bind_regularizers(nb::module_& m) {
         "The initial W_rec (N, N) float32 of config's variant, as the trainer draws it.");
   m.def("bio_weights",
         [](const Field& f, const std::string& bio, uint64_t seed, int sim) {
-          return array_from(bio_weights(f, parse_bio(bio), seed, sim), {size_t(f.N), size_t(f.N)});
+          return array_from(bio_weights(f, parse_bio_source(bio, "bio"), seed, sim), {size_t(f.N), size_t(f.N)});
         },
         nb::arg("field"), nb::arg("bio") = "corr-sttc", nb::arg("seed") = 1, nb::arg("sim") = 0,
         "W_bio (N, N) float32 of simulation `sim` (spec §1a).");

@@ -61,19 +61,6 @@ void add_run_options(CLI::App* c, RunOptions& o) {
   add_null_options(c, o.null, true);
 }
 
-StarCoords parse_star(const std::string& s) {
-  if (s == "coded") return StarCoords::coded;
-  if (s == "intended") return StarCoords::intended;
-  RSNN_FAIL("--star: expected coded or intended, got '", s, "'");
-}
-
-BioSource parse_bio(const std::string& s) {
-  if (s == "corr-sttc") return BioSource::corr_sttc;
-  if (s == "precision-sttc") return BioSource::precision_sttc;
-  if (s == "sttc-only") return BioSource::sttc_only;
-  RSNN_FAIL("--bio: expected corr-sttc, precision-sttc or sttc-only, got '", s, "'");
-}
-
 Field load_field_checked(const FieldOptions& o) {
   LoadOptions lo;
   lo.positions_path = o.positions;
@@ -114,8 +101,8 @@ TrainConfig make_config(const TrainOptions& o, int task, const std::string& key,
   c.noise = o.noise;
   c.lr = o.lr;
   c.sign_constraint = o.sign_constraint;
-  c.bio = parse_bio(o.bio);
-  c.star = parse_star(o.star);
+  c.bio = parse_bio_source(o.bio, "--bio");
+  c.star = parse_star_coords(o.star, "--star");
   c.l1_apply_lambda = o.l1_lambda;
   c.lambda = o.lambda;
   c.emd_lambda = o.emd_lambda;

@@ -54,8 +54,6 @@ void add_null_options(CLI::App* c, NullOptions& o, bool with_cache);
 void add_run_options(CLI::App* c, RunOptions& o);
 
 microns::Field load_field_checked(const FieldOptions& o);
-microns::StarCoords parse_star(const std::string& s);
-microns::BioSource parse_bio(const std::string& s);
 // A TrainConfig from the options (validated: positive sizes, finite rates).
 microns::TrainConfig make_config(const TrainOptions& o, int task, const std::string& key,
                                  int sim);
