@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Plots for rsnn's rate-to-spiking models (matplotlib; reads rsnn's HDF5 files).
 
-  plot_rate.py train   MODEL.h5      OUT.png   training progress: performance and loss at every
-                                               evaluation, the last evaluation's outputs by label
+  plot_rate.py train   MODEL.h5      OUT.png   training progress, four panels (from a mid-run
+                                               snapshot or a final model): eval performance; the
+                                               loss of every training trial and evaluation; x of
+                                               10 units in the last training trial; its target
+                                               and output
   plot_rate.py spiking RECORDING.h5  OUT.png   LIF simulation: raster (excitatory red, inhibitory
                                                blue), readout outputs, a few membrane traces
   plot_rate.py grid    MODEL.h5      OUT.png   grid search: performance per scaling factor
@@ -32,41 +35,83 @@ def save(fig, out):
     os.replace(tmp, out)
 
 
+def read_opt(f, key):
+    return f[key][()] if key in f else None
+
+
+def panel_performance(ax, hist, task, n, tr):
+    if len(hist):
+        ax.plot(hist[:, 0], hist[:, 1], "o-", color="k", ms=3)
+    ax.axhline(0.95, color="gray", ls="--", lw=0.8)  # the termination threshold
+    ax.set_xlabel("trial")
+    ax.set_ylabel("eval performance")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_title(f"{task}, N = {n}, trial {tr}")
+
+
+def panel_loss(ax, losses, hist, tr):
+    if losses is not None and len(losses):
+        # One loss per Adam step of B trials; the file's tr is the last trial of the last step.
+        b = (tr + 1) / len(losses)
+        ax.plot((np.arange(len(losses)) + 1) * b - 1, losses, lw=0.5, color="gray", label="training trial")
+    if len(hist):
+        ax.plot(hist[:, 0], hist[:, 2], "s-", color="tab:orange", ms=3, label="evaluation")
+    ax.axhline(7, color="tab:orange", ls=":", lw=0.8)  # the termination threshold (L2)
+    ax.set_xlabel("trial")
+    ax.set_ylabel("loss")
+    ax.set_title("loss")
+    ax.legend(fontsize=8)
+
+
+def panel_activity(ax, x, inh, dt_ms):
+    if x is None:
+        ax.text(0.5, 0.5, "no trace in this file", ha="center", va="center", transform=ax.transAxes)
+        return
+    T, N = x.shape
+    # A fixed, evenly spaced sample so successive PNGs show the same units.
+    units = np.unique(np.linspace(0, N - 1, min(10, N)).astype(int))
+    t = np.arange(T) * dt_ms
+    for i in units:
+        col = "tab:blue" if inh is not None and inh[i] else "tab:red"
+        ax.plot(t, x[:, i], lw=0.7, color=col, alpha=0.8)
+    ax.plot([], [], color="tab:red", label="excitatory")
+    ax.plot([], [], color="tab:blue", label="inhibitory")
+    ax.legend(fontsize=8)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("x (synaptic current)")
+    ax.set_title(f"last training trial: {len(units)} of {N} units")
+
+
+def panel_output(ax, target, o, dt_ms):
+    if target is None or o is None:
+        ax.text(0.5, 0.5, "no output in this file", ha="center", va="center", transform=ax.transAxes)
+        return
+    ax.plot(np.arange(len(target)) * dt_ms, target, color="k", lw=1.2, label="target z")
+    ax.plot((np.arange(len(o)) + 1) * dt_ms, o, color="tab:green", lw=1.0, label="output o")
+    ax.legend(fontsize=8)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("o, z")
+    ax.set_title("last training trial: target and output")
+
+
 def plot_train(path, out):
+    """The four panels of the DMS fork's progress report, from a mid-run snapshot or a model."""
     with h5py.File(path, "r") as f:
         task = text(f["task"])
         hist = f["eval_history"][()] if "eval_history" in f else np.zeros((0, 4))
-        os_ = f["eval_os"][()] if "eval_os" in f else None
-        labels = f["eval_labels"][()].ravel() if "eval_labels" in f else None
-        losses = f["losses"][()].ravel() if "losses" in f else None
+        losses = read_opt(f, "losses")
+        x = read_opt(f, "x")
+        inh = read_opt(f, "inh")
+        target = read_opt(f, "target")
+        o = read_opt(f, "o")
         n = int(f["N"][()])
-    fig, ax = plt.subplots(1, 3, figsize=(15, 3.6), gridspec_kw={"wspace": 0.45})
-    if len(hist):
-        ax[0].plot(hist[:, 0], hist[:, 1], "o-", color="k")
-        ax[0].axhline(0.95, color="gray", ls="--", lw=0.8)
-        ax2 = ax[0].twinx()
-        ax2.plot(hist[:, 0], hist[:, 2], "s-", color="tab:orange")
-        ax2.axhline(7, color="tab:orange", ls=":", lw=0.8)
-        ax2.set_ylabel("eval loss", color="tab:orange")
-    ax[0].set_xlabel("trial")
-    ax[0].set_ylabel("eval performance")
-    ax[0].set_ylim(-0.05, 1.05)
-    ax[0].set_title(f"{task}, N = {n}")
-    if losses is not None and len(losses):
-        ax[1].plot(np.arange(len(losses)), losses, lw=0.5, color="gray")
-        ax[1].set_xlabel("training step")
-        ax[1].set_ylabel("trial loss")
-    if os_ is not None and labels is not None:
-        t = (np.arange(os_.shape[1]) + 1) * 5.0  # o[k] is the output at step k+1 (5 ms)
-        colors = {1: "tab:green", 0: "tab:red", -1: "tab:red"}
-        for lab in sorted(set(labels.astype(int).tolist())):
-            rows = os_[labels.astype(int) == lab]
-            for r in rows[:10]:
-                ax[2].plot(t, r, color=colors.get(lab, "k"), lw=0.6, alpha=0.6)
-            ax[2].plot([], [], color=colors.get(lab, "k"), label=f"label {lab}")
-        ax[2].legend(fontsize=8)
-        ax[2].set_xlabel("time (ms)")
-        ax[2].set_ylabel("output o")
+        tr = int(f["tr"][()]) if "tr" in f else 0
+    dt_ms = 5.0  # the rate model's step (spec: deltaT = 5 ms)
+    fig, ax = plt.subplots(2, 2, figsize=(12, 7.5), gridspec_kw={"wspace": 0.3, "hspace": 0.45})
+    panel_performance(ax[0, 0], hist, task, n, tr)
+    panel_loss(ax[0, 1], None if losses is None else losses.ravel(), hist, tr)
+    panel_activity(ax[1, 0], x, None if inh is None else inh.ravel().astype(bool), dt_ms)
+    panel_output(ax[1, 1], None if target is None else target.ravel(), None if o is None else o.ravel(), dt_ms)
     save(fig, out)
 
 

@@ -177,7 +177,8 @@ TrainResult train_rate(const TrainConfig& cfg_in, const EvalCallback& on_eval) {
     EvalRecord rec{tr, int(stage), ev.perf, ev.loss, elapsed()};
     res.evals.push_back(rec);
     res.last_eval = ev;
-    if (on_eval) on_eval(rec, ev, net);
+    res.seconds = rec.seconds;
+    if (on_eval) on_eval(rec, ev, net, res);
     const bool last_stage = stage + 1 == cfg.stages.size();
     bool done = ev.loss < cfg.loss_threshold && ev.perf > cfg.perf_threshold;
     if (last_stage && task.kind == TaskKind::go_nogo) done = done && tr > cfg.go_nogo_min_trials;

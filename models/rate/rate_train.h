@@ -71,7 +71,11 @@ struct TrainResult {
   double seconds = 0;
 };
 
-using EvalCallback = std::function<void(const EvalRecord&, const EvalResult&, const RateNet&)>;
+// Called after every evaluation. `so_far` is the run up to this trial (losses, evaluations,
+// the last training trial's traces, target and output; its net is `net`), so a caller can save
+// a mid-run snapshot that holds everything the final model does.
+using EvalCallback = std::function<void(const EvalRecord&, const EvalResult&, const RateNet&,
+                                        const TrainResult& so_far)>;
 
 // Run `n` fresh trials (ids first_trial ..) with noise on, no tape.
 EvalResult evaluate_rate(const RateNet& net, const TaskSpec& task, LossKind loss, uint64_t seed,

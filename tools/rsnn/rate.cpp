@@ -156,7 +156,8 @@ void run_train(const TrainArgs& a) {
   std::vector<EvalRecord> evals;
   std::ostringstream csv;
   csv << "tr,stage,perf,loss,seconds\n";
-  auto on_eval = [&](const EvalRecord& e, const EvalResult& ev, const RateNet& net) {
+  auto on_eval = [&](const EvalRecord& e, const EvalResult& ev, const RateNet&,
+                     const TrainResult& so_far) {
     evals.push_back(e);
     csv << e.tr << "," << e.stage << "," << e.perf << "," << e.loss << "," << e.seconds << "\n";
     std::cout << "tr " << std::setw(5) << e.tr << " | perf " << std::fixed << std::setprecision(2)
@@ -168,17 +169,10 @@ void run_train(const TrainArgs& a) {
     // Checkpoint + PNG of the progress so far; skipped while the previous PNG is still being
     // drawn (it reads the snapshot), so plotting never stalls training.
     if (plots.enabled() && !plots.busy()) {
-      RateModel m;
-      m.net = net;
+      // The snapshot holds what the final model does (losses so far, the last trial's
+      // traces, target and output), so the PNG has all four panels mid-run.
+      RateModel m = model_from_training(so_far, cfg);
       m.task = cfg.stages[e.stage];
-      m.loss = cfg.loss;
-      m.seed = cfg.seed;
-      m.tr = e.tr;
-      m.evals = evals;
-      m.eval_perf_mean = ev.perf;
-      m.eval_loss_mean = ev.loss;
-      m.eval_os = ev.o;
-      m.eval_labels = ev.labels;
       const std::string snap = base + "_progress.h5";
       save_rate_model(snap, m);
       plots.plot({"train", snap, base + "_progress.png"});
