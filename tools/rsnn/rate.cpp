@@ -153,12 +153,10 @@ void run_train(const TrainArgs& a) {
             << activation_name(cfg.net.act) << " rate RNN on "
             << task.name() << (a.curriculum ? " (short-delay curriculum first)" : "") << ", seed "
             << a.seed << " -> " << h5 << std::endl;
-  std::vector<EvalRecord> evals;
   std::ostringstream csv;
   csv << "tr,stage,perf,loss,seconds\n";
   auto on_eval = [&](const EvalRecord& e, const EvalResult& ev, const RateNet&,
                      const TrainResult& so_far) {
-    evals.push_back(e);
     csv << e.tr << "," << e.stage << "," << e.perf << "," << e.loss << "," << e.seconds << "\n";
     std::cout << "tr " << std::setw(5) << e.tr << " | perf " << std::fixed << std::setprecision(2)
               << e.perf << " | loss " << std::setprecision(3) << e.loss << " | "
