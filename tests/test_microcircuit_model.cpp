@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "models/microcircuit/analysis.h"
 #include "models/microcircuit/potjans.h"
 #include "runtime/hdf5_io.h"
+#include "runtime/process.h"
 #include "runtime/threads.h"
 #include "tests/test_util.h"
 
@@ -87,6 +89,33 @@ TEST(MicrocircuitModel, BuiltNetworkFollowsTheTables) {
   EXPECT_DOUBLE_EQ(m.drive.bg_lambda[0], 160 * 8.0 * 0.1e-3);
   EXPECT_FLOAT_EQ(m.drive.bg_weight[0], static_cast<float>(w));
   EXPECT_GT(m.drive.i_dc[0], 0.f);
+}
+
+// Sources and targets uniform: per-source out-degrees of a pair are multinomial and per-target
+// in-degrees too, so both have variance close to their mean (Poisson-like, not fixed).
+TEST(MicrocircuitModel, DegreesOfUniformSourcesAndTargets) {
+  PotjansConfig c = small_config();
+  c.scale = 0.05;
+  const Microcircuit m = build_potjans(c);
+  const int64_t e0 = m.offsets[2], e1 = m.offsets[3];  // L4E -> L4E
+  std::vector<double> out(e1 - e0, 0), in(e1 - e0, 0);
+  for (int64_t s = e0; s < e1; ++s)
+    for (int64_t k = m.graph.ptr[s]; k < m.graph.ptr[s + 1]; ++k) {
+      const int64_t t = m.graph.target(k);
+      if (t >= e0 && t < e1) {
+        ++out[s - e0];
+        ++in[t - e0];
+      }
+    }
+  for (const std::vector<double>* deg : {&out, &in}) {
+    double sum = 0, sq = 0;
+    for (double x : *deg) sum += x;
+    const double mean = sum / double(deg->size());
+    for (double x : *deg) sq += (x - mean) * (x - mean);
+    const double var = sq / double(deg->size());
+    EXPECT_NEAR(mean, double(m.synapses[2 * kPops + 2]) / double(e1 - e0), 1e-9);
+    EXPECT_NEAR(var / mean, 1.0 - 1.0 / double(e1 - e0), 0.15);
+  }
 }
 
 TEST(MicrocircuitModel, BackgroundCurrents) {
@@ -226,4 +255,37 @@ TEST(MicrocircuitCli, WritesRatesAndRejectsBadFlags) {
     EXPECT_NE(r.rc, 0) << bad;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << bad << ": " << r.out;
   }
+}
+
+namespace {
+// True when `path` starts with the PNG signature and an IHDR chunk of nonzero width and height.
+bool valid_png(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  unsigned char h[24] = {};
+  if (!f.read(reinterpret_cast<char*>(h), 24)) return false;
+  const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (!std::equal(sig, sig + 8, h) || std::string(reinterpret_cast<char*>(h + 12), 4) != "IHDR") return false;
+  auto be32 = [&](int o) { return (uint32_t(h[o]) << 24) | (uint32_t(h[o + 1]) << 16) | (uint32_t(h[o + 2]) << 8) | h[o + 3]; };
+  return be32(16) > 0 && be32(20) > 0;
+}
+}  // namespace
+
+TEST(MicrocircuitCli, DrawsRasterAndRatePngs) {
+  const std::string script = std::string(RSNN_SOURCE_DIR) + "/tools/plot_microcircuit.py";
+  setenv("RSNN_MC_PLOT_SCRIPT", script.c_str(), 1);  // the child rsnn inherits it
+  const PythonScript ps = find_python_script("plot_microcircuit.py", "RSNN_MC_PLOT_SCRIPT", "matplotlib, h5py, numpy");
+  if (!ps.found()) GTEST_SKIP() << ps.why_not;
+  test::TempDir dir("rsnn_mc_png");
+  const std::string out = dir.dir() + "/run";
+  const test::CmdResult r =
+      test::run_rsnn("microcircuit --scale 0.02 --k-scale 0.1 --time 100 --presim 20 --plot on --out " + out);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(valid_png(out + "/raster.png")) << r.out;
+  EXPECT_TRUE(valid_png(out + "/rates.png")) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(out + "/rates.png.tmp.png"));
+  // --plot off draws nothing; --plot must be one of the three words.
+  const std::string off = dir.dir() + "/off";
+  ASSERT_EQ(test::run_rsnn("microcircuit --scale 0.02 --time 10 --presim 0 --plot off --out " + off).rc, 0);
+  EXPECT_FALSE(std::filesystem::exists(off + "/rates.png"));
+  EXPECT_NE(test::run_rsnn("microcircuit --scale 0.02 --time 10 --plot maybe --out " + off).rc, 0);
 }

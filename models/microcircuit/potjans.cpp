@@ -1,13 +1,16 @@
 // The Potjans & Diesmann microcircuit builder (contract in models/microcircuit/potjans.h).
 //
-// Every random number is Philox keyed by (seed, purpose and population pair, synapse index
-// within the pair), so a synapse is a pure function of its index. The build counts each
-// source's synapses, places them with an atomic cursor per source (any order), then sorts
-// every row by (target, delay, weight): the CSR is the same on any thread count.
+// Every random number is Philox keyed by (seed, purpose and population pair, index). Per pair,
+// the sources' out-degrees are one multinomial draw (conditional binomials); synapse k of the
+// pair then belongs to the source whose range holds k and takes its target, weight and delay
+// from block k. Rows are filled in place source by source in parallel and sorted by a 64-bit
+// key, so the build streams through memory and the CSR is the same on any thread count.
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <random>
 #include <utility>
 
 #include "models/microcircuit/potjans.h"
@@ -32,7 +35,7 @@ const std::array<double, kPops> kFullScaleRates = {0.943, 3.026, 4.368, 5.882, 7
 
 namespace {
 
-enum Purpose : uint64_t { kEnds = 1, kWeight = 2, kDelay = 3, kV0 = 4 };
+enum Purpose : uint64_t { kEnds = 1, kWeight = 2, kDelay = 3, kV0 = 4, kCounts = 5 };
 constexpr int kMaxRedraws = 1000;
 
 uint64_t stream_of(Purpose what, int pair, int attempt) {
@@ -67,15 +70,6 @@ struct PairPlan {
   double w = 0, w_sd = 0;  // pA
   double d = 0, d_sd = 0;  // ms
 };
-
-// Two independent standard normals from one Philox block (both Box-Muller outputs): the
-// first draws of a synapse's weight and delay.
-std::pair<double, double> normal_pair(uint64_t seed, uint64_t stream, uint64_t k) {
-  const philox::Words w = philox::block(seed, stream, k);
-  const double r = std::sqrt(-2.0 * std::log(philox::to_unit_double(w.v[0], w.v[1])));
-  const double a = 6.283185307179586 * philox::to_unit_double(w.v[2], w.v[3]);
-  return {r * std::cos(a), r * std::sin(a)};
-}
 
 // Uniform integer in [0, n) from 32 random bits (multiply-shift; bias below n / 2^32).
 int64_t pick(uint32_t bits, int64_t n) { return static_cast<int64_t>((uint64_t(bits) * uint64_t(n)) >> 32); }
@@ -123,95 +117,131 @@ std::vector<int64_t> synapse_counts(double scale, double k_scale) {
 
 namespace {
 
-// Counts (pass 1) or places (pass 2) every synapse of one pair; the draw is the same in both.
-template <class F>
-void for_each_synapse(const PotjansConfig& cfg, const Microcircuit& m, const PairPlan& pp, int pair, F&& f) {
-  const int64_t na = m.offsets[pp.a + 1] - m.offsets[pp.a], nb = m.offsets[pp.b + 1] - m.offsets[pp.b];
+// 32 random bits per call from one Philox stream (four words per block), for the
+// standard library's distributions: a pure function of (seed, stream) and the call count.
+class PhiloxBits {
+ public:
+  using result_type = uint32_t;
+  PhiloxBits(uint64_t seed, uint64_t stream) : seed_(seed), stream_(stream) {}
+  static constexpr result_type min() { return 0; }
+  static constexpr result_type max() { return 0xFFFFFFFFu; }
+  result_type operator()() {
+    if ((i_ & 3) == 0) w_ = philox::block(seed_, stream_, i_ >> 2);
+    return w_.v[i_++ & 3];
+  }
+
+ private:
+  uint64_t seed_, stream_, i_ = 0;
+  philox::Words w_{};
+};
+
+// Out-degrees of the sources of one pair: `count` synapses with uniform sources among nb is a
+// multinomial, drawn as conditional binomials (source i gets Bin(left, 1 / (nb - i))).
+// Returns the prefix sums [nb + 1]: synapse k of the pair belongs to the source i with
+// off[i] <= k < off[i + 1].
+std::vector<int64_t> source_offsets(uint64_t seed, int pair, int64_t count, int64_t nb) {
+  std::vector<int64_t> off(static_cast<size_t>(nb) + 1, 0);
+  PhiloxBits bits(seed, stream_of(kCounts, pair, 0));
+  int64_t left = count;
+  for (int64_t i = 0; i < nb; ++i) {
+    int64_t c = left;
+    if (i + 1 < nb && left > 0) c = std::binomial_distribution<int64_t>(left, 1.0 / double(nb - i))(bits);
+    left -= c;
+    off[i + 1] = off[i] + c;
+  }
+  return off;
+}
+
+// Synapse k of a pair: its target, weight and delay from one Philox block (a rejected weight
+// or delay is redrawn from its own streams). False when no admissible draw was found.
+bool draw_synapse(const PotjansConfig& cfg, const PairPlan& pp, int pair, int64_t k, int64_t tgt0, int64_t na,
+                  uint32_t& word, float& weight) {
+  const philox::Words e = philox::block(cfg.seed, stream_of(kEnds, pair, 0), static_cast<uint64_t>(k));
+  const double r = std::sqrt(-2.0 * std::log(philox::to_unit_double(e.v[1], e.v[3])));
+  const double angle = 6.283185307179586 * ((double(e.v[2]) + 0.5) * (1.0 / 4294967296.0));
   const bool exc = excitatory(pp.b);
-#pragma omp for schedule(static) nowait
-  for (int64_t k = 0; k < pp.count; ++k) {
-    const philox::Words e = philox::block(cfg.seed, stream_of(kEnds, pair, 0), static_cast<uint64_t>(k));
-    const int64_t src = m.offsets[pp.b] + pick(e.v[0], nb), tgt = m.offsets[pp.a] + pick(e.v[1], na);
-    f(k, src, tgt, exc);
+  const double dt = cfg.dt;
+  const auto sign_ok = [exc](double x) { return exc ? x >= 0 : x <= 0; };
+  const auto delay_ok = [dt](double x) { return x >= dt; };
+  double w = pp.w + pp.w_sd * r * std::cos(angle), d = pp.d + pp.d_sd * r * std::sin(angle);
+  if (!sign_ok(w)) w = redrawn_normal(cfg.seed, kWeight, pair, k, pp.w, pp.w_sd, sign_ok, 1);
+  if (!delay_ok(d)) d = redrawn_normal(cfg.seed, kDelay, pair, k, pp.d, pp.d_sd, delay_ok, 1);
+  const double steps = std::round(d / dt);
+  if (!(steps >= 1 && steps <= 255) || std::isnan(w)) return false;
+  word = pack_synapse(static_cast<int32_t>(tgt0 + pick(e.v[0], na)), static_cast<int>(steps));
+  weight = static_cast<float>(w);
+  return true;
+}
+
+// Sorts one pair's part of a row by (word, weight bits) through one 64-bit key: all its
+// targets lie in one population, and populations are consecutive, so the row ends sorted.
+void sort_segment(uint32_t* syn, float* weight, int64_t len, std::vector<uint64_t>& key) {
+  key.resize(static_cast<size_t>(len));
+  for (int64_t i = 0; i < len; ++i) {
+    uint32_t wb;
+    std::memcpy(&wb, &weight[i], 4);
+    key[i] = (uint64_t(syn[i]) << 32) | wb;
+  }
+  std::sort(key.begin(), key.end());
+  for (int64_t i = 0; i < len; ++i) {
+    syn[i] = static_cast<uint32_t>(key[i] >> 32);
+    const uint32_t wb = static_cast<uint32_t>(key[i]);
+    std::memcpy(&weight[i], &wb, 4);
   }
 }
 
+// Every source's row is written in place, pair by pair in target-population order, from the
+// per-pair out-degrees: no scatter, no atomics, and the same network on any thread count.
 void place_synapses(const PotjansConfig& cfg, Microcircuit& m, const std::vector<PairPlan>& plan) {
   const int64_t n = m.neurons();
   DelayCsr& g = m.graph;
   g.n = n;
-  g.ptr.assign(n + 1, 0);
-  std::vector<int64_t> counts;
-  int P = 1;
-#pragma omp parallel
-  {
-#pragma omp single
-    {
-      P = omp_get_num_threads();
-      counts.assign(static_cast<size_t>(P) * n, 0);
-    }
-    int64_t* mine = &counts[static_cast<size_t>(omp_get_thread_num()) * n];
-    for (size_t q = 0; q < plan.size(); ++q)
-      for_each_synapse(cfg, m, plan[q], static_cast<int>(q), [&](int64_t, int64_t src, int64_t, bool) { ++mine[src]; });
+  std::vector<std::vector<int64_t>> off(plan.size());
+#pragma omp parallel for schedule(dynamic, 1)
+  for (size_t q = 0; q < plan.size(); ++q) {
+    const int b = plan[q].b;
+    off[q] = source_offsets(cfg.seed, static_cast<int>(q), plan[q].count, m.offsets[b + 1] - m.offsets[b]);
   }
+  auto pop_of = [&](int64_t s) {
+    int b = 0;
+    while (s >= m.offsets[b + 1]) ++b;
+    return b;
+  };
+  g.ptr.assign(n + 1, 0);
   for (int64_t s = 0; s < n; ++s) {
+    const int b = pop_of(s);
     int64_t c = 0;
-    for (int t = 0; t < P; ++t) c += counts[static_cast<size_t>(t) * n + s];
+    for (int a = 0; a < kPops; ++a) {
+      const std::vector<int64_t>& o = off[a * kPops + b];
+      c += o[s - m.offsets[b] + 1] - o[s - m.offsets[b]];
+    }
     g.ptr[s + 1] = g.ptr[s] + c;
   }
-  counts.clear();
-  counts.shrink_to_fit();
-  const int64_t nnz = g.ptr[n];
-  g.syn.resize(nnz);
-  g.weight.resize(nnz);
-  std::vector<int64_t> cursor(g.ptr.begin(), g.ptr.end() - 1);
-  const double dt = cfg.dt;
+  g.syn.resize(g.ptr[n]);
+  g.weight.resize(g.ptr[n]);
   int bad_pair = -1;
 #pragma omp parallel
-  for (size_t q = 0; q < plan.size(); ++q) {
-    const PairPlan& pp = plan[q];
-    const int pair = static_cast<int>(q);
-    for_each_synapse(cfg, m, pp, pair, [&](int64_t k, int64_t src, int64_t tgt, bool exc) {
-      // First draws from one block; a rejected one is redrawn from its own streams.
-      const auto sign_ok = [exc](double x) { return exc ? x >= 0 : x <= 0; };
-      const auto delay_ok = [dt](double x) { return x >= dt; };
-      const auto [zw, zd] = normal_pair(cfg.seed, stream_of(kWeight, pair, 0), static_cast<uint64_t>(k));
-      double w = pp.w + pp.w_sd * zw, d = pp.d + pp.d_sd * zd;
-      if (!sign_ok(w)) w = redrawn_normal(cfg.seed, kWeight, pair, k, pp.w, pp.w_sd, sign_ok, 1);
-      if (!delay_ok(d)) d = redrawn_normal(cfg.seed, kDelay, pair, k, pp.d, pp.d_sd, delay_ok, 1);
-      const double steps = std::round(d / dt);
-      if (!(steps >= 1 && steps <= 255) || std::isnan(w)) {  // no throw inside the region
+  {
+    std::vector<uint64_t> key;
+#pragma omp for schedule(dynamic, 16)
+    for (int64_t s = 0; s < n; ++s) {
+      const int b = pop_of(s);
+      const int64_t i = s - m.offsets[b];
+      int64_t pos = g.ptr[s];
+      for (int a = 0; a < kPops; ++a) {
+        const int q = a * kPops + b;
+        const int64_t na = m.offsets[a + 1] - m.offsets[a], start = pos;
+        for (int64_t k = off[q][i]; k < off[q][i + 1]; ++k, ++pos)
+          if (!draw_synapse(cfg, plan[q], q, k, m.offsets[a], na, g.syn[pos], g.weight[pos])) {
 #pragma omp atomic write
-        bad_pair = pair;
-        return;
+            bad_pair = q;  // no throw inside the region
+          }
+        sort_segment(&g.syn[start], &g.weight[start], pos - start, key);
       }
-      int64_t pos;
-#pragma omp atomic capture
-      pos = cursor[src]++;
-      g.syn[pos] = pack_synapse(static_cast<int32_t>(tgt), static_cast<int>(steps));
-      g.weight[pos] = static_cast<float>(w);
-    });
+    }
   }
   RSNN_CHECK(bad_pair < 0, "microcircuit: pair ", kPopNames[plan[bad_pair].b], " -> ", kPopNames[plan[bad_pair].a],
              " drew a delay outside 1..255 steps or no weight of the source's sign in ", kMaxRedraws, " tries");
-  struct Syn {
-    uint32_t s;  // target << 8 | delay
-    float w;
-  };
-#pragma omp parallel
-  {
-    std::vector<Syn> row;
-#pragma omp for schedule(dynamic, 64)
-    for (int64_t s = 0; s < n; ++s) {
-      row.clear();
-      for (int64_t k = g.ptr[s]; k < g.ptr[s + 1]; ++k) row.push_back({g.syn[k], g.weight[k]});
-      std::sort(row.begin(), row.end(), [](const Syn& x, const Syn& y) { return x.s != y.s ? x.s < y.s : x.w < y.w; });
-      for (size_t i = 0; i < row.size(); ++i) {
-        g.syn[g.ptr[s] + i] = row[i].s;
-        g.weight[g.ptr[s] + i] = row[i].w;
-      }
-    }
-  }
 }
 
 }  // namespace

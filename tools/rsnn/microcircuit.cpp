@@ -1,7 +1,9 @@
 // `rsnn microcircuit`: builds the Potjans & Diesmann cortical microcircuit at a scale factor,
 // simulates it (presimulation discarded), and writes per-population rates, CV of ISI and
 // synchrony (rates.csv) with the run's configuration and sizes (summary.json), and the
-// recorded spikes (spikes.h5).
+// recorded spikes (spikes.h5); with python3, matplotlib and h5py, a raster (raster.png) and
+// a rate bar chart (rates.png) through tools/plot_microcircuit.py.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include "runtime/atomic_file.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
+#include "runtime/process.h"
 #include "runtime/threads.h"
 #include "tools/rsnn/command.h"
 
@@ -27,7 +30,21 @@ struct McArgs {
   double time_ms = 1000, presim_ms = 500;
   std::string background = "poisson", out;
   double record_fraction = 1.0;  // of each population's neurons into spikes.h5; 0: no file
+  std::string plot = "auto";     // auto | on | off
+  double raster_ms = 200;        // time window of raster.png
 };
+
+// Runs tools/plot_microcircuit.py `kind` on `input` into `png`; a failed plot is reported,
+// never fatal (the numbers are already written).
+void draw(const PythonScript& ps, const std::string& kind, const std::string& input, const std::string& png,
+          const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> argv = {ps.python, ps.script, kind, input, png};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  if (run_process(argv, false) == 0)
+    std::cout << "wrote " << png << "\n";
+  else
+    std::cout << "note: plotting " << png << " failed (see the messages above)\n";
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -78,6 +95,12 @@ void run(McArgs& a, const RunOptions& ro) {
   a.cfg.poisson = a.background == "poisson";
   const int64_t presim = steps_of(a.presim_ms, a.cfg.dt, "--presim"), steps = steps_of(a.time_ms, a.cfg.dt, "--time");
   RSNN_CHECK(steps > 0, "--time: must be at least one step");
+  RSNN_CHECK(a.plot == "auto" || a.plot == "on" || a.plot == "off", "--plot: expected auto, on or off, got '", a.plot,
+             "'");
+  PythonScript ps;
+  if (a.plot == "off") ps.why_not = "plots disabled (--plot off)";
+  else ps = find_python_script("plot_microcircuit.py", "RSNN_MC_PLOT_SCRIPT", "matplotlib, h5py, numpy");
+  RSNN_CHECK(a.plot != "on" || ps.found(), "--plot on: ", ps.why_not);
   const Device dev = select_device(ro.device, &std::cerr);
   std::filesystem::create_directories(a.out);
 
@@ -107,6 +130,15 @@ void run(McArgs& a, const RunOptions& ro) {
   for (const auto& p : st)
     std::cout << std::left << std::setw(10) << p.name << std::right << std::setw(9) << std::setprecision(3)
               << p.rate_hz << std::setw(8) << p.cv_isi << std::setw(11) << p.synchrony << "\n";
+  if (!ps.found()) {
+    std::cout << "note: " << ps.why_not << "\n";
+  } else {
+    if (a.record_fraction > 0)
+      draw(ps, "raster", a.out + "/spikes.h5", a.out + "/raster.png", {json_number(std::min(a.raster_ms, a.time_ms))});
+    else
+      std::cout << "note: no raster.png with --record-fraction 0\n";
+    draw(ps, "rates", a.out + "/rates.csv", a.out + "/rates.png");
+  }
   std::cout << "simulated " << a.presim_ms + a.time_ms << " ms in " << std::setprecision(2) << sim_s
             << " s (wall); results in " << a.out << "\n";
 }
@@ -125,7 +157,9 @@ Register reg([](CLI::App& app) {
   cmd->add_option("--record-fraction", a->record_fraction,
                   "fraction of each population whose spikes go to spikes.h5 (0: none)")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  cmd->add_option("--out", a->out, "output folder (rates.csv, summary.json, spikes.h5)")->required();
+  cmd->add_option("--plot", a->plot, "raster.png and rates.png: auto | on | off")->capture_default_str();
+  cmd->add_option("--raster-ms", a->raster_ms, "time window of raster.png (ms)")->check(positive_number())->capture_default_str();
+  cmd->add_option("--out", a->out, "output folder (rates.csv, summary.json, spikes.h5, PNGs)")->required();
   add_run_options(cmd, *ro);
   cmd->callback([a, ro] { run(*a, *ro); });
 });
