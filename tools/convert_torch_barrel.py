@@ -4,7 +4,20 @@ saved whole with torch.save(model)) into an rsnn checkpoint (models/barrel/train
 so that `rsnn barrel eval|deprive --checkpoint OUT.h5` run it.
 
   /usr/bin/python3 tools/convert_torch_barrel.py MODEL.pth OUT.h5 [--form spiking|real]
-      [--init-b B] [--steps T]
+      [--init-b B] [--steps T] [--init-batch B[,B...]] [--init-generator auto|torch|numpy]
+  /usr/bin/python3 tools/convert_torch_barrel.py CHECKPOINT.h5 OUT.h5 --init-batch B[,B...]
+
+The seed's forward re-seeds torch (515) and draws its initial membrane state and real-valued
+initial spikes with torch.rand on every call, in shapes that depend on the batch size B.
+--init-batch stores those draws for each listed B in OUT.h5 (/init_state/<B>/v0, s0: see
+models/barrel/train.h); rsnn then starts every forward from them, so the converted model gives
+the seed's outputs, and refuses a batch size without stored draws. They are computed with
+torch when it is importable (as the seed does), else with numpy's MT19937 seeded as
+torch.manual_seed seeds its CPU generator (--init-generator picks one): torch's float uniform
+is the low 24 bits of each 32-bit output times 2^-24, drawn serially, which the two share bit
+for bit (checked against torch 1.13 by tests/test_torch_convert.cpp). Given an rsnn barrel
+checkpoint instead of MODEL.pth, OUT.h5 is that checkpoint with the draws added (replacing any
+it held).
 
 Needs only numpy and h5py, not torch (Debian: /usr/bin/python3 with python3-numpy and
 python3-h5py; a pyenv `python3` on PATH usually lacks them). Reads torch.save files of
@@ -204,7 +217,8 @@ def load_model(path):
     if not os.path.isfile(path):
         raise ConvertError(f"{path}: no such file")
     if not zipfile.is_zipfile(path):
-        raise ConvertError(f"{path}: not a torch.save zip archive (files written by torch < 1.6 use a "
+        raise ConvertError(f"{path}: not a torch.save zip archive nor an rsnn barrel checkpoint (files "
+                           "written by torch < 1.6 use a "
                            "legacy format: load and re-save the model with a newer torch)")
     try:
         with zipfile.ZipFile(path) as z:
@@ -423,46 +437,164 @@ def convert(model, form=None, init_b=None, steps=None):
     }
 
 
+# ---- the seed's initial state -------------------------------------------------------------
+#
+# SRNN_bfd.forward: torch.manual_seed(515); then torch.rand(B, 200) for the thalamic membrane,
+# torch.rand(B, 200) for its initial spikes, torch.rand(B, n_i) for each population's membrane,
+# then for each population's spikes (and an unused [B, 3]): one serial stream of draws.
+
+SEED_INIT = 515
+
+
+def torch_rand_numpy(seed, n):
+    """The first n values of torch.manual_seed(seed); torch.rand(...) (float32, CPU), without
+    torch: mt19937 seeded by init_genrand(seed) (numpy's legacy seeding), 24 low bits * 2^-24."""
+    import numpy as np
+    legacy = np.random.RandomState(seed)  # init_genrand(seed), as torch's CPU generator
+    bg = np.random.MT19937()
+    bg.state = legacy.get_state(legacy=False)
+    raw = bg.random_raw(n)
+    return ((raw & 0xFFFFFF).astype(np.float64) * 2.0 ** -24).astype(np.float32)
+
+
+def torch_rand_torch(seed, n):
+    import torch
+    torch.manual_seed(seed)
+    return torch.rand(n).numpy()
+
+
+def pick_generator(name):
+    """(function, description) for --init-generator auto|torch|numpy."""
+    import numpy as np
+    have_torch = True
+    try:
+        import torch
+    except ImportError:
+        have_torch = False
+    if name == "torch" and not have_torch:
+        raise ConvertError("--init-generator torch: torch is not importable (use numpy or auto)")
+    if name == "torch" or (name == "auto" and have_torch):
+        return torch_rand_torch, f"torch {torch.__version__} CPU generator"
+    return torch_rand_numpy, f"numpy {np.__version__} MT19937 (torch's CPU generator re-implemented)"
+
+
+def seed_initial_state(B, rand=torch_rand_numpy):
+    """v0, s0 float32 [B, 4418] in network order, as the seed's forward draws them for batch B."""
+    import numpy as np
+    u = rand(SEED_INIT, 2 * B * N_NET)
+    parts, at = [], 0
+    for n in [N_THAL, N_THAL] + POP_SIZES + POP_SIZES:  # thalamus v, s; populations' v; their s
+        parts.append(u[at:at + B * n].reshape(B, n))
+        at += B * n
+    v = [parts[0]] + parts[2:2 + N_POP]
+    s = [parts[1]] + parts[2 + N_POP:]
+    return np.concatenate(v, axis=1), np.concatenate(s, axis=1)
+
+
+def parse_batches(text):
+    try:
+        bs = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise ConvertError(f"--init-batch {text}: expected positive integers separated by commas") from None
+    if not bs or any(b < 1 for b in bs):
+        raise ConvertError(f"--init-batch {text}: batch sizes must be >= 1")
+    if any(b > 4096 for b in bs):
+        raise ConvertError(f"--init-batch {text}: batch sizes above 4096 are not supported "
+                           "(the draws take 35 kB per sample)")
+    return sorted(set(bs))
+
+
+def write_initial_states(f, batches, rand, generator):
+    import numpy as np
+    g = f.create_group("init_state")
+    g.attrs["source"] = "SRNN_bfd.forward: torch.manual_seed(515); torch.rand per group, v then s"
+    g.attrs["generator"] = generator
+    for B in batches:
+        v0, s0 = seed_initial_state(B, rand)
+        g.create_dataset(f"{B}/v0", data=np.ascontiguousarray(v0, dtype=np.float32))
+        g.create_dataset(f"{B}/s0", data=np.ascontiguousarray(s0, dtype=np.float32))
+
+
+def is_rsnn_checkpoint(path):
+    import h5py
+    try:
+        if not h5py.is_hdf5(path):
+            return False
+        with h5py.File(path, "r") as f:
+            fmt = f.attrs.get("format")
+    except OSError:
+        return False
+    return (fmt.decode() if isinstance(fmt, bytes) else fmt) == "rsnn-barrel"
+
+
 # ---- writing the checkpoint -------------------------------------------------------------
 
-def write_checkpoint(path, c, source):
+
+def _atomic_h5(path, fill):
+    """Runs fill(h5py.File) on a temporary file, then renames it onto path."""
     import h5py
-    import numpy as np
     d = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(d):
         raise ConvertError(f"{path}: folder {d} does not exist")
     tmp = f"{path}.tmp.{os.getpid()}"
     try:
         with h5py.File(tmp, "w") as f:
-            a = c["attrs"]
-            f.attrs["format"] = "rsnn-barrel"
-            f.attrs["version"] = np.int64(1)
-            f.attrs["form"] = a["form"]
-            f.attrs["T"] = np.int64(a["T"])
-            f.attrs["init_b"] = np.float64(a["init_b"])
-            f.attrs["init_w"] = np.float64(a["init_w"])
-            f.attrs["tau_m_init"] = np.float64(10.0)
-            f.attrs["tau_adp_init"] = np.float64(5.0)
-            f.attrs["beta"] = np.float64(1.8)
-            f.attrs["order"] = "gauss_seidel"
-            f.attrs["loss"] = "seed"
-            f.attrs["seed"] = np.int64(515)
-            f.attrs["epoch"] = np.int64(0)
-            f.attrs["test_accuracy"] = np.float64("nan")  # not evaluated by rsnn yet
-            f.attrs["converted_from"] = os.path.basename(source)
-            f.attrs["converter"] = "tools/convert_torch_barrel.py (PyTorch SRNN_bfd)"
-            for name, v in c["params"].items():
-                f.create_dataset("params/" + name, data=np.ascontiguousarray(v, dtype=np.float32))
-            f.create_dataset("b_base", data=c["b_base"])
-            f.create_dataset("projection/post_ptr", data=c["post_ptr"])
-            f.create_dataset("projection/pre_idx", data=c["pre_idx"])
-            f.create_dataset("projection/source_sign", data=c["source_sign"])
-            f.create_group("scheduler").attrs["last_epoch"] = np.int64(0)
+            fill(f)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def add_initial_states(src, out, batches, rand, generator):
+    """OUT = the rsnn checkpoint SRC with /init_state replaced by the seed's draws."""
+    import h5py
+
+    def fill(f):
+        with h5py.File(src, "r") as s:
+            for k, v in s.attrs.items():
+                f.attrs[k] = v
+            for name in s:
+                if name != "init_state":
+                    s.copy(s[name], f, name=name)
+        write_initial_states(f, batches, rand, generator)
+
+    _atomic_h5(out, fill)
+
+def write_checkpoint(path, c, source, init=None):
+    """init: (batches, rand, generator) of the seed's initial states to store, or None."""
+    import numpy as np
+
+    def fill(f):
+        a = c["attrs"]
+        f.attrs["format"] = "rsnn-barrel"
+        f.attrs["version"] = np.int64(1)
+        f.attrs["form"] = a["form"]
+        f.attrs["T"] = np.int64(a["T"])
+        f.attrs["init_b"] = np.float64(a["init_b"])
+        f.attrs["init_w"] = np.float64(a["init_w"])
+        f.attrs["tau_m_init"] = np.float64(10.0)
+        f.attrs["tau_adp_init"] = np.float64(5.0)
+        f.attrs["beta"] = np.float64(1.8)
+        f.attrs["order"] = "gauss_seidel"
+        f.attrs["loss"] = "seed"
+        f.attrs["seed"] = np.int64(515)
+        f.attrs["epoch"] = np.int64(0)
+        f.attrs["test_accuracy"] = np.float64("nan")  # not evaluated by rsnn yet
+        f.attrs["converted_from"] = os.path.basename(source)
+        f.attrs["converter"] = "tools/convert_torch_barrel.py (PyTorch SRNN_bfd)"
+        for name, v in c["params"].items():
+            f.create_dataset("params/" + name, data=np.ascontiguousarray(v, dtype=np.float32))
+        f.create_dataset("b_base", data=c["b_base"])
+        f.create_dataset("projection/post_ptr", data=c["post_ptr"])
+        f.create_dataset("projection/pre_idx", data=c["pre_idx"])
+        f.create_dataset("projection/source_sign", data=c["source_sign"])
+        f.create_group("scheduler").attrs["last_epoch"] = np.int64(0)
+        if init is not None:
+            write_initial_states(f, *init)
+
+    _atomic_h5(path, fill)
 
 
 def main(argv=None):
@@ -477,6 +609,11 @@ def main(argv=None):
                          "the original scripts set their global b_j0 from it)")
     ap.add_argument("--steps", type=int, default=None,
                     help="time steps T of the checkpoint (default 550 spiking, 110 real)")
+    ap.add_argument("--init-batch", default=None, metavar="B[,B...]",
+                    help="store the seed's initial state draws for these batch sizes (rsnn then "
+                         "uses them and refuses other batch sizes); default: none, rsnn draws its own")
+    ap.add_argument("--init-generator", choices=["auto", "torch", "numpy"], default="auto",
+                    help="how to compute the draws: torch, numpy's MT19937, or torch when importable")
     a = ap.parse_args(argv)
     try:
         try:
@@ -485,9 +622,24 @@ def main(argv=None):
         except ImportError as e:
             raise ConvertError(f"{e}; run with a python3 that has numpy and h5py "
                                "(Debian: /usr/bin/python3 with python3-numpy and python3-h5py)")
+        init = None
+        if a.init_batch is not None:
+            batches = parse_batches(a.init_batch)
+            init = (batches, *pick_generator(a.init_generator))
+        if os.path.isfile(a.model) and is_rsnn_checkpoint(a.model):
+            if init is None:
+                raise ConvertError(f"{a.model}: already an rsnn checkpoint; give --init-batch to add the "
+                                   "seed's initial state to it")
+            for flag, v in (("--form", a.form), ("--init-b", a.init_b), ("--steps", a.steps)):
+                if v is not None:
+                    raise ConvertError(f"{flag}: only for a MODEL.pth, not for an rsnn checkpoint")
+            add_initial_states(a.model, a.out, *init)
+            print(f"wrote {a.out}: {a.model} with the seed's initial state for B = "
+                  f"{', '.join(map(str, init[0]))} ({init[2]})")
+            return 0
         model = load_model(a.model)
         c = convert(model, a.form, a.init_b, a.steps)
-        write_checkpoint(a.out, c, a.model)
+        write_checkpoint(a.out, c, a.model, init)
     except ConvertError as e:
         print(f"convert_torch_barrel: error: {e}", file=sys.stderr)
         return 1
@@ -495,9 +647,11 @@ def main(argv=None):
         print(f"convert_torch_barrel: error: {a.out}: {e}", file=sys.stderr)
         return 1
     n = c["counts"]
+    init_note = "" if init is None else (f"; the seed's initial state for B = {', '.join(map(str, init[0]))} "
+                                         f"({init[2]})")
     print(f"wrote {a.out}: {c['attrs']['form']} model, {N_NET} neurons, {n['thalamic'] + n['recurrent']} "
           f"synapses ({n['thalamic']} thalamic, {n['recurrent']} recurrent), T = {c['attrs']['T']}, "
-          f"init_b = {c['attrs']['init_b']:g}; {n['clamped']} weight(s) clamped to [0, 1]")
+          f"init_b = {c['attrs']['init_b']:g}; {n['clamped']} weight(s) clamped to [0, 1]{init_note}")
     return 0
 
 

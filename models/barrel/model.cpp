@@ -132,7 +132,48 @@ void BarrelModel::to(Device d) {
     if (v->defined()) *v = ag::Var(v->value().to(d), true, v->name());
 }
 
+void BarrelModel::set_stored_initial_state(const Tensor& v0, const Tensor& s0) {
+  const int64_t N = neurons();
+  RSNN_CHECK(v0.ndim() == 2 && v0.size(0) > 0 && v0.size(1) == N, "barrel model: stored initial v0 is ",
+             v0.shape_str(), ", expected [B, ", N, "]");
+  check_shape(s0, v0.shape(), "barrel model stored initial s0");
+  Tensor v = v0.to(Device::cpu()).to_dtype(DType::f32).clone();
+  Tensor s = s0.to(Device::cpu()).to_dtype(DType::f32).clone();
+  check_finite(v, "barrel model stored initial v0");
+  check_finite(s, "barrel model stored initial s0");
+  stored_init_[v0.size(0)] = {v, s};
+}
+
+void BarrelModel::check_batch_size(int64_t B) const {
+  if (stored_init_.empty() || stored_init_.count(B)) return;
+  std::string have;
+  for (const auto& kv : stored_init_) have += (have.empty() ? "" : ", ") + std::to_string(kv.first);
+  RSNN_FAIL("barrel model: the checkpoint holds the seed's initial state for batch size(s) ", have,
+            " only, this forward has B = ", B,
+            " (the seed's draws depend on B): convert the model again with --init-batch including ", B,
+            ", or pick a batch size so that every batch has a stored one");
+}
+
 void BarrelModel::initial_state(int64_t B, Tensor& v0, Tensor& a0, Tensor& s0) const {
+  const int64_t N = neurons();
+  check_batch_size(B);
+  const auto stored = stored_init_.find(B);
+  if (stored != stored_init_.end()) {
+    v0 = stored->second.first.clone();
+    s0 = stored->second.second.clone();
+  } else {
+    draw_initial_state(B, v0, s0);
+  }
+  a0 = Tensor::full({B, N}, cfg_.init_b, DType::f32);
+  const Device d = device();
+  if (d.is_cuda()) {
+    v0 = v0.to(d);
+    s0 = s0.to(d);
+    a0 = a0.to(d);
+  }
+}
+
+void BarrelModel::draw_initial_state(int64_t B, Tensor& v0, Tensor& s0) const {
   const int64_t N = neurons();
   v0 = Tensor::empty({B, N}, DType::f32);
   s0 = Tensor::empty({B, N}, DType::f32);
@@ -141,13 +182,6 @@ void BarrelModel::initial_state(int64_t B, Tensor& v0, Tensor& a0, Tensor& s0) c
   fill_uniform(both, cfg_.seed, kStreamInitState, 0.0, 1.0);
   v0.copy_from(both.narrow0(0, 1).reshape({B, N}));
   s0.copy_from(both.narrow0(1, 1).reshape({B, N}));
-  a0 = Tensor::full({B, N}, cfg_.init_b, DType::f32);
-  const Device d = device();
-  if (d.is_cuda()) {
-    v0 = v0.to(d);
-    s0 = s0.to(d);
-    a0 = a0.to(d);
-  }
 }
 
 ForwardResult BarrelModel::forward(const Tensor& input, const Tensor& labels, bool record_spikes) {

@@ -15,8 +15,11 @@
 // Weights of the sparse projection are magnitudes clamped to [0, 1] before every forward
 // (Dale's sign comes from the source population). Every forward starts from the same
 // initial state: v and "spikes" uniform on (0, 1) from Philox (seed, stream 1), adaptation
-// = init_b, as the original re-seeds before each forward.
+// = init_b, as the original re-seeds before each forward. A model converted from the seed
+// may instead hold the seed's own draws (torch.manual_seed(515); torch.rand, which depend on
+// the batch size B) for some B: then every forward uses them, and a B without one is an error.
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -101,16 +104,27 @@ class BarrelModel {
 
   // The initial state used by every forward for batch size B: v0, s0 uniform (0,1), a0 =
   // init_b, on device() (drawn on the CPU, so both backends start from the same state).
+  // With stored states (see below), v0 and s0 are the stored ones for B.
   void initial_state(int64_t B, Tensor& v0, Tensor& a0, Tensor& s0) const;
+
+  // The seed's initial state for batch size B = v0.size(0): v0, s0 float32 [B, N] in network
+  // order (a converted model; models/barrel/train.h /init_state). Replaces one for the same B.
+  void set_stored_initial_state(const Tensor& v0, const Tensor& s0);
+  // B -> (v0, s0), CPU tensors; empty for rsnn's own (Philox) initial state.
+  const std::map<int64_t, std::pair<Tensor, Tensor>>& stored_initial_states() const { return stored_init_; }
+  // Throws when stored states exist but none for B (the seed's draws depend on B).
+  void check_batch_size(int64_t B) const;
 
  private:
   void init(Projection projection);  // everything but the projection's sampling
   void build_lif_config();
+  void draw_initial_state(int64_t B, Tensor& v0, Tensor& s0) const;  // rsnn's own (Philox)
 
   BarrelConfig cfg_;
   Projection proj_;
   LifConfig lif_;
   Tensor b_base_;
+  std::map<int64_t, std::pair<Tensor, Tensor>> stored_init_;
   // dense layers (PyTorch layout: weight [out, in])
   ag::Var fc_f_w_, fc_f_b_, fc_t_w_, fc_t_b_;  // spiking form
   ag::Var fc_w_, fc_b_;                        // real form

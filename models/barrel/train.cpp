@@ -84,10 +84,16 @@ double forward_bytes_estimate(const BarrelConfig& cfg, int64_t batch, bool train
   return base + double(batch) * double(cfg.T) * per_step;
 }
 
+void check_batch_sizes(const BarrelModel& model, int64_t n, int64_t batch) {
+  model.check_batch_size(std::min(n, batch));
+  if (n > batch && n % batch) model.check_batch_size(n % batch);
+}
+
 EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch,
                     const std::function<void(int64_t, int64_t)>& progress) {
   RSNN_CHECK(batch > 0, "evaluate: batch must be > 0");
   RSNN_CHECK(set.size() > 0, "evaluate: the data set holds no samples");
+  check_batch_sizes(model, set.size(), batch);  // before the work, not at the last batch
   ag::NoGradGuard no_grad;
   EvalResult r;
   double loss_sum = 0;
@@ -158,6 +164,8 @@ TrainSummary train(BarrelModel& model, const EncodedSet& train_set, const Encode
              "train: bad options (epochs ", opt.epochs, ", batch ", opt.batch, ", lr ", opt.lr,
              ", checkpoint_every ", opt.checkpoint_every, ")");
   RSNN_CHECK(train_set.size() > 0, "train: empty training set");
+  check_batch_sizes(model, train_set.size(), opt.batch);
+  if (test_set.size() > 0) check_batch_sizes(model, test_set.size(), opt.batch);
   ag::Adam adam(model.param_groups(opt.lr));
   ag::StepLR sched(adam, opt.step_size, opt.gamma);
   const std::string ckpt = opt.run_dir.empty() ? "" : opt.run_dir + "/checkpoint.h5";
@@ -264,6 +272,11 @@ void save_checkpoint(const std::string& path, const BarrelModel& model, const ag
   f.write("/projection/source_sign", p.source_sign);
   f.create_group("/scheduler");
   f.set_attr("/scheduler", "last_epoch", scheduler_epoch);
+  for (const auto& [B, vs] : model.stored_initial_states()) {
+    const std::string g = "/init_state/" + std::to_string(B);
+    f.write(g + "/v0", vs.first);
+    f.write(g + "/s0", vs.second);
+  }
   if (adam) {
     const ag::AdamState st = adam->state();
     f.create_group("/optimizer");
@@ -277,6 +290,29 @@ void save_checkpoint(const std::string& path, const BarrelModel& model, const ag
   }
   f.close();
 }
+
+namespace {
+
+// /init_state/<B>/{v0, s0}: the seed's initial draws per batch size (tools/convert_torch_barrel.py).
+void load_initial_states(const H5File& f, const std::string& path, BarrelModel& model) {
+  const int64_t N = kNetworkNeurons;
+  const std::vector<std::string> names = f.list("/init_state");
+  RSNN_CHECK(!names.empty(), path, ": /init_state holds no batch size");
+  for (const std::string& name : names) {
+    const std::string g = "/init_state/" + name;
+    int64_t B = 0;
+    for (char ch : name) B = (ch >= '0' && ch <= '9' && B < (int64_t(1) << 40)) ? 10 * B + (ch - '0') : -1;
+    RSNN_CHECK(B > 0 && name[0] != '0' && f.is_group(g), path, ": ", g,
+               " is not a group named by a batch size (a positive integer)");
+    const Tensor v0 = f.read_checked(g + "/v0", {B, N}, DType::f32);
+    const Tensor s0 = f.read_checked(g + "/s0", {B, N}, DType::f32);
+    check_finite(v0, path + ": " + g + "/v0");
+    check_finite(s0, path + ": " + g + "/s0");
+    model.set_stored_initial_state(v0, s0);
+  }
+}
+
+}  // namespace
 
 std::unique_ptr<BarrelModel> load_checkpoint(const std::string& path) {
   H5File f = H5File::open_read(path);
@@ -316,6 +352,7 @@ std::unique_ptr<BarrelModel> load_checkpoint(const std::string& path) {
   Tensor b_base = f.read_checked("/b_base", {N}, DType::f32);
   check_finite(b_base, path + ": /b_base");
   model->b_base().copy_from(b_base);
+  if (f.exists("/init_state")) load_initial_states(f, path, *model);
   return model;
 }
 

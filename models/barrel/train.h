@@ -10,6 +10,13 @@
 //   /optimizer/        attribute steps; /optimizer/<k>/{m, v} and attribute step per parameter
 //                      (parameters in param_groups order) -- absent in converted models
 //   /scheduler         attribute last_epoch
+//   /init_state/<B>/   optional (converted models, tools/convert_torch_barrel.py --init-batch):
+//                      v0, s0 float32 [B, 4418], the seed's initial membrane state and real-valued
+//                      initial spikes for batch size B (torch.manual_seed(515), then torch.rand
+//                      [B, n] for the thalamus and each population: v's, then s's; columns in
+//                      network order; the converter notes source and generator as attributes of
+//                      /init_state). When present, every
+//                      forward uses them and needs a stored B; written back by save_checkpoint.
 #pragma once
 #include <functional>
 #include <memory>
@@ -47,6 +54,10 @@ struct EvalResult {
   int64_t samples = 0;
   std::vector<int64_t> predictions;
 };
+// Throws (BarrelModel::check_batch_size) when the batches of n samples in `batch`s (the last
+// one smaller) include a size the model's stored seed initial state lacks.
+void check_batch_sizes(const BarrelModel& model, int64_t n, int64_t batch);
+
 // progress(done, total) after every batch, when given (samples evaluated so far).
 EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch,
                     const std::function<void(int64_t, int64_t)>& progress = {});
