@@ -9,6 +9,7 @@
 #include "models/barrel/anatomy.h"
 #include "models/microcircuit/potjans.h"
 #include "models/scale/study.h"
+#include "models/scale/train_step.h"
 #include "runtime/threads.h"
 #include "tests/test_util.h"
 
@@ -26,6 +27,7 @@ std::vector<std::vector<std::string>> read_csv(const std::string& path) {
     std::stringstream ss(line);
     std::string c;
     while (std::getline(ss, c, ',')) cells.push_back(c);
+    if (!line.empty() && line.back() == ',') cells.push_back("");  // getline drops a last empty cell
     rows.push_back(cells);
   }
   return rows;
@@ -108,6 +110,22 @@ TEST(ScaleBarrel, TiledColumnsHaveTheDocumentedNeuronsAndInterColumnSynapses) {
   }
 }
 
+TEST(ScaleBarrel, BpttStepRunsOnTheTiledConnectivity) {
+  const ScaleNet net = build_barrel_tiled(2, BarrelTiledParams{}, 4);
+  const TrainTiming t = time_barrel_bptt_step(net, 2, 6, 4);
+  EXPECT_EQ(t.synapses, net.graph.nnz());
+  EXPECT_EQ(t.B, 2);
+  EXPECT_EQ(t.T, 6);
+  EXPECT_GT(t.spikes, 0);
+  EXPECT_GT(t.events, 0);
+  EXPECT_EQ(t.saved_bytes, 8 * 6 * 2 * net.neurons());  // u and a, float32, per neuron-step-sample
+  EXPECT_GT(t.dw_abs_sum, 0);
+  EXPECT_TRUE(std::isfinite(t.dw_abs_sum));
+  EXPECT_GT(t.step_s(), 0);
+  test::expect_error([&] { time_barrel_bptt_step(build_random_ei(1000, RandomEiParams{}, 1), 1, 1, 1); },
+                     "not a tiled barrel network");
+}
+
 TEST(ScaleMicrocircuit, MatchesThePotjansBuilder) {
   const ScaleNet net = build_microcircuit(0.02, 3);
   int64_t want = 0;
@@ -182,13 +200,31 @@ TEST(ScaleCli, WritesOneRowPerSizeAndRejectsBadFlags) {
     EXPECT_EQ(std::stoll(rows[i][2]), int64_t(i) * 4218);
     for (size_t c = 1; c < rows[i].size(); ++c) {
       if (rows[0][c] == "inter_synapses" && i == 1) continue;  // one column: none
+      if (rows[0][c].rfind("train_", 0) == 0) {  // no --train: empty
+        EXPECT_EQ(rows[i][c], "");
+        continue;
+      }
       const double v = std::stod(rows[i][c]);
       EXPECT_TRUE(std::isfinite(v) && v > 0) << rows[0][c] << " = " << rows[i][c];
     }
   }
+  r = test::run_rsnn("scale --family barrel-tiled --sizes 2 --time 5 --train --batch 1 --train-steps 4 --plot off --out " +
+                     out);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const auto trained = read_csv(out + "/scale.csv");
+  ASSERT_EQ(trained.size(), 2u);
+  ASSERT_EQ(trained[1].size(), trained[0].size());
+  for (size_t c = 0; c < trained[0].size(); ++c)
+    if (trained[0][c] == "train_batch") {
+      EXPECT_EQ(trained[1][c], "1");
+    } else if (trained[0][c] == "train_steps") {
+      EXPECT_EQ(trained[1][c], "4");
+    } else if (trained[0][c].rfind("train_", 0) == 0) {
+      EXPECT_GT(std::stod(trained[1][c]), 0) << trained[0][c];
+    }
   for (const char* bad : {"--family brunel --sizes 1000", "--family random-ei --sizes ''",
                           "--family random-ei --sizes 1000,x", "--family microcircuit --sizes 1.5",
-                          "--family barrel-tiled --sizes 1 --train", "--family microcircuit --sizes 0.02 --bg-rate 5",
+                          "--family random-ei --sizes 1000 --train", "--family barrel-tiled --sizes 1 --train --batch 0", "--family microcircuit --sizes 0.02 --bg-rate 5",
                           "--family random-ei --sizes 1000 --time 0.05"}) {
     r = test::run_rsnn(std::string("scale ") + bad + " --plot off --out " + out);
     EXPECT_NE(r.rc, 0) << bad;

@@ -1,6 +1,8 @@
 // The scaling study's measurements (contract in models/scale/study.h).
 #include "models/scale/study.h"
 
+#include "models/scale/train_step.h"
+
 #include <sys/resource.h>
 
 #include <chrono>
@@ -9,6 +11,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "models/barrel/anatomy.h"
 #include "runtime/error.h"
 #include "runtime/resources.h"
 
@@ -62,7 +65,16 @@ std::vector<double> parse_sizes(const std::string& list, Family f) {
 }
 
 void check_fits(const StudyOptions& o, double size) {
-  const double need = estimated_bytes(o.family, size, o.random_ei);
+  RSNN_CHECK(!o.train || o.family == Family::barrel_tiled,
+             "--train: only the barrel-tiled family has a training step to time");
+  RSNN_CHECK(!o.train || (o.train_batch >= 1 && o.train_steps >= 1), "--batch and --train-steps must be >= 1");
+  double need = estimated_bytes(o.family, size, o.random_ei);
+  if (o.train) {
+    // The op's projection (16 B per synapse), its per-call tables (~14 B) and the pair lists
+    // (8 B); per neuron-step-sample the input (4 B), saved state (8 B) and backward scratch.
+    const double n = size * double(barrel::kCorticalNeurons), syn = size * 1.25e6 * (1 + 2 * kInterFraction);
+    need += syn * (16 + 14 + 8) + n * double(o.train_batch) * double(o.train_steps) * 16;
+  }
   std::ostringstream what;
   what << "--sizes: " << family_name(o.family) << " size " << size;
   check_memory_fits(need, what.str());
@@ -118,6 +130,19 @@ ScaleRow run_size(const StudyOptions& o, double size, std::ostream* log) {
   row.wall_per_bio_s = sim_s / row.bio_s;
   row.events_per_s = double(row.events) / sim_s;
   row.updates_per_s = double(row.neurons) * double(row.steps) / sim_s;
+  if (o.train) {
+    const TrainTiming t = time_barrel_bptt_step(net, o.train_batch, o.train_steps, o.seed);
+    row.trained = true;
+    row.train_batch = t.B;
+    row.train_steps = t.T;
+    row.train_spikes = t.spikes;
+    row.train_saved_bytes = t.saved_bytes;
+    row.train_forward_s = t.forward_s;
+    row.train_backward_s = t.backward_s;
+    if (log)
+      *log << "scale: " << row.family << " " << size << ": BPTT step B " << t.B << " T " << t.T << ": forward "
+           << t.forward_s << " s, backward " << t.backward_s << " s" << std::endl;
+  }
   row.peak_rss_bytes = peak_rss_bytes();
   if (log)
     *log << "scale: " << row.family << " " << size << ": " << o.time_ms << " ms in " << row.sim_s << " s, rate "
@@ -129,13 +154,20 @@ ScaleRow run_size(const StudyOptions& o, double size, std::ostream* log) {
 std::string rows_csv(const std::vector<ScaleRow>& rows) {
   std::ostringstream os;
   os << "family,size,neurons,synapses,inter_synapses,network_bytes,bytes_per_synapse,peak_rss_bytes,build_s,"
-        "bio_s,steps,sim_s,wall_per_bio_s,spikes,rate_hz,events,events_per_s,updates_per_s\n";
+        "bio_s,steps,sim_s,wall_per_bio_s,spikes,rate_hz,events,events_per_s,updates_per_s,train_batch,train_steps,"
+        "train_forward_s,train_backward_s,train_step_s,train_spikes,train_saved_bytes\n";
   os << std::setprecision(9);
-  for (const ScaleRow& r : rows)
+  for (const ScaleRow& r : rows) {
     os << r.family << "," << r.size << "," << r.neurons << "," << r.synapses << "," << r.inter_synapses << ","
        << r.network_bytes << "," << r.bytes_per_synapse << "," << r.peak_rss_bytes << "," << r.build_s << ","
        << r.bio_s << "," << r.steps << "," << r.sim_s << "," << r.wall_per_bio_s << "," << r.spikes << ","
-       << r.rate_hz << "," << r.events << "," << r.events_per_s << "," << r.updates_per_s << "\n";
+       << r.rate_hz << "," << r.events << "," << r.events_per_s << "," << r.updates_per_s;
+    if (r.trained)
+      os << "," << r.train_batch << "," << r.train_steps << "," << r.train_forward_s << "," << r.train_backward_s
+         << "," << r.train_forward_s + r.train_backward_s << "," << r.train_spikes << "," << r.train_saved_bytes << "\n";
+    else
+      os << ",,,,,,,\n";
+  }
   return os.str();
 }
 

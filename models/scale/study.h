@@ -18,6 +18,8 @@ struct StudyOptions {
   double presim_ms = 0;   // simulated first, not timed nor counted
   uint64_t seed = 1;
   bool cuda = false;      // simulate_cuda instead of simulate_cpu
+  bool train = false;     // barrel-tiled: also time a BPTT step (models/scale/train_step.h)
+  int64_t train_batch = 8, train_steps = 100;
   RandomEiParams random_ei;
   BarrelTiledParams barrel;
 };
@@ -35,6 +37,9 @@ struct ScaleRow {
   double wall_per_bio_s = 0;    // sim_s / bio_s
   double events_per_s = 0;      // events / sim_s
   double updates_per_s = 0;     // neurons x steps / sim_s
+  bool trained = false;         // the train_* fields hold a measurement
+  int64_t train_batch = 0, train_steps = 0, train_spikes = 0, train_saved_bytes = 0;
+  double train_forward_s = 0, train_backward_s = 0;
 };
 
 // "0.02,0.05 0.1" (commas and/or spaces; 1e4 notation allowed) -> sizes, each checked for the
@@ -53,7 +58,8 @@ int64_t delivered_events(const mc::DelayCsr& g, const mc::SpikeRecord& r);
 
 int64_t peak_rss_bytes();  // getrusage(RUSAGE_SELF).ru_maxrss in bytes
 
-// scale.csv: a header and one line per row.
+// scale.csv: a header and one line per row; the train_* cells are empty where no training step
+// was timed.
 std::string rows_csv(const std::vector<ScaleRow>& rows);
 
 }  // namespace rsnn::scale

@@ -40,10 +40,7 @@ void run(ScaleArgs& a, const RunOptions& ro) {
   const std::vector<double> sizes = scale::parse_sizes(a.sizes, a.opt.family);
   RSNN_CHECK(a.plot == "auto" || a.plot == "on" || a.plot == "off", "--plot: expected auto, on or off, got '",
              a.plot, "'");
-  // The delayed LIF op is forward only (no BPTT through delays), and the barrel model's
-  // training path is fixed to one column: there is no training step to time (docs/scale.md).
-  RSNN_CHECK(!a.train, "--train: no training step to time: the delayed LIF op is forward only and the barrel "
-                       "training path (models/barrel) trains one 4,418-neuron column, not a tiled network");
+  a.opt.train = a.train;
   if (a.bg_rate >= 0) {
     RSNN_CHECK(a.opt.family != scale::Family::microcircuit,
                "--bg-rate: the microcircuit's background is the model's (8 Hz per external input)");
@@ -81,7 +78,12 @@ Register reg([](CLI::App& app) {
   cmd->add_option("--bg-rate", a->bg_rate,
                   "random-ei, barrel-tiled: Poisson background events per neuron per second (default: the family's)")
       ->check(non_negative_number());
-  cmd->add_flag("--train", a->train, "time a training step where one exists (none does: an error, see docs)");
+  cmd->add_flag("--train", a->train,
+                "barrel-tiled: also time one BPTT step of the recurrent aLIF op on the tiled network (docs/scale.md)");
+  cmd->add_option("--batch", a->opt.train_batch, "--train: batch size B")
+      ->check(CLI::Range(int64_t(1), int64_t(4096)))->capture_default_str();
+  cmd->add_option("--train-steps", a->opt.train_steps, "--train: time steps T of the op (1 ms each)")
+      ->check(CLI::Range(int64_t(1), int64_t(100000)))->capture_default_str();
   cmd->add_option("--plot", a->plot, "scale.png: auto | on | off")->capture_default_str();
   cmd->add_option("--out", a->out, "output folder (scale.csv, scale.png)")->required();
   add_run_options(cmd, *ro);
