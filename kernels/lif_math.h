@@ -1,7 +1,7 @@
 // Per-element math of spiking neurons: one step of a (adaptive) leaky integrate-and-fire
 // neuron, its reverse-mode derivative, and the surrogate derivatives of the spike. These
 // bodies are the only place the neuron equations are written; the CPU reference, the
-// optimized CPU loops (kernels/recurrent_lif.cpp) and the CUDA kernels all call them.
+// optimized CPU loops (kernels/recurrent_lif_cpu*.cpp) and the CUDA kernels all call them.
 //
 // Equations (spec barrel-cortex-rsnn.md §1.4; t = step, s[-1] = s0 may be real-valued):
 //   alif: a[t]  = rho*a[t-1] + (1-rho)*s[t-1]            rho   = exp(-dt/tau_adp)

@@ -1,5 +1,5 @@
 // CUDA recurrent LIF layer, forward (contract in recurrent_lif.h; the CPU twin, whose
-// structure this follows, is recurrent_lif.cpp; the per-element math is lif_math.h; the
+// structure this follows, is recurrent_lif_cpu_forward.cpp; the per-element math is lif_math.h; the
 // backward is recurrent_lif_backward.cu).
 //
 // Layout as on the CPU: per-step state [N, B] (neuron-major, batch innermost), saved u and a

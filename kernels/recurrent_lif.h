@@ -50,7 +50,7 @@
 // order, so they give identical values too. The hot loops are compiled for baseline x86-64
 // and for x86-64-v3 (AVX2, FMA), picked at load time; results can differ between the two
 // (FMA contraction), never between runs on one machine. The CPU time loops flush denormals to
-// zero (runtime/fp_mode.h; the reasons in recurrent_lif.cpp); the reference does not.
+// zero (runtime/fp_mode.h; the reasons in recurrent_lif_cpu.h); the reference does not.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -112,7 +112,7 @@ struct LifConfig {
   // operations, reaches row_parallel_min_work. row_team says whether it is: measured (the
   // default) times the team and one thread twice each on the first calls of each workload and
   // runs the faster, re-timing the other now and then (every 16th to 128th call, the further
-  // apart the two, the rarer: TeamChooser in recurrent_lif.cpp). A barrier waits for the
+  // apart the two, the rarer: TeamChooser in recurrent_lif_cpu.h). A barrier waits for the
   // slowest thread, so on a machine busy with other work a descheduled thread stalls every phase
   // (a team can be much slower than one thread under load and faster on an idle machine).
   RowTeam row_team = RowTeam::measured;
@@ -141,7 +141,7 @@ struct LifInputs {
 
 // Tables the CPU backward derives from the weights and the projection alone (its error
 // gather's weights and targets in backward order, the per-call neuron constants). Internal to
-// kernels/recurrent_lif.cpp, which defines the one implementation.
+// kernels/recurrent_lif_cpu_tables.h, which defines the one implementation.
 struct LifBackwardTables {
   virtual ~LifBackwardTables() = default;
   virtual int64_t bytes() const = 0;

@@ -1,5 +1,5 @@
 // CUDA recurrent LIF layer, backward (contract in recurrent_lif.h; the CPU twin is
-// backward_impl in recurrent_lif.cpp; the per-element math is lif_math.h; the forward and the
+// recurrent_lif_cpu_backward.cpp; the per-element math is lif_math.h; the forward and the
 // layout are described in recurrent_lif.cu).
 //
 // Backward, reverse time loop; per step the readout error ds_ro = dy[t] W_ro (one GEMM per

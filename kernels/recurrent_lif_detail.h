@@ -21,7 +21,7 @@ struct Dims {
 // Validates everything (throws) and fills the sizes.
 Dims make_dims(const Projection& p, const LifConfig& cfg, const LifInputs& x);
 
-// Row splits for the two update orders (see recurrent_lif.cpp):
+// Row splits for the two update orders (see recurrent_lif_cpu_forward.cpp):
 //   post_split[i]: first synapse of post-major row i whose source is in group(i) or later
 //                  (the synapses before it carry this step's spikes; previous_step: row start)
 //   pre_split[j]:  first entry of pre-major row j whose target is in a later group than j

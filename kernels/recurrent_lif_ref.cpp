@@ -1,6 +1,6 @@
 // Plain reference of the recurrent LIF layer: the specification in scalar loops, [T, B, N]
 // layout, every state and current kept. Slow and obvious on purpose; the optimized path
-// (recurrent_lif.cpp) is tested against it.
+// (recurrent_lif_cpu*.cpp) is tested against it.
 #include <vector>
 
 #include "kernels/recurrent_lif_detail.h"
