@@ -100,13 +100,15 @@ ScaleRow run_size(const StudyOptions& o, double size, std::ostream* log) {
   auto t0 = std::chrono::steady_clock::now();
   const ScaleNet net = build(o, size);
   row.build_s = seconds_since(t0);
+  std::ostringstream name;  // "random-ei 100000", "microcircuit 0.1"
+  name << "scale: " << row.family << " " << std::setprecision(10) << size << ": ";
   row.neurons = net.neurons();
   row.synapses = net.graph.nnz();
   row.inter_synapses = net.inter_synapses;
   row.network_bytes = net.bytes();
   row.bytes_per_synapse = row.synapses > 0 ? double(row.network_bytes) / double(row.synapses) : 0;
   if (log)
-    *log << "scale: " << row.family << " " << size << ": " << row.neurons << " neurons, " << row.synapses
+    *log << name.str() << row.neurons << " neurons, " << row.synapses
          << " synapses, built in " << std::fixed << std::setprecision(2) << row.build_s << " s" << std::endl;
 
   const int64_t presim = steps_of(o.presim_ms, net.dt, "--presim");
@@ -140,12 +142,12 @@ ScaleRow run_size(const StudyOptions& o, double size, std::ostream* log) {
     row.train_forward_s = t.forward_s;
     row.train_backward_s = t.backward_s;
     if (log)
-      *log << "scale: " << row.family << " " << size << ": BPTT step B " << t.B << " T " << t.T << ": forward "
+      *log << name.str() << "BPTT step B " << t.B << " T " << t.T << ": forward "
            << t.forward_s << " s, backward " << t.backward_s << " s" << std::endl;
   }
   row.peak_rss_bytes = peak_rss_bytes();
   if (log)
-    *log << "scale: " << row.family << " " << size << ": " << o.time_ms << " ms in " << row.sim_s << " s, rate "
+    *log << name.str() << o.time_ms << " ms in " << row.sim_s << " s, rate "
          << row.rate_hz << " Hz, " << std::scientific << std::setprecision(3) << row.events_per_s
          << " events/s, peak RSS " << format_bytes(double(row.peak_rss_bytes)) << std::defaultfloat << std::endl;
   return row;

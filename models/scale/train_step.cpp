@@ -55,6 +55,10 @@ TrainTiming time_barrel_bptt_step(const ScaleNet& net, int64_t B, int64_t T, uin
   cfg.beta = bc.beta;
   cfg.order = bc.order;
   cfg.group_offsets = groups;
+  // No row team: it waits at 13 C + 2 barriers per step, each a scheduler time slice when other
+  // jobs hold the cores (one column, B 8, T 100, load ~25: 30 s with the team, 0.9 s without).
+  // Batches over 8 samples still run their 8-sample slices on all threads.
+  cfg.row_team = RowTeam::never;
   // Readout: Pyr_SP and Pyr_SS (populations 0, 1) and L2/3 Pyr (population 4) of every column.
   int64_t n_ro = 0;
   for (int64_t c = 0; c < C; ++c) {
