@@ -55,6 +55,12 @@ TEST(MicrocircuitModel, PublishedTotals) {
   EXPECT_LT(total, 3.00e8);
   EXPECT_EQ(k[0 * kPops + 5], 0);  // L5I -> L2/3E has probability 0
   EXPECT_NEAR(psc_from_psp(0.15, NeuronParams{}), 87.81, 0.01);
+  // Halves round to even as in NEST's example: 2191.5 -> 2192, 106.5 -> 106, 7,717 in all.
+  EXPECT_EQ(population_size(2, 0.1), 2192);
+  EXPECT_EQ(population_size(5, 0.1), 106);
+  int64_t n01 = 0;
+  for (int p = 0; p < kPops; ++p) n01 += population_size(p, 0.1);
+  EXPECT_EQ(n01, 7717);
 }
 
 TEST(MicrocircuitModel, BuiltNetworkFollowsTheTables) {
@@ -250,7 +256,7 @@ TEST(MicrocircuitCli, WritesRatesAndRejectsBadFlags) {
   EXPECT_TRUE(h5.is_dataset("/spikes/L23E/neuron"));
   EXPECT_TRUE(h5.is_dataset("/spikes/L6I/time_ms"));
   for (const char* bad : {"--scale 1.5", "--scale 0.02 --background noise", "--scale 0.02 --time 0.05",
-                          "--scale 0.02 --k-scale 0", "--scale 0.02 --record-fraction 1.5"}) {
+                          "--scale 0.02 --k-scale 0", "--scale 0.02 --record-fraction 1.5", "--scale 0.02 --v0 flat"}) {
     r = test::run_rsnn(std::string("microcircuit ") + bad + " --out " + out);
     EXPECT_NE(r.rc, 0) << bad;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << bad << ": " << r.out;

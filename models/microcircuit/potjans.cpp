@@ -31,7 +31,10 @@ const double kConnProb[kPops][kPops] = {
     {0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252},
     {0.0364, 0.001, 0.0034, 0.0005, 0.0277, 0.008, 0.0658, 0.1443}};
 const std::array<double, kPops> kExternalIndegree = {1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100};
-const std::array<double, kPops> kFullScaleRates = {0.943, 3.026, 4.368, 5.882, 7.733, 8.664, 1.096, 7.851};
+// The full-scale rates that NEST's example (commit e0a0745546eb) uses for the compensation.
+const std::array<double, kPops> kFullScaleRates = {0.903, 2.965, 4.414, 5.876, 7.569, 8.633, 1.105, 7.829};
+const std::array<double, kPops> kV0OptimizedMean = {-68.28, -63.16, -63.33, -63.45, -63.11, -61.66, -66.72, -61.43};
+const std::array<double, kPops> kV0OptimizedSd = {5.36, 4.57, 4.74, 4.94, 4.94, 4.55, 5.46, 4.48};
 
 namespace {
 
@@ -43,6 +46,13 @@ uint64_t stream_of(Purpose what, int pair, int attempt) {
 }
 
 bool excitatory(int pop) { return pop % 2 == 0; }
+
+// Nearest integer, halves to even (numpy's round), whatever the floating-point mode.
+int64_t round_half_even(double x) {
+  double r = std::floor(x + 0.5);
+  if (r - x == 0.5 && std::fmod(r, 2.0) != 0) r -= 1;
+  return static_cast<int64_t>(r);
+}
 
 // Full-scale in-degree of target population a from source population b.
 double full_indegree(int a, int b) {
@@ -106,12 +116,13 @@ double psc_from_psp(double psp_mv, const NeuronParams& p) {
   return psp_mv / peak;
 }
 
+int64_t population_size(int p, double scale) { return round_half_even(double(kFullNeurons[p]) * scale); }
+
 std::vector<int64_t> synapse_counts(double scale, double k_scale) {
   std::vector<int64_t> k(kPops * kPops);
-  for (int a = 0; a < kPops; ++a) {
-    const double n_post = std::round(double(kFullNeurons[a]) * scale);
-    for (int b = 0; b < kPops; ++b) k[a * kPops + b] = std::llround(full_indegree(a, b) * n_post * k_scale);
-  }
+  for (int a = 0; a < kPops; ++a)
+    for (int b = 0; b < kPops; ++b)
+      k[a * kPops + b] = round_half_even(full_indegree(a, b) * double(kFullNeurons[a]) * scale * k_scale);
   return k;
 }
 
@@ -252,7 +263,7 @@ Microcircuit build_potjans(const PotjansConfig& cfg) {
   m.prop = make_propagators(cfg.neuron, cfg.dt);
   m.offsets.assign(kPops + 1, 0);
   for (int a = 0; a < kPops; ++a) {
-    const int64_t na = std::llround(double(kFullNeurons[a]) * cfg.scale);
+    const int64_t na = population_size(a, cfg.scale);
     RSNN_CHECK(na >= 1, "microcircuit: scale ", cfg.scale, " leaves population ", kPopNames[a], " empty");
     m.offsets[a + 1] = m.offsets[a] + na;
   }
@@ -291,7 +302,7 @@ Microcircuit build_potjans(const PotjansConfig& cfg) {
     double lam = 0;
     if (cfg.poisson) {
       dc += 1e-3 * tau_s * (1 - sk) * ext;
-      lam = std::round(kExternalIndegree[a] * cfg.k_scale) * cfg.bg_rate * cfg.dt * 1e-3;
+      lam = double(round_half_even(kExternalIndegree[a] * cfg.k_scale)) * cfg.bg_rate * cfg.dt * 1e-3;
     } else {
       dc += 1e-3 * tau_s * ext;
     }
@@ -302,10 +313,13 @@ Microcircuit build_potjans(const PotjansConfig& cfg) {
     }
   }
   m.v0.resize(n);
-  const double v_mean = cfg.v0_mean - cfg.neuron.e_l;
+  for (int a = 0; a < kPops; ++a) {
+    const double mean = (cfg.v0_optimized ? kV0OptimizedMean[a] : cfg.v0_mean) - cfg.neuron.e_l;
+    const double sd = cfg.v0_optimized ? kV0OptimizedSd[a] : cfg.v0_sd;
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    m.v0[i] = static_cast<float>(v_mean + cfg.v0_sd * philox::normal(cfg.seed, stream_of(kV0, 0, 0), i));
+    for (int64_t i = m.offsets[a]; i < m.offsets[a + 1]; ++i)
+      m.v0[i] = static_cast<float>(mean + sd * philox::normal(cfg.seed, stream_of(kV0, 0, 0), i));
+  }
   return m;
 }
 

@@ -26,6 +26,9 @@ extern const std::array<int64_t, kPops> kFullNeurons;         // 77,169 in all
 extern const double kConnProb[kPops][kPops];                  // [target][source]
 extern const std::array<double, kPops> kExternalIndegree;     // K_ext at full scale
 extern const std::array<double, kPops> kFullScaleRates;       // Hz, for the DC compensation
+// NEST's "optimized" initial membrane per population (mean and sd, mV): close to the
+// stationary state, so the start transient is short.
+extern const std::array<double, kPops> kV0OptimizedMean, kV0OptimizedSd;
 
 struct PotjansConfig {
   double scale = 0.1;     // fraction of the neurons, (0, 1]
@@ -37,7 +40,8 @@ struct PotjansConfig {
   double g = -4.0;        // inhibitory / excitatory weight
   double weight_rel_sd = 0.1, delay_rel_sd = 0.5;
   double delay_exc = 1.5, delay_inh = 0.75;  // ms
-  double v0_mean = -58.0, v0_sd = 10.0;      // mV: initial membrane, normal
+  bool v0_optimized = true;                  // initial V from kV0Optimized*; false: v0_mean, v0_sd
+  double v0_mean = -58.0, v0_sd = 10.0;      // mV: initial membrane, normal (the paper's)
   uint64_t seed = 55;
   NeuronParams neuron;
   void validate() const;
@@ -55,7 +59,10 @@ struct Microcircuit {
 
 // PSC amplitude (pA) whose exponential current gives a PSP peak of psp_mv.
 double psc_from_psp(double psp_mv, const NeuronParams& p);
-// Synapse count per [target][source] pair: full-scale in-degrees * scaled neurons * k_scale.
+// Neurons of population p at `scale`: round(full size * scale), halves to even (as numpy).
+int64_t population_size(int p, double scale);
+// Synapse count per [target][source] pair: round(full-scale count * scale * k_scale), halves
+// to even (NEST's example does the same).
 std::vector<int64_t> synapse_counts(double scale, double k_scale);
 // Builds the network (in parallel; the result depends only on the config, not the threads).
 Microcircuit build_potjans(const PotjansConfig& cfg);

@@ -28,7 +28,7 @@ struct McArgs {
   mc::PotjansConfig cfg;
   double k_scale = -1;  // set only by --k-scale; otherwise --scale
   double time_ms = 1000, presim_ms = 500;
-  std::string background = "poisson", out;
+  std::string background = "poisson", v0 = "optimized", out;
   double record_fraction = 1.0;  // of each population's neurons into spikes.h5; 0: no file
   std::string plot = "auto";     // auto | on | off
   double raster_ms = 200;        // time window of raster.png
@@ -71,7 +71,7 @@ std::string summary_json(const McArgs& a, const mc::Microcircuit& m, const std::
   const mc::PotjansConfig& c = a.cfg;
   os << "{\n  \"model\": \"potjans_diesmann_2014\",\n  \"scale\": " << json_number(c.scale)
      << ",\n  \"k_scale\": " << json_number(c.k_scale) << ",\n  \"seed\": " << c.seed
-     << ",\n  \"dt_ms\": " << json_number(c.dt) << ",\n  \"background\": \"" << a.background
+     << ",\n  \"dt_ms\": " << json_number(c.dt) << ",\n  \"v0\": \"" << a.v0 << "\",\n  \"background\": \"" << a.background
      << "\",\n  \"presim_ms\": " << json_number(a.presim_ms) << ",\n  \"time_ms\": " << json_number(a.time_ms)
      << ",\n  \"device\": \"" << device << "\",\n  \"threads\": " << num_threads()
      << ",\n  \"neurons\": " << m.neurons() << ",\n  \"synapses\": " << m.graph.nnz()
@@ -93,6 +93,8 @@ void run(McArgs& a, const RunOptions& ro) {
              a.background, "'");
   a.cfg.k_scale = a.k_scale > 0 ? a.k_scale : a.cfg.scale;
   a.cfg.poisson = a.background == "poisson";
+  RSNN_CHECK(a.v0 == "optimized" || a.v0 == "original", "--v0: expected optimized or original, got '", a.v0, "'");
+  a.cfg.v0_optimized = a.v0 == "optimized";
   const int64_t presim = steps_of(a.presim_ms, a.cfg.dt, "--presim"), steps = steps_of(a.time_ms, a.cfg.dt, "--time");
   RSNN_CHECK(steps > 0, "--time: must be at least one step");
   RSNN_CHECK(a.plot == "auto" || a.plot == "on" || a.plot == "off", "--plot: expected auto, on or off, got '", a.plot,
@@ -154,6 +156,8 @@ Register reg([](CLI::App& app) {
   cmd->add_option("--presim", a->presim_ms, "discarded time before recording (ms)")->check(non_negative_number())->capture_default_str();
   cmd->add_option("--seed", a->cfg.seed, "seed of the network and the background")->capture_default_str();
   cmd->add_option("--background", a->background, "poisson or dc")->capture_default_str();
+  cmd->add_option("--v0", a->v0, "initial membrane: optimized (NEST's, per population) or original (-58 +- 10 mV)")
+      ->capture_default_str();
   cmd->add_option("--record-fraction", a->record_fraction,
                   "fraction of each population whose spikes go to spikes.h5 (0: none)")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
