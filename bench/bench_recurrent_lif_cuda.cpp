@@ -33,7 +33,7 @@
 #include "kernels/recurrent_lif.h"
 #include "runtime/device.h"
 #include "runtime/random.h"
-#include "tests/lif_networks.h"
+#include "kernels/testing/lif_networks.h"
 
 #ifdef RSNN_WITH_CUDA
 #include <cuda_runtime.h>

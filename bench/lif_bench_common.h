@@ -19,7 +19,7 @@
 #include "kernels/recurrent_lif.h"
 #include "models/barrel/anatomy.h"
 #include "runtime/random.h"
-#include "tests/lif_networks.h"
+#include "kernels/testing/lif_networks.h"
 
 namespace rsnn::lif_bench {
 
