@@ -9,7 +9,8 @@ barrel checkpoint, and the seed's initial state. Written for rsnn; no original c
       torque, real F = 558) from CKPT's /init_state/<B>/{v0, s0} (the seed's draws), adaptation
       init = b_base. Writes to OUT: summed [B, 3] (softmax summed over t = 1..T-1), margin (the
       smallest |v - threshold| over all neuron-steps), spikes (the total count), per_step
-      int64 [T] (spikes per step).
+      int64 [T] (spikes per step), near [T] (the smallest |v - threshold| of each step) and
+      cum [T, B, 3] (the softmax summed over 1..t, zero at t = 0).
   torch-rand SEED N OUT
       The first N values of torch.manual_seed(SEED); torch.rand(N) computed by
       tools/convert_torch_barrel.py's numpy generator, to OUT (dataset u, float32).
@@ -70,8 +71,8 @@ def forward(ckpt, io, out):
     b0, beta = m["b_base"], m["beta"]
     v, s = m["v0"].copy(), m["s0"].copy()
     a = np.broadcast_to(b0, v.shape).copy()
-    summed, margin, spikes = np.zeros((B, 3)), np.inf, 0
-    per_step = np.zeros(T, dtype=np.int64)
+    summed, spikes = np.zeros((B, 3)), 0
+    per_step, near, cum = np.zeros(T, dtype=np.int64), np.full(T, np.inf), np.zeros((T, B, 3))
     # Per group: its synapses (post row within the group, pre, signed weight); the seed updates
     # groups in order, each from the spikes as they stand (this step's for earlier groups).
     groups = []
@@ -94,7 +95,7 @@ def forward(ckpt, io, out):
             th = b0[sl] + beta * a[:, sl]
             v[:, sl] = v[:, sl] * alpha[sl] + (1 - alpha[sl]) * cur - th * s[:, sl]
             u = v[:, sl] - th
-            margin = min(margin, float(np.abs(u).min()))
+            near[t] = min(near[t], float(np.abs(u).min()))
             s[:, sl] = (u > 0).astype(np.float64)
         n_t = int(s.sum())
         per_step[t], spikes = n_t, spikes + n_t
@@ -103,11 +104,14 @@ def forward(ckpt, io, out):
             logits = lin("fc2_2", lin("fc2_1", ro_in))
             e = np.exp(logits - logits.max(axis=1, keepdims=True))
             summed += e / e.sum(axis=1, keepdims=True)
+        cum[t] = summed
     with h5py.File(out, "w") as f:
         f["summed"] = summed
-        f["margin"] = margin
+        f["margin"] = float(near.min())
         f["spikes"] = spikes
         f["per_step"] = per_step
+        f["near"] = near
+        f["cum"] = cum
 
 
 def torch_rand(seed, n, out):

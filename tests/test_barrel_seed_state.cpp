@@ -21,6 +21,7 @@
 #include "models/barrel/train.h"
 #include "runtime/hdf5_io.h"
 #include "runtime/random.h"
+#include "barrel_seed_check.h"
 #include "test_util.h"
 
 using namespace rsnn;
@@ -162,6 +163,20 @@ TEST(BarrelSeedState, StoredStateAndBatchRule) {
     EXPECT_EQ(vs.first.to_vector<float>(), w.first.to_vector<float>());
     EXPECT_EQ(vs.second.to_vector<float>(), w.second.to_vector<float>());
   }
+  // `rsnn barrel eval`: 5 samples in batches of 3 (3 + 2) run; in batches of 2 (2 + 2 + 1) fail first.
+  if (std::filesystem::exists(RSNN_RSNN_EXE)) {
+    const std::string eval = std::string(RSNN_RSNN_EXE) + " barrel eval --checkpoint " + dir.path("seeded.h5") +
+                             " --synth-test 5 --threads 1 --batch ";
+    const CmdResult ok = run(eval + "3");
+    EXPECT_EQ(ok.rc, 0) << ok.out;
+    EXPECT_NE(ok.out.find("test samples 5"), std::string::npos) << ok.out;
+    const CmdResult bad = run(eval + "2");
+    EXPECT_NE(bad.rc, 0) << bad.out;
+    EXPECT_NE(bad.out.find("this forward has B = 1"), std::string::npos) << bad.out;
+    EXPECT_EQ(bad.out.find("test samples 5"), std::string::npos) << bad.out;  // no result line
+  } else {
+    std::cout << "[  NOTE    ] the rsnn program is not built (" << RSNN_RSNN_EXE << "): eval not run\n";
+  }
   // A model without stored states draws its own for any B.
   std::unique_ptr<BarrelModel> plain = load_checkpoint(dir.path("plain.h5"));
   EXPECT_TRUE(plain->stored_initial_states().empty());
@@ -205,8 +220,8 @@ TEST(BarrelSeedState, BadInput) {
 namespace {
 
 // rsnn's forward (T = 550, B = 2) from the stored seed state equals the numpy reference of
-// the seed's forward: summed softmax outputs within float32 tolerance and the same spikes;
-// rsnn's own (Philox) initial state gives outputs that differ.
+// the seed's forward (barrel_seed_check.h: the same spikes and summed softmax outputs within
+// float32 tolerance); rsnn's own (Philox) initial state gives outputs that differ.
 void check_seed_forward(InputForm form) {
   test::TempDir dir("rsnn_seed_state");
   const int64_t T = 550, B = 2;
@@ -224,26 +239,13 @@ void check_seed_forward(InputForm form) {
   const CmdResult ref = run(python() + " " + src("tests/barrel_seed_reference.py") + " forward " +
                             dir.path("seeded.h5") + " " + dir.path("io.h5") + " " + dir.path("ref.h5"));
   ASSERT_EQ(ref.rc, 0) << ref.out;
-  H5File r = H5File::open_read(dir.path("ref.h5"));
-  const std::vector<double> want = r.read("summed").to_vector<double>();
-  const int64_t spikes = r.read("spikes").item<int64_t>();
-  ag::NoGradGuard no_grad;
-  const ForwardResult f = m->forward(x, Tensor());
-  const std::vector<float> got = f.outputs.value().to_vector<float>();
-  ASSERT_EQ(got.size(), want.size());
-  double worst = 0;
-  for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(double(got[i]) * T - want[i]));
-  std::cout << "[  SEED    ] " << (spiking ? "spiking" : "real") << ": spikes rsnn " << f.stats.spikes
-            << ", reference " << spikes << "; max |summed softmax diff| " << worst << " (of " << T - 1
-            << " per row); reference margin " << r.read("margin").item<double>() << "\n";
-  EXPECT_GT(spikes, 10000) << "too quiet to mean anything";
-  EXPECT_EQ(f.stats.spikes, spikes);
-  EXPECT_LT(worst, 1e-5 * double(T - 1));  // float32 against float64, summed over T - 1 steps
-
+  const std::vector<double> want = H5File::open_read(dir.path("ref.h5")).read("summed").to_vector<double>();
+  const Tensor got = test::expect_seed_match(dir.path("seeded.h5"), x, dir.path("ref.h5"), dir.path("cut.h5"),
+                                             spiking ? "spiking" : "real");
+  EXPECT_LT(test::seed_output_diff(got, T, want), 1e-5 * double(T - 1));  // summed == cum[T - 1]
   std::unique_ptr<BarrelModel> own = load_checkpoint(dir.path("plain.h5"));
-  const std::vector<float> other = own->forward(x, Tensor()).outputs.value().to_vector<float>();
-  double diff = 0;
-  for (size_t i = 0; i < got.size(); ++i) diff = std::max(diff, std::abs(double(other[i]) * T - want[i]));
+  ag::NoGradGuard no_grad;
+  const double diff = test::seed_output_diff(own->forward(x, Tensor()).outputs.value(), T, want);
   std::cout << "[  SEED    ] without the stored state: max diff " << diff << "\n";
   EXPECT_GT(diff, 0.1) << "rsnn's own initial state gave the seed's outputs: the check cannot fail";
 }

@@ -17,7 +17,9 @@ forward pass. Written for rsnn; none of the original code is used.
       forward in float64 from the initial state in IO (v0, s0 [B, 4418], network order) on
       x [T, B, F] (rsnn layout: spiking F = 186 = force then torque, real F = 558). Writes to
       OUT: summed [B, 3] (softmax summed over t = 1..T-1), margin (the smallest
-      |v - threshold| over all neuron-steps) and spikes (the total count, thalamus included).
+      |v - threshold| over all neuron-steps) and spikes (the total count, thalamus included);
+      per step: per_step (spikes) [T], near (the smallest |v - threshold|) [T] and cum [T, B, 3]
+      (the softmax summed over 1..t).
   gradients MODEL IO OUT [MODEL IO OUT ...]
       The same forward, differentiable (torch autograd, float64, full BPTT: nothing detached),
       with the original's spike function (Heaviside(u > 0) forward, Gaussian surrogate
@@ -232,6 +234,7 @@ def original_forward(model_path, io_path):
     adp = [torch.full_like(v[g], b_j0) for g in range(14)]
     margin, spikes = float("inf"), 0
     summed = torch.zeros(B, 3, dtype=torch.float64)
+    per_step, near, cum = np.zeros(T, dtype=np.int64), np.full(T, np.inf), np.zeros((T, B, 3))
 
     def step(g, current):
         nonlocal margin, spikes
@@ -241,9 +244,12 @@ def original_forward(model_path, io_path):
         v[g] = v[g] * alpha + (1 - alpha) * current - th * s[g]
         u = v[g] - th
         margin = min(margin, float(u.detach().abs().min()))
+        near[t] = min(near[t], float(u.detach().abs().min()))
         s[g] = SpikeGaussian.apply(u)
         spikes += int(s[g].detach().sum())
+        per_step[t] += int(s[g].detach().sum())
 
+    t = 0
     for t in range(T):
         if "fc_f" in dense:
             sweep = torch.cat([lin("fc_f", x[t, :, :93]), lin("fc_t", x[t, :, 93:])], dim=1)
@@ -257,7 +263,9 @@ def original_forward(model_path, io_path):
             step(i + 1, current)
         if t > 0:
             summed = summed + F.softmax(lin("fc2_2", lin("fc2_1", torch.cat([s[1], s[2], s[5]], dim=1))), dim=1)
+        cum[t] = summed.detach().numpy()
     return types.SimpleNamespace(summed=summed, margin=margin, spikes=spikes, labels=labels, T=T,
+                                 per_step=per_step, near=near, cum=cum,
                                  taus_m=taus_m, taus_a=taus_a, dense=dense, blks=blks)
 
 
@@ -267,6 +275,9 @@ def reference(model_path, io_path, out_path):
         f["summed"] = r.summed.detach().numpy()
         f["margin"] = r.margin
         f["spikes"] = r.spikes
+        f["per_step"] = r.per_step
+        f["near"] = r.near
+        f["cum"] = r.cum
 
 
 def gradients(model_path, io_path, out_path):

@@ -10,13 +10,14 @@
 //   /optimizer/        attribute steps; /optimizer/<k>/{m, v} and attribute step per parameter
 //                      (parameters in param_groups order) -- absent in converted models
 //   /scheduler         attribute last_epoch
-//   /init_state/<B>/   optional (converted models, tools/convert_torch_barrel.py --init-batch):
+//   /init_state/<B>/   optional (converted models: tools/convert_torch_barrel.py --init-batch):
 //                      v0, s0 float32 [B, 4418], the seed's initial membrane state and real-valued
-//                      initial spikes for batch size B (torch.manual_seed(515), then torch.rand
-//                      [B, n] for the thalamus and each population: v's, then s's; columns in
-//                      network order; the converter notes source and generator as attributes of
-//                      /init_state). When present, every
-//                      forward uses them and needs a stored B; written back by save_checkpoint.
+//                      initial spikes for batch size B, as its forward draws them:
+//                      torch.manual_seed(515), then torch.rand [B, 200] for the thalamus' v, its
+//                      s, [B, n] for each population's v, then each population's s (columns in
+//                      network order). The converter notes source and generator as attributes
+//                      of /init_state. When present, every forward starts from them and a batch
+//                      size without one is an error; save_checkpoint writes them back.
 #pragma once
 #include <functional>
 #include <memory>

@@ -8,6 +8,12 @@ with --orig, as for bench/peers/barrel_torch.py, whose input encoding and stubs 
   PYTHONPATH=<build>/python /usr/bin/python3 python/bench/barrel_seed_rsnn.py \
       --orig /tmp/barrel_orig --B 8 --T 200            # both, side by side (two processes)
   ... --check --T 30                                   # outputs of the two models compared
+  ... --seed-forward DIR --form spiking|real --B 4 --T 550
+      The seed's own SRNN_bfd (built and run by its code) saved with torch.save to
+      DIR/seed_<form>.pth, and DIR/seed_<form>_io.h5: x [T, B, F] in rsnn's layout, the seed's
+      forward output summed [B, 3] and its cortical spikes per step per_step [T]. For checking
+      a converted model against the seed (tests/test_torch_convert.cpp, TorchConvert.SeedOwnCode,
+      with RSNN_BARREL_ORIG set to the copy).
 
 What the replacement keeps: the input layers (fc_f, fc_t, barrelloid) run over all T steps
 at once; the thalamic neurons and the 13 populations become one projection of 4,418 aLIF
@@ -116,6 +122,34 @@ def rsnn_model(original, model):
     return Seed(), proj
 
 
+def seed_forward(args, original, np, torch):
+    """--seed-forward: the seed's model, input and forward output for a converter check."""
+    import h5py
+    B, T, spiking = args.B, args.T, args.form == "spiking"
+    if spiking:
+        model = original.SRNN_bfd(93, 3, init_b=0.04, init_w=0.06)
+    else:
+        model = original.SRNN_bfd(558, 3, init_b=0.03, init_w=0.05)
+    rng = np.random.default_rng(516)
+    if spiking:
+        x = (rng.random((B, 2, 1, T, 93)) < 0.3).astype(np.float32)
+        x_rsnn = np.concatenate([x[:, 0, 0], x[:, 1, 0]], axis=-1).transpose(1, 0, 2)
+    else:
+        x = rng.uniform(-1, 1, (B, 1, 1, T, 558)).astype(np.float32)
+        x_rsnn = x[:, 0, 0].transpose(1, 0, 2)
+    with torch.no_grad():
+        out, h_state, _, _ = model(torch.from_numpy(x))
+    os.makedirs(args.seed_forward, exist_ok=True)
+    torch.save(model, os.path.join(args.seed_forward, f"seed_{args.form}.pth"))
+    with h5py.File(os.path.join(args.seed_forward, f"seed_{args.form}_io.h5"), "w") as f:
+        f["x"] = np.ascontiguousarray(x_rsnn, dtype=np.float32)
+        f["summed"] = out.numpy().astype(np.float64)
+        f["per_step"] = np.array([int(h.sum()) for h in h_state], dtype=np.int64)
+        f.attrs["torch"] = str(torch.__version__)
+    print(json.dumps({"seed_forward": args.form, "B": B, "T": T, "dir": args.seed_forward,
+                      "cortical_spikes": int(sum(int(h.sum()) for h in h_state))}))
+
+
 def run_one(args):
     peer = load_peer()
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
@@ -129,7 +163,12 @@ def run_one(args):
     orig = os.path.abspath(args.orig)
     sys.path.insert(0, orig)
     os.chdir(orig)
-    import RSNN_bfd_SpikingBased as original
+    if args.seed_forward and args.form == "real":
+        import RSNN_bfd_RealValued as original
+    else:
+        import RSNN_bfd_SpikingBased as original
+    if args.seed_forward:
+        return seed_forward(args, original, np, torch)
 
     args.data, args.rate = "", 0.05
     x_np, y_np = peer.encoded_input(args, np)
@@ -179,10 +218,13 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--check", action="store_true", help="compare the two models' outputs")
+    ap.add_argument("--seed-forward", default="", metavar="DIR",
+                    help="save the seed's model, an input and its forward output to DIR (see above)")
+    ap.add_argument("--form", choices=["spiking", "real"], default="spiking", help="with --seed-forward")
     args = ap.parse_args()
     if not args.orig or not os.path.isfile(os.path.join(args.orig, "RSNN_bfd_SpikingBased.py")):
         sys.exit(f"barrel_seed_rsnn: --orig must point at a copy of Barrel-Cortex-RSNN (got '{args.orig}')")
-    if args.check or args.impl != "both":
+    if args.check or args.seed_forward or args.impl != "both":
         return run_one(args)
     # One process each (their own peak memory); rsnn first, so that its numbers stand even
     # when the unmodified model runs out of memory or time. A failed run is reported, not fatal.
