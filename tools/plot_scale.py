@@ -28,8 +28,9 @@ def main(path, out):
         rs = sorted((r for r in rows if r["family"] == fam), key=lambda r: int(r["neurons"]))
         n = [int(r["neurons"]) for r in rs]
         ax[0].plot(n, [float(r["wall_per_bio_s"]) for r in rs], "o-", label=fam)
-        ax[1].plot(n, [float(r["network_bytes"]) / 2**20 for r in rs], "o-", label=f"{fam}: network")
-        ax[1].plot(n, [float(r["peak_rss_bytes"]) / 2**20 for r in rs], "s--", label=f"{fam}: peak RSS")
+        (line,) = ax[1].plot(n, [float(r["network_bytes"]) / 2**20 for r in rs], "o-", label=f"{fam}: network")
+        ax[1].plot(n, [float(r["peak_rss_bytes"]) / 2**20 for r in rs], "s--", color=line.get_color(),
+                   label=f"{fam}: peak RSS")
         ax[2].plot(n, [float(r["events_per_s"]) for r in rs], "o-", label=fam)
     titles = ["wall s per biological s", "memory (MiB)", "synaptic events per wall s"]
     for a, t in zip(ax, titles):
