@@ -22,16 +22,14 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-}  // namespace
-
-TrainTiming time_barrel_bptt_step(const ScaleNet& net, int64_t B, int64_t T, uint64_t seed) {
+// The network's synapses (delays dropped) as the op's projection, signed by the barrel
+// populations; `groups` gets the offsets of the 13 x C populations.
+Projection tiled_projection(const ScaleNet& net, std::vector<int64_t>& groups) {
   const int64_t M = barrel::kCorticalNeurons, n = net.neurons(), C = n / M;
-  RSNN_CHECK(n > 0 && n % M == 0, "--train: not a tiled barrel network (", n, " neurons)");
-  RSNN_CHECK(B >= 1 && T >= 1, "--train: batch ", B, " and steps ", T, " must be >= 1");
   const PopulationLayout col = barrel::cortex_layout();
   const std::vector<int64_t> off = col.offsets();
   Tensor sign = Tensor::empty({n}, DType::f32);
-  std::vector<int64_t> groups{0};
+  groups.assign(1, 0);
   for (int64_t c = 0; c < C; ++c)
     for (int64_t g = 0; g < col.groups(); ++g) {
       for (int64_t i = off[g]; i < off[g + 1]; ++i) sign.data<float>()[c * M + i] = float(col.signs[g]);
@@ -45,9 +43,19 @@ TrainTiming time_barrel_bptt_step(const ScaleNet& net, int64_t B, int64_t T, uin
       post.push_back(net.graph.target(k));
       pre.push_back(static_cast<int32_t>(s));
     }
-  const Projection proj = projection_from_pairs(n, n, post, pre, sign);
-  post = {};
-  pre = {};
+  return projection_from_pairs(n, n, post, pre, sign);
+}
+
+}  // namespace
+
+TrainTiming time_barrel_bptt_step(const ScaleNet& net, int64_t B, int64_t T, uint64_t seed) {
+  const int64_t M = barrel::kCorticalNeurons, n = net.neurons(), C = n / M;
+  RSNN_CHECK(n > 0 && n % M == 0, "--train: not a tiled barrel network (", n, " neurons)");
+  RSNN_CHECK(B >= 1 && T >= 1, "--train: batch ", B, " and steps ", T, " must be >= 1");
+  const PopulationLayout col = barrel::cortex_layout();
+  const std::vector<int64_t> off = col.offsets();
+  std::vector<int64_t> groups;
+  const Projection proj = tiled_projection(net, groups);
 
   const barrel::BarrelConfig bc = barrel::BarrelConfig::spiking_default();
   LifConfig cfg;
@@ -56,8 +64,8 @@ TrainTiming time_barrel_bptt_step(const ScaleNet& net, int64_t B, int64_t T, uin
   cfg.order = bc.order;
   cfg.group_offsets = groups;
   // No row team: it waits at 13 C + 2 barriers per step, each a scheduler time slice when other
-  // jobs hold the cores (one column, B 8, T 100, load ~25: 30 s with the team, 0.9 s without).
-  // Batches over 8 samples still run their 8-sample slices on all threads.
+  // jobs hold the cores (docs/perf-log.md, 2026-12-07). Batches over 8 samples still run their
+  // 8-sample slices on all threads.
   cfg.row_team = RowTeam::never;
   // Readout: Pyr_SP and Pyr_SS (populations 0, 1) and L2/3 Pyr (population 4) of every column.
   int64_t n_ro = 0;
