@@ -18,6 +18,7 @@
 #include <string>
 
 #include "autograd/var.h"
+#include "models/barrel/analysis.h"
 #include "models/barrel/train.h"
 #include "runtime/hdf5_io.h"
 #include "runtime/random.h"
@@ -177,6 +178,10 @@ TEST(BarrelSeedState, StoredStateAndBatchRule) {
   } else {
     std::cout << "[  NOTE    ] the rsnn program is not built (" << RSNN_RSNN_EXE << "): eval not run\n";
   }
+  // analyze's copy with fewer steps keeps them.
+  std::unique_ptr<BarrelModel> shorter = copy_with_steps(*m, 3);
+  ASSERT_EQ(shorter->stored_initial_states().size(), 2u);
+  EXPECT_EQ(shorter->stored_initial_states().at(2).second.to_vector<float>(), s);
   // A model without stored states draws its own for any B.
   std::unique_ptr<BarrelModel> plain = load_checkpoint(dir.path("plain.h5"));
   EXPECT_TRUE(plain->stored_initial_states().empty());

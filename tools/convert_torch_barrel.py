@@ -466,13 +466,13 @@ def torch_rand_torch(seed, n):
 def pick_generator(name):
     """(function, description) for --init-generator auto|torch|numpy."""
     import numpy as np
-    have_torch = True
+    have_torch, why = True, ""
     try:
         import torch
-    except ImportError:
-        have_torch = False
+    except Exception as e:  # absent, or a broken install: auto falls back to numpy
+        have_torch, why = False, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
     if name == "torch" and not have_torch:
-        raise ConvertError("--init-generator torch: torch is not importable (use numpy or auto)")
+        raise ConvertError(f"--init-generator torch: torch is not importable ({why}); use numpy or auto")
     if name == "torch" or (name == "auto" and have_torch):
         return torch_rand_torch, f"torch {torch.__version__} CPU generator"
     return torch_rand_numpy, f"numpy {np.__version__} MT19937 (torch's CPU generator re-implemented)"

@@ -66,6 +66,8 @@ std::unique_ptr<BarrelModel> copy_with_steps(const BarrelModel& m, int64_t T) {
   const auto dst = c->named_parameters();
   for (size_t k = 0; k < src.size(); ++k) dst[k].second.value().copy_from(src[k].second.value());
   c->b_base().copy_from(m.b_base());
+  // The seed's stored initial state does not depend on T.
+  for (const auto& [B, vs] : m.stored_initial_states()) c->set_stored_initial_state(vs.first, vs.second);
   return c;
 }
 

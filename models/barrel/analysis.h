@@ -29,7 +29,8 @@ using AnalysisProgress = std::function<void(int64_t done)>;
 EncodedSet concat_sets(const EncodedSet& a, const EncodedSet& b);
 // Positions of the samples with this label, ascending.
 std::vector<int64_t> samples_of_class(const EncodedSet& set, int label);
-// A deep copy of `m` (projection, parameters, thresholds) that runs T steps.
+// A deep copy of `m` (projection, parameters, thresholds, stored seed initial states) that
+// runs T steps.
 std::unique_ptr<BarrelModel> copy_with_steps(const BarrelModel& m, int64_t T);
 
 // Spikes of the cortical neurons over a list of samples.
