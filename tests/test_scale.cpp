@@ -225,7 +225,8 @@ TEST(ScaleCli, WritesOneRowPerSizeAndRejectsBadFlags) {
   for (const char* bad : {"--family brunel --sizes 1000", "--family random-ei --sizes ''",
                           "--family random-ei --sizes 1000,x", "--family microcircuit --sizes 1.5",
                           "--family random-ei --sizes 1000 --train", "--family barrel-tiled --sizes 1 --train --batch 0", "--family microcircuit --sizes 0.02 --bg-rate 5",
-                          "--family random-ei --sizes 1000 --time 0.05"}) {
+                          "--family random-ei --sizes 1000 --time 0.05", "--family barrel-tiled --sizes 1 --indegree 10",
+                          "--family barrel-tiled --sizes 1 --batch 4"}) {
     r = test::run_rsnn(std::string("scale ") + bad + " --plot off --out " + out);
     EXPECT_NE(r.rc, 0) << bad;
     EXPECT_NE(r.out.find("rror"), std::string::npos) << bad << ": " << r.out;

@@ -19,6 +19,7 @@ struct ScaleArgs {
   scale::StudyOptions opt;
   bool train = false;
   double bg_rate = -1;  // set only by --bg-rate
+  bool indegree_given = false, train_shape_given = false;
 };
 
 void plot(const std::string& mode, const std::string& csv, const std::string& png) {
@@ -41,6 +42,8 @@ void run(ScaleArgs& a, const RunOptions& ro) {
   RSNN_CHECK(a.plot == "auto" || a.plot == "on" || a.plot == "off", "--plot: expected auto, on or off, got '",
              a.plot, "'");
   a.opt.train = a.train;
+  RSNN_CHECK(!a.indegree_given || a.opt.family == scale::Family::random_ei, "--indegree: only for random-ei");
+  RSNN_CHECK(!a.train_shape_given || a.train, "--batch and --train-steps: only with --train");
   if (a.bg_rate >= 0) {
     RSNN_CHECK(a.opt.family != scale::Family::microcircuit,
                "--bg-rate: the microcircuit's background is the model's (8 Hz per external input)");
@@ -87,7 +90,11 @@ Register reg([](CLI::App& app) {
   cmd->add_option("--plot", a->plot, "scale.png: auto | on | off")->capture_default_str();
   cmd->add_option("--out", a->out, "output folder (scale.csv, scale.png)")->required();
   add_run_options(cmd, *ro);
-  cmd->callback([a, ro] { run(*a, *ro); });
+  cmd->callback([a, ro, cmd] {
+    a->indegree_given = cmd->count("--indegree") > 0;
+    a->train_shape_given = cmd->count("--batch") + cmd->count("--train-steps") > 0;
+    run(*a, *ro);
+  });
 });
 
 }  // namespace
