@@ -12,7 +12,8 @@ background of K_ext inputs at 8 Hz (PoissonInput), in-degrees scaled with DC com
 
 prints one JSON line: neurons, synapses, seconds for building the arrays in Python, compiling,
 and running the binary (construction and simulation), the simulation alone, the binary's peak
-RSS (MB, from /usr/bin/time), and the rate of every population over the recorded time.
+RSS (MB) and CPU seconds (user + system, from /usr/bin/time), and the rate of every
+population over the recorded time.
 """
 import argparse
 import json
@@ -107,6 +108,7 @@ def main():
     timing_file = os.path.join(os.path.abspath(a.workdir), "main_time.txt")
     b2.set_device("cpp_standalone", directory=os.path.join(a.workdir, "project"), build_on_run=False)
     b2.prefs.devices.cpp_standalone.openmp_threads = a.threads
+    b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{a.threads}"]  # Brian's default -j is unbounded
     b2.prefs.devices.cpp_standalone.run_cmd_unix = ["/usr/bin/time", "-v", "-o", timing_file, "./main"]
     b2.defaultclock.dt = DT * ms
     b2.seed(a.seed)
@@ -128,12 +130,14 @@ def main():
     objs = [net]
     for p in range(8):
         objs.append(b2.PoissonInput(groups[p], "I", N=int(ext[p]), rate=BG_RATE * Hz, weight=w_ext * pA))
-    for a_pop, b_pop, src, tgt, w, d in pairs:
-        s = b2.Synapses(groups[b_pop], groups[a_pop], "w : amp", on_pre="I_post += w", namespace={})
-        s.connect(i=src, j=tgt)
-        s.w = w * pA
-        s.delay = d * ms
-        objs.append(s)
+    # One Synapses object for all pairs (global indices): a handful of code objects to compile.
+    src = np.concatenate([offsets[b_pop] + p_src for _, b_pop, p_src, _, _, _ in pairs])
+    tgt = np.concatenate([offsets[a_pop] + p_tgt for a_pop, _, _, p_tgt, _, _ in pairs])
+    syn = b2.Synapses(net, net, "w : amp", on_pre="I_post += w", namespace={})
+    syn.connect(i=src, j=tgt)
+    syn.w = np.concatenate([p[4] for p in pairs]) * pA
+    syn.delay = np.concatenate([p[5] for p in pairs]) * ms
+    objs.append(syn)
     mon = b2.SpikeMonitor(net)
     objs.append(mon)
     network = b2.Network(*objs)
@@ -147,7 +151,9 @@ def main():
     binary_s = time.time() - t0
     sim_s = float(b2.device._last_run_time)
     with open(timing_file) as f:
-        rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", f.read()).group(1))
+        timing = f.read()
+    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", timing).group(1))
+    cpu_s = sum(float(re.search(rf"{k} time \(seconds\): ([0-9.]+)", timing).group(1)) for k in ("User", "System"))
     t = np.asarray(mon.t / ms)
     i = np.asarray(mon.i)
     keep = t >= a.presim
@@ -158,6 +164,7 @@ def main():
         "synapses": int(sum(len(p[2]) for p in pairs)), "arrays_s": round(arrays_s, 2),
         "compile_s": round(compile_s, 2), "binary_s": round(binary_s, 2), "simulate_s": round(sim_s, 2),
         "s_per_bio_s": round(sim_s / ((a.presim + a.time) * 1e-3), 3), "peak_rss_mb": round(rss_kb / 1024, 1),
+        "binary_cpu_s": round(cpu_s, 2),
         "rates": {POPS[p]: round(float(rates[p]), 3) for p in range(8)}}))
 
 
