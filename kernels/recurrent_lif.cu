@@ -290,137 +290,187 @@ class SpmmPlan {
   Descriptors d_;
 };
 
+// One forward call, in named phases: the outputs and the state allocated, then per step the
+// propagation (pull, push or cuSPARSE) with the neuron updates and the readout, then the counts.
 template <class T>
-LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInputs& x, bool keep,
-                        Stream stream) {
-  const Net<T> net(p, cfg, x, stream);
-  const Dims& d = net.d;
-  const int64_t T_ = d.T, B = d.B, N = d.N, BN = d.B * d.N, R = d.R;
-  const DType dt = dtype_of<T>();
-  const Device dev = net.dev;
-  const cudaStream_t cs = net.cs;
-  const bool alif = cfg.model == NeuronModel::alif;
-  const bool gs = d.gauss_seidel && d.G > 1;
-  const Propagation prop =
-      cfg.propagation == Propagation::automatic ? Propagation::pull : cfg.propagation;
+class CudaForward {
+ public:
+  CudaForward(const Projection& p, const LifConfig& cfg, const LifInputs& x, bool keep, Stream stream)
+      : p_(p), cfg_(cfg), x_(x), keep_(keep), stream_(stream), net_(p, cfg, x, stream), d_(net_.d),
+        cs_(net_.cs), gs_(d_.gauss_seidel && d_.G > 1),
+        prop_(cfg.propagation == Propagation::automatic ? Propagation::pull : cfg.propagation),
+        ll_(lane_layout(d_.B)), ranges_(readout_ranges(cfg)) {}
 
-  LifForward out;
-  if (cfg.output_spikes) out.spikes = Tensor::empty({T_, B, N}, dt, dev);
-  if (cfg.record_spikes) out.spike_record = Tensor::empty({T_, B, N}, DType::u8, dev);
-  if (cfg.record_state) {
-    out.v_record = Tensor::empty({T_, B, N}, dt, dev);
-    out.a_record = Tensor::empty({T_, B, N}, dt, dev);
-  }
-  if (d.has_readout) out.readout = Tensor::empty({T_, B, R}, dt, dev);
-  if (keep) {
-    out.saved.u = Tensor::empty({T_, N, B}, dt, dev);
-    if (alif) out.saved.a = Tensor::empty({T_, N, B}, dt, dev);
-  }
-
-  // state, neuron-major [N, B]; the cuSPARSE path keeps one spike buffer (updated in place)
-  Tensor v = Tensor::empty({N, B}, dt, dev), a = Tensor::empty({N, B}, dt, dev);
-  Tensor s_a = Tensor::empty({N, B}, dt, dev);
-  Tensor s_b = prop == Propagation::cusparse ? s_a : Tensor::empty({N, B}, dt, dev);
-  launch_to_neuron_major<T>(x.v0, v.data<T>(), B, N, cs);
-  launch_to_neuron_major<T>(x.a0, a.data<T>(), B, N, cs);
-  launch_to_neuron_major<T>(x.s0, s_a.data<T>(), B, N, cs);
-  Tensor row_spikes = device_zeros({N}, DType::i64, dev, stream);
-  Tensor accP, accC;
-  if (prop != Propagation::pull) accP = Tensor::empty({N, B}, dt, dev);
-  if (prop == Propagation::push && gs) accC = Tensor::empty({N, B}, dt, dev);
-  const Tensor ws_t = prop == Propagation::push ? net.pre_major(false) : Tensor();
-  std::unique_ptr<SpmmPlan<T>> plan;
-  if (prop == Propagation::cusparse) plan = std::make_unique<SpmmPlan<T>>(net, p, s_a.data<T>(), accP.data<T>());
-
-  FwdArgs<T> fa;
-  fa.B = B;
-  fa.N = N;
-  fa.N_in = d.N_in;
-  fa.in_off = d.in_off;
-  fa.m = net.m;
-  fa.nc = net.nc;
-  fa.v = v.data<T>();
-  fa.a = a.data<T>();
-  fa.row_spikes = reinterpret_cast<unsigned long long*>(row_spikes.data<int64_t>());
-  fa.alif = alif;
-
-  const LaneLayout ll = lane_layout(B);
-  const std::vector<RoRange> ranges = readout_ranges(cfg);
-  const T* ext = x.i_ext.data<T>();
-  const T* wro = d.has_readout ? x.w_ro.data<T>() : nullptr;
-  T* s_prev = s_a.data<T>();
-  T* s_cur = s_b.data<T>();
-  const size_t n_lg = net.launch_groups.size();
-
-  for (int64_t t = 0; t < T_; ++t) {
-    fa.ext_t = ext + t * B * d.N_in;
-    fa.s_prev = s_prev;
-    fa.s_out = s_cur;
-    fa.su = keep ? out.saved.u.data<T>() + t * BN : nullptr;
-    fa.sa = keep && alif ? out.saved.a.data<T>() + t * BN : nullptr;
-    fa.out_spikes = cfg.output_spikes ? out.spikes.data<T>() + t * BN : nullptr;
-    fa.out_record = cfg.record_spikes ? out.spike_record.data<uint8_t>() + t * BN : nullptr;
-    fa.out_v = cfg.record_state ? out.v_record.data<T>() + t * BN : nullptr;
-    fa.out_a = cfg.record_state ? out.a_record.data<T>() + t * BN : nullptr;
-
-    if (prop == Propagation::pull) {
-      for (const auto& group : net.launch_groups)
-        with_nacc(ll.nacc, [&](auto nacc) {
-          const int64_t lo = group.first, hi = group.second;
-          pull_step_kernel<T, decltype(nacc)::value><<<row_blocks(hi - lo), kThreads, 0, cs>>>(
-              fa, net.post_ptr, net.post_split_p, net.pre_idx, net.ws.template data<T>(), lo, hi - lo, ll.bs_log2);
-          RSNN_CUDA_CHECK_LAUNCH();
-        });
-    } else if (prop == Propagation::push) {
-      RSNN_CUDA_CHECK(cudaMemsetAsync(accP.raw(), 0, accP.nbytes(), cs));
-      if (gs) RSNN_CUDA_CHECK(cudaMemsetAsync(accC.raw(), 0, accC.nbytes(), cs));
-      auto push = [&](const T* s, const int64_t* kb, const int64_t* ke, T* acc, int64_t lo, int64_t hi) {
-        with_nacc(ll.nacc, [&](auto nacc) {
-          push_kernel<T, decltype(nacc)::value><<<row_blocks(hi - lo), kThreads, 0, cs>>>(
-              s, B, kb, ke, net.post_idx, ws_t.data<T>(), acc, lo, hi - lo, ll.bs_log2);
-          RSNN_CUDA_CHECK_LAUNCH();
-        });
-      };
-      if (N > 0) push(s_prev, net.pre_ptr, net.pre_split_p, accP.data<T>(), 0, N);  // previous-step entries
-      for (size_t g = 0; g < n_lg; ++g) {
-        const auto [lo, hi] = net.launch_groups[g];
-        acc_step_kernel<T><<<elementwise_blocks((hi - lo) * B), kThreads, 0, cs>>>(
-            fa, accP.data<T>(), gs ? accC.data<T>() : nullptr, lo, hi - lo);
-        RSNN_CUDA_CHECK_LAUNCH();
-        if (gs && g + 1 < n_lg)  // this step's spikes of group g reach the later groups
-          push(s_cur, net.pre_split_p, net.pre_ptr + 1, accC.data<T>(), lo, hi);
-      }
-    } else {  // cusparse
-      for (size_t g = 0; g < n_lg; ++g) {
-        const auto [lo, hi] = net.launch_groups[g];
-        plan->run(g);
-        acc_step_kernel<T><<<elementwise_blocks((hi - lo) * B), kThreads, 0, cs>>>(
-            fa, accP.data<T>(), nullptr, lo, hi - lo);
-        RSNN_CUDA_CHECK_LAUNCH();
-      }
+  LifForward run() {
+    allocate_outputs();
+    init_state();
+    for (int64_t t = 0; t < d_.T; ++t) {
+      set_step(t);
+      if (prop_ == Propagation::pull)
+        pull_step();
+      else if (prop_ == Propagation::push)
+        push_step();
+      else
+        cusparse_step();
+      if (d_.has_readout) readout_step(t);
+      if (prop_ != Propagation::cusparse) std::swap(s_prev_, s_cur_);
     }
-    if (wro) {
-      // y[t] [B, R] = s[t][ro] W_ro^T; column-major: Y^T [R, B] = W_ro[:, cols] S[rows]
-      for (size_t r = 0; r < ranges.size(); ++r)
-        gemm<T>(CUBLAS_OP_T, CUBLAS_OP_T, R, B, ranges[r].len, T(1), wro + ranges[r].col, d.N_ro,
-                s_cur + ranges[r].start * B, B, r == 0 ? T(0) : T(1), out.readout.data<T>() + t * B * R,
-                R, cs);
-    }
-    if (prop != Propagation::cusparse) std::swap(s_prev, s_cur);
+    count_spikes();
+    return std::move(out_);
   }
 
-  Tensor counts = Tensor::empty({2}, DType::i64, dev);
-  spike_stats_kernel<<<1, kThreads, 0, cs>>>(reinterpret_cast<const unsigned long long*>(row_spikes.data<int64_t>()),
-                                             net.pre_ptr, N,
-                                             reinterpret_cast<unsigned long long*>(counts.data<int64_t>()));
-  RSNN_CUDA_CHECK_LAUNCH();
-  const Tensor host_counts = to_host(counts, stream);  // the one wait of the forward
-  out.stats.spikes = host_counts.data<int64_t>()[0];
-  out.stats.synaptic_events = host_counts.data<int64_t>()[1];
-  out.stats.push_steps = prop == Propagation::push ? T_ : 0;
-  out.stats.pull_steps = T_ - out.stats.push_steps;
-  out.stats.threads = 1;
-  return out;
+ private:
+  void allocate_outputs() {
+    const int64_t T_ = d_.T, B = d_.B, N = d_.N;
+    const DType dt = dtype_of<T>();
+    const Device dev = net_.dev;
+    if (cfg_.output_spikes) out_.spikes = Tensor::empty({T_, B, N}, dt, dev);
+    if (cfg_.record_spikes) out_.spike_record = Tensor::empty({T_, B, N}, DType::u8, dev);
+    if (cfg_.record_state) {
+      out_.v_record = Tensor::empty({T_, B, N}, dt, dev);
+      out_.a_record = Tensor::empty({T_, B, N}, dt, dev);
+    }
+    if (d_.has_readout) out_.readout = Tensor::empty({T_, B, d_.R}, dt, dev);
+    if (keep_) {
+      out_.saved.u = Tensor::empty({T_, N, B}, dt, dev);
+      if (cfg_.model == NeuronModel::alif) out_.saved.a = Tensor::empty({T_, N, B}, dt, dev);
+    }
+  }
+
+  // State, neuron-major [N, B]; the cuSPARSE path keeps one spike buffer (updated in place).
+  void init_state() {
+    const int64_t B = d_.B, N = d_.N;
+    const DType dt = dtype_of<T>();
+    const Device dev = net_.dev;
+    v_ = Tensor::empty({N, B}, dt, dev), a_ = Tensor::empty({N, B}, dt, dev);
+    s_a_ = Tensor::empty({N, B}, dt, dev);
+    s_b_ = prop_ == Propagation::cusparse ? s_a_ : Tensor::empty({N, B}, dt, dev);
+    launch_to_neuron_major<T>(x_.v0, v_.data<T>(), B, N, cs_);
+    launch_to_neuron_major<T>(x_.a0, a_.data<T>(), B, N, cs_);
+    launch_to_neuron_major<T>(x_.s0, s_a_.data<T>(), B, N, cs_);
+    row_spikes_ = device_zeros({N}, DType::i64, dev, stream_);
+    if (prop_ != Propagation::pull) accP_ = Tensor::empty({N, B}, dt, dev);
+    if (prop_ == Propagation::push && gs_) accC_ = Tensor::empty({N, B}, dt, dev);
+    if (prop_ == Propagation::push) ws_t_ = net_.pre_major(false);
+    if (prop_ == Propagation::cusparse) plan_ = std::make_unique<SpmmPlan<T>>(net_, p_, s_a_.data<T>(), accP_.data<T>());
+    fa_.B = B;
+    fa_.N = N;
+    fa_.N_in = d_.N_in;
+    fa_.in_off = d_.in_off;
+    fa_.m = net_.m;
+    fa_.nc = net_.nc;
+    fa_.v = v_.data<T>();
+    fa_.a = a_.data<T>();
+    fa_.row_spikes = reinterpret_cast<unsigned long long*>(row_spikes_.data<int64_t>());
+    fa_.alif = cfg_.model == NeuronModel::alif;
+    s_prev_ = s_a_.data<T>();
+    s_cur_ = s_b_.data<T>();
+  }
+
+  // The kernels' arguments of step t: the step's slices of the inputs, state and outputs.
+  void set_step(int64_t t) {
+    const int64_t BN = d_.B * d_.N;
+    fa_.ext_t = x_.i_ext.data<T>() + t * d_.B * d_.N_in;
+    fa_.s_prev = s_prev_;
+    fa_.s_out = s_cur_;
+    fa_.su = keep_ ? out_.saved.u.data<T>() + t * BN : nullptr;
+    fa_.sa = keep_ && fa_.alif ? out_.saved.a.data<T>() + t * BN : nullptr;
+    fa_.out_spikes = cfg_.output_spikes ? out_.spikes.data<T>() + t * BN : nullptr;
+    fa_.out_record = cfg_.record_spikes ? out_.spike_record.data<uint8_t>() + t * BN : nullptr;
+    fa_.out_v = cfg_.record_state ? out_.v_record.data<T>() + t * BN : nullptr;
+    fa_.out_a = cfg_.record_state ? out_.a_record.data<T>() + t * BN : nullptr;
+  }
+
+  void pull_step() {
+    for (const auto& group : net_.launch_groups)
+      with_nacc(ll_.nacc, [&](auto nacc) {
+        const int64_t lo = group.first, hi = group.second;
+        pull_step_kernel<T, decltype(nacc)::value><<<row_blocks(hi - lo), kThreads, 0, cs_>>>(
+            fa_, net_.post_ptr, net_.post_split_p, net_.pre_idx, net_.ws.template data<T>(), lo, hi - lo,
+            ll_.bs_log2);
+        RSNN_CUDA_CHECK_LAUNCH();
+      });
+  }
+
+  // Entries [kb[j], ke[j]) of the pre-major rows j in [lo, hi) that fired in s, into acc.
+  void push(const T* s, const int64_t* kb, const int64_t* ke, T* acc, int64_t lo, int64_t hi) {
+    with_nacc(ll_.nacc, [&](auto nacc) {
+      push_kernel<T, decltype(nacc)::value><<<row_blocks(hi - lo), kThreads, 0, cs_>>>(
+          s, d_.B, kb, ke, net_.post_idx, ws_t_.data<T>(), acc, lo, hi - lo, ll_.bs_log2);
+      RSNN_CUDA_CHECK_LAUNCH();
+    });
+  }
+
+  void push_step() {
+    const size_t n_lg = net_.launch_groups.size();
+    RSNN_CUDA_CHECK(cudaMemsetAsync(accP_.raw(), 0, accP_.nbytes(), cs_));
+    if (gs_) RSNN_CUDA_CHECK(cudaMemsetAsync(accC_.raw(), 0, accC_.nbytes(), cs_));
+    if (d_.N > 0) push(s_prev_, net_.pre_ptr, net_.pre_split_p, accP_.data<T>(), 0, d_.N);  // previous-step entries
+    for (size_t g = 0; g < n_lg; ++g) {
+      const auto [lo, hi] = net_.launch_groups[g];
+      acc_step_kernel<T><<<elementwise_blocks((hi - lo) * d_.B), kThreads, 0, cs_>>>(
+          fa_, accP_.data<T>(), gs_ ? accC_.data<T>() : nullptr, lo, hi - lo);
+      RSNN_CUDA_CHECK_LAUNCH();
+      if (gs_ && g + 1 < n_lg)  // this step's spikes of group g reach the later groups
+        push(s_cur_, net_.pre_split_p, net_.pre_ptr + 1, accC_.data<T>(), lo, hi);
+    }
+  }
+
+  void cusparse_step() {
+    for (size_t g = 0; g < net_.launch_groups.size(); ++g) {
+      const auto [lo, hi] = net_.launch_groups[g];
+      plan_->run(g);
+      acc_step_kernel<T><<<elementwise_blocks((hi - lo) * d_.B), kThreads, 0, cs_>>>(fa_, accP_.data<T>(), nullptr,
+                                                                                    lo, hi - lo);
+      RSNN_CUDA_CHECK_LAUNCH();
+    }
+  }
+
+  // y[t] [B, R] = s[t][ro] W_ro^T; column-major: Y^T [R, B] = W_ro[:, cols] S[rows].
+  void readout_step(int64_t t) {
+    const int64_t B = d_.B, R = d_.R;
+    const T* wro = x_.w_ro.data<T>();
+    for (size_t r = 0; r < ranges_.size(); ++r)
+      gemm<T>(CUBLAS_OP_T, CUBLAS_OP_T, R, B, ranges_[r].len, T(1), wro + ranges_[r].col, d_.N_ro,
+              s_cur_ + ranges_[r].start * B, B, r == 0 ? T(0) : T(1), out_.readout.data<T>() + t * B * R, R, cs_);
+  }
+
+  void count_spikes() {
+    Tensor counts = Tensor::empty({2}, DType::i64, net_.dev);
+    spike_stats_kernel<<<1, kThreads, 0, cs_>>>(
+        reinterpret_cast<const unsigned long long*>(row_spikes_.data<int64_t>()), net_.pre_ptr, d_.N,
+        reinterpret_cast<unsigned long long*>(counts.data<int64_t>()));
+    RSNN_CUDA_CHECK_LAUNCH();
+    const Tensor host_counts = to_host(counts, stream_);  // the one wait of the forward
+    out_.stats.spikes = host_counts.data<int64_t>()[0];
+    out_.stats.synaptic_events = host_counts.data<int64_t>()[1];
+    out_.stats.push_steps = prop_ == Propagation::push ? d_.T : 0;
+    out_.stats.pull_steps = d_.T - out_.stats.push_steps;
+    out_.stats.threads = 1;
+  }
+
+  const Projection& p_;
+  const LifConfig& cfg_;
+  const LifInputs& x_;
+  const bool keep_;
+  const Stream stream_;
+  const Net<T> net_;
+  const Dims& d_;
+  const cudaStream_t cs_;
+  const bool gs_;
+  const Propagation prop_;
+  const LaneLayout ll_;
+  const std::vector<RoRange> ranges_;
+  LifForward out_;
+  Tensor v_, a_, s_a_, s_b_, row_spikes_, accP_, accC_, ws_t_;
+  std::unique_ptr<SpmmPlan<T>> plan_;
+  FwdArgs<T> fa_;
+  T *s_prev_ = nullptr, *s_cur_ = nullptr;
+};
+
+template <class T>
+LifForward forward_impl(const Projection& p, const LifConfig& cfg, const LifInputs& x, bool keep, Stream stream) {
+  return CudaForward<T>(p, cfg, x, keep, stream).run();
 }
 
 }  // namespace

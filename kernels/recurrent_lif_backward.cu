@@ -260,176 +260,195 @@ __global__ void tau_grad_kernel(int64_t N, lif::ModelParams<T> m, const lif::Neu
   }
 }
 
-void check_on(const Tensor& t, Device dev, const char* what) {
-  RSNN_CHECK(t.device() == dev, "recurrent_lif_backward: ", what, " is on ", t.device().str(),
-             " but the projection is on ", dev.str());
-}
-
+// One backward call, in named phases: the scratch and the kernels' arguments, the reverse
+// time loop (per step the readout error, the groups' reverse steps in reverse order and the
+// readout weight gradient), then the initial-state, weight and time-constant gradients.
 template <class T>
-LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInputs& x,
-                       const LifSaved& saved, const Tensor& dspikes, const Tensor& dreadout,
-                       const LifNeeds& needs, Stream stream) {
-  const Net<T> net(p, cfg, x, stream);
-  const Dims& d = net.d;
-  const int64_t T_ = d.T, B = d.B, N = d.N, BN = d.B * d.N, R = d.R;
-  const DType dt = dtype_of<T>();
-  const Device dev = net.dev;
-  const cudaStream_t cs = net.cs;
-  const bool alif = cfg.model == NeuronModel::alif;
-  RSNN_CHECK(saved.u.defined(), "recurrent_lif_backward: nothing was saved (run the forward with keep_for_backward)");
-  check_on(saved.u, dev, "saved u");
-  check_shape(saved.u, {T_, N, B}, "recurrent_lif_backward: saved u");
-  check_dtype(saved.u, dt, "recurrent_lif_backward: saved u");
-  if (alif) {
-    RSNN_CHECK(saved.a.defined(), "recurrent_lif_backward: the adaptation trace was not saved");
-    check_on(saved.a, dev, "saved a");
-    check_shape(saved.a, {T_, N, B}, "recurrent_lif_backward: saved a");
-    check_dtype(saved.a, dt, "recurrent_lif_backward: saved a");
+class CudaBackward {
+ public:
+  CudaBackward(const Projection& p, const LifConfig& cfg, const LifInputs& x, const LifSaved& saved,
+               const Tensor& dspikes, const Tensor& dreadout, const LifNeeds& needs, Stream stream)
+      : x_(x), saved_(saved), needs_(needs), stream_(stream), net_(p, cfg, x, stream), d_(net_.d),
+        dev_(net_.dev), cs_(net_.cs), alif_(cfg.model == NeuronModel::alif),
+        want_tau_m_(needs.tau_m && cfg.model != NeuronModel::if_), want_q_(needs.w || want_tau_m_),
+        want_dwro_(needs.w_ro && net_.d.has_readout), ll_(lane_layout(net_.d.B)), ranges_(readout_ranges(cfg)) {
+    lif_detail::check_backward_inputs(d_, cfg, dtype_of<T>(), dev_, saved, dspikes, dreadout);
+    dy_ = ptr_or_null<T>(dreadout);
+    dsp_ = ptr_or_null<T>(dspikes);
   }
-  if (dspikes.defined()) {
-    check_on(dspikes, dev, "dspikes");
-    check_shape(dspikes, {T_, B, N}, "recurrent_lif_backward: dspikes");
-    check_dtype(dspikes, dt, "recurrent_lif_backward: dspikes");
+
+  LifGrads run() {
+    allocate();
+    set_args();
+    T *dv_cur = dv_a_.data<T>(), *dv_next = dv_b_.data<T>();
+    T *da_cur = alif_ ? da_a_.data<T>() : nullptr, *da_next = alif_ ? da_b_.data<T>() : nullptr;
+    for (int64_t t = d_.T - 1; t >= 0; --t) {
+      step(t, dv_cur, dv_next, da_cur, da_next);
+      std::swap(dv_cur, dv_next);
+      std::swap(da_cur, da_next);
+    }
+    // now dv_next = dL/dv[0], da_next = dL/da[0], ds_c = own part of dL/ds0
+    initial_state_grads(dv_next, da_next);
+    if (want_q_) weight_grads();
+    time_constant_grads();
+    // The scratch returns to the pool when this object goes. On the legacy default stream every
+    // later use is ordered after these kernels; on another stream, wait first.
+    if (stream_.handle) RSNN_CUDA_CHECK(cudaStreamSynchronize(cs_));
+    return std::move(gr_);
   }
-  if (dreadout.defined()) {
-    RSNN_CHECK(d.has_readout, "recurrent_lif_backward: a readout gradient was given but there is no readout");
-    check_on(dreadout, dev, "dreadout");
-    check_shape(dreadout, {T_, B, R}, "recurrent_lif_backward: dreadout");
-    check_dtype(dreadout, dt, "recurrent_lif_backward: dreadout");
+
+ private:
+  void allocate() {
+    const int64_t B = d_.B, N = d_.N;
+    const DType dt = dtype_of<T>();
+    wg_ = net_.pre_major(true);
+    if (want_q_) q_t_ = device_zeros({d_.nnz}, dt, dev_, stream_);
+    dv_a_ = device_zeros({N, B}, dt, dev_, stream_), dv_b_ = device_zeros({N, B}, dt, dev_, stream_);
+    if (alif_) {
+      da_a_ = device_zeros({N, B}, dt, dev_, stream_);
+      da_b_ = device_zeros({N, B}, dt, dev_, stream_);
+    }
+    ds_c_ = device_zeros({N, B}, dt, dev_, stream_);
+    sums_ = device_zeros({4, N}, DType::f64, dev_, stream_);  // dalpha_v, dalpha_e, drho, rec
+    if (dy_) ds_ro_ = device_zeros({N, B}, dt, dev_, stream_);
+    if (dy_ && want_dwro_) s_f_ = Tensor::empty({N, B}, dt, dev_);
+    if (needs_.i_ext) gr_.di_ext = device_zeros(x_.i_ext.shape(), dt, dev_, stream_);
+    if (want_dwro_) gr_.dw_ro = device_zeros({d_.R, d_.N_ro}, dt, dev_, stream_);
   }
-  const bool want_tau_m = needs.tau_m && cfg.model != NeuronModel::if_;
-  const bool want_q = needs.w || want_tau_m;
-  const bool want_dwro = needs.w_ro && d.has_readout;
-  const T* dy = ptr_or_null<T>(dreadout);
 
-  const Tensor wg = net.pre_major(true);
-  Tensor q_t = want_q ? device_zeros({d.nnz}, dt, dev, stream) : Tensor();
-  Tensor dv_a = device_zeros({N, B}, dt, dev, stream), dv_b = device_zeros({N, B}, dt, dev, stream);
-  Tensor da_a, da_b;
-  if (alif) {
-    da_a = device_zeros({N, B}, dt, dev, stream);
-    da_b = device_zeros({N, B}, dt, dev, stream);
+  void set_args() {
+    ba_.B = d_.B;
+    ba_.N = d_.N;
+    ba_.N_in = d_.N_in;
+    ba_.in_off = d_.in_off;
+    ba_.m = net_.m;
+    ba_.sg = net_.sg;
+    ba_.nc = net_.nc;
+    ba_.pre_ptr = net_.pre_ptr;
+    ba_.pre_split = net_.pre_split_p;
+    ba_.post_idx = net_.post_idx;
+    ba_.wg = wg_.data<T>();
+    ba_.q = want_q_ ? q_t_.data<T>() : nullptr;
+    ba_.v0 = ptr_or_null<T>(x_.v0);
+    ba_.a0 = ptr_or_null<T>(x_.a0);
+    ba_.s0 = ptr_or_null<T>(x_.s0);
+    ba_.ds_c = ds_c_.data<T>();
+    ba_.ds_ro = dy_ ? ds_ro_.data<T>() : nullptr;
+    ba_.s_f = s_f_.defined() ? s_f_.data<T>() : nullptr;
+    double* sums_p = sums_.data<double>();
+    ba_.dalpha_v = sums_p;
+    ba_.dalpha_e = sums_p + d_.N;
+    ba_.drho = sums_p + 2 * d_.N;
+    ba_.alif = alif_;
   }
-  Tensor ds_c = device_zeros({N, B}, dt, dev, stream);
-  Tensor sums = device_zeros({4, N}, DType::f64, dev, stream);  // dalpha_v, dalpha_e, drho, rec
-  Tensor ds_ro = dy ? device_zeros({N, B}, dt, dev, stream) : Tensor();
-  Tensor s_f = dy && want_dwro ? Tensor::empty({N, B}, dt, dev) : Tensor();
 
-  LifGrads gr;
-  if (needs.i_ext) gr.di_ext = device_zeros(x.i_ext.shape(), dt, dev, stream);
-  if (want_dwro) gr.dw_ro = device_zeros({R, d.N_ro}, dt, dev, stream);
-
-  BwdArgs<T> ba;
-  ba.B = B;
-  ba.N = N;
-  ba.N_in = d.N_in;
-  ba.in_off = d.in_off;
-  ba.m = net.m;
-  ba.sg = net.sg;
-  ba.nc = net.nc;
-  ba.pre_ptr = net.pre_ptr;
-  ba.pre_split = net.pre_split_p;
-  ba.post_idx = net.post_idx;
-  ba.wg = wg.data<T>();
-  ba.q = want_q ? q_t.data<T>() : nullptr;
-  ba.v0 = ptr_or_null<T>(x.v0);
-  ba.a0 = ptr_or_null<T>(x.a0);
-  ba.s0 = ptr_or_null<T>(x.s0);
-  ba.ds_c = ds_c.data<T>();
-  ba.ds_ro = dy ? ds_ro.data<T>() : nullptr;
-  ba.s_f = s_f.defined() ? s_f.data<T>() : nullptr;
-  double* sums_p = sums.data<double>();
-  ba.dalpha_v = sums_p;
-  ba.dalpha_e = sums_p + N;
-  ba.drho = sums_p + 2 * N;
-  ba.alif = alif;
-
-  const LaneLayout ll = lane_layout(B);
-  const std::vector<RoRange> ranges = readout_ranges(cfg);
-  const T* wro = d.has_readout ? x.w_ro.data<T>() : nullptr;
-  const T* su = saved.u.data<T>();
-  const T* sa = alif ? saved.a.data<T>() : nullptr;
-  const T* dsp = ptr_or_null<T>(dspikes);
-  const T* ext = x.i_ext.data<T>();
-  T *dv_cur = dv_a.data<T>(), *dv_next = dv_b.data<T>();
-  T *da_cur = alif ? da_a.data<T>() : nullptr, *da_next = alif ? da_b.data<T>() : nullptr;
-
-  for (int64_t t = T_ - 1; t >= 0; --t) {
-    const T* dy_t = dy ? dy + t * B * R : nullptr;
+  void step(int64_t t, T* dv_cur, T* dv_next, T* da_cur, T* da_next) {
+    const int64_t B = d_.B, R = d_.R, BN = d_.B * d_.N;
+    const T* wro = d_.has_readout ? x_.w_ro.data<T>() : nullptr;
+    const T* su = saved_.u.data<T>();
+    const T* sa = alif_ ? saved_.a.data<T>() : nullptr;
+    const T* dy_t = dy_ ? dy_ + t * B * R : nullptr;
     if (dy_t) {
       // ds_ro[rows] [len, B] = W_ro[:, cols]^T dy[t]^T; column-major: [B, len] = dy_t W_ro[:, cols]
-      for (const RoRange& r : ranges)
-        gemm<T>(CUBLAS_OP_T, CUBLAS_OP_T, B, r.len, R, T(1), dy_t, R, wro + r.col, d.N_ro, T(0),
-                ds_ro.data<T>() + r.start * B, B, cs);
+      for (const RoRange& r : ranges_)
+        gemm<T>(CUBLAS_OP_T, CUBLAS_OP_T, B, r.len, R, T(1), dy_t, R, wro + r.col, d_.N_ro, T(0),
+                ds_ro_.data<T>() + r.start * B, B, cs_);
     }
-    ba.u_t = su + t * BN;
-    ba.a_t = sa ? sa + t * BN : nullptr;
-    ba.u_p = t > 0 ? su + (t - 1) * BN : nullptr;
-    ba.a_p = sa && t > 0 ? sa + (t - 1) * BN : nullptr;
-    ba.dv_next = dv_next;
-    ba.da_next = da_next;
-    ba.dv_cur = dv_cur;
-    ba.da_cur = da_cur;
-    ba.dsp_t = dsp ? dsp + t * BN : nullptr;
-    ba.ext_t = ext + t * B * d.N_in;
-    ba.di_t = needs.i_ext ? gr.di_ext.data<T>() + t * B * d.N_in : nullptr;
-    ba.has_next = t + 1 < T_;
-    for (auto it = net.launch_groups.rbegin(); it != net.launch_groups.rend(); ++it) {
+    ba_.u_t = su + t * BN;
+    ba_.a_t = sa ? sa + t * BN : nullptr;
+    ba_.u_p = t > 0 ? su + (t - 1) * BN : nullptr;
+    ba_.a_p = sa && t > 0 ? sa + (t - 1) * BN : nullptr;
+    ba_.dv_next = dv_next;
+    ba_.da_next = da_next;
+    ba_.dv_cur = dv_cur;
+    ba_.da_cur = da_cur;
+    ba_.dsp_t = dsp_ ? dsp_ + t * BN : nullptr;
+    ba_.ext_t = x_.i_ext.data<T>() + t * B * d_.N_in;
+    ba_.di_t = needs_.i_ext ? gr_.di_ext.data<T>() + t * B * d_.N_in : nullptr;
+    ba_.has_next = t + 1 < d_.T;
+    for (auto it = net_.launch_groups.rbegin(); it != net_.launch_groups.rend(); ++it) {
       const int64_t lo = it->first, hi = it->second;
-      with_nacc(ll.nacc, [&](auto nacc) {
-        bwd_step_kernel<T, decltype(nacc)::value><<<row_blocks(hi - lo), kThreads, 0, cs>>>(ba, lo, hi - lo, ll.bs_log2);
+      with_nacc(ll_.nacc, [&](auto nacc) {
+        bwd_step_kernel<T, decltype(nacc)::value><<<row_blocks(hi - lo), kThreads, 0, cs_>>>(ba_, lo, hi - lo,
+                                                                                            ll_.bs_log2);
         RSNN_CUDA_CHECK_LAUNCH();
       });
     }
-    if (dy_t && s_f.defined()) {
+    if (dy_t && s_f_.defined()) {
       // dW_ro[:, cols] += dy[t]^T s[t][rows]^T; column-major: [len, R] += S[rows] dy_t
-      for (const RoRange& r : ranges)
-        gemm<T>(CUBLAS_OP_T, CUBLAS_OP_T, r.len, R, B, T(1), s_f.data<T>() + r.start * B, B, dy_t, R,
-                T(1), gr.dw_ro.data<T>() + r.col, d.N_ro, cs);
+      for (const RoRange& r : ranges_)
+        gemm<T>(CUBLAS_OP_T, CUBLAS_OP_T, r.len, R, B, T(1), s_f_.data<T>() + r.start * B, B, dy_t, R, T(1),
+                gr_.dw_ro.data<T>() + r.col, d_.N_ro, cs_);
     }
-    std::swap(dv_cur, dv_next);
-    std::swap(da_cur, da_next);
   }
-  // now dv_next = dL/dv[0], da_next = dL/da[0], ds_c = own part of dL/ds0
-  if (needs.s0 || (want_q && x.s0.defined())) {
-    if (needs.s0) gr.ds0 = Tensor::empty({B, N}, dt, dev);
-    with_nacc(ll.nacc, [&](auto nacc) {
-      bwd_initial_kernel<T, decltype(nacc)::value><<<row_blocks(N), kThreads, 0, cs>>>(
-          ba, dv_next, needs.s0 ? gr.ds0.data<T>() : nullptr, ll.bs_log2);
-      RSNN_CUDA_CHECK_LAUNCH();
-    });
-  }
-  if (needs.v0) gr.dv0 = batch_major<T>(dv_next, net.nc, Factor::decay, B, N, dev, cs);
-  if (needs.a0)
-    gr.da0 = alif ? batch_major<T>(da_next, net.nc, Factor::rho, B, N, dev, cs)
-                  : device_zeros({B, N}, dt, dev, stream);
 
-  if (want_q) {
-    Tensor q = Tensor::empty({d.nnz}, dt, dev);
-    if (d.nnz > 0) {
-      scatter_q_kernel<T><<<elementwise_blocks(d.nnz), kThreads, 0, cs>>>(d.nnz, net.syn_of_pre,
-                                                                          q_t.data<T>(), q.data<T>());
+  void initial_state_grads(T* dv0, T* da0) {
+    const int64_t B = d_.B, N = d_.N;
+    const DType dt = dtype_of<T>();
+    if (needs_.s0 || (want_q_ && x_.s0.defined())) {
+      if (needs_.s0) gr_.ds0 = Tensor::empty({B, N}, dt, dev_);
+      with_nacc(ll_.nacc, [&](auto nacc) {
+        bwd_initial_kernel<T, decltype(nacc)::value><<<row_blocks(N), kThreads, 0, cs_>>>(
+            ba_, dv0, needs_.s0 ? gr_.ds0.data<T>() : nullptr, ll_.bs_log2);
+        RSNN_CUDA_CHECK_LAUNCH();
+      });
+    }
+    if (needs_.v0) gr_.dv0 = batch_major<T>(dv0, net_.nc, Factor::decay, B, N, dev_, cs_);
+    if (needs_.a0)
+      gr_.da0 = alif_ ? batch_major<T>(da0, net_.nc, Factor::rho, B, N, dev_, cs_)
+                      : device_zeros({B, N}, dt, dev_, stream_);
+  }
+
+  void weight_grads() {
+    const DType dt = dtype_of<T>();
+    Tensor q = Tensor::empty({d_.nnz}, dt, dev_);
+    if (d_.nnz > 0) {
+      scatter_q_kernel<T><<<elementwise_blocks(d_.nnz), kThreads, 0, cs_>>>(d_.nnz, net_.syn_of_pre,
+                                                                            q_t_.data<T>(), q.data<T>());
       RSNN_CUDA_CHECK_LAUNCH();
     }
-    if (needs.w) gr.dw = Tensor::empty({d.nnz}, dt, dev);
-    weight_grad_kernel<T><<<row_blocks(N), kThreads, 0, cs>>>(
-        N, net.post_ptr, net.pre_idx, net.sign, net.ws.template data<T>(), q.data<T>(), net.nc,
-        needs.w ? gr.dw.data<T>() : nullptr, want_tau_m ? sums_p + 3 * N : nullptr);
+    if (needs_.w) gr_.dw = Tensor::empty({d_.nnz}, dt, dev_);
+    weight_grad_kernel<T><<<row_blocks(d_.N), kThreads, 0, cs_>>>(
+        d_.N, net_.post_ptr, net_.pre_idx, net_.sign, net_.ws.template data<T>(), q.data<T>(), net_.nc,
+        needs_.w ? gr_.dw.data<T>() : nullptr, want_tau_m_ ? sums_.data<double>() + 3 * d_.N : nullptr);
     RSNN_CUDA_CHECK_LAUNCH();
   }
-  if (needs.tau_m) gr.dtau_m = Tensor::empty({N}, dt, dev);
-  if (needs.tau_adp) gr.dtau_adp = Tensor::empty({N}, dt, dev);
-  if (needs.tau_m || needs.tau_adp) {
-    tau_grad_kernel<T><<<elementwise_blocks(N), kThreads, 0, cs>>>(
-        N, net.m, net.nc, x.tau_m.data<T>(), alif ? x.tau_adp.data<T>() : nullptr, sums_p, sums_p + N,
-        want_tau_m ? sums_p + 3 * N : nullptr, sums_p + 2 * N,
-        needs.tau_m ? gr.dtau_m.data<T>() : nullptr, needs.tau_adp ? gr.dtau_adp.data<T>() : nullptr);
+
+  void time_constant_grads() {
+    const int64_t N = d_.N;
+    const DType dt = dtype_of<T>();
+    double* sums_p = sums_.data<double>();
+    if (needs_.tau_m) gr_.dtau_m = Tensor::empty({N}, dt, dev_);
+    if (needs_.tau_adp) gr_.dtau_adp = Tensor::empty({N}, dt, dev_);
+    if (!needs_.tau_m && !needs_.tau_adp) return;
+    tau_grad_kernel<T><<<elementwise_blocks(N), kThreads, 0, cs_>>>(
+        N, net_.m, net_.nc, x_.tau_m.data<T>(), alif_ ? x_.tau_adp.data<T>() : nullptr, sums_p, sums_p + N,
+        want_tau_m_ ? sums_p + 3 * N : nullptr, sums_p + 2 * N, needs_.tau_m ? gr_.dtau_m.data<T>() : nullptr,
+        needs_.tau_adp ? gr_.dtau_adp.data<T>() : nullptr);
     RSNN_CUDA_CHECK_LAUNCH();
   }
-  // The scratch above returns to the pool when this function returns. On the legacy default
-  // stream every later use is ordered after these kernels; on another stream, wait first.
-  if (stream.handle) RSNN_CUDA_CHECK(cudaStreamSynchronize(cs));
-  return gr;
+
+  const LifInputs& x_;
+  const LifSaved& saved_;
+  const LifNeeds& needs_;
+  const Stream stream_;
+  const Net<T> net_;
+  const Dims& d_;
+  const Device dev_;
+  const cudaStream_t cs_;
+  const bool alif_, want_tau_m_, want_q_, want_dwro_;
+  const LaneLayout ll_;
+  const std::vector<RoRange> ranges_;
+  const T *dy_ = nullptr, *dsp_ = nullptr;
+  Tensor wg_, q_t_, dv_a_, dv_b_, da_a_, da_b_, ds_c_, sums_, ds_ro_, s_f_;
+  LifGrads gr_;
+  BwdArgs<T> ba_;
+};
+
+template <class T>
+LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInputs& x, const LifSaved& saved,
+                       const Tensor& dspikes, const Tensor& dreadout, const LifNeeds& needs, Stream stream) {
+  return CudaBackward<T>(p, cfg, x, saved, dspikes, dreadout, needs, stream).run();
 }
 
 }  // namespace

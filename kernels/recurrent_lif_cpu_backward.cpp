@@ -247,29 +247,6 @@ std::shared_ptr<const BwdTables<T>> tables_for(const Projection& p, const LifCon
   return tables;
 }
 
-// The saved state and the output gradients must match the call.
-void check_backward_inputs(const Dims& d, const LifConfig& cfg, DType dt, const LifSaved& saved,
-                           const Tensor& dspikes, const Tensor& dreadout) {
-  const int64_t T_ = d.T, B = d.B, N = d.N;
-  RSNN_CHECK(saved.u.defined(), "recurrent_lif_backward: nothing was saved (run the forward with keep_for_backward)");
-  check_shape(saved.u, {T_, N, B}, "recurrent_lif_backward: saved u");
-  check_dtype(saved.u, dt, "recurrent_lif_backward: saved u");
-  if (cfg.model == NeuronModel::alif) {
-    RSNN_CHECK(saved.a.defined(), "recurrent_lif_backward: the adaptation trace was not saved");
-    check_shape(saved.a, {T_, N, B}, "recurrent_lif_backward: saved a");
-    check_dtype(saved.a, dt, "recurrent_lif_backward: saved a");
-  }
-  if (dspikes.defined()) {
-    check_shape(dspikes, {T_, B, N}, "recurrent_lif_backward: dspikes");
-    check_dtype(dspikes, dt, "recurrent_lif_backward: dspikes");
-  }
-  if (dreadout.defined()) {
-    RSNN_CHECK(d.has_readout, "recurrent_lif_backward: a readout gradient was given but there is no readout");
-    check_shape(dreadout, {T_, B, d.R}, "recurrent_lif_backward: dreadout");
-    check_dtype(dreadout, dt, "recurrent_lif_backward: dreadout");
-  }
-}
-
 template <class T>
 void init_bwd_slice(BwdSlice<T>& sl, const Dims& d, const LifInputs& x, bool alif, bool with_readout, int64_t b0,
                     int64_t b1) {
@@ -425,7 +402,7 @@ LifGrads backward_impl(const Projection& p, const LifConfig& cfg, const LifInput
   const int64_t B = d.B, N = d.N, nnz = d.nnz;
   const DType dt = x.w.dtype();
   const bool alif = cfg.model == NeuronModel::alif;
-  check_backward_inputs(d, cfg, dt, saved, dspikes, dreadout);
+  check_backward_inputs(d, cfg, dt, Device::cpu(), saved, dspikes, dreadout);
   const int64_t blocks = (B + kBlock - 1) / kBlock;
 
   BwdCall<T> c;

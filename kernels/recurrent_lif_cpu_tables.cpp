@@ -155,8 +155,7 @@ std::shared_ptr<const BwdTables<T>> saved_tables(const LifSaved& saved, const Pr
                                                          const LifConfig&, const LifInputs&, bool);            \
   template std::shared_ptr<const BwdTables<T>> saved_tables(const LifSaved&, const Projection&, const LifConfig&, \
                                                             const LifInputs&, const Dims&);
-RSNN_LIF_CPU_TABLES(float)
-RSNN_LIF_CPU_TABLES(double)
+RSNN_LIF_FOR_EACH_FLOAT(RSNN_LIF_CPU_TABLES)
 #undef RSNN_LIF_CPU_TABLES
 
 }  // namespace rsnn::kernels::lif_cpu

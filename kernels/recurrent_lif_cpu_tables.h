@@ -75,9 +75,10 @@ template <class T>
 std::shared_ptr<const BwdTables<T>> saved_tables(const LifSaved& saved, const Projection& p, const LifConfig& cfg,
                                                  const LifInputs& x, const Dims& d);
 
-extern template struct Net<float>;
-extern template struct Net<double>;
-extern template struct BwdTables<float>;
-extern template struct BwdTables<double>;
+#define RSNN_LIF_CPU_TABLES_EXTERN(T) \
+  extern template struct Net<T>;      \
+  extern template struct BwdTables<T>;
+RSNN_LIF_FOR_EACH_FLOAT(RSNN_LIF_CPU_TABLES_EXTERN)
+#undef RSNN_LIF_CPU_TABLES_EXTERN
 
 }  // namespace rsnn::kernels::lif_cpu

@@ -16,11 +16,17 @@
 
 namespace rsnn::kernels::cuda {
 
-LifForward recurrent_lif_forward(const Projection& p, const LifConfig& cfg, const LifInputs& x,
-                                 bool keep_for_backward, Stream stream);
+// The CUDA entry points, declared once: X(return type, name, (parameters)). This header
+// declares them; recurrent_lif_nocuda.cpp defines the throwing stand-ins from the same list.
+#define RSNN_LIF_CUDA_ENTRY_POINTS(X)                                                                       \
+  X(LifForward, recurrent_lif_forward,                                                                    \
+    (const Projection& p, const LifConfig& cfg, const LifInputs& x, bool keep_for_backward, Stream stream)) \
+  X(LifGrads, recurrent_lif_backward,                                                                     \
+    (const Projection& p, const LifConfig& cfg, const LifInputs& x, const LifSaved& saved,                \
+     const Tensor& dspikes, const Tensor& dreadout, const LifNeeds& needs, Stream stream))
 
-LifGrads recurrent_lif_backward(const Projection& p, const LifConfig& cfg, const LifInputs& x,
-                                const LifSaved& saved, const Tensor& dspikes,
-                                const Tensor& dreadout, const LifNeeds& needs, Stream stream);
+#define RSNN_LIF_CUDA_DECLARE(ret, name, params) ret name params;
+RSNN_LIF_CUDA_ENTRY_POINTS(RSNN_LIF_CUDA_DECLARE)
+#undef RSNN_LIF_CUDA_DECLARE
 
 }  // namespace rsnn::kernels::cuda

@@ -18,8 +18,23 @@ struct Dims {
   std::vector<int64_t> ro_col;    // [N]: column of W_ro read from this neuron, or -1
 };
 
-// Validates everything (throws) and fills the sizes.
+// The element types the op is compiled for: X(T) once per type (explicit instantiations).
+#define RSNN_LIF_FOR_EACH_FLOAT(X) X(float) X(double)
+
+// Validates everything a version of the op needs alike (throws a one-line rsnn::Error) and
+// fills the sizes: every tensor on the projection's device, of the weights' dtype, of the
+// sizes the projection and i_ext set; the config. The values of tau_m and tau_adp are checked
+// by check_time_constants, on host copies for a device.
+Dims check_dims(const Projection& p, const LifConfig& cfg, const LifInputs& x);
+// tau_m (unless if_) and tau_adp (alif) positive and finite; host tensors.
+void check_time_constants(const LifConfig& cfg, const Tensor& tau_m, const Tensor& tau_adp);
+// check_dims and check_time_constants for the CPU op (a CPU projection).
 Dims make_dims(const Projection& p, const LifConfig& cfg, const LifInputs& x);
+
+// What a backward is given besides the inputs: the saved state and the output gradients, of
+// the call's sizes and dtype, on the projection's device dev (one-line rsnn::Error otherwise).
+void check_backward_inputs(const Dims& d, const LifConfig& cfg, DType dt, Device dev, const LifSaved& saved,
+                           const Tensor& dspikes, const Tensor& dreadout);
 
 // Row splits for the two update orders (see recurrent_lif_cpu_forward.cpp):
 //   post_split[i]: first synapse of post-major row i whose source is in group(i) or later

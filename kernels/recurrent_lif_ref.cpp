@@ -131,6 +131,31 @@ LifForward ref_forward(const Projection& p, const LifConfig& cfg, const LifInput
   return out;
 }
 
+// dL/dW_ro, and the readout's part of dL/ds added to ds_acc (slot t + 1 holds dL/ds[t]).
+template <class T>
+void ref_readout_backward(const Dims& d, const RefTrace<T>& tr, const LifInputs& x, const Tensor& dreadout,
+                          std::vector<T>& ds_acc, LifGrads& gr) {
+  const int64_t T_ = d.T, B = d.B, N = d.N, BN = d.B * d.N;
+  const T* wro = x.w_ro.data<T>();
+  gr.dw_ro = Tensor::zeros({d.R, d.N_ro}, x.w.dtype());
+  T* dwro = gr.dw_ro.data<T>();
+  if (!dreadout.defined()) return;
+  const T* gy = dreadout.data<T>();
+  for (int64_t t = 0; t < T_; ++t)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t c = d.ro_col[n];
+        if (c < 0) continue;
+        T acc = T(0);
+        for (int64_t r = 0; r < d.R; ++r) {
+          const T g = gy[(t * B + b) * d.R + r];
+          acc += g * wro[r * d.N_ro + c];
+          dwro[r * d.N_ro + c] += g * tr.s[(t + 1) * BN + b * N + n];
+        }
+        ds_acc[(t + 1) * BN + b * N + n] += acc;
+      }
+}
+
 template <class T>
 LifGrads ref_backward(const Projection& p, const LifConfig& cfg, const LifInputs& x,
                       const Tensor& dspikes, const Tensor& dreadout) {
@@ -155,27 +180,7 @@ LifGrads ref_backward(const Projection& p, const LifConfig& cfg, const LifInputs
     for (int64_t k = 0; k < T_ * BN; ++k) ds_acc[BN + k] += g[k];
   }
   LifGrads gr;
-  if (d.has_readout) {
-    const T* wro = x.w_ro.data<T>();
-    gr.dw_ro = Tensor::zeros({d.R, d.N_ro}, dt);
-    T* dwro = gr.dw_ro.data<T>();
-    if (dreadout.defined()) {
-      const T* gy = dreadout.data<T>();
-      for (int64_t t = 0; t < T_; ++t)
-        for (int64_t b = 0; b < B; ++b)
-          for (int64_t n = 0; n < N; ++n) {
-            const int64_t c = d.ro_col[n];
-            if (c < 0) continue;
-            T acc = T(0);
-            for (int64_t r = 0; r < d.R; ++r) {
-              const T g = gy[(t * B + b) * d.R + r];
-              acc += g * wro[r * d.N_ro + c];
-              dwro[r * d.N_ro + c] += g * tr.s[(t + 1) * BN + b * N + n];
-            }
-            ds_acc[(t + 1) * BN + b * N + n] += acc;
-          }
-    }
-  }
+  if (d.has_readout) ref_readout_backward<T>(d, tr, x, dreadout, ds_acc, gr);
   std::vector<T> dw(static_cast<size_t>(d.nnz), T(0)), dalpha(N, T(0)), drho(N, T(0));
   std::vector<T> dv_next(BN, T(0)), da_next(BN, T(0));
   gr.di_ext = Tensor::zeros({T_, B, d.N_in}, dt);
