@@ -2,18 +2,21 @@
 //  * RateTrial: one rate-model training trial (N = 200, T = 200: forward, BPTT, TF Adam).
 //  * RateTrainGoNogo: Go-NoGo training to the original termination criteria.
 //  * LifGoNogoTrial: one LIF Go-NoGo trial (N = 200, 20,000 steps of 0.05 ms), trained net.
+//  * LifGoNogoTrialReference: the same trial through the kernels' plain reference.
 //  * LifGridSearch: the full default grid (1/lambda 20:5:75 x 100 trials = 1,200 LIF trials).
 // The peer (the NuttidaLab PyTorch port) takes 2.49 s per LIF trial on this machine kind
 // (bench/peers/spikernn_lif.py measures it side by side when the port and torch are present).
 // Floor of the LIF trial: it is compute-bound, not memory-bound (the state is 200 x 7
 // doubles, in L1): about 58 % goes to the voltage noise (one Gaussian per neuron-step, 4 M per
-// trial: vectorized Philox + Box-Muller, models/rate/lif_noise.h), the rest to the
+// trial: vectorized Philox + Box-Muller, kernels/rate_lif_noise.h), the rest to the
 // vectorized membrane, filter and readout loops over the 200 neurons.
 #include <benchmark/benchmark.h>
 
+#include "kernels/rate_lif.h"
 #include "models/rate/grid_search.h"
 #include "models/rate/lif_convert.h"
 #include "models/rate/rate_train.h"
+#include "models/rate/rng.h"
 #include "runtime/device.h"
 #include "runtime/threads.h"
 
@@ -91,6 +94,25 @@ static void LifGoNogoTrial(benchmark::State& state) {
       benchmark::Counter(2.49 * double(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(LifGoNogoTrial)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// The optimized kernel's baseline: the plain reference on the same trials (input already at
+// the LIF resolution: downsample 1).
+static void LifGoNogoTrialReference(benchmark::State& state) {
+  LifNetwork lif = convert_to_lif(trained_net(), 25.0);
+  TaskSpec task = task_defaults(TaskKind::go_nogo);
+  uint64_t k = 0;
+  for (auto _ : state) {
+    Trial t = make_trial(task, 1, k, 1);
+    const kernels::rate_lif::TrialKeys keys{1, stream_id(Draw::lif_init, k), stream_id(Draw::lif_noise, k),
+                                            stream_id(Draw::lif_stim, k)};
+    ++k;
+    auto r = kernels::rate_lif::simulate_ref(lif.view(), t.u.data(), t.Tc, lif.steps_for(t.Tc), keys);
+    benchmark::DoNotOptimize(r.out.data());
+  }
+  state.counters["neuron_steps/s"] =
+      benchmark::Counter(200.0 * 20000 * double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(LifGoNogoTrialReference)->Unit(benchmark::kMillisecond)->Iterations(2);
 
 static void LifGridSearch(benchmark::State& state) {
   const RateNet& net = trained_net();

@@ -40,6 +40,20 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const
               static_cast<blasint>(ldc));
 }
 
+// Row-major y (M) = alpha op(a) x + beta y; op(a) (M,K) from a stored (M,K) or (K,M) when ta.
+void gemv(bool ta, int64_t M, int64_t K, float alpha, const float* a, float* y, const float* x, float beta) {
+  BlasThreadsGuard single(small_product(M, K, 1));
+  cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, static_cast<blasint>(ta ? K : M),
+              static_cast<blasint>(ta ? M : K), alpha, a, static_cast<blasint>(std::max<int64_t>(1, ta ? M : K)),
+              x, 1, beta, y, 1);
+}
+void gemv(bool ta, int64_t M, int64_t K, double alpha, const double* a, double* y, const double* x, double beta) {
+  BlasThreadsGuard single(small_product(M, K, 1));
+  cblas_dgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, static_cast<blasint>(ta ? K : M),
+              static_cast<blasint>(ta ? M : K), alpha, a, static_cast<blasint>(std::max<int64_t>(1, ta ? M : K)),
+              x, 1, beta, y, 1);
+}
+
 void check_blas_dims(int64_t M, int64_t K, int64_t N, const char* what) {
   RSNN_CHECK(M <= INT_MAX && K <= INT_MAX && N <= INT_MAX, what, ": dimensions (", M, ", ", K, ", ",
              N, ") exceed the BLAS integer range");
@@ -94,7 +108,19 @@ void matmul_cpu(T* c, const T* a, const T* b, int64_t M, int64_t K, int64_t N, b
        accumulate ? T(1) : T(0), c, ld(N));
 }
 
+template <class T>
+void matvec_cpu(T* y, const T* a, const T* x, int64_t M, int64_t K, bool trans_a, bool accumulate) {
+  if (M == 0) return;
+  check_blas_dims(M, K, 1, "matvec");
+  if (K == 0) {
+    if (!accumulate) std::fill(y, y + M, T(0));
+    return;
+  }
+  gemv(trans_a, M, K, T(1), a, y, x, accumulate ? T(1) : T(0));
+}
+
 #define RSNN_INSTANTIATE(T)                                                                        \
+  template void matvec_cpu<T>(T*, const T*, const T*, int64_t, int64_t, bool, bool);               \
   template void linear_forward_cpu<T>(T*, const T*, const T*, const T*, int64_t, int64_t,          \
                                       int64_t);                                                    \
   template void linear_backward_cpu<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, \
@@ -207,6 +233,30 @@ void matmul(Tensor& c, const Tensor& a, const Tensor& b, bool trans_a, bool tran
   });
 }
 
+void matvec(Tensor& y, const Tensor& a, const Tensor& x, bool trans_a, bool accumulate, Stream stream) {
+  const std::string what = "matvec";
+  detail::check_float(a, what, "a");
+  detail::check_like(x, a, what, "x", "a");
+  RSNN_CHECK(a.ndim() == 2 && x.ndim() == 1, what, ": a must be a matrix and x a vector, got ", a.shape_str(),
+             " and ", x.shape_str());
+  const int64_t M = trans_a ? a.size(1) : a.size(0), K = trans_a ? a.size(0) : a.size(1);
+  RSNN_CHECK(x.size(0) == K, what, ": op(a) is (", M, ", ", K, ") from a ", a.shape_str(),
+             trans_a ? " transposed" : "", " but x has ", x.size(0), " elements");
+  if (accumulate)
+    detail::prepare_accum(y, {M}, a.dtype(), a.device(), what, "y");
+  else
+    detail::prepare_out(y, {M}, a.dtype(), a.device(), what, "y");
+  const Stream s = detail::stream_on(a.device(), stream, what);
+  dispatch_float(a.dtype(), what.c_str(), [&](auto tag) {
+    using T = decltype(tag);
+    if (a.device().is_cuda())
+      cuda::matvec<T>(y.data<T>(), a.data<T>(), x.data<T>(), M, K, trans_a, accumulate, s);
+    else
+      matvec_cpu<T>(y.data<T>(), a.data<T>(), x.data<T>(), M, K, trans_a, accumulate);
+    return 0;
+  });
+}
+
 #ifndef RSNN_WITH_CUDA
 namespace cuda {
 template <class T>
@@ -221,13 +271,18 @@ template <class T>
 void matmul(T*, const T*, const T*, int64_t, int64_t, int64_t, bool, bool, bool, Stream) {
   RSNN_FAIL("matmul on CUDA: rsnn was built without the CUDA backend");
 }
+template <class T>
+void matvec(T*, const T*, const T*, int64_t, int64_t, bool, bool, Stream) {
+  RSNN_FAIL("matvec on CUDA: rsnn was built without the CUDA backend");
+}
 #define RSNN_INSTANTIATE(T)                                                                    \
   template void linear_forward<T>(T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, \
                                   Stream);                                                     \
   template void linear_backward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, \
                                    int64_t, Stream);                                           \
   template void matmul<T>(T*, const T*, const T*, int64_t, int64_t, int64_t, bool, bool, bool, \
-                          Stream);
+                          Stream);                                                             \
+  template void matvec<T>(T*, const T*, const T*, int64_t, int64_t, bool, bool, Stream);
 RSNN_INSTANTIATE(float)
 RSNN_INSTANTIATE(double)
 #undef RSNN_INSTANTIATE

@@ -28,6 +28,21 @@ void gemm(cublasHandle_t h, bool ta, bool tb, int64_t M, int64_t N, int64_t K, d
                                 int(ldc)));
 }
 
+// Row-major y (M) = alpha op(a) x + beta y: a row-major (R,C) matrix is a column-major (C,R)
+// one, so op flips.
+void gemv(cublasHandle_t h, bool ta, int64_t M, int64_t K, float alpha, const float* a, const float* x,
+          float beta, float* y) {
+  const int rows = int(ta ? K : M), cols = int(ta ? M : K);
+  RSNN_CUBLAS_CHECK(cublasSgemv(h, ta ? CUBLAS_OP_N : CUBLAS_OP_T, cols, rows, &alpha, a, cols > 1 ? cols : 1, x,
+                                1, &beta, y, 1));
+}
+void gemv(cublasHandle_t h, bool ta, int64_t M, int64_t K, double alpha, const double* a, const double* x,
+          double beta, double* y) {
+  const int rows = int(ta ? K : M), cols = int(ta ? M : K);
+  RSNN_CUBLAS_CHECK(cublasDgemv(h, ta ? CUBLAS_OP_N : CUBLAS_OP_T, cols, rows, &alpha, a, cols > 1 ? cols : 1, x,
+                                1, &beta, y, 1));
+}
+
 void check_dims(int64_t M, int64_t K, int64_t N, const char* what) {
   RSNN_CHECK(M <= INT_MAX && K <= INT_MAX && N <= INT_MAX, what, ": dimensions (", M, ", ", K, ", ",
              N, ") exceed the cuBLAS integer range");
@@ -95,7 +110,21 @@ void matmul(T* c, const T* a, const T* b, int64_t M, int64_t K, int64_t N, bool 
        ld(trans_b ? K : N), accumulate ? T(1) : T(0), c, ld(N));
 }
 
+template <class T>
+void matvec(T* y, const T* a, const T* x, int64_t M, int64_t K, bool trans_a, bool accumulate,
+            Stream stream) {
+  if (M == 0) return;
+  check_dims(M, K, 1, "matvec (CUDA)");
+  detail::use_device(stream);
+  if (K == 0) {
+    if (!accumulate) RSNN_CUDA_CHECK(cudaMemsetAsync(y, 0, sizeof(T) * M, raw(stream)));
+    return;
+  }
+  gemv(cublas_handle(stream), trans_a, M, K, T(1), a, x, accumulate ? T(1) : T(0), y);
+}
+
 #define RSNN_INSTANTIATE(T)                                                                    \
+  template void matvec<T>(T*, const T*, const T*, int64_t, int64_t, bool, bool, Stream);       \
   template void linear_forward<T>(T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, \
                                   Stream);                                                     \
   template void linear_backward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, \

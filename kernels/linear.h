@@ -64,6 +64,16 @@ void matmul_ref(T* c, const T* a, const T* b, int64_t M, int64_t K, int64_t N, b
     }
 }
 
+// y (M) = op(a) x (+= when accumulate). op(a) is (M,K): a is stored (M,K), or (K,M) when trans_a.
+template <class T>
+void matvec_ref(T* y, const T* a, const T* x, int64_t M, int64_t K, bool trans_a, bool accumulate) {
+  for (int64_t m = 0; m < M; ++m) {
+    T acc = 0;
+    for (int64_t k = 0; k < K; ++k) acc += (trans_a ? a[k * M + m] : a[m * K + k]) * x[k];
+    y[m] = accumulate ? y[m] + acc : acc;
+  }
+}
+
 // ---- optimized CPU (OpenBLAS; OpenMP for the bias), same arguments ---------------------
 template <class T>
 void linear_forward_cpu(T* out, const T* inp, const T* weight, const T* bias, int64_t M, int64_t K,
@@ -74,6 +84,8 @@ void linear_backward_cpu(T* dinp, T* dweight, T* dbias, const T* dout, const T* 
 template <class T>
 void matmul_cpu(T* c, const T* a, const T* b, int64_t M, int64_t K, int64_t N, bool trans_a,
                 bool trans_b, bool accumulate);
+template <class T>
+void matvec_cpu(T* y, const T* a, const T* x, int64_t M, int64_t K, bool trans_a, bool accumulate);
 
 // ---- CUDA (cuBLAS), same arguments plus the stream; device pointers --------------------
 namespace cuda {
@@ -86,6 +98,9 @@ void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
 template <class T>
 void matmul(T* c, const T* a, const T* b, int64_t M, int64_t K, int64_t N, bool trans_a,
             bool trans_b, bool accumulate, Stream stream);
+template <class T>
+void matvec(T* y, const T* a, const T* x, int64_t M, int64_t K, bool trans_a, bool accumulate,
+            Stream stream);
 }  // namespace cuda
 
 // ---- Tensor level: check shapes, dtypes, devices; dispatch CPU or CUDA -----------------
@@ -102,5 +117,9 @@ void linear_backward(Tensor* dinp, Tensor* dweight, Tensor* dbias, const Tensor&
 // accumulating, zero-filled when undefined and accumulating).
 void matmul(Tensor& c, const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false,
             bool accumulate = false, Stream stream = Stream{});
+// y (M) = op(a) x with a a matrix and x (K) (+= when accumulate; y allocated or zero-filled
+// when undefined, as matmul's c). Matrix-vector products run BLAS's gemv, not a 1-row GEMM.
+void matvec(Tensor& y, const Tensor& a, const Tensor& x, bool trans_a = false, bool accumulate = false,
+            Stream stream = Stream{});
 
 }  // namespace rsnn::kernels

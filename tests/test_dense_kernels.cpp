@@ -311,6 +311,31 @@ void add_linear_cases(std::vector<Case>& cs) {
   };
   m.atol32 = 3e-4;
   cs.push_back(m);
+
+  // matvec: sizes {M, K, trans_a, accumulate}
+  Case v;
+  v.name = "matvec";
+  for (int64_t ta : {0, 1})
+    for (int64_t acc : {0, 1}) {
+      v.sizes.push_back({7, 5, ta, acc});
+      v.sizes.push_back({129, 33, ta, acc});
+    }
+  v.sizes.push_back({1, 1, 0, 0});
+  v.sizes.push_back({3, 0, 0, 0});  // K = 0: y = 0 or unchanged
+  v.sizes.push_back({3, 0, 1, 1});
+  v.inputs = [](const Sizes& z) {
+    return std::vector<Input>{{z[2] ? Shape{z[1], z[0]} : Shape{z[0], z[1]}}, {{z[1]}}};
+  };
+  v.outputs = [](const Sizes& z) { return std::vector<Output>{{{z[0]}}}; };
+  v.run = [](Impl impl, Outs& o, const Ins& in, const Sizes& z) {
+    if (impl != Impl::ref) return k::matvec(o[0], in[0], in[1], z[2], z[3]);
+    typed(in[0], [&](auto tag) {
+      using T = decltype(tag);
+      k::matvec_ref(P<T>(o[0]), P<T>(in[0]), P<T>(in[1]), z[0], z[1], z[2], z[3]);
+    });
+  };
+  v.atol32 = 3e-4;
+  cs.push_back(v);
 }
 
 struct UnarySpec {
@@ -784,6 +809,9 @@ TEST(DenseKernelErrors, ShapesDtypesAndLabels) {
 
   Tensor c;
   expect_error([&] { k::matmul(c, f32({4, 3}), f32({4, 3})); }, "inner dimensions differ");
+  Tensor y;
+  expect_error([&] { k::matvec(y, f32({4, 3}), f32({4})); }, "x has 4 elements");
+  expect_error([&] { k::matvec(y, f32({4, 3}), f32({3, 1})); }, "x a vector");
   expect_error(
       [&] {
         k::binary_forward(k::BinaryOp::add, out, f32({2, 3}), f32({2}));

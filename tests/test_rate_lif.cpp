@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "models/rate/lif_convert.h"
-#include "models/rate/lif_noise.h"
+#include "kernels/rate_lif_noise.h"
 #include "models/rate/rng.h"
 #include "runtime/philox.h"
 #include "models/rate/rate_rnn.h"
@@ -15,6 +15,7 @@
 
 using namespace rsnn;
 using namespace rsnn::rate;
+using namespace rsnn::kernels::rate_lif;
 
 namespace {
 LifNetwork hand_network(int N, int C, const LifParams& p, double td) {
@@ -191,49 +192,6 @@ TEST(RateLif, BatchIsIndependentOfThreadCountAndRecording) {
   }
 }
 
-namespace {
-// The spec's loop (rate-to-spiking.md §3.4) written plainly, one neuron at a time, with the
-// scalar noise function: the reference for the vectorized simulate_lif.
-LifTrialResult reference_lif(const LifNetwork& net, const std::vector<float>& u, int Tc, uint64_t seed,
-                             uint64_t trial) {
-  const int N = net.N, C = net.C;
-  const LifConsts c = net.p.consts();
-  const int64_t nt = net.steps_for(Tc), nb = (N + 3) / 4;
-  std::vector<double> v(N), tlast(N, 0), ipsc(N, 0), h(N, 0), r(N, 0), hr(N, 0);
-  for (int i = 0; i < N; ++i)
-    v[i] = net.p.v_init_lo + philox::uniform_f64(seed, stream_id(Draw::lif_init, trial), i) *
-                                 (net.p.v_init_hi - net.p.v_init_lo);
-  LifTrialResult res;
-  res.nt = nt;
-  for (int64_t s = 1; s <= nt; ++s) {
-    const double t = c.dt * double(s);
-    const int64_t col = lif_input_column(s);
-    std::vector<bool> spk(N);
-    for (int i = 0; i < N; ++i) {
-      double ext = 0;
-      for (int ch = 0; ch < C; ++ch) ext += net.w_in[size_t(i) * C + ch] * double(u[size_t(ch) * Tc + col]);
-      const double z = noise::normal_at(seed, stream_id(Draw::lif_noise, trial), uint64_t(s * nb * 4 + i));
-      spk[i] = lif_voltage_step(c, t, v[i], tlast[i], ipsc[i], ext, c.noise_std * double(z));
-    }
-    double out = 0;
-    for (int i = 0; i < N; ++i) {
-      double jd = 0;
-      for (int k = 0; k < N; ++k)
-        if (spk[k]) jd += net.WT[size_t(k) * N + i];
-      lif_filter_step(c, spk[i], jd, net.exp_td[i], net.jump[i], ipsc[i], h[i], r[i], hr[i]);
-      lif_after_spike(c, spk[i], t, v[i], tlast[i]);
-      out += net.w_out[i] * r[i];
-      if (spk[i]) {
-        res.spike_step.push_back(int32_t(s - 1));
-        res.spike_unit.push_back(i);
-      }
-    }
-    res.out.push_back(float(out));
-  }
-  return res;
-}
-}  // namespace
-
 TEST(RateLif, MatchesThePlainReferenceLoop) {
   RateConfig cfg;
   cfg.N = 45;
@@ -248,7 +206,10 @@ TEST(RateLif, MatchesThePlainReferenceLoop) {
       LifRecord rec;
       rec.spikes = true;
       auto got = simulate_lif(lif, t.u.data(), t.Tc, 9, id, rec);
-      auto ref = reference_lif(lif, t.u, t.Tc, 9, id);
+      // the kernels' plain reference, on the same subsampled input and Philox streams
+      const auto ref = kernels::rate_lif::simulate_ref(
+          lif.view(), t.u.data(), t.Tc, lif.steps_for(t.Tc),
+          {9, stream_id(Draw::lif_init, id), stream_id(Draw::lif_noise, id), stream_id(Draw::lif_stim, id)}, rec);
       // the same spikes; outputs equal up to FMA contraction and the readout's sum order
       ASSERT_EQ(got.spike_step, ref.spike_step) << "tr " << tr << " trial " << id;
       ASSERT_EQ(got.spike_unit, ref.spike_unit);

@@ -7,13 +7,14 @@
 
 #include "models/rate/grid_search.h"
 #include "models/rate/lif_convert.h"
-#include "models/rate/lif_noise.h"
+#include "kernels/rate_lif_noise.h"
 #include "models/rate/rng.h"
 #include "models/rate/rate_rnn.h"
 #include "test_util.h"
 
 using namespace rsnn;
 using namespace rsnn::rate;
+using namespace rsnn::kernels::rate_lif;
 
 TEST(RateLifCuda, MatchesCpu) {
   RSNN_SKIP_WITHOUT_CUDA();

@@ -1,4 +1,4 @@
-// The LIF voltage noise (models/rate/lif_noise.h): our float log and sin/cos against
+// The LIF voltage noise (kernels/rate_lif_noise.h): our float log and sin/cos against
 // double-precision libm over their whole input ranges, the vectorized run against the
 // scalar per-block function (the one the CUDA kernel calls) bit for bit, and the normals'
 // distribution (moments, Kolmogorov-Smirnov distance to the standard normal CDF).
@@ -8,12 +8,13 @@
 #include <cmath>
 #include <vector>
 
-#include "models/rate/lif_noise.h"
+#include "kernels/rate_lif_noise.h"
 #include "models/rate/rng.h"
 #include "runtime/philox.h"
 
 using namespace rsnn;
 using namespace rsnn::rate;
+using namespace rsnn::kernels::rate_lif;
 
 namespace {
 // Exact comparison unless this test file itself was compiled with FMA contraction possible

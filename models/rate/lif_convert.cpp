@@ -91,12 +91,3 @@ LifNetwork convert_to_lif(const RateNet& net, double s, const LifParams& p) {
 
 }  // namespace rsnn::rate
 
-#ifndef RSNN_WITH_CUDA
-namespace rsnn::rate {
-void simulate_lif_cuda(const LifNetwork&, const std::vector<Trial>&, uint64_t,
-                       const std::vector<uint64_t>&, std::vector<std::vector<float>>&,
-                       std::vector<int64_t>&) {
-  RSNN_FAIL("LIF simulation on CUDA: rsnn was built without the CUDA backend");
-}
-}  // namespace rsnn::rate
-#endif

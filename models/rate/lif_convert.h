@@ -12,11 +12,16 @@
 #include <cstdint>
 #include <vector>
 
-#include "models/rate/lif_math.h"
+#include "kernels/rate_lif.h"
 #include "models/rate/rate_rnn.h"
 #include "models/rate/tasks.h"
 
 namespace rsnn::rate {
+
+// The simulation itself is kernels/rate_lif.h; these are its types.
+using kernels::rate_lif::LifConsts;
+using LifRecord = kernels::rate_lif::Record;
+using LifTrialResult = kernels::rate_lif::Result;
 
 // Optogenetic-style stimulation (LIF_network_fnc.m's `stims`): at every step i (1-based, as
 // the original's loop) with on <= i < off, one draw per step: with probability 1/2 the
@@ -62,28 +67,13 @@ struct LifNetwork {
   int columns_for(int Tc) const;
   // Number of LIF steps for an input of Tc columns: (columns_for(Tc) - 1) x 100.
   int64_t steps_for(int Tc) const;
+  // The arrays as the kernels read them (pointers into this network).
+  kernels::rate_lif::NetView view() const;
 };
 
 LifNetwork convert_to_lif(const RateNet& net, double scaling_factor, const LifParams& p = {});
 // Rebuild for another scaling factor without touching the rest.
 void set_scaling_factor(LifNetwork& lif, const RateNet& net, double scaling_factor);
-
-struct LifRecord {
-  bool spikes = false;   // spike events (step, unit)
-  bool voltage = false;  // v (peak drawn at 30 mV), every `stride` steps
-  bool rates = false;    // filtered rates r (Hz), every `stride` steps
-  bool ipsc = false;     // synaptic currents, every `stride` steps
-  int stride = 1;
-};
-
-struct LifTrialResult {
-  int64_t nt = 0;
-  std::vector<float> out;  // (nt) readout w_out/s . r
-  std::vector<double> fr;  // (N) Hz: spikes from step 10 on / T (MATLAB all_fr)
-  std::vector<int32_t> spike_step, spike_unit;  // events; step 0-based
-  std::vector<float> v, rs, ipsc;  // (N, nt / stride) when recorded
-  int64_t n_spikes = 0;
-};
 
 // One trial: u (C, Tc) row-major inputs; draws keyed by (seed, trial).
 LifTrialResult simulate_lif(const LifNetwork& net, const float* u, int Tc, uint64_t seed,

@@ -1,6 +1,5 @@
 #include "models/rate/rate_rnn.h"
 
-#include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +8,7 @@
 #include "models/rate/rate_math.h"
 #include "models/rate/rng.h"
 #include "kernels/accumulate.h"
+#include "kernels/linear.h"
 #include "runtime/philox.h"
 #include "runtime/threads.h"
 
@@ -176,28 +176,7 @@ RateRunOptions RateRunOptions::from(const RateConfig& cfg, uint64_t seed,
   return o;
 }
 
-// ---------------------------------------------------------------- BLAS by type
 namespace {
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha, const float* a,
-          int lda, const float* b, int ldb, float beta, float* c, int ldc) {
-  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, double alpha,
-          const double* a, int lda, const double* b, int ldb, double beta, double* c, int ldc) {
-  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-// y (M) = A (M, K) x (K) [+ beta y]: row-major A, or A^T when trans.
-void gemv(bool trans, int M, int K, float alpha, const float* a, int lda, const float* x, float beta,
-          float* y) {
-  cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, trans ? K : M, trans ? M : K, alpha,
-              a, lda, x, 1, beta, y, 1);
-}
-void gemv(bool trans, int M, int K, double alpha, const double* a, int lda, const double* x,
-          double beta, double* y) {
-  cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, trans ? K : M, trans ? M : K, alpha,
-              a, lda, x, 1, beta, y, 1);
-}
-
 // Noise of unit i at step t of trial stream `st`: Philox block t*ceil(N/4) + i/4, word i%4.
 template <class R>
 void add_noise(R* x, int N, uint64_t seed, uint64_t st, int t, R scale) {
@@ -269,9 +248,9 @@ void forward_batched(const Tensor& w_out, const Tensor& b_out, const Tensor& w_i
     const R* xp = &wk.X[size_t(t - 1) * B * N];
     R* P = &wk.D[size_t(t) * B * N];
     if (B == 1)
-      gemv(false, N, N, R(1), wk.weff.data(), N, rp, R(0), P);
+      kernels::matvec_cpu(P, wk.weff.data(), rp, N, N, false, false);
     else  // P (B, N) = R[t-1] (B, N) Weff^T
-      gemm(CblasNoTrans, CblasTrans, B, N, N, R(1), rp, N, wk.weff.data(), N, R(0), P, N);
+      kernels::matmul_cpu(P, rp, wk.weff.data(), B, N, N, false, true, false);
     R* X = &wk.X[size_t(t) * B * N];
     R* Rt = &wk.Rr[size_t(t) * B * N];
     for (int b = 0; b < B; ++b) {
@@ -315,9 +294,9 @@ std::vector<Tensor> backward_batched(const Saved& s, const Work<R>& wk, const Te
     if (t < T - 1) {  // G = (alpha .* a[t+1]) Weff
       const R* an = &aA[size_t(t + 1) * B * N];
       if (B == 1)
-        gemv(true, N, N, R(1), wk.weff.data(), N, an, R(0), G.data());
+        kernels::matvec_cpu(G.data(), wk.weff.data(), an, N, N, true, false);
       else
-        gemm(CblasNoTrans, CblasNoTrans, B, N, N, R(1), an, N, wk.weff.data(), N, R(0), G.data(), N);
+        kernels::matmul_cpu(G.data(), an, wk.weff.data(), B, N, N, false, false, false);
     } else {
       std::fill(G.begin(), G.end(), R(0));
     }
@@ -342,8 +321,8 @@ std::vector<Tensor> backward_batched(const Saved& s, const Work<R>& wk, const Te
   // dWeff (N, N) = sum_{t>=1, b} aA[t,b,:]^T R[t-1,b,:]
   std::vector<R> dWeff(size_t(N) * N, R(0));
   if (T > 1)
-    gemm(CblasTrans, CblasNoTrans, N, N, (T - 1) * B, R(1), &aA[size_t(B) * N], N, wk.Rr.data(), N,
-         R(0), dWeff.data(), N);
+    kernels::matmul_cpu(dWeff.data(), &aA[size_t(B) * N], wk.Rr.data(), N, int64_t(T - 1) * B, N, true, false,
+                        false);
   Tensor dw = Tensor::empty({N, N}, dtype_of<R>());
   {
     const R *pw = s.w.data<R>(), *ps = s.sign.data<R>(), *pm = s.som_m.data<R>();

@@ -1,4 +1,4 @@
-// Vectorized CPU run of the LIF noise generator (lif_noise.h). Blocks are processed in
+// Vectorized CPU run of the LIF noise generator (rate_lif_noise.h). Blocks are processed in
 // chunks of 16 counters laid out word by word: the ten Philox rounds run on AVX2 integer
 // registers when the CPU has them (else block by block through the portable philox::block),
 // and the Box-Muller loop is auto-vectorized, compiled for baseline x86-64 and x86-64-v3
@@ -10,7 +10,7 @@
 #pragma GCC optimize("fp-contract=off")
 #endif
 
-#include "models/rate/lif_noise.h"
+#include "kernels/rate_lif_noise.h"
 
 #include <algorithm>
 
@@ -20,7 +20,7 @@
 #include <immintrin.h>
 #endif
 
-namespace rsnn::rate::noise {
+namespace rsnn::kernels::rate_lif::noise {
 
 namespace {
 
@@ -130,13 +130,5 @@ void normal4_run_portable(uint64_t seed, uint64_t stream, uint64_t first_blk, in
   run(seed, stream, first_blk, nblk, out, false);
 }
 
-}  // namespace rsnn::rate::noise
+}  // namespace rsnn::kernels::rate_lif::noise
 
-#ifndef RSNN_WITH_CUDA
-#include "runtime/error.h"
-namespace rsnn::rate::noise {
-void normal4_run_cuda(uint64_t, uint64_t, uint64_t, int64_t, float*) {
-  RSNN_FAIL("LIF noise on CUDA: rsnn was built without the CUDA backend");
-}
-}  // namespace rsnn::rate::noise
-#endif

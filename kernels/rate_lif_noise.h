@@ -1,7 +1,7 @@
 // The Gaussian voltage noise of the converted LIF network (spec rate-to-spiking.md §3.4:
 // randn(N,1)/10 every step): one standard normal per neuron-step, 4 M per Go-NoGo trial, the
 // bulk of a trial's arithmetic. The normals come from the same Philox4x32-10 blocks as
-// rng.h's normal4 (element i of a stream = word i % 4 of block i / 4; Box-Muller on words
+// models/rate/rng.h normal4 (element i of a stream = word i % 4 of block i / 4; Box-Muller on words
 // (0, 1) and (2, 3)), but the transform is our own float arithmetic instead of libm:
 //   log:  x = m 2^e with m in (sqrt(1/2), sqrt(2)], log m = 2 atanh(f / (2 + f)), f = m - 1,
 //         odd series to s^9 (truncation < 1e-9); e ln2 with ln2 split in two floats.
@@ -10,7 +10,7 @@
 // Measured against double-precision libm (tests/test_rate_lif_noise.cpp): log 1.4e-7
 // relative error at most over (0, 1] (bound tested: 2.5e-7); sin and cos 1e-7 absolute at
 // most over [0, 1] (bound tested: 2e-7). The normals differ from a libm Box-Muller of the
-// same uniforms (rng.h's normal4) by < 5e-6 and pass the same moment and KS checks.
+// same uniforms (models/rate/rng.h normal4) by < 5e-6 and pass the same moment and KS checks.
 //
 // Bit-identical everywhere: only +, -, *, / and sqrt (all correctly rounded in IEEE float on
 // both backends: nvcc's defaults -prec-div, -prec-sqrt, no --use_fast_math), never contracted
@@ -26,7 +26,7 @@
 #include "runtime/hd.h"
 #include "runtime/philox.h"
 
-namespace rsnn::rate::noise {
+namespace rsnn::kernels::rate_lif::noise {
 
 // Products and sums rounded on their own (no FMA contraction on the GPU).
 RSNN_HD float mul(float a, float b) {
@@ -127,12 +127,12 @@ RSNN_HD float normal_at(uint64_t seed, uint64_t stream, uint64_t index) {
 }
 
 // CPU: normal4 of blocks first_blk .. first_blk + nblk - 1 into out[0 .. 4 nblk), the same
-// bits as the scalar normal4, vectorized over blocks (lif_noise.cpp).
+// bits as the scalar normal4, vectorized over blocks (rate_lif_noise.cpp).
 void normal4_run(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out);
 // The same without the AVX2 Philox path (what CPUs without AVX2 run; for tests).
 void normal4_run_portable(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out);
-// The same numbers drawn on the GPU (one block of four per thread; lif_cuda.cu), copied into
+// The same numbers drawn on the GPU (one block of four per thread; rate_lif.cu), copied into
 // the host array out[0 .. 4 nblk). Throws when the build has no CUDA or no device is usable.
 void normal4_run_cuda(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out);
 
-}  // namespace rsnn::rate::noise
+}  // namespace rsnn::kernels::rate_lif::noise

@@ -6,7 +6,7 @@
 
 #include "runtime/hd.h"
 
-namespace rsnn::rate {
+namespace rsnn::kernels::rate_lif {
 
 struct LifConsts {
   double dt;        // s, 0.05 ms x downsample
@@ -76,4 +76,4 @@ RSNN_HD float lif_after_spike(const LifConsts& c, bool spike, double t, double& 
   return drawn;
 }
 
-}  // namespace rsnn::rate
+}  // namespace rsnn::kernels::rate_lif

@@ -1,28 +1,29 @@
-// CUDA LIF simulation: one trial per block, threads over neurons, every step in one kernel
-// (no launch per step). The per-neuron math is lif_math.h, the same functions the CPU runs;
-// the noise is lif_noise.h's, the very bits the CPU draws. Results match the CPU up to
-// floating-point contraction (FMA) and the order of the readout sum, not bit for bit.
+// CUDA simulation of the converted LIF network (rate_lif.h): one trial per block, threads over
+// neurons, every step in one kernel (no launch per step). The per-neuron math is
+// rate_lif_math.h, the same functions the CPU runs; the noise is rate_lif_noise.h's, the very
+// bits the CPU draws. Results match the CPU up to floating-point contraction (FMA) and the
+// order of the readout sum, not bit for bit.
 #include <algorithm>
+#include <vector>
 
-#include "models/rate/lif_convert.h"
-#include "models/rate/lif_math.h"
-#include "models/rate/lif_noise.h"
-#include "models/rate/rng.h"
+#include "kernels/rate_lif.h"
+#include "kernels/rate_lif_noise.h"
 #include "runtime/cuda_check.h"
 #include "runtime/device.h"
 #include "runtime/philox.h"
 #include "runtime/tensor.h"
 
-namespace rsnn::rate {
+namespace rsnn::kernels::rate_lif {
 
 namespace {
 
-// u: (B, C, Tcs) subsampled inputs; state: (B, 6, N) v, tlast, ipsc, h, r, hr; out: (B, nt).
+// u: (B, C, Tcs) inputs; keys: (B, 4) seed and init, noise, stim streams (TrialKeys);
+// state: (B, 6, N) v, tlast, ipsc, h, r, hr; out: (B, nt).
 __global__ void lif_trials_kernel(int N, int C, int Tcs, int64_t nt, LifConsts c,
                                   const double* __restrict__ WT, const double* __restrict__ w_in,
                                   const double* __restrict__ w_out, const double* __restrict__ exp_td,
                                   const double* __restrict__ jump, const float* __restrict__ u,
-                                  const uint64_t* __restrict__ ids, uint64_t seed, double v_lo,
+                                  const uint64_t* __restrict__ keys, double v_lo,
                                   double v_hi, double* state, float* out,
                                   unsigned long long* n_spikes) {
   extern __shared__ double smem[];
@@ -31,8 +32,7 @@ __global__ void lif_trials_kernel(int N, int C, int Tcs, int64_t nt, LifConsts c
   const int b = blockIdx.x, tid = threadIdx.x, nthr = blockDim.x;
   double* v = state + size_t(b) * 6 * N;
   double *tlast = v + N, *ipsc = v + 2 * N, *h = v + 3 * N, *r = v + 4 * N, *hr = v + 5 * N;
-  const uint64_t st_init = stream_id(Draw::lif_init, ids[b]);
-  const uint64_t st_noise = stream_id(Draw::lif_noise, ids[b]);
+  const uint64_t seed = keys[4 * b], st_init = keys[4 * b + 1], st_noise = keys[4 * b + 2];
   const uint64_t nb = (uint64_t(N) + 3) / 4;
   for (int i = tid; i < N; i += nthr) {
     v[i] = v_lo + philox::uniform_f64(seed, st_init, i) * (v_hi - v_lo);
@@ -74,8 +74,6 @@ __global__ void lif_trials_kernel(int N, int C, int Tcs, int64_t nt, LifConsts c
   atomicAdd(n_spikes + b, count);
 }
 
-Tensor upload(const std::vector<double>& v) { return Tensor::from_vector(v).to(Device::cuda(0)); }
-
 // out: (nblk, 4) normals, block first_blk + j in row j.
 __global__ void lif_noise_kernel(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk,
                                  float* out) {
@@ -100,31 +98,24 @@ void noise::normal4_run_cuda(uint64_t seed, uint64_t stream, uint64_t first_blk,
   std::copy(h.begin(), h.end(), out);
 }
 
-void simulate_lif_cuda(const LifNetwork& net, const std::vector<Trial>& trials, uint64_t seed,
-                       const std::vector<uint64_t>& ids, std::vector<std::vector<float>>& out,
-                       std::vector<int64_t>& n_spikes) {
-  RSNN_CHECK(cuda_usable(), "LIF simulation on CUDA: no usable device (", cuda_status(), ")");
-  RSNN_CHECK(trials.size() == ids.size(), "simulate_lif_cuda: ", trials.size(), " trials but ",
-             ids.size(), " ids");
-  RSNN_CHECK(!trials.empty(), "simulate_lif_cuda: no trials");
-  const int B = int(trials.size()), N = net.N, C = net.C, Tc = trials[0].Tc, ds = net.p.downsample;
-  for (const Trial& t : trials)
-    RSNN_CHECK(t.C == C && t.Tc == Tc, "simulate_lif_cuda: every trial needs ", C, " x ", Tc,
-               " inputs, got ", t.C, " x ", t.Tc);
-  const int Tcs = net.columns_for(Tc);
-  const int64_t nt = net.steps_for(Tc);
-  RSNN_CHECK(nt >= 1, "simulate_lif_cuda: the input needs at least 2 columns");
-  std::vector<float> u(size_t(B) * C * Tcs);
-  for (int b = 0; b < B; ++b)
-    for (int ch = 0; ch < C; ++ch)
-      for (int col = 0; col < Tcs; ++col)
-        u[(size_t(b) * C + ch) * Tcs + col] = trials[b].u[size_t(ch) * Tc + size_t(col) * ds];
+void simulate_cuda(const NetView& net, const float* u, int B, int Tcs, int64_t nt,
+                   const TrialKeys* keys, float* out, int64_t* n_spikes) {
+  check_inputs(net, u, Tcs, nt, Record{}, "rate LIF simulation on CUDA");
+  RSNN_CHECK(cuda_usable(), "rate LIF simulation on CUDA: no usable device (", cuda_status(), ")");
+  RSNN_CHECK(B >= 1 && keys && out && n_spikes, "rate LIF simulation on CUDA: need B >= 1 trials, got ", B);
+  RSNN_CHECK(!net.stimulated(), "rate LIF simulation on CUDA: the stimulation runs on the CPU only");
+  const int N = net.N, C = net.C;
   RSNN_CUDA_CHECK(cudaSetDevice(0));
-  Tensor WT = upload(net.WT), w_in = upload(net.w_in), w_out = upload(net.w_out),
-         exp_td = upload(net.exp_td), jump = upload(net.jump);
-  Tensor u_d = Tensor::from_vector(u).to(Device::cuda(0));
-  std::vector<int64_t> id64(ids.begin(), ids.end());
-  Tensor ids_d = Tensor::from_vector(id64).to(Device::cuda(0));
+  const auto upload = [](const double* p, int64_t n) {
+    return Tensor::from_vector(std::vector<double>(p, p + n)).to(Device::cuda(0));
+  };
+  Tensor WT = upload(net.WT, int64_t(N) * N), w_in = upload(net.w_in, int64_t(N) * C),
+         w_out = upload(net.w_out, N), exp_td = upload(net.exp_td, N), jump = upload(net.jump, N);
+  Tensor u_d = Tensor::from_vector(std::vector<float>(u, u + size_t(B) * C * Tcs)).to(Device::cuda(0));
+  std::vector<int64_t> key64;
+  for (int b = 0; b < B; ++b)
+    for (uint64_t k : {keys[b].seed, keys[b].init, keys[b].noise, keys[b].stim}) key64.push_back(int64_t(k));
+  Tensor keys_d = Tensor::from_vector(key64).to(Device::cuda(0));
   Tensor state = Tensor::empty({B, 6, N}, DType::f64, Device::cuda(0));
   Tensor out_d = Tensor::empty({B, nt}, DType::f32, Device::cuda(0));
   Tensor cnt = Tensor::zeros({B}, DType::i64, Device::cuda(0));
@@ -135,17 +126,16 @@ void simulate_lif_cuda(const LifNetwork& net, const std::vector<Trial>& trials, 
     RSNN_CUDA_CHECK(cudaFuncSetAttribute(lif_trials_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          int(shmem)));
   lif_trials_kernel<<<B, threads, shmem>>>(
-      N, C, Tcs, nt, net.p.consts(), WT.data<double>(), w_in.data<double>(), w_out.data<double>(),
+      N, C, Tcs, nt, net.c, WT.data<double>(), w_in.data<double>(), w_out.data<double>(),
       exp_td.data<double>(), jump.data<double>(), u_d.data<float>(),
-      reinterpret_cast<const uint64_t*>(ids_d.data<int64_t>()), seed, net.p.v_init_lo, net.p.v_init_hi,
-      state.data<double>(), out_d.data<float>(),
-      reinterpret_cast<unsigned long long*>(cnt.data<int64_t>()));
+      reinterpret_cast<const uint64_t*>(keys_d.data<int64_t>()), net.v_init_lo, net.v_init_hi,
+      state.data<double>(), out_d.data<float>(), reinterpret_cast<unsigned long long*>(cnt.data<int64_t>()));
   RSNN_CUDA_CHECK_LAUNCH();
   RSNN_CUDA_CHECK(cudaDeviceSynchronize());
   const auto o = out_d.to_vector<float>();
-  out.assign(B, {});
-  for (int b = 0; b < B; ++b) out[b].assign(o.begin() + int64_t(b) * nt, o.begin() + int64_t(b + 1) * nt);
-  n_spikes = cnt.to_vector<int64_t>();
+  std::copy(o.begin(), o.end(), out);
+  const auto n = cnt.to_vector<int64_t>();
+  std::copy(n.begin(), n.end(), n_spikes);
 }
 
-}  // namespace rsnn::rate
+}  // namespace rsnn::kernels::rate_lif
