@@ -58,7 +58,8 @@ constexpr Tol kF32{1e-5, 1e-4};
 // What an implementation gave (undefined where it gives nothing), on the CPU.
 struct Outcome {
   Tensor spikes, spike_record, readout, v_record, a_record, saved_u, saved_a;
-  int64_t spike_count = -1;  // -1: not counted
+  int64_t spike_count = -1;      // -1: not counted
+  int64_t synaptic_events = -1;  // -1: not counted (the reference does not)
   kernels::LifGrads g;
 };
 
@@ -74,6 +75,7 @@ Outcome from_kernels(const kernels::LifForward& f, const kernels::LifGrads& g) {
   r.saved_u = on_cpu(f.saved.u);
   r.saved_a = on_cpu(f.saved.a);
   r.spike_count = f.stats.spikes;
+  r.synaptic_events = f.stats.synaptic_events;
   for (auto [to, from] : {std::pair<Tensor*, const Tensor*>{&r.g.dw, &g.dw}, {&r.g.dtau_m, &g.dtau_m},
                           {&r.g.dtau_adp, &g.dtau_adp}, {&r.g.di_ext, &g.di_ext}, {&r.g.dv0, &g.dv0},
                           {&r.g.da0, &g.da0}, {&r.g.ds0, &g.ds0}, {&r.g.dw_ro, &g.dw_ro}})
@@ -94,6 +96,9 @@ Outcome run_kernels(const LifCase& n, DType dt, Propagation prop, Device d) {
   const Tensor dro = n.dreadout.defined() ? n.dreadout.to_dtype(dt).to(d) : Tensor();
   const Tensor dsp = n.dspikes.defined() ? n.dspikes.to_dtype(dt).to(d) : Tensor();
   const kernels::LifGrads g = kernels::recurrent_lif_backward(p, cfg, x, f.saved, dsp, dro, all_needs());
+  if (d.is_cuda()) {
+    EXPECT_TRUE(g.dw.device().is_cuda()) << "the gradients should stay on the device";
+  }
   return from_kernels(f, g);
 }
 
@@ -109,6 +114,13 @@ Outcome run_tape(const LifCase& n, DType dt, Op op) {
   in.v0 = v[4], in.a0 = v[5], in.s0 = v[6], in.w_ro = v[7];
   in.b_base = x.b_base;
   const ag::RecurrentLifOutputs out = op(n.p, n.cfg, in);
+  EXPECT_EQ(out.spikes.defined(), n.cfg.output_spikes);
+  if (out.spikes.defined()) {
+    EXPECT_TRUE(out.spikes.requires_grad());
+  }
+  if (out.readout.defined()) {
+    EXPECT_TRUE(out.readout.requires_grad());
+  }
   Outcome r;
   if (out.spikes.defined()) {
     r.spikes = out.spikes.value();
@@ -134,8 +146,10 @@ Outcome run(const Variant& v, const LifCase& n, DType dt) {
   switch (v.impl) {
     case Impl::reference: {
       const kernels::LifInputs x = convert(n.x, DType::f64);
-      return from_kernels(kernels::recurrent_lif_forward_ref(n.p, n.cfg, x),
-                          kernels::recurrent_lif_backward_ref(n.p, n.cfg, x, n.dspikes, n.dreadout));
+      Outcome r = from_kernels(kernels::recurrent_lif_forward_ref(n.p, n.cfg, x),
+                               kernels::recurrent_lif_backward_ref(n.p, n.cfg, x, n.dspikes, n.dreadout));
+      r.synaptic_events = -1;  // not counted by the reference
+      return r;
     }
     case Impl::cpu: return run_kernels(n, dt, v.prop, Device::cpu());
     case Impl::cuda: return run_kernels(n, dt, v.prop, Device::cuda(0));
@@ -153,6 +167,9 @@ void compare(const Outcome& got, const Outcome& want, Tol tol) {
   if (both(got.spike_record, want.spike_record)) expect_identical(got.spike_record, want.spike_record, "spike record");
   if (got.spike_count >= 0 && want.spike_count >= 0) {
     EXPECT_EQ(got.spike_count, want.spike_count);
+  }
+  if (got.synaptic_events >= 0 && want.synaptic_events >= 0) {
+    EXPECT_EQ(got.synaptic_events, want.synaptic_events);
   }
   if (both(got.v_record, want.v_record)) expect_close(got.v_record, want.v_record, tol.value, "v record");
   if (both(got.a_record, want.a_record)) expect_close(got.a_record, want.a_record, tol.value, "a record");
@@ -224,7 +241,12 @@ TEST_P(LifParity, Float64AllModelsOrdersSurrogatesReadouts) {
           EXPECT_GT(want.spike_count, 0) << "the test network should fire";
           EXPECT_LT(want.spike_count, n.x.v0.numel() * n.x.i_ext.size(0) / 2) << "the network should not saturate";
           expect_gradients_reach(want, m);
-          compare(run(v, n, DType::f64), want, f64_tol(v.impl));
+          const Outcome got = run(v, n, DType::f64);
+          compare(got, want, f64_tol(v.impl));
+          if (v.impl == Impl::cuda) {  // the event count, which the reference does not keep
+            const Outcome cpu = run({Impl::cpu, Propagation::pull, "cpu"}, n, DType::f64);
+            EXPECT_EQ(got.synaptic_events, cpu.synaptic_events);
+          }
         }
 }
 
