@@ -11,6 +11,7 @@
 
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
+#include "runtime/output_check.h"
 #include "runtime/hdf5_io.h"
 #include "runtime/npy.h"
 #include "runtime/process.h"
@@ -200,7 +201,7 @@ TrainState train_rstdp(const TrainConfig& cfg) {
   validate(cfg);
   std::ostream& log = cfg.log ? *cfg.log : std::cerr;
   if (cfg.threads > 0) set_num_threads(cfg.threads);
-  std::filesystem::create_directories(cfg.out_dir);
+  prepare_output_dir(cfg.out_dir, "run folder");
   const std::string ckpt = cfg.out_dir + "/checkpoint.h5";
   TrainState s;
   if (std::filesystem::exists(ckpt)) {

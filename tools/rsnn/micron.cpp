@@ -4,7 +4,6 @@
 //   sweep    many runs in parallel, resumable, with summaries and plots (micron_sweep.cpp)
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -14,6 +13,7 @@
 #include "models/microns/variants.h"
 #include "runtime/atomic_file.h"
 #include "runtime/error.h"
+#include "runtime/output_check.h"
 #include "runtime/npy.h"
 #include "runtime/threads.h"
 #include "tools/rsnn/command.h"
@@ -39,6 +39,7 @@ void run_train(const TrainCmd& c) {
   const TrainConfig cfg = make_config(c.train, task, c.variant, c.sim);
   const Device dev = select_device(c.device, &std::cerr);
   const Field f = load_field_checked(c.field);
+  prepare_output_dir(c.out, "--out");  // before the training: a read-only folder fails now
   graph::SmallWorldNull null;
   if (!c.no_metrics) {
     NullOptions n = c.null;
@@ -60,9 +61,6 @@ void run_train(const TrainCmd& c) {
   const RunRecord rec = c.no_metrics ? record_without_metrics(spec, settings, res, secs)
                                      : make_record(spec, settings, res, null, secs);
 
-  std::error_code ec;
-  std::filesystem::create_directories(c.out, ec);
-  RSNN_CHECK(!ec, "--out ", c.out, ": cannot create: ", ec.message());
   const std::string base =
       c.out + "/" + (c.name.empty() ? "task" + std::to_string(task) + "_" +
                                           variant_file_token(cfg.variant) + "_sim" +
