@@ -27,10 +27,4 @@ void accumulate_(Tensor& dst, const Tensor& src, Stream stream) {
   });
 }
 
-#ifndef RSNN_WITH_CUDA
-void cuda::accumulate(void*, const void*, int64_t, DType, Stream) {
-  RSNN_FAIL("accumulate on CUDA: rsnn was built without the CUDA backend");
-}
-#endif
-
 }  // namespace rsnn::kernels

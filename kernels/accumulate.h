@@ -1,6 +1,7 @@
 // dst += src, element-wise, for float32/float64 tensors of the same shape on one device.
 // Used by the autograd engine to add gradient contributions.
 #pragma once
+#include "runtime/cuda_entry.h"
 #include "runtime/tensor.h"
 
 namespace rsnn::kernels {
@@ -15,7 +16,8 @@ void accumulate_ref(T* dst, const T* src, int64_t n) {
 void accumulate_(Tensor& dst, const Tensor& src, Stream stream = Stream{});
 
 namespace cuda {
-void accumulate(void* dst, const void* src, int64_t n, DType t, Stream stream);
+RSNN_CUDA_ENTRY("accumulate",
+                void accumulate(void* dst, const void* src, int64_t n, DType t, Stream stream));
 }
 
 }  // namespace rsnn::kernels

@@ -87,11 +87,4 @@ void adam_step_(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor&
   });
 }
 
-#ifndef RSNN_WITH_CUDA
-void cuda::adam(void*, const void*, void*, void*, void*, int64_t, DType, int64_t,
-                const AdamConfig&, Stream) {
-  RSNN_FAIL("adam on CUDA: rsnn was built without the CUDA backend");
-}
-#endif
-
 }  // namespace rsnn::kernels

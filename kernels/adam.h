@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "runtime/cuda_entry.h"
 #include "runtime/hd.h"
 #include "runtime/tensor.h"
 
@@ -110,8 +111,9 @@ void adam_step_(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, Tensor&
 
 namespace cuda {
 // CUDA launcher: same argument order as adam_cpu; the pointers live on stream.device.
-void adam(void* param, const void* grad, void* m, void* v, void* vmax, int64_t n, DType t,
-          int64_t step, const AdamConfig& cfg, Stream stream);
+RSNN_CUDA_ENTRY("adam",
+                void adam(void* param, const void* grad, void* m, void* v, void* vmax, int64_t n,
+                          DType t, int64_t step, const AdamConfig& cfg, Stream stream));
 }  // namespace cuda
 
 }  // namespace rsnn::kernels

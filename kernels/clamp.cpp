@@ -38,10 +38,4 @@ void clamp_(Tensor& t, double lo, double hi, Stream stream) {
   });
 }
 
-#ifndef RSNN_WITH_CUDA
-void cuda::clamp(void*, int64_t, DType, double, double, Stream) {
-  RSNN_FAIL("clamp on CUDA: rsnn was built without the CUDA backend");
-}
-#endif
-
 }  // namespace rsnn::kernels

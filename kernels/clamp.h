@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "runtime/cuda_entry.h"
 #include "runtime/hd.h"
 #include "runtime/tensor.h"
 
@@ -31,7 +32,8 @@ void clamp_(Tensor& t, double lo, double hi, Stream stream = Stream{});
 
 namespace cuda {
 // CUDA launcher: same argument order as clamp_cpu; x lives on stream.device.
-void clamp(void* x, int64_t n, DType t, double lo, double hi, Stream stream);
+RSNN_CUDA_ENTRY("clamp",
+                void clamp(void* x, int64_t n, DType t, double lo, double hi, Stream stream));
 }  // namespace cuda
 
 }  // namespace rsnn::kernels

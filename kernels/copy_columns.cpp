@@ -46,10 +46,4 @@ void copy_columns(Tensor& dst, int64_t dst_col, const Tensor& src, int64_t src_c
     copy_columns_cpu(d, dst_ld, s, src_ld, rows, width, elem);
 }
 
-#ifndef RSNN_WITH_CUDA
-void cuda::copy_columns(void*, int64_t, const void*, int64_t, int64_t, int64_t, size_t, Stream) {
-  RSNN_FAIL("copy_columns on CUDA: rsnn was built without the CUDA backend");
-}
-#endif
-
 }  // namespace rsnn::kernels

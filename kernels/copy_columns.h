@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/cuda_entry.h"
 #include "runtime/tensor.h"
 
 namespace rsnn::kernels {
@@ -25,8 +26,9 @@ void copy_columns_cpu(void* dst, int64_t dst_ld, const void* src, int64_t src_ld
 
 // ---- CUDA (cudaMemcpy2DAsync), same arguments plus the stream --------------------------
 namespace cuda {
-void copy_columns(void* dst, int64_t dst_ld, const void* src, int64_t src_ld, int64_t rows,
-                  int64_t width, size_t elem, Stream stream);
+RSNN_CUDA_ENTRY("copy_columns",
+                void copy_columns(void* dst, int64_t dst_ld, const void* src, int64_t src_ld,
+                                  int64_t rows, int64_t width, size_t elem, Stream stream));
 }
 
 // ---- Tensor level: dst[..., dst_col + j] = src[..., src_col + j] for j < width. dst and

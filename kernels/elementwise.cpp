@@ -267,38 +267,4 @@ void binary_backward(BinaryOp op, Tensor* da, Tensor* db, const Tensor& dout, co
   });
 }
 
-#ifndef RSNN_WITH_CUDA
-namespace cuda {
-#define RSNN_NO_CUDA(name) RSNN_FAIL(name " on CUDA: rsnn was built without the CUDA backend")
-template <class T>
-void unary_forward(UnaryOp, T*, const T*, int64_t, T, Stream) {
-  RSNN_NO_CUDA("unary_forward");
-}
-template <class T>
-void unary_backward(UnaryOp, T*, const T*, const T*, const T*, int64_t, T, Stream) {
-  RSNN_NO_CUDA("unary_backward");
-}
-template <class T>
-void binary_forward(BinaryOp, T*, const T*, const T*, int64_t, int64_t, bool, bool, Stream) {
-  RSNN_NO_CUDA("binary_forward");
-}
-template <class T>
-void binary_backward(BinaryOp, T*, T*, const T*, const T*, const T*, int64_t, int64_t, bool, bool,
-                     Stream) {
-  RSNN_NO_CUDA("binary_backward");
-}
-#undef RSNN_NO_CUDA
-#define RSNN_INSTANTIATE(T)                                                                       \
-  template void unary_forward<T>(UnaryOp, T*, const T*, int64_t, T, Stream);                      \
-  template void unary_backward<T>(UnaryOp, T*, const T*, const T*, const T*, int64_t, T, Stream); \
-  template void binary_forward<T>(BinaryOp, T*, const T*, const T*, int64_t, int64_t, bool, bool, \
-                                  Stream);                                                        \
-  template void binary_backward<T>(BinaryOp, T*, T*, const T*, const T*, const T*, int64_t,       \
-                                   int64_t, bool, bool, Stream);
-RSNN_INSTANTIATE(float)
-RSNN_INSTANTIATE(double)
-#undef RSNN_INSTANTIATE
-}  // namespace cuda
-#endif
-
 }  // namespace rsnn::kernels

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "kernels/dense_math.h"
+#include "runtime/cuda_entry.h"
 #include "runtime/tensor.h"
 
 namespace rsnn::kernels {
@@ -83,16 +84,21 @@ void binary_backward_cpu(BinaryOp op, T* da, T* db, const T* dout, const T* a, c
 // ---- CUDA, same arguments plus the stream ---------------------------------------------
 namespace cuda {
 template <class T>
-void unary_forward(UnaryOp op, T* out, const T* x, int64_t n, T p, Stream stream);
+RSNN_CUDA_ENTRY("unary_forward",
+                void unary_forward(UnaryOp op, T* out, const T* x, int64_t n, T p, Stream stream));
 template <class T>
-void unary_backward(UnaryOp op, T* dx, const T* dy, const T* x, const T* y, int64_t n, T p,
-                    Stream stream);
+RSNN_CUDA_ENTRY("unary_backward",
+                void unary_backward(UnaryOp op, T* dx, const T* dy, const T* x, const T* y,
+                                    int64_t n, T p, Stream stream));
 template <class T>
-void binary_forward(BinaryOp op, T* out, const T* a, const T* b, int64_t outer, int64_t inner,
-                    bool a_full, bool b_full, Stream stream);
+RSNN_CUDA_ENTRY("binary_forward",
+                void binary_forward(BinaryOp op, T* out, const T* a, const T* b, int64_t outer,
+                                    int64_t inner, bool a_full, bool b_full, Stream stream));
 template <class T>
-void binary_backward(BinaryOp op, T* da, T* db, const T* dout, const T* a, const T* b,
-                     int64_t outer, int64_t inner, bool a_full, bool b_full, Stream stream);
+RSNN_CUDA_ENTRY("binary_backward",
+                void binary_backward(BinaryOp op, T* da, T* db, const T* dout, const T* a,
+                                     const T* b, int64_t outer, int64_t inner, bool a_full,
+                                     bool b_full, Stream stream));
 }  // namespace cuda
 
 // ---- Tensor level ----------------------------------------------------------------------

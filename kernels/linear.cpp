@@ -257,36 +257,4 @@ void matvec(Tensor& y, const Tensor& a, const Tensor& x, bool trans_a, bool accu
   });
 }
 
-#ifndef RSNN_WITH_CUDA
-namespace cuda {
-template <class T>
-void linear_forward(T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, Stream) {
-  RSNN_FAIL("linear_forward on CUDA: rsnn was built without the CUDA backend");
-}
-template <class T>
-void linear_backward(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, Stream) {
-  RSNN_FAIL("linear_backward on CUDA: rsnn was built without the CUDA backend");
-}
-template <class T>
-void matmul(T*, const T*, const T*, int64_t, int64_t, int64_t, bool, bool, bool, Stream) {
-  RSNN_FAIL("matmul on CUDA: rsnn was built without the CUDA backend");
-}
-template <class T>
-void matvec(T*, const T*, const T*, int64_t, int64_t, bool, bool, Stream) {
-  RSNN_FAIL("matvec on CUDA: rsnn was built without the CUDA backend");
-}
-#define RSNN_INSTANTIATE(T)                                                                    \
-  template void linear_forward<T>(T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, \
-                                  Stream);                                                     \
-  template void linear_backward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, \
-                                   int64_t, Stream);                                           \
-  template void matmul<T>(T*, const T*, const T*, int64_t, int64_t, int64_t, bool, bool, bool, \
-                          Stream);                                                             \
-  template void matvec<T>(T*, const T*, const T*, int64_t, int64_t, bool, bool, Stream);
-RSNN_INSTANTIATE(float)
-RSNN_INSTANTIATE(double)
-#undef RSNN_INSTANTIATE
-}  // namespace cuda
-#endif
-
 }  // namespace rsnn::kernels

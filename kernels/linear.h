@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 
+#include "runtime/cuda_entry.h"
 #include "runtime/tensor.h"
 
 namespace rsnn::kernels {
@@ -90,17 +91,21 @@ void matvec_cpu(T* y, const T* a, const T* x, int64_t M, int64_t K, bool trans_a
 // ---- CUDA (cuBLAS), same arguments plus the stream; device pointers --------------------
 namespace cuda {
 template <class T>
-void linear_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t M, int64_t K,
-                    int64_t N, Stream stream);
+RSNN_CUDA_ENTRY("linear_forward",
+                void linear_forward(T* out, const T* inp, const T* weight, const T* bias, int64_t M,
+                                    int64_t K, int64_t N, Stream stream));
 template <class T>
-void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight,
-                     int64_t M, int64_t K, int64_t N, Stream stream);
+RSNN_CUDA_ENTRY("linear_backward",
+                void linear_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp,
+                                     const T* weight, int64_t M, int64_t K, int64_t N,
+                                     Stream stream));
 template <class T>
-void matmul(T* c, const T* a, const T* b, int64_t M, int64_t K, int64_t N, bool trans_a,
-            bool trans_b, bool accumulate, Stream stream);
+RSNN_CUDA_ENTRY("matmul", void matmul(T* c, const T* a, const T* b, int64_t M, int64_t K, int64_t N,
+                                      bool trans_a, bool trans_b, bool accumulate, Stream stream));
 template <class T>
-void matvec(T* y, const T* a, const T* x, int64_t M, int64_t K, bool trans_a, bool accumulate,
-            Stream stream);
+RSNN_CUDA_ENTRY("matvec",
+                void matvec(T* y, const T* a, const T* x, int64_t M, int64_t K, bool trans_a,
+                            bool accumulate, Stream stream));
 }  // namespace cuda
 
 // ---- Tensor level: check shapes, dtypes, devices; dispatch CPU or CUDA -----------------
@@ -119,7 +124,7 @@ void matmul(Tensor& c, const Tensor& a, const Tensor& b, bool trans_a = false, b
             bool accumulate = false, Stream stream = Stream{});
 // y (M) = op(a) x with a a matrix and x (K) (+= when accumulate; y allocated or zero-filled
 // when undefined, as matmul's c). Matrix-vector products run BLAS's gemv, not a 1-row GEMM.
-void matvec(Tensor& y, const Tensor& a, const Tensor& x, bool trans_a = false, bool accumulate = false,
-            Stream stream = Stream{});
+void matvec(Tensor& y, const Tensor& a, const Tensor& x, bool trans_a = false,
+            bool accumulate = false, Stream stream = Stream{});
 
 }  // namespace rsnn::kernels

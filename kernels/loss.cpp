@@ -188,38 +188,4 @@ void mse_backward(Tensor* da, Tensor* db, const Tensor& dloss, const Tensor& a, 
   });
 }
 
-#ifndef RSNN_WITH_CUDA
-namespace cuda {
-#define RSNN_NO_CUDA(name) RSNN_FAIL(name " on CUDA: rsnn was built without the CUDA backend")
-template <class T>
-void cross_entropy_forward(T*, T*, const T*, const int64_t*, int64_t, int64_t, Stream) {
-  RSNN_NO_CUDA("cross_entropy_forward");
-}
-template <class T>
-void cross_entropy_backward(T*, const T*, const T*, const T*, const int64_t*, int64_t, int64_t,
-                            Stream) {
-  RSNN_NO_CUDA("cross_entropy_backward");
-}
-template <class T>
-void mse_forward(T*, const T*, const T*, int64_t, Stream) {
-  RSNN_NO_CUDA("mse_forward");
-}
-template <class T>
-void mse_backward(T*, T*, const T*, const T*, const T*, int64_t, Stream) {
-  RSNN_NO_CUDA("mse_backward");
-}
-#undef RSNN_NO_CUDA
-#define RSNN_INSTANTIATE(T)                                                                  \
-  template void cross_entropy_forward<T>(T*, T*, const T*, const int64_t*, int64_t, int64_t, \
-                                         Stream);                                            \
-  template void cross_entropy_backward<T>(T*, const T*, const T*, const T*, const int64_t*,  \
-                                          int64_t, int64_t, Stream);                         \
-  template void mse_forward<T>(T*, const T*, const T*, int64_t, Stream);                     \
-  template void mse_backward<T>(T*, T*, const T*, const T*, const T*, int64_t, Stream);
-RSNN_INSTANTIATE(float)
-RSNN_INSTANTIATE(double)
-#undef RSNN_INSTANTIATE
-}  // namespace cuda
-#endif
-
 }  // namespace rsnn::kernels

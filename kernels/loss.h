@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/dense_math.h"
+#include "runtime/cuda_entry.h"
 #include "runtime/tensor.h"
 
 namespace rsnn::kernels {
@@ -81,15 +82,21 @@ void mse_backward_cpu(T* da, T* db, const T* dloss, const T* a, const T* b, int6
 // function checks them on the host); a bad label gives a NaN loss ------------------------
 namespace cuda {
 template <class T>
-void cross_entropy_forward(T* loss, T* lse, const T* logits, const int64_t* labels, int64_t M,
-                           int64_t C, Stream stream);
+RSNN_CUDA_ENTRY("cross_entropy_forward",
+                void cross_entropy_forward(T* loss, T* lse, const T* logits, const int64_t* labels,
+                                           int64_t M, int64_t C, Stream stream));
 template <class T>
-void cross_entropy_backward(T* dlogits, const T* dloss, const T* logits, const T* lse,
-                            const int64_t* labels, int64_t M, int64_t C, Stream stream);
+RSNN_CUDA_ENTRY("cross_entropy_backward",
+                void cross_entropy_backward(T* dlogits, const T* dloss, const T* logits,
+                                            const T* lse, const int64_t* labels, int64_t M,
+                                            int64_t C, Stream stream));
 template <class T>
-void mse_forward(T* loss, const T* a, const T* b, int64_t n, Stream stream);
+RSNN_CUDA_ENTRY("mse_forward",
+                void mse_forward(T* loss, const T* a, const T* b, int64_t n, Stream stream));
 template <class T>
-void mse_backward(T* da, T* db, const T* dloss, const T* a, const T* b, int64_t n, Stream stream);
+RSNN_CUDA_ENTRY("mse_backward",
+                void mse_backward(T* da, T* db, const T* dloss, const T* a, const T* b, int64_t n,
+                                  Stream stream));
 }  // namespace cuda
 
 // ---- Tensor level ----------------------------------------------------------------------

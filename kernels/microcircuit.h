@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/microcircuit_math.h"
+#include "runtime/cuda_entry.h"
 
 namespace rsnn::mc {
 
@@ -99,9 +100,11 @@ SimResult simulate_cpu(const DelayCsr& g, const LifPropagators& p, const Drive& 
 // by atomics, so float sums may differ from the CPU in the last bits). Spikes are logged on
 // the device; more than `log_capacity` spikes in the call (0: steps * n / 50) is an error.
 // Throws when rsnn was built without CUDA or no device is usable.
-SimResult simulate_cuda(const DelayCsr& g, const LifPropagators& p, const Drive& drive,
-                        State& state, int64_t steps, const std::vector<int32_t>& record_v = {},
-                        int64_t log_capacity = 0);
+RSNN_CUDA_ENTRY("microcircuit simulation",
+                SimResult simulate_cuda(const DelayCsr& g, const LifPropagators& p,
+                                        const Drive& drive, State& state, int64_t steps,
+                                        const std::vector<int32_t>& record_v = {},
+                                        int64_t log_capacity = 0));
 
 namespace detail {
 // simulate_cpu on exactly `threads` threads (tests: the result must not depend on it).

@@ -454,10 +454,4 @@ Tensor to_dense(const Projection& p, const Tensor& values, bool signed_values) {
   return out.to(p.device());
 }
 
-#ifndef RSNN_WITH_CUDA
-void detail::clamp_cuda(void*, int64_t, DType, double, double, Stream) {
-  RSNN_FAIL("clamp_ on CUDA: rsnn was built without the CUDA backend");
-}
-#endif
-
 }  // namespace rsnn

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/cuda_entry.h"
 #include "runtime/hd.h"
 #include "runtime/tensor.h"
 
@@ -111,7 +112,8 @@ RSNN_HD T clamp_value(T x, T lo, T hi) {
   return x < lo ? lo : (x > hi ? hi : x);
 }
 // CUDA half of clamp_ (kernels/projection.cu): n values of dtype t at `values`.
-void clamp_cuda(void* values, int64_t n, DType t, double lo, double hi, Stream stream);
+RSNN_CUDA_ENTRY("clamp_", void clamp_cuda(void* values, int64_t n, DType t, double lo, double hi,
+                                          Stream stream));
 }  // namespace detail
 
 }  // namespace rsnn

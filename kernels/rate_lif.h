@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/rate_lif_math.h"
+#include "runtime/cuda_entry.h"
 
 namespace rsnn::kernels::rate_lif {
 
@@ -72,8 +73,9 @@ Result simulate_cpu(const NetView& net, const float* u, int Tcs, int64_t nt, con
 // B trials at once, one per block: u (B, C, Tcs) host array, keys[B]; out (B, nt) and
 // n_spikes (B) host arrays. No stimulation, no recording. Throws when the build has no CUDA
 // backend or no device is usable.
-void simulate_cuda(const NetView& net, const float* u, int B, int Tcs, int64_t nt,
-                   const TrialKeys* keys, float* out, int64_t* n_spikes);
+RSNN_CUDA_ENTRY("rate LIF simulation",
+                void simulate_cuda(const NetView& net, const float* u, int B, int Tcs, int64_t nt,
+                                   const TrialKeys* keys, float* out, int64_t* n_spikes));
 
 // The checks every version runs (shapes, pointers, stimulation units, record stride).
 void check_inputs(const NetView& net, const float* u, int Tcs, int64_t nt, const Record& rec,

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "runtime/cuda_entry.h"
 #include "runtime/hd.h"
 #include "runtime/philox.h"
 
@@ -133,6 +134,8 @@ void normal4_run(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nbl
 void normal4_run_portable(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out);
 // The same numbers drawn on the GPU (one block of four per thread; rate_lif.cu), copied into
 // the host array out[0 .. 4 nblk). Throws when the build has no CUDA or no device is usable.
-void normal4_run_cuda(uint64_t seed, uint64_t stream, uint64_t first_blk, int64_t nblk, float* out);
+RSNN_CUDA_ENTRY("LIF noise",
+                void normal4_run_cuda(uint64_t seed, uint64_t stream, uint64_t first_blk,
+                                      int64_t nblk, float* out));
 
 }  // namespace rsnn::kernels::rate_lif::noise

@@ -3,7 +3,7 @@
 // explain the kernel design).
 // Internal: kernels::recurrent_lif_forward/backward call these when the projection lives on
 // a CUDA device, with the device's default stream. Every tensor must be on that device.
-// A build without the CUDA backend links throwing stand-ins (recurrent_lif_nocuda.cpp).
+// A build without the CUDA backend gets throwing stand-ins (runtime/cuda_entry.h).
 //
 // Same arguments, same results as the CPU op (up to floating-point summation order), plus:
 //   stream: every kernel, copy and cuBLAS/cuSPARSE call is ordered on it. The forward waits
@@ -12,21 +12,19 @@
 //           handed to work on another stream while its kernels still run).
 #pragma once
 #include "kernels/recurrent_lif.h"
+#include "runtime/cuda_entry.h"
 #include "runtime/device.h"
 
 namespace rsnn::kernels::cuda {
 
-// The CUDA entry points, declared once: X(return type, name, (parameters)). This header
-// declares them; recurrent_lif_nocuda.cpp defines the throwing stand-ins from the same list.
-#define RSNN_LIF_CUDA_ENTRY_POINTS(X)                                                                       \
-  X(LifForward, recurrent_lif_forward,                                                                    \
-    (const Projection& p, const LifConfig& cfg, const LifInputs& x, bool keep_for_backward, Stream stream)) \
-  X(LifGrads, recurrent_lif_backward,                                                                     \
-    (const Projection& p, const LifConfig& cfg, const LifInputs& x, const LifSaved& saved,                \
-     const Tensor& dspikes, const Tensor& dreadout, const LifNeeds& needs, Stream stream))
-
-#define RSNN_LIF_CUDA_DECLARE(ret, name, params) ret name params;
-RSNN_LIF_CUDA_ENTRY_POINTS(RSNN_LIF_CUDA_DECLARE)
-#undef RSNN_LIF_CUDA_DECLARE
+RSNN_CUDA_ENTRY("recurrent_lif_forward",
+                LifForward recurrent_lif_forward(const Projection& p, const LifConfig& cfg,
+                                                 const LifInputs& x, bool keep_for_backward,
+                                                 Stream stream));
+RSNN_CUDA_ENTRY("recurrent_lif_backward",
+                LifGrads recurrent_lif_backward(const Projection& p, const LifConfig& cfg,
+                                                const LifInputs& x, const LifSaved& saved,
+                                                const Tensor& dspikes, const Tensor& dreadout,
+                                                const LifNeeds& needs, Stream stream));
 
 }  // namespace rsnn::kernels::cuda

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "runtime/cuda_entry.h"
 #include "runtime/tensor.h"
 
 namespace rsnn::kernels {
@@ -92,21 +93,30 @@ void sum_last_backward_cpu(T* din, const T* dout, int64_t outer, int64_t inner);
 // ---- CUDA, same arguments plus the stream ---------------------------------------------
 namespace cuda {
 template <class T>
-void sum_all(T* out, const T* in, int64_t n, Stream stream);
+RSNN_CUDA_ENTRY("sum_all", void sum_all(T* out, const T* in, int64_t n, Stream stream));
 template <class T>
-void mean_all(T* out, const T* in, int64_t n, Stream stream);
+RSNN_CUDA_ENTRY("mean_all", void mean_all(T* out, const T* in, int64_t n, Stream stream));
 template <class T>
-void sum_leading(T* out, const T* in, int64_t outer, int64_t inner, Stream stream);
+RSNN_CUDA_ENTRY("sum_leading",
+                void sum_leading(T* out, const T* in, int64_t outer, int64_t inner, Stream stream));
 template <class T>
-void sum_last(T* out, const T* in, int64_t outer, int64_t inner, Stream stream);
+RSNN_CUDA_ENTRY("sum_last",
+                void sum_last(T* out, const T* in, int64_t outer, int64_t inner, Stream stream));
 template <class T>
-void max_last(T* out, int64_t* argmax, const T* in, int64_t outer, int64_t inner, Stream stream);
+RSNN_CUDA_ENTRY("max_last",
+                void max_last(T* out, int64_t* argmax, const T* in, int64_t outer, int64_t inner,
+                              Stream stream));
 template <class T>
-void sum_all_backward(T* din, const T* dout, int64_t n, T scale, Stream stream);
+RSNN_CUDA_ENTRY("sum_all_backward",
+                void sum_all_backward(T* din, const T* dout, int64_t n, T scale, Stream stream));
 template <class T>
-void sum_leading_backward(T* din, const T* dout, int64_t outer, int64_t inner, Stream stream);
+RSNN_CUDA_ENTRY("sum_leading_backward",
+                void sum_leading_backward(T* din, const T* dout, int64_t outer, int64_t inner,
+                                          Stream stream));
 template <class T>
-void sum_last_backward(T* din, const T* dout, int64_t outer, int64_t inner, Stream stream);
+RSNN_CUDA_ENTRY("sum_last_backward",
+                void sum_last_backward(T* din, const T* dout, int64_t outer, int64_t inner,
+                                       Stream stream));
 }  // namespace cuda
 
 // ---- Tensor level (outputs allocated when undefined) -----------------------------------

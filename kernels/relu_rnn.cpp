@@ -143,16 +143,4 @@ void relu_rnn_backward(Tensor* dx, Tensor* dW_in, Tensor* dW_rec, Tensor* db, co
                           W_rec.data<float>(), H.data<float>(), work.data<float>(), d);
 }
 
-#ifndef RSNN_WITH_CUDA
-void cuda::relu_rnn_forward(float*, const float*, const float*, const float*, const float*,
-                            const ReluRnnDims&, Stream) {
-  RSNN_FAIL("relu_rnn on CUDA: rsnn was built without the CUDA backend");
-}
-void cuda::relu_rnn_backward(float*, float*, float*, float*, const float*, const float*,
-                             const float*, const float*, const float*, const float*, float*,
-                             const ReluRnnDims&, Stream) {
-  RSNN_FAIL("relu_rnn on CUDA: rsnn was built without the CUDA backend");
-}
-#endif
-
 }  // namespace rsnn::kernels

@@ -19,6 +19,7 @@
 
 #include "kernels/relu_rnn_math.h"
 
+#include "runtime/cuda_entry.h"
 #include "runtime/device.h"
 #include "runtime/tensor.h"
 
@@ -97,12 +98,15 @@ void relu_rnn_backward_cpu(float* dx, float* dW_in, float* dW_rec, float* db, co
 
 // ---- CUDA (device pointers, ordered on `stream`) ----------------------------------------
 namespace cuda {
-void relu_rnn_forward(float* H, const float* x, const float* W_in, const float* W_rec,
-                      const float* b, const ReluRnnDims& d, Stream stream);
-void relu_rnn_backward(float* dx, float* dW_in, float* dW_rec, float* db, const float* dH,
-                       const float* dh_last, const float* x, const float* W_in,
-                       const float* W_rec, const float* H, float* work, const ReluRnnDims& d,
-                       Stream stream);
+RSNN_CUDA_ENTRY("relu_rnn_forward",
+                void relu_rnn_forward(float* H, const float* x, const float* W_in,
+                                      const float* W_rec, const float* b, const ReluRnnDims& d,
+                                      Stream stream));
+RSNN_CUDA_ENTRY("relu_rnn_backward",
+                void relu_rnn_backward(float* dx, float* dW_in, float* dW_rec, float* db,
+                                       const float* dH, const float* dh_last, const float* x,
+                                       const float* W_in, const float* W_rec, const float* H,
+                                       float* work, const ReluRnnDims& d, Stream stream));
 }  // namespace cuda
 
 // ---- Tensor level: checks shapes/dtypes/devices, dispatches CPU or CUDA ------------------

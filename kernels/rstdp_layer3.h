@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/cuda_entry.h"
 #include "runtime/hd.h"
 
 namespace rsnn::rstdp {
@@ -154,6 +155,8 @@ double l3_potential_at(const float* wf, const uint64_t* bits, int p);
 // ---- CUDA (kernels/rstdp_layer3.cu) ----
 // Decisions of a frozen layer on the current CUDA device (exact potentials in double, the
 // same decision rule). Throws when rsnn was built without CUDA.
-std::vector<L3Decision> l3_infer_cuda(const Layer3& l3, const uint64_t* bits, int64_t n);
+RSNN_CUDA_ENTRY("rstdp layer 3",
+                std::vector<L3Decision> l3_infer_cuda(const Layer3& l3, const uint64_t* bits,
+                                                      int64_t n));
 
 }  // namespace rsnn::rstdp

@@ -81,10 +81,4 @@ void sgd_step_(Tensor& param, const Tensor& grad, Tensor& buf, bool first, const
   });
 }
 
-#ifndef RSNN_WITH_CUDA
-void cuda::sgd(void*, const void*, void*, int64_t, DType, const SgdConfig&, bool, Stream) {
-  RSNN_FAIL("sgd on CUDA: rsnn was built without the CUDA backend");
-}
-#endif
-
 }  // namespace rsnn::kernels

@@ -13,6 +13,7 @@
 #pragma once
 #include <cstdint>
 
+#include "runtime/cuda_entry.h"
 #include "runtime/hd.h"
 #include "runtime/tensor.h"
 
@@ -76,8 +77,8 @@ void sgd_step_(Tensor& param, const Tensor& grad, Tensor& buf, bool first, const
 
 namespace cuda {
 // CUDA launcher: same argument order as sgd_cpu; the pointers live on stream.device.
-void sgd(void* param, const void* grad, void* buf, int64_t n, DType t, const SgdConfig& cfg,
-         bool first, Stream stream);
+RSNN_CUDA_ENTRY("sgd", void sgd(void* param, const void* grad, void* buf, int64_t n, DType t,
+                                const SgdConfig& cfg, bool first, Stream stream));
 }  // namespace cuda
 
 }  // namespace rsnn::kernels

@@ -167,35 +167,4 @@ void log_softmax_backward(Tensor& dx, const Tensor& dy, const Tensor& y, Stream 
   backward(true, dx, dy, y, stream);
 }
 
-#ifndef RSNN_WITH_CUDA
-namespace cuda {
-#define RSNN_NO_CUDA(name) RSNN_FAIL(name " on CUDA: rsnn was built without the CUDA backend")
-template <class T>
-void softmax_forward(T*, const T*, int64_t, int64_t, Stream) {
-  RSNN_NO_CUDA("softmax_forward");
-}
-template <class T>
-void log_softmax_forward(T*, const T*, int64_t, int64_t, Stream) {
-  RSNN_NO_CUDA("log_softmax_forward");
-}
-template <class T>
-void softmax_backward(T*, const T*, const T*, int64_t, int64_t, Stream) {
-  RSNN_NO_CUDA("softmax_backward");
-}
-template <class T>
-void log_softmax_backward(T*, const T*, const T*, int64_t, int64_t, Stream) {
-  RSNN_NO_CUDA("log_softmax_backward");
-}
-#undef RSNN_NO_CUDA
-#define RSNN_INSTANTIATE(T)                                                            \
-  template void softmax_forward<T>(T*, const T*, int64_t, int64_t, Stream);            \
-  template void log_softmax_forward<T>(T*, const T*, int64_t, int64_t, Stream);        \
-  template void softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t, Stream); \
-  template void log_softmax_backward<T>(T*, const T*, const T*, int64_t, int64_t, Stream);
-RSNN_INSTANTIATE(float)
-RSNN_INSTANTIATE(double)
-#undef RSNN_INSTANTIATE
-}  // namespace cuda
-#endif
-
 }  // namespace rsnn::kernels

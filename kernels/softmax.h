@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kernels/dense_math.h"
+#include "runtime/cuda_entry.h"
 #include "runtime/tensor.h"
 
 namespace rsnn::kernels {
@@ -67,13 +68,19 @@ void log_softmax_backward_cpu(T* dx, const T* dy, const T* y, int64_t M, int64_t
 // ---- CUDA (one block per row), same arguments plus the stream -------------------------
 namespace cuda {
 template <class T>
-void softmax_forward(T* out, const T* x, int64_t M, int64_t C, Stream stream);
+RSNN_CUDA_ENTRY("softmax_forward",
+                void softmax_forward(T* out, const T* x, int64_t M, int64_t C, Stream stream));
 template <class T>
-void log_softmax_forward(T* out, const T* x, int64_t M, int64_t C, Stream stream);
+RSNN_CUDA_ENTRY("log_softmax_forward",
+                void log_softmax_forward(T* out, const T* x, int64_t M, int64_t C, Stream stream));
 template <class T>
-void softmax_backward(T* dx, const T* dy, const T* y, int64_t M, int64_t C, Stream stream);
+RSNN_CUDA_ENTRY("softmax_backward",
+                void softmax_backward(T* dx, const T* dy, const T* y, int64_t M, int64_t C,
+                                      Stream stream));
 template <class T>
-void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t M, int64_t C, Stream stream);
+RSNN_CUDA_ENTRY("log_softmax_backward",
+                void log_softmax_backward(T* dx, const T* dy, const T* y, int64_t M, int64_t C,
+                                          Stream stream));
 }  // namespace cuda
 
 // ---- Tensor level: x (..., C), rows = leading dims flattened ---------------------------

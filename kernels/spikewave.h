@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/cuda_entry.h"
+
 namespace rsnn::sw {
 
 // ---- input coding ---------------------------------------------------------------------
@@ -131,10 +133,13 @@ void stdp_update_ref(float* w, int Cout, int Cin, int K, const uint8_t* t_in, in
 // ---- CUDA twins (spikewave.cu; host pointers in and out) --------------------------------
 // Available when built with CUDA and a device is usable (rsnn::cuda_usable()); otherwise
 // they throw rsnn::Error.
-void if_conv_fire_cuda(const uint8_t* t_in, int Cin, int H, int W, const float* w_t, int Cout,
-                       int K, int T, float theta, uint8_t* t_out, float* pot_first,
-                       float* pot_last);
-void stdp_update_cuda(float* w, int Cout, int Cin, int K, const uint8_t* t_in, int H, int W,
-                      const std::vector<Winner>& winners, const StdpParams& p);
+RSNN_CUDA_ENTRY("if_conv_fire",
+                void if_conv_fire_cuda(const uint8_t* t_in, int Cin, int H, int W, const float* w_t,
+                                       int Cout, int K, int T, float theta, uint8_t* t_out,
+                                       float* pot_first, float* pot_last));
+RSNN_CUDA_ENTRY("stdp_update",
+                void stdp_update_cuda(float* w, int Cout, int Cin, int K, const uint8_t* t_in,
+                                      int H, int W, const std::vector<Winner>& winners,
+                                      const StdpParams& p));
 
 }  // namespace rsnn::sw

@@ -7,6 +7,7 @@
 #include <ostream>
 #include <unordered_map>
 
+#include "runtime/cuda_entry.h"
 #include "runtime/error.h"
 #ifdef RSNN_WITH_CUDA
 #include "runtime/cuda_backend.h"
@@ -271,6 +272,10 @@ void synchronize(Stream s) {
 #else
   (void)s;
 #endif
+}
+
+void detail::fail_without_cuda(const char* name) {
+  RSNN_FAIL(name, " on CUDA: rsnn was built without the CUDA backend");
 }
 
 }  // namespace rsnn

@@ -43,10 +43,4 @@ void fill_bernoulli(Tensor& t, uint64_t seed, uint64_t stream, double p) {
   fill_random(t, 2, seed, stream, p, 0, "fill_bernoulli");
 }
 
-#ifndef RSNN_WITH_CUDA
-void detail::fill_random_cuda(Tensor&, int, uint64_t, uint64_t, double, double) {
-  RSNN_FAIL("random fill on CUDA: rsnn was built without the CUDA backend");
-}
-#endif
-
 }  // namespace rsnn

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "runtime/cuda_entry.h"
 #include "runtime/tensor.h"
 
 namespace rsnn {
@@ -17,7 +18,9 @@ void fill_bernoulli(Tensor& t, uint64_t seed, uint64_t stream, double p);
 
 namespace detail {
 // CUDA halves (random.cu); `kind` 0 uniform, 1 normal, 2 bernoulli.
-void fill_random_cuda(Tensor& t, int kind, uint64_t seed, uint64_t stream, double a, double b);
+RSNN_CUDA_ENTRY("random fill",
+                void fill_random_cuda(Tensor& t, int kind, uint64_t seed, uint64_t stream, double a,
+                                      double b));
 }  // namespace detail
 
 }  // namespace rsnn
