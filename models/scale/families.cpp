@@ -259,7 +259,7 @@ double estimated_bytes(Family f, double size, const RandomEiParams& rp) {
       double syn = 0;
       for (int64_t c : mc::synapse_counts(size, size)) syn += double(c);
       double n = 0;
-      for (int64_t k : mc::kFullNeurons) n += std::round(double(k) * size);
+      for (size_t p = 0; p < mc::kFullNeurons.size(); ++p) n += double(mc::population_size(int(p), size));
       return syn * kSyn + n * kNeuron;
     }
     case Family::barrel_tiled: {
