@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct Variant {
   Propagation prop;  // cpu and cuda
   const char* name;
 };
+// Test names and ctest's listing show the variant's name (not the struct's bytes, which hold a
+// pointer and so change from run to run).
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
 
 const Variant kVariants[] = {
     {Impl::cpu, Propagation::pull, "cpu_pull"},          {Impl::cpu, Propagation::push, "cpu_push"},
