@@ -7,9 +7,7 @@
 // float64 numpy re-implementation of the seed's forward (tests/barrel_seed_reference.py) at
 // T = 550 for both forms, while rsnn's own initial state gives different outputs.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -30,21 +28,8 @@ using namespace rsnn::barrel;
 
 namespace {
 
-struct CmdResult {
-  int rc;
-  std::string out;
-};
-
-CmdResult run(const std::string& cmd) {
-  CmdResult r{-1, ""};
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test::CmdResult;
+CmdResult run(const std::string& cmd) { return test::run_command(cmd); }
 
 std::string src(const std::string& rel) { return std::string(RSNN_SOURCE_DIR) + "/" + rel; }
 

@@ -9,10 +9,8 @@
 // with one line, and that
 // `rsnn barrel eval` runs a converted model. Skips when no python3 imports torch.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -26,6 +24,7 @@
 #include "runtime/hdf5_io.h"
 #include "runtime/random.h"
 #include "barrel_seed_check.h"
+#include "test_util.h"
 
 using namespace rsnn;
 using namespace rsnn::barrel;
@@ -33,21 +32,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct CmdResult {
-  int rc;
-  std::string out;
-};
-
-CmdResult run(const std::string& cmd) {
-  CmdResult r{-1, ""};
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test::CmdResult;
+CmdResult run(const std::string& cmd) { return test::run_command(cmd); }
 
 // A python3 that imports torch, numpy and h5py, or "" (the pyenv python3 usually lacks them;
 // Debian's /usr/bin/python3 has them with python3-torch and python3-h5py).
