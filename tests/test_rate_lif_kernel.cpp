@@ -87,11 +87,14 @@ TEST(RateLifKernel, OptimizedCpuMatchesReference) {
         Record rec;
         rec.spikes = rec.voltage = rec.rates = rec.ipsc = true;
         rec.stride = N == 13 ? 7 : 1;
-        const std::string what = "tr " + std::to_string(tr) + " stim " + std::to_string(stim) + " N " + std::to_string(N);
+        const std::string what =
+            "tr " + std::to_string(tr) + " stim " + std::to_string(stim) + " N " + std::to_string(N);
         const Result ref = simulate_ref(net.view, net.u.data(), net.Tcs, net.steps(), keys(N), rec);
         const Result cpu = simulate_cpu(net.view, net.u.data(), net.Tcs, net.steps(), keys(N), rec);
         expect_same(cpu, ref, what);
-        if (N == 64) EXPECT_GT(ref.n_spikes, 100) << what;  // the comparison sees spikes
+        if (N == 64) {
+          EXPECT_GT(ref.n_spikes, 100) << what;  // the comparison sees spikes
+        }
       }
     }
   }
