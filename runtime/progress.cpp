@@ -1,5 +1,7 @@
 #include "runtime/progress.h"
 
+#include "runtime/dist.h"
+
 #include <unistd.h>
 
 #include <cmath>
@@ -57,6 +59,7 @@ std::string ProgressBar::line(int64_t done, const std::vector<std::pair<std::str
 
 void ProgressBar::update(int64_t done, const std::vector<std::pair<std::string, double>>& values) {
   last_done_ = done;
+  if (!dist::is_root()) return;  // under mpirun only rank 0 reports
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_print_).count();
   const bool last = total_ > 0 && done >= total_;
@@ -76,6 +79,7 @@ void ProgressBar::update(int64_t done, const std::vector<std::pair<std::string, 
 void ProgressBar::finish(const std::vector<std::pair<std::string, double>>& values) {
   if (finished_) return;
   finished_ = true;
+  if (!dist::is_root()) return;
   const auto now = std::chrono::steady_clock::now();
   const std::string text = line(total_ > 0 ? total_ : last_done_, values,
                                 std::chrono::duration<double>(now - start_).count());

@@ -100,4 +100,13 @@ inline CmdResult run_command(const std::string& command_line) {
 inline CmdResult run_rsnn(const std::string& args) { return run_command(rsnn_exe() + " " + args); }
 #endif
 
+// The command-line start that runs `np` processes on this machine: more ranks than cores
+// allowed, no pinning (OpenMP threads keep every core), root allowed (CI containers), and no
+// cross-memory attach (containers forbid ptrace between processes).
+inline std::string mpirun(int np) {
+  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+         "OMPI_MCA_btl_vader_single_copy_mechanism=none mpirun --oversubscribe --bind-to none -np " +
+         std::to_string(np) + " ";
+}
+
 }  // namespace rsnn::test

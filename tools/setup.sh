@@ -11,6 +11,7 @@ packages=(build-essential cmake ninja-build ccache pkg-config
   libopenblas-dev liblapacke-dev libhdf5-dev zlib1g-dev libmatio-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   clang libclang-rt-dev libomp-dev  # libFuzzer (clang_rt.fuzzer), clang's OpenMP: tools/fuzz.sh
+  libopenmpi-dev openmpi-bin  # runtime/dist.h: `mpirun -np N rsnn ...`
   libigraph-dev libarpack2-dev libglpk-dev libgmp-dev libxml2-dev libplfit-dev
   dataset-fashion-mnist python3 python3-numpy python3-h5py python3-matplotlib python3-torch
   python3-scipy python3-networkx

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "runtime/dist.h"
 #include "runtime/error.h"
 #include "runtime/resources.h"
 #include "runtime/threads.h"
@@ -58,7 +59,18 @@ void require_finite_floats(CLI::App& app) {
 
 }  // namespace rsnn::cli
 
+namespace {
+// Under mpirun one rank's error ends them all: the others may be waiting in a collective.
+int fail(const char* what, int code) {
+  std::cerr << "rsnn: error: " << rsnn::dist::rank_prefix() << what << "\n";
+  if (rsnn::dist::size() > 1) rsnn::dist::abort(code);
+  rsnn::dist::finalize();
+  return code;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
+  rsnn::dist::init(&argc, &argv);
   CLI::App app{"rsnn: a framework-free engine for biologically constrained recurrent networks"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "rsnn 0.1.0");
@@ -68,15 +80,14 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version print as CLI11 does; a usage error is one line, as every error.
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "rsnn: error: " << e.what() << " (see --help)\n";
-    return e.get_exit_code();
-  } catch (const rsnn::Error& e) {
-    std::cerr << "rsnn: error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "rsnn: error: " << e.what() << "\n";
-    return 1;
+    if (e.get_exit_code() == 0) {
+      rsnn::dist::finalize();
+      return rsnn::dist::is_root() ? app.exit(e) : 0;
+    }
+    return fail((std::string(e.what()) + " (see --help)").c_str(), e.get_exit_code());
+  } catch (const std::exception& e) {  // rsnn::Error included
+    return fail(e.what(), 1);
   }
+  rsnn::dist::finalize();
   return 0;
 }
