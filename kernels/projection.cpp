@@ -91,79 +91,84 @@ void PopulationLayout::validate(const std::string& what) const {
 //     source with a stable counting sort, which also yields pre_ptr.
 // Both passes are stable, so targets come out ascending within each source row, whatever the
 // number of threads.
-void detail::build_pre_major(Projection& p) {
-  const int64_t n_pre = p.n_pre, n_post = p.n_post, nnz = p.nnz();
-  constexpr int kParkBits = 40;
-  constexpr int64_t kSynMask = (int64_t(1) << kParkBits) - 1;
-  RSNN_CHECK(nnz <= kSynMask, "projection: ", nnz, " synapses exceed the 2^40 supported");
-  RSNN_CHECK(p.post_ptr.device().is_cpu() && p.pre_idx.device().is_cpu(),
-             "build_pre_major: the post-major arrays must be on the CPU");
-  const int64_t* post_ptr = p.post_ptr.data<int64_t>();
-  const int32_t* pre_idx = p.pre_idx.data<int32_t>();
-  p.pre_ptr = Tensor::empty({n_pre + 1}, DType::i64);
-  p.post_idx = Tensor::empty({nnz}, DType::i32);
-  p.syn_of_pre = Tensor::empty({nnz}, DType::i64);
-  int64_t* pre_ptr = p.pre_ptr.data<int64_t>();
-  int32_t* post_idx = p.post_idx.data<int32_t>();
-  int64_t* syn_of_pre = p.syn_of_pre.data<int64_t>();
-  pre_ptr[n_pre] = nnz;
-  if (n_pre == 0) return;
+namespace {
+constexpr int kParkBits = 40;
+constexpr int64_t kSynMask = (int64_t(1) << kParkBits) - 1;
 
-  // About 32 k synapses per bucket on average, at most 4096 buckets, offsets within a bucket
-  // below 2^23 (they must fit above bit 40 of an int64).
-  const double mean_out = static_cast<double>(nnz) / static_cast<double>(n_pre);
+// Sources in buckets of 2^shift consecutive neurons: about 32 k synapses per bucket on
+// average, at most 4096 buckets, offsets within a bucket below 2^23 (they must fit above bit
+// 40 of an int64).
+struct Buckets {
   int shift = 0;
-  while (shift < 23 && (int64_t(1) << shift) < n_pre &&
-         (static_cast<double>(int64_t(1) << shift) * mean_out < 32768.0 || ((n_pre - 1) >> shift) >= 4096))
-    ++shift;
-  const int64_t buckets = ((n_pre - 1) >> shift) + 1;
-  const int64_t bucket_width = int64_t(1) << shift;
+  int64_t count = 0, width = 0;
+  std::vector<int64_t> start;  // count + 1 entries: where each bucket's synapses begin
+};
+Buckets plan_buckets(int64_t n_pre, int64_t nnz) {
+  const double mean_out = static_cast<double>(nnz) / static_cast<double>(n_pre);
+  Buckets b;
+  while (b.shift < 23 && (int64_t(1) << b.shift) < n_pre &&
+         (static_cast<double>(int64_t(1) << b.shift) * mean_out < 32768.0 ||
+          ((n_pre - 1) >> b.shift) >= 4096))
+    ++b.shift;
+  b.count = ((n_pre - 1) >> b.shift) + 1;
+  b.width = int64_t(1) << b.shift;
+  b.start.assign(size_t(b.count) + 1, 0);
+  return b;
+}
 
+// Pass 1: every synapse to its source's bucket, post rows in order within each range of rows.
+void scatter_to_buckets(const int64_t* post_ptr, const int32_t* pre_idx, int64_t n_post, int64_t nnz,
+                        Buckets& bk, int32_t* post_idx, int64_t* syn_of_pre) {
   const int parts = static_cast<int>(std::clamp<int64_t>(nnz / 65536, 1, num_threads()));
   const std::vector<int64_t> bounds = split_rows_by_nnz(post_ptr, n_post, parts);
   // cursor[k * buckets + b]: synapses of range k in bucket b, then where range k writes next.
-  std::vector<int64_t> cursor(static_cast<size_t>(parts * buckets), 0);
-  std::vector<int64_t> bucket_start(buckets + 1, 0);
+  std::vector<int64_t> cursor(static_cast<size_t>(parts * bk.count), 0);
+  const int shift = bk.shift;
 #pragma omp parallel for schedule(static, 1) num_threads(parts) if (parts > 1)
   for (int k = 0; k < parts; ++k) {
-    int64_t* c = cursor.data() + k * buckets;
+    int64_t* c = cursor.data() + k * bk.count;
     for (int64_t s = post_ptr[bounds[k]]; s < post_ptr[bounds[k + 1]]; ++s) ++c[pre_idx[s] >> shift];
   }
   int64_t run = 0;
-  for (int64_t b = 0; b < buckets; ++b) {
-    bucket_start[b] = run;
+  for (int64_t b = 0; b < bk.count; ++b) {
+    bk.start[b] = run;
     for (int k = 0; k < parts; ++k) {
-      const int64_t count = cursor[k * buckets + b];
-      cursor[k * buckets + b] = run;
+      const int64_t count = cursor[k * bk.count + b];
+      cursor[k * bk.count + b] = run;
       run += count;
     }
   }
-  bucket_start[buckets] = run;
+  bk.start[bk.count] = run;
+  const int64_t low_mask = bk.width - 1;
 #pragma omp parallel for schedule(static, 1) num_threads(parts) if (parts > 1)
   for (int k = 0; k < parts; ++k) {
-    int64_t* c = cursor.data() + k * buckets;
+    int64_t* c = cursor.data() + k * bk.count;
     for (int64_t j = bounds[k]; j < bounds[k + 1]; ++j)
       for (int64_t s = post_ptr[j]; s < post_ptr[j + 1]; ++s) {
         const int32_t i = pre_idx[s];
         const int64_t e = c[i >> shift]++;
         post_idx[e] = static_cast<int32_t>(j);
-        syn_of_pre[e] = s | (static_cast<int64_t>(i & (bucket_width - 1)) << kParkBits);
+        syn_of_pre[e] = s | (static_cast<int64_t>(i & low_mask) << kParkBits);
       }
   }
+}
 
+// Pass 2: a stable counting sort by source inside each bucket, which also yields pre_ptr.
+void sort_buckets(const Buckets& bk, int64_t n_pre, int64_t nnz, int64_t* pre_ptr, int32_t* post_idx,
+                  int64_t* syn_of_pre) {
   int64_t largest = 0;
-  for (int64_t b = 0; b < buckets; ++b) largest = std::max(largest, bucket_start[b + 1] - bucket_start[b]);
-#pragma omp parallel if (buckets > 1 && nnz > 65536)
+  for (int64_t b = 0; b < bk.count; ++b) largest = std::max(largest, bk.start[b + 1] - bk.start[b]);
+#pragma omp parallel if (bk.count > 1 && nnz > 65536)
   {
-    std::vector<int64_t> next(bucket_width + 1);
+    std::vector<int64_t> next(bk.width + 1);
     Tensor scratch_post = Tensor::empty({largest}, DType::i32);
     Tensor scratch_syn = Tensor::empty({largest}, DType::i64);
     int32_t* tmp_post = scratch_post.data<int32_t>();
     int64_t* tmp_syn = scratch_syn.data<int64_t>();
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t b = 0; b < buckets; ++b) {
-      const int64_t lo = b << shift, width = std::min(bucket_width, n_pre - lo);
-      const int64_t start = bucket_start[b], n = bucket_start[b + 1] - start;
+    for (int64_t b = 0; b < bk.count; ++b) {
+      const int64_t lo = b << bk.shift, width = std::min(bk.width, n_pre - lo);
+      const int64_t start = bk.start[b], n = bk.start[b + 1] - start;
       std::fill(next.begin(), next.begin() + width + 1, 0);
       for (int64_t e = 0; e < n; ++e) {
         tmp_post[e] = post_idx[start + e];
@@ -182,6 +187,24 @@ void detail::build_pre_major(Projection& p) {
       }
     }
   }
+}
+}  // namespace
+
+void detail::build_pre_major(Projection& p) {
+  const int64_t n_pre = p.n_pre, n_post = p.n_post, nnz = p.nnz();
+  RSNN_CHECK(nnz <= kSynMask, "projection: ", nnz, " synapses exceed the 2^40 supported");
+  RSNN_CHECK(p.post_ptr.device().is_cpu() && p.pre_idx.device().is_cpu(),
+             "build_pre_major: the post-major arrays must be on the CPU");
+  p.pre_ptr = Tensor::empty({n_pre + 1}, DType::i64);
+  p.post_idx = Tensor::empty({nnz}, DType::i32);
+  p.syn_of_pre = Tensor::empty({nnz}, DType::i64);
+  int64_t* pre_ptr = p.pre_ptr.data<int64_t>();
+  pre_ptr[n_pre] = nnz;
+  if (n_pre == 0) return;
+  Buckets bk = plan_buckets(n_pre, nnz);
+  scatter_to_buckets(p.post_ptr.data<int64_t>(), p.pre_idx.data<int32_t>(), n_post, nnz, bk,
+                     p.post_idx.data<int32_t>(), p.syn_of_pre.data<int64_t>());
+  sort_buckets(bk, n_pre, nnz, pre_ptr, p.post_idx.data<int32_t>(), p.syn_of_pre.data<int64_t>());
 }
 
 // ---- construction from explicit structure --------------------------------------------

@@ -104,7 +104,8 @@ class Writer {
   hid_t lcpl_ = -1;
 };
 
-void write_model(Writer& w, const RateModel& m) {
+// The network: weights as the original saves them, then the configuration it lacks.
+void write_network(Writer& w, const RateModel& m) {
   const RateNet& n = m.net;
   const int N = n.N(), C = int(n.w_in.size(1));
   // relu'd weights, as the original saves them (raw weights without Dale, as the original)
@@ -153,7 +154,10 @@ void write_model(Writer& w, const RateModel& m) {
   const double timing[5] = {double(m.task.T), double(m.task.stim_on), double(m.task.stim_dur),
                             double(m.task.delay), m.task.mante_offset};
   w.array("task_timing", timing, 1, 5);
-  // training record
+}
+
+// The training record, the evaluation traces and the grid search's results.
+void write_record(Writer& w, const RateModel& m) {
   w.scalar("tr", double(m.tr));
   w.scalar("converged", m.converged ? 1 : 0);
   w.scalar("training_seconds", m.seconds);
@@ -185,6 +189,11 @@ void write_model(Writer& w, const RateModel& m) {
     w.array("all_perfs", m.all_perfs.data(), int64_t(m.all_perfs.size()), 1);
   }
   if (!std::isnan(m.opt_scaling_factor)) w.scalar("opt_scaling_factor", m.opt_scaling_factor);
+}
+
+void write_model(Writer& w, const RateModel& m) {
+  write_network(w, m);
+  write_record(w, m);
 }
 
 // The project's atomic writer: a unique temporary name (two processes writing one file never
@@ -326,12 +335,8 @@ void save_rate_model(const std::string& path, const RateModel& m) {
   });
 }
 
-RateModel load_rate_model(const std::string& path) {
-  if (is_mat_file(path)) return load_mat_model(path);  // the original's .mat (v5 or v7.3)
-  Reader rd(path);
-  RSNN_CHECK(rd.has("format") && rd.string("format") == "rsnn-rate-model", path,
-             ": not an rsnn rate model (no 'format' = rsnn-rate-model) nor a MAT-file");
-  RateModel m;
+namespace {
+RateConfig read_config(Reader& rd, const std::string& path) {
   RateConfig cfg;
   const int N = int(rd.scalar("N"));
   RSNN_CHECK(N >= 1, path, ": N = ", N);
@@ -339,9 +344,8 @@ RateModel load_rate_model(const std::string& path) {
   rd.read("w_in", &sh);
   RSNN_CHECK(sh.size() == 2 && sh[0] == N, path, ": dataset 'w_in': expected shape [", N,
              ", C], got ", shape_str(sh));
-  const int C = int(sh[1]);
   cfg.N = N;
-  cfg.n_in = C;
+  cfg.n_in = int(sh[1]);
   cfg.som_N = int(rd.scalar("som_N"));
   cfg.taus = rd.read_finite("taus");
   cfg.act = parse_activation(rd.string("activation"));
@@ -356,7 +360,11 @@ RateModel load_rate_model(const std::string& path) {
   RSNN_CHECK(cfg.n_areas >= 1 && N % cfg.n_areas == 0, path, ": n_areas = ", cfg.n_areas,
              " does not divide N = ", N);
   cfg.validate();
-  RateNet& n = m.net;
+  return cfg;
+}
+
+void read_network(Reader& rd, const std::string& path, const RateConfig& cfg, RateNet& n) {
+  const int N = cfg.N, C = cfg.n_in;
   n.cfg = cfg;
   n.w = to_tensor(rd.read_shape("w", {N, N}), {N, N});
   n.w0 = rd.has("w0") ? to_tensor(rd.read_shape("w0", {N, N}), {N, N}) : n.w.clone();
@@ -379,7 +387,9 @@ RateModel load_rate_model(const std::string& path) {
   for (int i = 0; i < N; ++i)
     RSNN_CHECK((sign[i] < 0) == bool(n.inh[i]) || !cfg.apply_dale, path,
                ": the sign mask m disagrees with inh at unit ", i);
+}
 
+void read_task(Reader& rd, const std::string& path, int C, RateModel& m) {
   m.task = task_defaults(parse_task(rd.string("task")));
   if (rd.has("task_timing")) {
     const auto tt = rd.read_shape("task_timing", {1, 5});
@@ -393,6 +403,11 @@ RateModel load_rate_model(const std::string& path) {
              " inputs, w_in has ", C);
   m.loss = parse_loss(rd.string("loss_fn"));
   m.seed = uint64_t(rd.scalar_or("seed", 0));
+}
+
+// The training record and the optional arrays, kept so that rewriting a model (grid search)
+// loses nothing.
+void read_record(Reader& rd, const std::string& path, RateModel& m) {
   m.tr = int64_t(rd.scalar_or("tr", 0));
   m.converged = rd.scalar_or("converged", 0) != 0;
   m.seconds = rd.record_or("training_seconds", 0);
@@ -404,7 +419,6 @@ RateModel load_rate_model(const std::string& path) {
     for (int64_t k = 0; k < es[0]; ++k)
       m.evals.push_back({int64_t(e[k * 4]), 0, e[k * 4 + 1], e[k * 4 + 2], e[k * 4 + 3]});
   }
-  // optional arrays, kept so that rewriting a model (grid search) loses nothing
   auto opt_tensor = [&](const char* name) {
     if (!rd.has(name)) return Tensor();
     std::vector<int64_t> s;
@@ -430,6 +444,19 @@ RateModel load_rate_model(const std::string& path) {
                ": all_perfs and scaling_factors differ in length");
   }
   m.opt_scaling_factor = rd.scalar_or("opt_scaling_factor", NAN);
+}
+}  // namespace
+
+RateModel load_rate_model(const std::string& path) {
+  if (is_mat_file(path)) return load_mat_model(path);  // the original's .mat (v5 or v7.3)
+  Reader rd(path);
+  RSNN_CHECK(rd.has("format") && rd.string("format") == "rsnn-rate-model", path,
+             ": not an rsnn rate model (no 'format' = rsnn-rate-model) nor a MAT-file");
+  RateModel m;
+  const RateConfig cfg = read_config(rd, path);
+  read_network(rd, path, cfg, m.net);
+  read_task(rd, path, cfg.n_in, m);
+  read_record(rd, path, m);
   return m;
 }
 
