@@ -163,6 +163,24 @@ std::vector<int64_t> source_offsets(uint64_t seed, int pair, int64_t count, int6
   return off;
 }
 
+// Every pair's source offsets (source_offsets), in parallel.
+std::vector<std::vector<int64_t>> all_source_offsets(const PotjansConfig& cfg, const std::vector<int64_t>& offsets,
+                                                     const std::vector<PairPlan>& plan) {
+  std::vector<std::vector<int64_t>> off(plan.size());
+#pragma omp parallel for schedule(dynamic, 1)
+  for (size_t q = 0; q < plan.size(); ++q) {
+    const int b = plan[q].b;
+    off[q] = source_offsets(cfg.seed, static_cast<int>(q), plan[q].count, offsets[b + 1] - offsets[b]);
+  }
+  return off;
+}
+
+int population_of(const std::vector<int64_t>& offsets, int64_t s) {
+  int b = 0;
+  while (s >= offsets[b + 1]) ++b;
+  return b;
+}
+
 // Synapse k of a pair: its target, weight and delay from one Philox block (a rejected weight
 // or delay is redrawn from its own streams). False when no admissible draw was found.
 bool draw_synapse(const PotjansConfig& cfg, const PairPlan& pp, int pair, int64_t k, int64_t tgt0, int64_t na,
@@ -207,17 +225,8 @@ void place_synapses(const PotjansConfig& cfg, Microcircuit& m, const std::vector
   const int64_t n = m.neurons();
   DelayCsr& g = m.graph;
   g.n = n;
-  std::vector<std::vector<int64_t>> off(plan.size());
-#pragma omp parallel for schedule(dynamic, 1)
-  for (size_t q = 0; q < plan.size(); ++q) {
-    const int b = plan[q].b;
-    off[q] = source_offsets(cfg.seed, static_cast<int>(q), plan[q].count, m.offsets[b + 1] - m.offsets[b]);
-  }
-  auto pop_of = [&](int64_t s) {
-    int b = 0;
-    while (s >= m.offsets[b + 1]) ++b;
-    return b;
-  };
+  const std::vector<std::vector<int64_t>> off = all_source_offsets(cfg, m.offsets, plan);
+  auto pop_of = [&](int64_t s) { return population_of(m.offsets, s); };
   g.ptr.assign(n + 1, 0);
   for (int64_t s = 0; s < n; ++s) {
     const int b = pop_of(s);
@@ -255,9 +264,79 @@ void place_synapses(const PotjansConfig& cfg, Microcircuit& m, const std::vector
              " drew a delay outside 1..255 steps or no weight of the source's sign in ", kMaxRedraws, " tries");
 }
 
+
+// The target of synapse k of pair q (target population a): the first word of its block.
+int64_t synapse_target_of(const PotjansConfig& cfg, int q, int64_t k, int64_t tgt0, int64_t na) {
+  return tgt0 + pick(philox::block(cfg.seed, stream_of(kEnds, q, 0), static_cast<uint64_t>(k)).v[0], na);
+}
+
+// place_synapses for the synapses onto `part`'s neurons only. The out-degrees are drawn per
+// source, so finding a source's local synapses takes its every synapse's target (one Philox
+// block each, on every rank; pairs onto populations this rank does not hold are skipped);
+// weights, delays, sorting and memory are local. Pass 1 counts, pass 2 fills.
+void place_local(const PotjansConfig& cfg, const Microcircuit& m, const std::vector<PairPlan>& plan,
+                 const Partition& part, LocalCsr& g) {
+  const int64_t n = m.neurons();
+  const std::vector<std::vector<int64_t>> off = all_source_offsets(cfg, m.offsets, plan);
+  std::array<bool, kPops> held{};
+  for (int a = 0; a < kPops; ++a) held[a] = part.owns_any(m.offsets[a], m.offsets[a + 1]);
+  g.n_global = n;
+  g.n_local = part.local_count();
+  g.ptr.assign(n + 1, 0);
+  auto walk = [&](int64_t s, auto&& on_local) {  // calls on_local(q, a, k) for local synapses
+    const int b = population_of(m.offsets, s);
+    const int64_t i = s - m.offsets[b];
+    for (int a = 0; a < kPops; ++a) {
+      if (!held[a]) continue;
+      const int q = a * kPops + b;
+      const int64_t na = m.offsets[a + 1] - m.offsets[a];
+      for (int64_t k = off[q][i]; k < off[q][i + 1]; ++k)
+        if (part.owner(synapse_target_of(cfg, q, k, m.offsets[a], na)) == part.rank) on_local(q, a, k);
+    }
+  };
+#pragma omp parallel for schedule(dynamic, 64)
+  for (int64_t s = 0; s < n; ++s) {
+    int64_t c = 0;
+    walk(s, [&](int, int, int64_t) { ++c; });
+    g.ptr[s + 1] = c;
+  }
+  for (int64_t s = 0; s < n; ++s) g.ptr[s + 1] += g.ptr[s];
+  g.syn.resize(g.ptr[n]);
+  g.weight.resize(g.ptr[n]);
+  int bad_pair = -1;
+#pragma omp parallel
+  {
+    std::vector<uint64_t> key;
+#pragma omp for schedule(dynamic, 64)
+    for (int64_t s = 0; s < n; ++s) {
+      int64_t pos = g.ptr[s], start = pos;
+      int seg_a = -1;
+      walk(s, [&](int q, int a, int64_t k) {
+        if (a != seg_a) {  // a new target population: sort the previous one's segment
+          sort_segment(&g.syn[start], &g.weight[start], pos - start, key);
+          start = pos;
+          seg_a = a;
+        }
+        uint32_t word;
+        if (!draw_synapse(cfg, plan[q], q, k, m.offsets[a], m.offsets[a + 1] - m.offsets[a], word, g.weight[pos])) {
+#pragma omp atomic write
+          bad_pair = q;
+        }
+        // Local indices keep the global order, so the sorted segment is the global one, filtered.
+        g.syn[pos++] = pack_synapse(static_cast<int32_t>(part.local_index(synapse_target(word))), synapse_delay(word));
+      });
+      sort_segment(&g.syn[start], &g.weight[start], pos - start, key);
+    }
+  }
+  RSNN_CHECK(bad_pair < 0, "microcircuit: pair ", kPopNames[plan[bad_pair].b], " -> ", kPopNames[plan[bad_pair].a],
+             " drew a delay outside 1..255 steps or no weight of the source's sign in ", kMaxRedraws, " tries");
+}
 }  // namespace
 
-Microcircuit build_potjans(const PotjansConfig& cfg) {
+namespace {
+// Everything but the synapses: populations, counts, propagators, drive and v0 (all O(N)),
+// and the per-pair plan of the synapse draws.
+Microcircuit skeleton(const PotjansConfig& cfg, std::vector<PairPlan>& plan) {
   cfg.validate();
   Microcircuit m;
   m.prop = make_propagators(cfg.neuron, cfg.dt);
@@ -272,7 +351,7 @@ Microcircuit build_potjans(const PotjansConfig& cfg) {
   auto mean_weight = [&](int a, int b) {  // full-scale PSC of a synapse b -> a (pA)
     return (excitatory(b) ? w : cfg.g * w) * (a == 0 && b == 2 ? 2.0 : 1.0);
   };
-  std::vector<PairPlan> plan;
+  plan.clear();
   for (int a = 0; a < kPops; ++a)
     for (int b = 0; b < kPops; ++b) {
       PairPlan pp;
@@ -285,8 +364,6 @@ Microcircuit build_potjans(const PotjansConfig& cfg) {
       pp.d_sd = pp.d * cfg.delay_rel_sd;
       plan.push_back(pp);
     }
-  place_synapses(cfg, m, plan);
-
   const int64_t n = m.neurons();
   m.drive.i_dc.assign(n, 0.f);
   m.drive.bg_lambda.assign(n, 0.0);
@@ -321,6 +398,59 @@ Microcircuit build_potjans(const PotjansConfig& cfg) {
       m.v0[i] = static_cast<float>(mean + sd * philox::normal(cfg.seed, stream_of(kV0, 0, 0), i));
   }
   return m;
+}
+}  // namespace
+
+Microcircuit build_potjans(const PotjansConfig& cfg) {
+  std::vector<PairPlan> plan;
+  Microcircuit m = skeleton(cfg, plan);
+  place_synapses(cfg, m, plan);
+  return m;
+}
+
+LocalMicrocircuit build_potjans_local(const PotjansConfig& cfg, const Partition& part) {
+  std::vector<PairPlan> plan;
+  Microcircuit m = skeleton(cfg, plan);
+  RSNN_CHECK(part.n == m.neurons(), "microcircuit: partition of ", part.n, " neurons for a network of ", m.neurons());
+  LocalMicrocircuit out;
+  out.part = part;
+  out.offsets = m.offsets;
+  out.synapses = m.synapses;
+  out.prop = m.prop;
+  out.drive = local_drive(m.drive, part);
+  out.v0 = local_slice(m.v0, part);
+  place_local(cfg, m, plan, part, out.graph);
+  return out;
+}
+
+Partition potjans_partition(const PotjansConfig& cfg, const std::string& mode, int ranks, int rank) {
+  RSNN_CHECK(mode == "round-robin" || mode == "population", "--partition: expected round-robin or population, got '",
+             mode, "'");
+  cfg.validate();
+  std::vector<int64_t> offsets(kPops + 1, 0);
+  for (int a = 0; a < kPops; ++a) offsets[a + 1] = offsets[a] + population_size(a, cfg.scale);
+  if (mode == "round-robin") return round_robin_partition(offsets.back(), ranks, rank);
+  // Each neuron weighs 1 + its population's mean in-degree (its update and its synapses).
+  const std::vector<int64_t> k = synapse_counts(cfg.scale, cfg.k_scale);
+  std::vector<double> load(kPops + 1, 0.0);  // prefix sums of the populations' loads
+  std::array<double, kPops> per{};
+  for (int a = 0; a < kPops; ++a) {
+    const int64_t na = offsets[a + 1] - offsets[a];
+    double in = 0;
+    for (int b = 0; b < kPops; ++b) in += double(k[a * kPops + b]);
+    per[a] = 1.0 + (na > 0 ? in / double(na) : 0.0);
+    load[a + 1] = load[a] + per[a] * double(na);
+  }
+  std::vector<int64_t> cut(ranks + 1, offsets.back());
+  cut[0] = 0;
+  for (int r = 1; r < ranks; ++r) {  // first neuron whose prefix load reaches r / ranks of the total
+    const double want = load[kPops] * r / ranks;
+    int a = 0;
+    while (a < kPops - 1 && load[a + 1] < want) ++a;
+    const int64_t i = offsets[a] + static_cast<int64_t>(std::ceil((want - load[a]) / per[a]));
+    cut[r] = std::clamp<int64_t>(i, cut[r - 1], offsets[a + 1]);
+  }
+  return block_partition(cut, rank);
 }
 
 }  // namespace rsnn::mc

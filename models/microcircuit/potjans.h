@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/microcircuit.h"
+#include "kernels/microcircuit_dist.h"
 
 namespace rsnn::mc {
 
@@ -66,5 +67,26 @@ int64_t population_size(int p, double scale);
 std::vector<int64_t> synapse_counts(double scale, double k_scale);
 // Builds the network (in parallel; the result depends only on the config, not the threads).
 Microcircuit build_potjans(const PotjansConfig& cfg);
+
+// One rank's part of the same network (issue 19): its neurons' drive and v0 and the synapses
+// onto them, exactly those of build_potjans restricted to `part` (every draw is keyed by what
+// it is, not by who draws it). Each rank draws every synapse's target (one Philox block each,
+// the out-degrees being drawn per source) but keeps only its own.
+struct LocalMicrocircuit {
+  Partition part;
+  std::vector<int64_t> offsets;   // global, as Microcircuit
+  std::vector<int64_t> synapses;  // global counts [target][source]
+  LocalCsr graph;
+  Drive drive;                    // local neurons, in local order
+  LifPropagators prop;
+  std::vector<float> v0;          // local neurons
+  int64_t neurons() const { return offsets.back(); }
+};
+LocalMicrocircuit build_potjans_local(const PotjansConfig& cfg, const Partition& part);
+// The model's neurons over `ranks` ranks: "round-robin" (neuron i on rank i % ranks) or
+// "population" (contiguous ranges, so a rank holds whole populations or consecutive parts of
+// one, cut at equal load, a neuron weighing 1 + its population's mean in-degree). Another
+// name is a one-line error naming --partition.
+Partition potjans_partition(const PotjansConfig& cfg, const std::string& mode, int ranks, int rank);
 
 }  // namespace rsnn::mc

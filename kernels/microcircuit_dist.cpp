@@ -1,0 +1,216 @@
+// Neuron-partitioned microcircuit simulation (contract in kernels/microcircuit_dist.h).
+// One thread per rank: the ranks are the parallelism, and a step between two exchanges is
+// too short for a thread team to pay off (the exchange comes every step at a 0.1 ms delay).
+#include "kernels/microcircuit_dist.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "runtime/dist.h"
+#include "runtime/error.h"
+#include "runtime/philox.h"
+
+namespace rsnn::mc {
+
+int Partition::owner(int64_t i) const {
+  if (mode == Mode::kRoundRobin) return static_cast<int>(i % ranks);
+  return static_cast<int>(std::upper_bound(cut.begin(), cut.end(), i) - cut.begin()) - 1;
+}
+int64_t Partition::local_index(int64_t i) const { return mode == Mode::kRoundRobin ? i / ranks : i - cut[rank]; }
+int64_t Partition::global_id(int64_t l) const { return mode == Mode::kRoundRobin ? l * ranks + rank : l + cut[rank]; }
+int64_t Partition::local_count() const {
+  if (mode == Mode::kRoundRobin) return n > rank ? (n - rank + ranks - 1) / ranks : 0;
+  return cut[rank + 1] - cut[rank];
+}
+bool Partition::owns_any(int64_t lo, int64_t hi) const {
+  if (hi <= lo) return false;
+  if (mode == Mode::kRoundRobin) {
+    for (int64_t i = lo; i < hi && i < lo + ranks; ++i)
+      if (i % ranks == rank) return true;
+    return false;
+  }
+  return cut[rank] < hi && cut[rank + 1] > lo && cut[rank + 1] > cut[rank];
+}
+
+Partition round_robin_partition(int64_t n, int ranks, int rank) {
+  RSNN_CHECK(n >= 0 && ranks >= 1 && rank >= 0 && rank < ranks, "round_robin_partition: rank ", rank, " of ",
+             ranks, " for ", n, " neurons");
+  Partition p;
+  p.n = n;
+  p.ranks = ranks;
+  p.rank = rank;
+  return p;
+}
+
+Partition block_partition(std::vector<int64_t> cut, int rank) {
+  RSNN_CHECK(cut.size() >= 2 && cut.front() == 0, "block_partition: cut must start at 0 and hold ranks + 1 entries");
+  for (size_t r = 0; r + 1 < cut.size(); ++r)
+    RSNN_CHECK(cut[r] <= cut[r + 1], "block_partition: cut decreases at rank ", r);
+  Partition p;
+  p.mode = Partition::Mode::kBlocks;
+  p.ranks = static_cast<int>(cut.size()) - 1;
+  RSNN_CHECK(rank >= 0 && rank < p.ranks, "block_partition: rank ", rank, " of ", p.ranks);
+  p.rank = rank;
+  p.n = cut.back();
+  p.cut = std::move(cut);
+  return p;
+}
+
+int64_t LocalCsr::bytes() const {
+  return static_cast<int64_t>(ptr.size() * sizeof(int64_t) + syn.size() * sizeof(uint32_t) +
+                              weight.size() * sizeof(float));
+}
+int LocalCsr::min_delay() const {
+  int d = 255;
+  for (uint32_t w : syn) d = std::min(d, synapse_delay(w));
+  return d;
+}
+int LocalCsr::max_delay() const {
+  int d = 1;
+  for (uint32_t w : syn) d = std::max(d, synapse_delay(w));
+  return d;
+}
+
+void LocalCsr::validate(const std::string& what) const {
+  RSNN_CHECK(n_global >= 0 && n_global <= DelayCsr::kMaxNeurons && n_local >= 0 && n_local <= n_global, what,
+             ": neuron counts ", n_local, " of ", n_global, " out of range");
+  RSNN_CHECK(static_cast<int64_t>(ptr.size()) == n_global + 1 && ptr[0] == 0 && ptr[n_global] == nnz(), what,
+             ": ptr must hold n_global + 1 entries from 0 to nnz");
+  RSNN_CHECK(weight.size() == syn.size(), what, ": syn and weight lengths differ");
+  for (int64_t s = 0; s < n_global; ++s) {
+    RSNN_CHECK(ptr[s] <= ptr[s + 1], what, ": ptr decreases at source ", s);
+    for (int64_t k = ptr[s]; k < ptr[s + 1]; ++k) {
+      RSNN_CHECK(synapse_target(syn[k]) < n_local, what, ": local target of synapse ", k, " out of range");
+      RSNN_CHECK(synapse_delay(syn[k]) >= 1, what, ": synapse ", k, " has delay 0");
+      RSNN_CHECK(k == ptr[s] || syn[k - 1] <= syn[k], what, ": row ", s, " not sorted by target");
+    }
+  }
+}
+
+LocalCsr local_csr(const DelayCsr& g, const Partition& part) {
+  RSNN_CHECK(part.n == g.n, "local_csr: partition of ", part.n, " neurons for a network of ", g.n);
+  LocalCsr out;
+  out.n_global = g.n;
+  out.n_local = part.local_count();
+  out.ptr.assign(g.n + 1, 0);
+  for (int64_t s = 0; s < g.n; ++s) {
+    for (int64_t k = g.ptr[s]; k < g.ptr[s + 1]; ++k)
+      if (part.owner(g.target(k)) == part.rank) {
+        out.syn.push_back(pack_synapse(static_cast<int32_t>(part.local_index(g.target(k))), g.delay(k)));
+        out.weight.push_back(g.weight[k]);
+      }
+    out.ptr[s + 1] = out.nnz();
+  }
+  return out;
+}
+
+Drive local_drive(const Drive& d, const Partition& part) {
+  d.validate(part.n, "local_drive");
+  Drive out;
+  out.i_dc = local_slice(d.i_dc, part);
+  out.bg_lambda = local_slice(d.bg_lambda, part);
+  out.bg_weight = local_slice(d.bg_weight, part);
+  out.seed = d.seed;
+  return out;
+}
+
+State make_local_state(const LocalCsr& g, const std::vector<float>& v0_local) {
+  RSNN_CHECK(static_cast<int64_t>(v0_local.size()) == g.n_local, "microcircuit: v0 has ", v0_local.size(),
+             " entries for ", g.n_local, " local neurons");
+  State s;
+  s.v = v0_local;
+  s.i_syn.assign(g.n_local, 0.f);
+  s.ref.assign(g.n_local, 0);
+  s.ring.assign(static_cast<size_t>(g.max_delay() + 1) * g.n_local, 0.f);
+  return s;
+}
+
+namespace {
+
+// A spike on the wire: its step within the interval (high 8 bits) and global neuron id (low
+// 24), so sorting the words orders the spikes by (step, neuron).
+uint32_t spike_word(int64_t u, int64_t id) { return (static_cast<uint32_t>(u) << 24) | static_cast<uint32_t>(id); }
+
+// Every rank's spike words of the interval, sorted; counts the traffic into `xs`.
+std::vector<uint32_t> exchange(const std::vector<uint32_t>& mine, ExchangeStats& xs) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<size_t> off;
+  const std::vector<uint8_t> all = dist::allgather_bytes(mine.data(), mine.size() * sizeof(uint32_t), &off);
+  std::vector<uint32_t> words(all.size() / sizeof(uint32_t));
+  if (!words.empty()) std::memcpy(words.data(), all.data(), words.size() * sizeof(uint32_t));
+  std::sort(words.begin(), words.end());
+  const int ranks = static_cast<int>(off.size()) - 1;
+  xs.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  xs.intervals += 1;
+  xs.spikes_sent += static_cast<int64_t>(mine.size());
+  xs.bytes_sent += 4 + static_cast<int64_t>(mine.size() * sizeof(uint32_t));
+  xs.bytes_received += 4 * (ranks - 1) + static_cast<int64_t>(all.size() - mine.size() * sizeof(uint32_t));
+  return words;
+}
+
+}  // namespace
+
+SimResult simulate_dist(const LocalCsr& g, const Partition& part, const LifPropagators& p, const Drive& drive,
+                        State& state, int64_t steps, int interval, bool record, ExchangeStats* stats) {
+  const int64_t n = g.n_local, D = g.max_delay() + 1;
+  RSNN_CHECK(steps >= 0, "simulate_dist: steps must be >= 0, got ", steps);
+  RSNN_CHECK(part.n == g.n_global && part.local_count() == n, "simulate_dist: partition does not match the network");
+  RSNN_CHECK(interval >= 1 && interval <= g.min_delay(), "simulate_dist: interval ", interval,
+             " steps outside 1 .. the minimum delay (", g.min_delay(), ")");
+  drive.validate(n, "simulate_dist: drive");
+  RSNN_CHECK(state.v.size() == size_t(n) && state.i_syn.size() == size_t(n) && state.ref.size() == size_t(n) &&
+                 state.ring.size() == size_t(D * n) && state.step >= 0,
+             "simulate_dist: state does not match the local network (make it with make_local_state)");
+  std::vector<double> exp_neg(n);
+  for (int64_t i = 0; i < n; ++i) exp_neg[i] = std::exp(-drive.bg_lambda[i]);
+  std::vector<philox::Words> block(static_cast<size_t>(n));
+  ExchangeStats xs;
+  SimResult r;
+  std::vector<uint32_t> mine;
+  const int64_t step0 = state.step;
+  for (int64_t t0 = 0; t0 < steps; t0 += interval) {
+    const int64_t len = std::min<int64_t>(interval, steps - t0);
+    mine.clear();
+    for (int64_t u = 0; u < len; ++u) {
+      const int64_t now = step0 + t0 + u;
+      float* slot = &state.ring[(now % D) * n];
+      for (int64_t i = 0; i < n; ++i) {
+        int count = 0;
+        if (drive.bg_lambda[i] > 0) {
+          const int64_t gid = part.global_id(i);  // the background is keyed by global id
+          if (t0 + u == 0 || (now & 3) == 0) block[i] = background_block(drive.seed, gid, now);
+          count = poisson_count(background_uniform(block[i], now), drive.bg_lambda[i], exp_neg[i]);
+        }
+        const float input = step_input(slot[i], drive.bg_weight[i], count);
+        slot[i] = 0.f;
+        if (lif_step(p, state.v[i], state.i_syn[i], state.ref[i], drive.i_dc[i], input))
+          mine.push_back(spike_word(u, part.global_id(i)));
+      }
+    }
+    const std::vector<uint32_t> words = exchange(mine, xs);
+    size_t w = 0;
+    for (int64_t u = 0; u < len; ++u) {
+      const int64_t now = step0 + t0 + u;
+      for (; w < words.size() && int64_t(words[w] >> 24) == u; ++w) {
+        const int64_t s = words[w] & 0xFFFFFFu;
+        if (record) r.spikes.neuron.push_back(static_cast<int32_t>(s));
+        for (int64_t k = g.ptr[s]; k < g.ptr[s + 1]; ++k)
+          state.ring[((now + synapse_delay(g.syn[k])) % D) * n + synapse_target(g.syn[k])] += g.weight[k];
+      }
+      if (record) r.spikes.step_ptr.push_back(static_cast<int64_t>(r.spikes.neuron.size()));
+    }
+  }
+  state.step = step0 + steps;
+  if (stats) {
+    stats->intervals += xs.intervals;
+    stats->spikes_sent += xs.spikes_sent;
+    stats->bytes_sent += xs.bytes_sent;
+    stats->bytes_received += xs.bytes_received;
+    stats->seconds += xs.seconds;
+  }
+  return r;
+}
+
+}  // namespace rsnn::mc
