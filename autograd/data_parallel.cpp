@@ -1,24 +1,43 @@
 #include "autograd/data_parallel.h"
 
 #include <algorithm>
-#include <cstring>
 
+#include "runtime/dist_cuda.h"
 #include "runtime/error.h"
 
 namespace rsnn::ag {
 
+namespace {
+// Where the partials are summed: the parameters' CUDA device when they all live on one
+// (NCCL across ranks), else the host.
+Device sum_device(const std::vector<Var>& params) {
+  if (params.empty() || !params[0].value().device().is_cuda()) return Device::cpu();
+  for (const Var& p : params)
+    if (!(p.value().device() == params[0].value().device())) return Device::cpu();
+  return params[0].value().device();
+}
+
+void sum_partials(const Tensor& local, int local_shards, size_t n, Tensor& sum) {
+  if (local.device().is_cuda())
+    dist::sum_shards_cuda(local.data<float>(), local_shards, n, sum.data<float>(), Stream{local.device()});
+  else
+    dist::sum_shards(local.data<float>(), local_shards, n, sum.data<float>());
+}
+}  // namespace
+
 void shard_gradients(const dist::ShardPlan& plan, const std::vector<Var>& params,
                      const std::function<void(int shard, dist::Range samples)>& shard_step) {
-  size_t n = 0;
-  std::vector<size_t> offset;
+  int64_t n = 0;
+  std::vector<int64_t> offset;
   for (const Var& p : params) {
     RSNN_CHECK(p.value().dtype() == DType::f32, "shard_gradients: parameter ", p.value().describe(),
                " is not float32");
     offset.push_back(n);
-    n += size_t(p.value().numel());
+    n += p.value().numel();
   }
+  const Device dev = sum_device(params);
   // Partials of this rank's shards back to back; reached[i]: some shard gave param i a gradient.
-  std::vector<float> local(size_t(plan.local_shards) * n, 0.0f);
+  Tensor local = Tensor::zeros({std::max<int64_t>(1, plan.local_shards * n)}, DType::f32, dev);
   std::vector<int> reached(params.size(), 0);
   for (int s = 0; s < plan.local_shards; ++s) {
     for (const Var& p : params) p.zero_grad();
@@ -30,12 +49,11 @@ void shard_gradients(const dist::ShardPlan& plan, const std::vector<Var>& params
       RSNN_CHECK(g.numel() == params[i].value().numel(), "shard_gradients: gradient ", g.describe(),
                  " does not match its parameter ", params[i].value().describe());
       reached[i] = 1;
-      const std::vector<float> h = g.to_vector<float>();
-      std::memcpy(local.data() + size_t(s) * n + offset[i], h.data(), h.size() * sizeof(float));
+      local.narrow0(s * n + offset[i], g.numel()).copy_from(g.reshape({g.numel()}));
     }
   }
-  std::vector<float> sum(n);
-  dist::sum_shards(local.data(), plan.local_shards, n, sum.data());
+  Tensor sum = Tensor::empty({std::max<int64_t>(1, n)}, DType::f32, dev);
+  sum_partials(local, plan.local_shards, size_t(n), sum);
   // Whether any rank's shard reached each parameter, so every rank leaves the same ones undefined.
   for (size_t i = 0; i < params.size(); ++i) reached[i] = dist::sum_int(reached[i]) > 0;
   for (size_t i = 0; i < params.size(); ++i) {
@@ -44,10 +62,11 @@ void shard_gradients(const dist::ShardPlan& plan, const std::vector<Var>& params
       p.zero_grad();
       continue;
     }
-    Tensor host = Tensor::empty(p.value().shape(), DType::f32, Device::cpu());
-    std::memcpy(host.data<float>(), sum.data() + offset[i], host.nbytes());
-    if (!p.grad().defined()) p.grad() = Tensor::zeros(p.value().shape(), DType::f32, p.value().device());
-    p.grad().copy_from(host);
+    const int64_t k = p.value().numel();
+    // A fresh tensor: a leaf's gradient may share storage with another's (an add passes its
+    // output gradient to both inputs).
+    p.grad() = Tensor::empty(p.value().shape(), DType::f32, p.value().device());
+    p.grad().reshape({k}).copy_from(sum.narrow0(offset[i], k));
   }
 }
 

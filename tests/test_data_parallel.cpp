@@ -8,6 +8,8 @@
 
 #include "autograd/data_parallel.h"
 #include "autograd/ops.h"
+#include "runtime/device.h"
+#include "runtime/dist_cuda.h"
 
 namespace {
 using namespace rsnn;
@@ -83,6 +85,52 @@ TEST(DataParallel, StatsSumInShardOrder) {
   std::vector<double> s = ag::sum_shard_stats(v, 2, 2);
   EXPECT_EQ(s[0], 0.0);
   EXPECT_EQ(s[1], 8.0);
+}
+
+// Two leaves fed by one add receive the same gradient tensor; the sum must not be written
+// into storage they share.
+TEST(DataParallel, SharedGradientStorageIsNotAliased) {
+  ag::Var a(Tensor::full({3}, 1.0), true), b(Tensor::full({3}, 2.0), true);
+  ag::shard_gradients(dist::plan_shards(2, 2), {a, b}, [&](int shard, dist::Range) {
+    ag::backward(ag::sum(ag::scale(ag::add(a, b), shard + 1.0)));
+  });
+  EXPECT_EQ(a.grad().to_vector<float>(), (std::vector<float>{3, 3, 3}));
+  EXPECT_EQ(b.grad().to_vector<float>(), (std::vector<float>{3, 3, 3}));
+}
+
+// The device sum (runtime/dist_cuda.h) against the host's, bit for bit.
+TEST(DataParallelCuda, DeviceSumMatchesHost) {
+  if (!cuda_usable()) GTEST_SKIP() << "no usable CUDA device";
+  const int shards = 5;
+  const size_t n = 3001;
+  std::vector<float> local(shards * n);
+  std::mt19937 g(3);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (size_t i = 0; i < local.size(); ++i) local[i] = std::ldexp(u(g), int(i % 37) - 18);
+  std::vector<float> host(n);
+  dist::sum_shards(local.data(), shards, n, host.data());
+  const Device dev = Device::cuda(0);
+  Tensor d_local = Tensor::from_vector(local).to(dev), d_out = Tensor::empty({int64_t(n)}, DType::f32, dev);
+  dist::sum_shards_cuda(d_local.data<float>(), shards, n, d_out.data<float>(), Stream{dev});
+  const std::vector<float> back = d_out.to_vector<float>();
+  EXPECT_EQ(0, std::memcmp(back.data(), host.data(), n * sizeof(float)));
+}
+
+TEST(DataParallelCuda, DeviceParametersMatchHost) {
+  if (!cuda_usable()) GTEST_SKIP() << "no usable CUDA device";
+  Problem p(9);
+  const std::vector<float> w0 = p.w.value().to_vector<float>();
+  ag::shard_gradients(dist::plan_shards(9, 3), {p.w, p.b}, [&](int, dist::Range s) { p.step(s); });
+  const std::vector<float> host = p.grads();
+  const Device dev = Device::cuda(0);
+  p.x = p.x.to(dev);
+  p.y = p.y.to(dev);
+  p.w = ag::Var(Tensor::from_vector(w0, {3, 5}).to(dev), true);
+  p.b = ag::Var(Tensor::zeros({3}, DType::f32, dev), true);
+  ag::shard_gradients(dist::plan_shards(9, 3), {p.w, p.b}, [&](int, dist::Range s) { p.step(s); });
+  const std::vector<float> device = p.grads();
+  ASSERT_EQ(device.size(), host.size());
+  for (size_t i = 0; i < host.size(); ++i) EXPECT_NEAR(device[i], host[i], 1e-5f) << i;
 }
 
 }  // namespace
