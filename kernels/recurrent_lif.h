@@ -211,6 +211,17 @@ LifGrads recurrent_lif_backward(const Projection& p, const LifConfig& cfg, const
                                 const LifSaved& saved, const Tensor& dspikes,
                                 const Tensor& dreadout, const LifNeeds& needs);
 
+// The same two calls ordered on an explicit stream, so a caller can run two networks at once
+// on two streams of one device. `stream` must belong to the projection's device (on the CPU
+// any CPU stream: the CPU op is synchronous). The CUDA forward returns once its counts are
+// read back; the CUDA backward, on a stream other than the legacy default, returns once its
+// scratch is free for any other stream. Every tensor it returns is ready on `stream`.
+LifForward recurrent_lif_forward(const Projection& p, const LifConfig& cfg, const LifInputs& x,
+                                 bool keep_for_backward, Stream stream);
+LifGrads recurrent_lif_backward(const Projection& p, const LifConfig& cfg, const LifInputs& x,
+                                const LifSaved& saved, const Tensor& dspikes,
+                                const Tensor& dreadout, const LifNeeds& needs, Stream stream);
+
 // Plain reference (the specification): scalar loops in [T, B, N] layout that keep every
 // state and current. The reference forward also fills `saved` (converted) when asked.
 LifForward recurrent_lif_forward_ref(const Projection& p, const LifConfig& cfg,
