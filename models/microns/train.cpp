@@ -1,13 +1,17 @@
 // One MICrONS training run (spec §2); see train.h.
 #include "models/microns/train.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
+#include "autograd/data_parallel.h"
 #include "autograd/ops.h"
 #include "autograd/relu_rnn.h"
 #include "kernels/adam.h"
 #include "kernels/clamp.h"
+#include "runtime/dist.h"
 #include "runtime/error.h"
 #include "runtime/random.h"
 
@@ -68,7 +72,7 @@ struct Model {
 // Keras Adam: w -= lr*sqrt(1-b2^t)/(1-b1^t) * m/(sqrt(v)+eps). kernels::adam_step_ has the
 // torch form (eps outside the bias correction); the two agree with eps_t = eps/sqrt(1-b2^t).
 struct KerasAdam {
-  double lr, b1 = 0.9, b2 = 0.999, eps = 1e-7;
+  double lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-7;
   int64_t t = 0;
   std::vector<Tensor> m, v;
   void step(const std::vector<ag::Var>& ps) {
@@ -90,15 +94,18 @@ struct KerasAdam {
 // Mean categorical cross-entropy of softmax(logits) with Keras's clipping of the
 // probabilities to [1e-7, 1 - 1e-7] (a clipped probability passes no gradient), computed on
 // the host (B x n_out is tiny). Counts argmax hits into *correct (argmax of an all-NaN row
-// is 0, as tf.argmax).
-ag::Var keras_ce(const ag::Var& logits, const int* labels, int* correct) {
-  const int64_t B = logits.shape()[0], C = logits.shape()[1];
+// is 0, as tf.argmax). `batch` > 0 divides by that many trials instead of B (a shard's share
+// of its batch's mean); *sum gets the unscaled sum of the trials' losses.
+ag::Var keras_ce(const ag::Var& logits, const int* labels, int* correct, int64_t batch = 0,
+                 double* sum = nullptr) {
+  const int64_t C = logits.shape()[1], B = batch > 0 ? batch : logits.shape()[0];
+  const int64_t rows = logits.shape()[0];
   const std::vector<float> z = logits.value().to_vector<float>();
   std::vector<float> dz(z.size());
   double loss = 0;
   int hits = 0;
   const double lo = 1e-7, hi = 1 - 1e-7;
-  for (int64_t s = 0; s < B; ++s) {
+  for (int64_t s = 0; s < rows; ++s) {
     const float* zs = &z[s * C];
     int am = 0;
     double mx = zs[0];
@@ -118,6 +125,7 @@ ag::Var keras_ce(const ag::Var& logits, const int* labels, int* correct) {
       dz[s * C + c] = live ? float((p[c] - (c == l)) / double(B)) : 0.f;
   }
   *correct = hits;
+  if (sum) *sum = loss;
   const Tensor val = Tensor::full({1}, loss / double(B), DType::f32, logits.device());
   if (!ag::will_record({logits})) return ag::Var(val);
   const Tensor dzt = Tensor::from_vector(dz, logits.shape()).to(logits.device());
@@ -252,19 +260,39 @@ Batches make_batches(const TaskData& d, int size, Device dev) {
   return b;
 }
 
+// Every rank's values, concatenated in rank order.
+std::vector<double> gather_all(const std::vector<double>& local) {
+  const std::vector<uint8_t> b =
+      dist::allgather_bytes(local.data(), local.size() * sizeof(double), nullptr);
+  std::vector<double> out(b.size() / sizeof(double));
+  if (!b.empty()) std::memcpy(out.data(), b.data(), b.size());
+  return out;
+}
+
 // Keras's evaluate on the test set: mean CE + the regularizer (model.losses), accuracy.
-std::pair<double, double> evaluate(const Model& m, const Batches& test, const RegSpec& reg) {
+// `spread`: the test batches dealt to the MPI ranks; their terms are added in batch order
+// either way, so the numbers do not depend on the rank count.
+std::pair<double, double> evaluate(const Model& m, const Batches& test, const RegSpec& reg,
+                                   bool spread) {
   ag::NoGradGuard ng;
-  double ce = 0;
-  int hits = 0, n = 0;
-  for (size_t i = 0; i < test.x.size(); ++i) {
+  const int64_t nb = int64_t(test.x.size());
+  const dist::Range mine = spread ? dist::block(nb, dist::size(), dist::rank()) : dist::Range{0, nb};
+  std::vector<double> terms;  // per batch: mean CE (as Keras's float) times B, hits, B
+  for (int64_t i = mine.begin; i < mine.end; ++i) {
     const int B = int(test.x[i].shape()[1]);
     const ag::Var h = ag::relu_rnn(ag::Var(test.x[i]), m.W_in, m.W_rec, m.b);
     const ag::Var logits = ag::linear(h, m.W_out, m.b_out);
     int c = 0;
-    ce += double(keras_ce(logits, &test.labels[test.start[i]], &c).value().to_vector<float>()[0]) * B;
-    hits += c;
-    n += B;
+    const float ce = keras_ce(logits, &test.labels[test.start[i]], &c).value().to_vector<float>()[0];
+    terms.insert(terms.end(), {double(ce) * B, double(c), double(B)});
+  }
+  if (spread) terms = gather_all(terms);
+  double ce = 0;
+  int hits = 0, n = 0;
+  for (size_t k = 0; k < terms.size(); k += 3) {
+    ce += terms[k];
+    hits += int(terms[k + 1]);
+    n += int(terms[k + 2]);
   }
   return {ce / n + add_regularizer(reg, m.W_rec, false), double(hits) / n};
 }
@@ -297,49 +325,83 @@ RegSpec regularizer_spec(FieldCache& cache, const TrainConfig& cfg) {
   return build_reg(cache, cfg, variant(cfg.variant));
 }
 
-TrainResult train_run(FieldCache& cache, const TrainConfig& cfg, Device device) {
-  const Field& f = cache.field();
-  check_config(cfg, f);
-  const Variant& var = variant(cfg.variant);
-  const RunKeys k = run_keys(cfg, var);
-  const TaskShape ts = task_shape(cfg.task);
-  // The data are shared by every simulation and variant of a task, as in the original
-  // (one data set per task); train and test use different streams.
-  const Batches train = make_batches(
-      make_task(cfg.task, cfg.batches * cfg.batch, cfg.seed, stream_key(P_TRAIN_DATA, 0, k.ti)),
-      cfg.batch, device);
-  const Batches test = make_batches(
-      make_task(cfg.task, cfg.n_test, cfg.seed, stream_key(P_TEST_DATA, 0, k.ti)), 512, device);
-  const RegSpec reg = build_reg(cache, cfg, var);
-  Model m = build_model(cache, cfg, var, k, ts, device);
-  KerasAdam opt{cfg.lr};
-  const std::vector<ag::Var> ps = m.params();
+namespace {
 
-  TrainResult r;
-  r.N = f.N;
-  bool diverged = false;
-  int64_t step = 0;
-  for (int e = 0; e < cfg.epochs; ++e) {
+// Trials [s.begin, s.end) of a time-major batch [T, B, n_in], on its device.
+Tensor trial_slice(const Tensor& x, dist::Range s) {
+  const int64_t T = x.shape()[0], B = x.shape()[1], n_in = x.shape()[2];
+  if (s.begin == 0 && s.size() == B) return x;
+  const std::vector<float> h = x.to_vector<float>();
+  std::vector<float> out(size_t(T * s.size() * n_in));
+  for (int64_t t = 0; t < T; ++t)
+    std::copy_n(&h[size_t((t * B + s.begin) * n_in)], size_t(s.size() * n_in),
+                &out[size_t(t * s.size() * n_in)]);
+  return Tensor::from_vector(out, {T, s.size(), n_in}).to(x.device());
+}
+
+// One run's state: the model, its optimizer and data, and how each batch is sharded.
+struct Run {
+  const TrainConfig& cfg;
+  Device dev;
+  RunKeys k;
+  dist::ShardPlan plan;
+  KerasAdam opt;
+  Batches train, test;
+  RegSpec reg;
+  Model m;
+  std::vector<ag::Var> ps;
+
+  Run(const TrainConfig& c, Device d, const RunKeys& keys, const dist::ShardPlan& p)
+      : cfg(c), dev(d), k(keys), plan(p) {
+    opt.lr = c.lr;
+  }
+
+  // Forward and backward of trials `s` of a batch (inputs xn, noise added), the CE divided
+  // by the whole batch; stats[0..1] = the trials' CE sum and hits.
+  void shard_backward(const Tensor& xn, const int* labels, dist::Range s, double* stats) const {
+    const ag::Var h = ag::relu_rnn(ag::Var(trial_slice(xn, s)), m.W_in, m.W_rec, m.b);
+    int hits = 0;
+    const ag::Var ce =
+        keras_ce(ag::linear(h, m.W_out, m.b_out), labels + s.begin, &hits, cfg.batch, &stats[0]);
+    ag::backward(ce);
+    stats[1] = hits;
+  }
+
+  // The gradient of batch `i` (step `step`) summed over its shards, plus the regularizer's
+  // gradient added once after the sum; returns {loss, hits} of the whole batch.
+  std::pair<double, int> gradient(int i, int64_t step) {
+    const int* labels = &train.labels[train.start[i]];
+    Tensor xn = train.x[i];
+    if (cfg.noise > 0) {  // the whole batch's noise on every rank: one stream, drawn in order
+      Tensor noise = Tensor::empty(xn.shape(), DType::f32, dev);
+      fill_normal(noise, cfg.seed, k.stream(P_NOISE, uint64_t(step)), 0.0, cfg.noise);
+      xn = ag::add(ag::Var(xn), ag::Var(noise)).value();
+    }
+    std::vector<double> stats(size_t(2 * plan.local_shards));
+    if (plan.shards == 1) {
+      for (const ag::Var& p : ps) p.zero_grad();
+      shard_backward(xn, labels, {0, cfg.batch}, stats.data());
+    } else {
+      ag::shard_gradients(plan, ps, [&](int shard, dist::Range s) {
+        shard_backward(xn, labels, s, &stats[size_t(2 * (shard - plan.first_shard))]);
+      });
+      stats = ag::sum_shard_stats(stats, plan.local_shards, 2);
+    }
+    // The batch's mean CE as keras_ce's float value holds it, then the regularizer.
+    const float ce = float(stats[0] / double(cfg.batch));
+    return {double(ce) + add_regularizer(reg, m.W_rec, true), int(stats[1])};
+  }
+
+  // One epoch of Adam steps; `diverged` carries over between epochs.
+  EpochLog epoch(int e, int64_t& step, bool& diverged) {
     double loss_sum = 0, acc_sum = 0;
     for (int i = 0; i < cfg.batches; ++i, ++step) {
-      const int* labels = &train.labels[train.start[i]];
       if (diverged) {  // NaN weights stay NaN: Keras's argmax then says class 0
-        acc_sum += class0_fraction(labels, cfg.batch);
+        acc_sum += class0_fraction(&train.labels[train.start[i]], cfg.batch);
         loss_sum = kNaN;
         continue;
       }
-      Tensor xn = train.x[i];
-      if (cfg.noise > 0) {
-        Tensor noise = Tensor::empty(xn.shape(), DType::f32, device);
-        fill_normal(noise, cfg.seed, k.stream(P_NOISE, uint64_t(step)), 0.0, cfg.noise);
-        xn = ag::add(ag::Var(xn), ag::Var(noise)).value();
-      }
-      for (const ag::Var& p : ps) p.zero_grad();
-      const ag::Var h = ag::relu_rnn(ag::Var(xn), m.W_in, m.W_rec, m.b);
-      int hits = 0;
-      const ag::Var ce = keras_ce(ag::linear(h, m.W_out, m.b_out), labels, &hits);
-      ag::backward(ce);
-      const double loss = double(ce.value().to_vector<float>()[0]) + add_regularizer(reg, m.W_rec, true);
+      const auto [loss, hits] = gradient(i, step);
       acc_sum += double(hits) / cfg.batch;
       loss_sum += loss;
       if (!std::isfinite(loss)) {
@@ -356,17 +418,54 @@ TrainResult train_run(FieldCache& cache, const TrainConfig& cfg, Device device) 
     } else if (diverged) {
       log.val_accuracy = class0_fraction(test.labels.data(), int(test.labels.size()));
     } else {
-      const auto [vl, va] = evaluate(m, test, reg);
+      const auto [vl, va] = evaluate(m, test, reg, plan.shards > 1);
       log.val_loss = vl;
       log.val_accuracy = va;
     }
-    r.epochs.push_back(log);
+    return log;
   }
+};
+
+dist::ShardPlan shard_plan(const TrainConfig& cfg) {
+  RSNN_CHECK(cfg.shards >= 1, "train_run: shards must be >= 1, got ", cfg.shards);
+  if (cfg.shards > 1) return dist::plan_shards(cfg.batch, cfg.shards);
+  dist::ShardPlan p;  // the whole batch here, no MPI collective (sweeps deal whole runs)
+  p.batch = cfg.batch;
+  p.shards = p.local_shards = 1;
+  return p;
+}
+
+}  // namespace
+
+TrainResult train_run(FieldCache& cache, const TrainConfig& cfg, Device device) {
+  const Field& f = cache.field();
+  check_config(cfg, f);
+  const Variant& var = variant(cfg.variant);
+  const RunKeys k = run_keys(cfg, var);
+  const TaskShape ts = task_shape(cfg.task);
+  const dist::ShardPlan plan = shard_plan(cfg);
+  // The data are shared by every simulation and variant of a task, as in the original
+  // (one data set per task); train and test use different streams.
+  Run run{cfg, device, k, plan};
+  run.train = make_batches(
+      make_task(cfg.task, cfg.batches * cfg.batch, cfg.seed, stream_key(P_TRAIN_DATA, 0, k.ti)),
+      cfg.batch, device);
+  run.test = make_batches(
+      make_task(cfg.task, cfg.n_test, cfg.seed, stream_key(P_TEST_DATA, 0, k.ti)), 512, device);
+  run.reg = build_reg(cache, cfg, var);
+  run.m = build_model(cache, cfg, var, k, ts, device);
+  run.ps = run.m.params();
+
+  TrainResult r;
+  r.N = f.N;
+  bool diverged = false;
+  int64_t step = 0;
+  for (int e = 0; e < cfg.epochs; ++e) r.epochs.push_back(run.epoch(e, step, diverged));
   const EpochLog& last = r.epochs.back();
   r.accuracy = last.accuracy, r.loss = last.loss;
   r.val_accuracy = last.val_accuracy, r.val_loss = last.val_loss;
   r.finite = !diverged && std::isfinite(r.loss) && std::isfinite(r.val_loss);
-  r.W_rec = m.W_rec.value().to_vector<float>();
+  r.W_rec = run.m.W_rec.value().to_vector<float>();
   return r;
 }
 

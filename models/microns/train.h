@@ -31,6 +31,10 @@ struct TrainConfig {
   // Keras evaluates the test set after every epoch (~12% of a run's FLOPs); false = only
   // after the last one (earlier epochs' val_* are NaN), when only final metrics are kept.
   bool eval_each_epoch = true;
+  // Data parallel under MPI: every batch cut into this many shards dealt to the ranks (a
+  // multiple of their count), gradients summed in shard order, the test batches dealt too:
+  // any rank count gives the same bits. 1: the whole run on this process, no MPI call.
+  int shards = 1;
 };
 
 struct EpochLog {

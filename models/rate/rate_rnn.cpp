@@ -472,18 +472,20 @@ std::vector<double> rate_loss_per_trial(const Tensor& o, const Tensor& z, LossKi
   return l;
 }
 
-ag::Var rate_loss(const ag::Var& o, const Tensor& z, LossKind kind) {
+ag::Var rate_loss(const ag::Var& o, const Tensor& z, LossKind kind, int64_t batch) {
   const Tensor ov = o.value();
   const auto per = rate_loss_per_trial(ov, z, kind);
-  const int64_t B = ov.size(0), K = ov.size(1);
+  RSNN_CHECK(batch >= 0, "rate_loss: batch must be >= 0, got ", batch);
+  const int64_t B = batch > 0 ? batch : ov.size(0), K = ov.size(1);
   double mean = 0;
   for (double v : per) mean += v / double(B);
   Tensor out = Tensor::full({1}, mean, ov.dtype());
   return ag::record1("rate_loss", {o}, out, [ov, z, kind, per, B, K](const std::vector<Tensor>& g) {
     const double seed = g[0].to_vector<double>()[0];
     const auto o_ = ov.to_vector<double>(), z_ = z.to_vector<double>();
-    std::vector<double> d(B * K);
-    for (int64_t b = 0; b < B; ++b)
+    const int64_t rows = ov.size(0);
+    std::vector<double> d(rows * K);
+    for (int64_t b = 0; b < rows; ++b)
       for (int64_t k = 0; k < K; ++k) {
         const double diff = o_[b * K + k] - z_[b * (K + 1) + k];
         double gk;
@@ -493,7 +495,7 @@ ag::Var rate_loss(const ag::Var& o, const Tensor& z, LossKind kind) {
           gk = diff > 0 ? 1.0 : (diff < 0 ? -1.0 : 0.0);
         d[b * K + k] = seed * gk / double(B);
       }
-    return std::vector<Tensor>{Tensor::from_vector(d, {B, K}).to_dtype(ov.dtype())};
+    return std::vector<Tensor>{Tensor::from_vector(d, {rows, K}).to_dtype(ov.dtype())};
   });
 }
 

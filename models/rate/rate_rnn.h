@@ -110,7 +110,9 @@ ag::Var rate_rnn(const ag::Var& w, const ag::Var& w_out, const ag::Var& b_out,
 
 // Loss per spec §1.6 with the one-step pairing o[k] vs z[k], k < T-1, averaged over trials:
 // L2: sqrt(sum_k (o - z)^2), L1: sum_k |o - z|. o: (B, T-1), z: (B, T). Returns (1).
-ag::Var rate_loss(const ag::Var& o, const Tensor& z, LossKind kind);
+// `batch` > 0 divides by that many trials instead of B: a shard of a larger batch then adds
+// its share of the batch mean (data-parallel training).
+ag::Var rate_loss(const ag::Var& o, const Tensor& z, LossKind kind, int64_t batch = 0);
 // The same per trial, no tape: (B) losses.
 std::vector<double> rate_loss_per_trial(const Tensor& o, const Tensor& z, LossKind kind);
 

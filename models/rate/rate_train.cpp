@@ -2,8 +2,11 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 
+#include "autograd/data_parallel.h"
 #include "models/rate/rng.h"
+#include "runtime/dist.h"
 
 namespace rsnn::rate {
 
@@ -87,56 +90,194 @@ void mask_readout_grad(const ag::Var& w_out, const Tensor& mask) {
 }
 }  // namespace
 
-EvalResult evaluate_rate(const RateNet& net_in, const TaskSpec& task, LossKind loss, uint64_t seed,
-                         uint64_t first_trial, int n) {
-  RSNN_CHECK(n >= 1, "evaluate_rate: need at least one trial, got ", n);
-  RSNN_CHECK(int(net_in.w_in.size(1)) == task.n_inputs(), "evaluate_rate: the network has ",
-             net_in.w_in.size(1), " inputs, task ", task.name(), " has ", task.n_inputs());
+namespace {
+// Outputs, labels and losses of trials first_trial .. first_trial + n - 1, one row each.
+struct EvalRows {
+  std::vector<float> o;  // (n, K)
+  std::vector<int> labels;
+  std::vector<double> loss;
+};
+
+void eval_rows(const RateNet& net_in, const TaskSpec& task, LossKind loss, uint64_t seed,
+               uint64_t first_trial, int n, EvalRows& rows) {
   ag::NoGradGuard ng;
   RateNet net = net_in;
   Params p = wrap(net, false);
   std::vector<uint64_t> ids(n);
   for (int k = 0; k < n; ++k) ids[k] = first_trial + uint64_t(k);
   Tensor u, z;
-  EvalResult r;
-  make_batch(task, seed, ids, u, z, r.labels);
+  std::vector<int> labels;
+  make_batch(task, seed, ids, u, z, labels);
   const auto opt = RateRunOptions::from(net.cfg, seed, ids);
-  r.o = rate_rnn(p.w, p.w_out, p.b_out, p.taus_gaus, net.sign, net.som_m, net.w_in, u, opt).value();
-  const auto losses = rate_loss_per_trial(r.o, z, loss);
-  const int64_t K = r.o.size(1);
-  const float* po = r.o.data<float>();
+  const Tensor o =
+      rate_rnn(p.w, p.w_out, p.b_out, p.taus_gaus, net.sign, net.som_m, net.w_in, u, opt).value();
+  const std::vector<double> losses = rate_loss_per_trial(o, z, loss);
+  const std::vector<float> ov = o.to_vector<float>();
+  rows.o.insert(rows.o.end(), ov.begin(), ov.end());
+  rows.labels.insert(rows.labels.end(), labels.begin(), labels.end());
+  rows.loss.insert(rows.loss.end(), losses.begin(), losses.end());
+}
+
+// Performance and mean loss in trial order, so any split of the trials gives the same sums.
+EvalResult summarize(const TaskSpec& task, const EvalRows& rows) {
+  const int n = int(rows.labels.size());
+  const int64_t K = int64_t(rows.o.size()) / n;
+  EvalResult r;
+  r.o = Tensor::from_vector(rows.o, {int64_t(n), K});
+  r.labels = rows.labels;
   int correct = 0;
   double lsum = 0;
   for (int k = 0; k < n; ++k) {
-    correct += rate_correct(task, r.labels[k], po + k * K, K);
-    lsum += losses[k];
+    correct += rate_correct(task, r.labels[k], rows.o.data() + k * K, K);
+    lsum += rows.loss[k];
   }
   r.perf = double(correct) / n;
   r.loss = lsum / n;
   return r;
 }
 
+// Every rank's `local` values, concatenated in rank order (ranks hold contiguous blocks of
+// shards, so this is shard order and trial order).
+template <class T>
+std::vector<T> gather_all(const std::vector<T>& local) {
+  const std::vector<uint8_t> b = dist::allgather_bytes(local.data(), local.size() * sizeof(T), nullptr);
+  std::vector<T> out(b.size() / sizeof(T));
+  if (!b.empty()) std::memcpy(out.data(), b.data(), b.size());
+  return out;
+}
+
+void check_eval(const RateNet& net, const TaskSpec& task, int n) {
+  RSNN_CHECK(n >= 1, "evaluate_rate: need at least one trial, got ", n);
+  RSNN_CHECK(int(net.w_in.size(1)) == task.n_inputs(), "evaluate_rate: the network has ",
+             net.w_in.size(1), " inputs, task ", task.name(), " has ", task.n_inputs());
+}
+}  // namespace
+
+EvalResult evaluate_rate(const RateNet& net, const TaskSpec& task, LossKind loss, uint64_t seed,
+                         uint64_t first_trial, int n) {
+  check_eval(net, task, n);
+  EvalRows rows;
+  eval_rows(net, task, loss, seed, first_trial, n, rows);
+  return summarize(task, rows);
+}
+
+EvalResult evaluate_rate_sharded(const RateNet& net, const TaskSpec& task, LossKind loss,
+                                 uint64_t seed, uint64_t first_trial, int n, int shards) {
+  check_eval(net, task, n);
+  RSNN_CHECK(shards >= 1 && shards % dist::size() == 0, "evaluate_rate_sharded: ", shards,
+             " shards is not a positive multiple of the ", dist::size(), " ranks");
+  const dist::Range mine = dist::block(shards, dist::size(), dist::rank());
+  EvalRows rows;
+  for (int64_t k = mine.begin; k < mine.end; ++k) {
+    const dist::Range c = dist::block(n, shards, int(k));  // empty when n < shards
+    if (c.size() > 0)
+      eval_rows(net, task, loss, seed, first_trial + uint64_t(c.begin), int(c.size()), rows);
+  }
+  EvalRows all;
+  all.o = gather_all(rows.o);
+  all.labels = gather_all(rows.labels);
+  all.loss = gather_all(rows.loss);
+  return summarize(task, all);
+}
+
 // ---------------------------------------------------------------- training
-TrainResult train_rate(const TrainConfig& cfg_in, const EvalCallback& on_eval) {
-  RSNN_CHECK(!cfg_in.stages.empty(), "train_rate: no task given");
-  RSNN_CHECK(cfg_in.batch >= 1 && cfg_in.max_trials >= 1 && cfg_in.eval_freq >= 1 &&
-                 cfg_in.eval_trials >= 1,
+namespace {
+struct Trainer {
+  const TrainConfig& cfg;
+  TrainResult& res;
+  Params p;
+  TfAdam adam;
+  Tensor readout_mask;
+  dist::ShardPlan plan;
+
+  Trainer(const TrainConfig& c, TrainResult& r)
+      : cfg(c), res(r), p(wrap(r.net, true)), adam(p.list(), c.lr), readout_mask(r.net.readout_mask()) {
+    if (c.shards > 1) {
+      plan = dist::plan_shards(c.batch, c.shards);
+    } else {  // the whole batch here, no MPI collective
+      plan.batch = c.batch;
+      plan.shards = plan.local_shards = 1;
+    }
+  }
+
+  // Forward and backward of samples `s` of step `step`'s batch, the loss weighted as their
+  // share of the batch mean; per-trial losses appended to `losses`. The shard holding the
+  // batch's first trial keeps its traces (the model file stores that trial's).
+  void shard_step(const TaskSpec& task, int64_t step, dist::Range s, std::vector<double>& losses) {
+    RateNet& net = res.net;
+    std::vector<uint64_t> ids(size_t(s.size()));
+    for (int64_t b = 0; b < s.size(); ++b)
+      ids[b] = trial_id(TrialSet::train, uint64_t(step) * cfg.batch + uint64_t(s.begin + b));
+    Tensor u, z;
+    std::vector<int> labels;
+    make_batch(task, cfg.seed, ids, u, z, labels);
+    const bool first = s.begin == 0;
+    RateTrace trace;
+    ag::Var o = rate_rnn(p.w, p.w_out, p.b_out, p.taus_gaus, net.sign, net.som_m, net.w_in, u,
+                         RateRunOptions::from(net.cfg, cfg.seed, ids), first ? &trace : nullptr);
+    ag::Var loss = rate_loss(o, z, cfg.loss, cfg.batch);
+    const std::vector<double> per = rate_loss_per_trial(o.value(), z, cfg.loss);
+    losses.insert(losses.end(), per.begin(), per.end());
+    ag::backward(loss);
+    if (!first) return;
+    if (step == 0) res.trace0 = trace;
+    res.trace_last = trace;
+    res.u_last = u.narrow0(0, 1).reshape({u.size(1), u.size(2)});
+    res.z_last = z.narrow0(0, 1).reshape({z.size(1)});
+    res.o_last = o.value().narrow0(0, 1).reshape({o.value().size(1)});
+  }
+
+  // One Adam step on the global batch of step `step`; returns the batch's mean loss.
+  double step(const TaskSpec& task, int64_t step) {
+    std::vector<double> mine;
+    if (plan.shards == 1) {
+      adam.zero_grad();
+      shard_step(task, step, {0, cfg.batch}, mine);
+    } else {
+      ag::shard_gradients(plan, p.list(), [&](int, dist::Range s) { shard_step(task, step, s, mine); });
+    }
+    if (res.net.cfg.n_areas > 1) mask_readout_grad(p.w_out, readout_mask);
+    adam.step();
+    // The mean over the batch's trials in trial order, rounded to the parameters' dtype as
+    // rate_loss's value is: the same number whatever the shards.
+    const std::vector<double> all = plan.shards == 1 ? mine : gather_all(mine);
+    double mean = 0;
+    for (double v : all) mean += v / double(cfg.batch);
+    return Tensor::full({1}, mean, res.net.w.dtype()).item<double>();
+  }
+
+  EvalResult evaluate(const TaskSpec& task, int64_t round) const {
+    const uint64_t first = trial_id(TrialSet::train_eval, uint64_t(round) * cfg.eval_trials);
+    const int n = cfg.eval_trials;
+    if (plan.shards == 1) return evaluate_rate(res.net, task, cfg.loss, cfg.seed, first, n);
+    return evaluate_rate_sharded(res.net, task, cfg.loss, cfg.seed, first, n, plan.shards);
+  }
+};
+
+void check_train_config(const TrainConfig& cfg) {
+  RSNN_CHECK(!cfg.stages.empty(), "train_rate: no task given");
+  RSNN_CHECK(cfg.batch >= 1 && cfg.max_trials >= 1 && cfg.eval_freq >= 1 && cfg.eval_trials >= 1,
              "train_rate: batch, max_trials, eval_freq and eval_trials must be >= 1");
-  const int C = cfg_in.stages.back().n_inputs();
-  for (const auto& s : cfg_in.stages)
+  RSNN_CHECK(cfg.shards >= 1, "train_rate: shards must be >= 1, got ", cfg.shards);
+  if (cfg.shards > 1) dist::check_shards(cfg.batch, cfg.shards, dist::size(), "train_rate: shards");
+  const int C = cfg.stages.back().n_inputs();
+  for (const auto& s : cfg.stages)
     RSNN_CHECK(s.n_inputs() == C, "train_rate: curriculum stages differ in input channels");
   // Trial ids of one purpose stay inside their set (rng.h), apart from the evaluations'.
-  RSNN_CHECK(uint64_t(cfg_in.max_trials) + uint64_t(cfg_in.batch) < kTrialSetSpan &&
-                 double(cfg_in.max_trials) / cfg_in.eval_freq * cfg_in.eval_trials < double(kTrialSetSpan),
-             "train_rate: max_trials ", cfg_in.max_trials, " (or the evaluations) exceed the 2^40 trial ids");
+  RSNN_CHECK(uint64_t(cfg.max_trials) + uint64_t(cfg.batch) < kTrialSetSpan &&
+                 double(cfg.max_trials) / cfg.eval_freq * cfg.eval_trials < double(kTrialSetSpan),
+             "train_rate: max_trials ", cfg.max_trials,
+             " (or the evaluations) exceed the 2^40 trial ids");
+}
+}  // namespace
+
+TrainResult train_rate(const TrainConfig& cfg_in, const EvalCallback& on_eval) {
+  check_train_config(cfg_in);
   TrainConfig cfg = cfg_in;
-  cfg.net.n_in = C;
+  cfg.net.n_in = cfg_in.stages.back().n_inputs();
   TrainResult res;
   res.net = init_rate_net(cfg.net, cfg.seed);
-  RateNet& net = res.net;
-  Params p = wrap(net, true);
-  TfAdam adam(p.list(), cfg.lr);
-  const Tensor readout_mask = net.readout_mask();
+  Trainer trainer(cfg, res);
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -148,37 +289,16 @@ TrainResult train_rate(const TrainConfig& cfg_in, const EvalCallback& on_eval) {
   int64_t eval_round = 0;
   for (int64_t step = 0; step < max_steps; ++step) {
     const TaskSpec& task = cfg.stages[stage];
-    std::vector<uint64_t> ids(B);
-    for (int b = 0; b < B; ++b) ids[b] = trial_id(TrialSet::train, uint64_t(step) * B + b);
-    Tensor u, z;
-    std::vector<int> labels;
-    make_batch(task, cfg.seed, ids, u, z, labels);
-    RateTrace trace;
-    adam.zero_grad();
-    ag::Var o = rate_rnn(p.w, p.w_out, p.b_out, p.taus_gaus, net.sign, net.som_m, net.w_in, u,
-                         RateRunOptions::from(net.cfg, cfg.seed, ids), &trace);
-    ag::Var loss = rate_loss(o, z, cfg.loss);
-    res.losses.push_back(loss.value().item<double>());
-    if (step == 0) res.trace0 = trace;
-    ag::backward(loss);
-    if (net.cfg.n_areas > 1) mask_readout_grad(p.w_out, readout_mask);
-    adam.step();
-    res.trace_last = trace;
-    res.u_last = u.narrow0(0, 1).reshape({u.size(1), u.size(2)});
-    res.z_last = z.narrow0(0, 1).reshape({z.size(1)});
-    res.o_last = o.value().narrow0(0, 1).reshape({o.value().size(1)});
+    res.losses.push_back(trainer.step(task, step));
     const int64_t tr = step * B + (B - 1);
     res.tr = tr;
     if (((step - 1) % eval_every + eval_every) % eval_every != 0) continue;
-    EvalResult ev = evaluate_rate(net, task, cfg.loss, cfg.seed,
-                                  trial_id(TrialSet::train_eval, uint64_t(eval_round) * cfg.eval_trials),
-                                  cfg.eval_trials);
-    ++eval_round;
+    EvalResult ev = trainer.evaluate(task, eval_round++);
     EvalRecord rec{tr, int(stage), ev.perf, ev.loss, elapsed()};
     res.evals.push_back(rec);
     res.last_eval = ev;
     res.seconds = rec.seconds;
-    if (on_eval) on_eval(rec, ev, net, res);
+    if (on_eval) on_eval(rec, ev, res.net, res);
     const bool last_stage = stage + 1 == cfg.stages.size();
     bool done = ev.loss < cfg.loss_threshold && ev.perf > cfg.perf_threshold;
     if (last_stage && task.kind == TaskKind::go_nogo) done = done && tr > cfg.go_nogo_min_trials;

@@ -43,6 +43,10 @@ struct TrainConfig {
   double perf_threshold = 0.95;
   int64_t go_nogo_min_trials = 1500;  // Go-NoGo also needs tr > 1500
   uint64_t seed = 1;
+  // Data parallel under MPI: every batch (and evaluation) cut into this many shards, dealt
+  // to the ranks (a multiple of their count); the gradient is the shard-ordered sum, so any
+  // rank count gives the same bits. 1: the whole batch on this process, no MPI call.
+  int shards = 1;
 };
 
 struct EvalResult {
@@ -80,6 +84,10 @@ using EvalCallback = std::function<void(const EvalRecord&, const EvalResult&, co
 // Run `n` fresh trials (ids first_trial ..) with noise on, no tape.
 EvalResult evaluate_rate(const RateNet& net, const TaskSpec& task, LossKind loss, uint64_t seed,
                          uint64_t first_trial, int n);
+// The same with the trials cut into `shards` contiguous chunks dealt to the MPI ranks (every
+// rank calls it and gets the whole result); equal on any rank count that divides `shards`.
+EvalResult evaluate_rate_sharded(const RateNet& net, const TaskSpec& task, LossKind loss,
+                                 uint64_t seed, uint64_t first_trial, int n, int shards);
 // Inputs (B, C, T) and targets (B, T) of trials `ids`, dtype f32.
 void make_batch(const TaskSpec& task, uint64_t seed, const std::vector<uint64_t>& ids, Tensor& u,
                 Tensor& z, std::vector<int>& labels);

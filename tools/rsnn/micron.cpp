@@ -12,6 +12,7 @@
 #include "models/microns/tasks.h"
 #include "models/microns/variants.h"
 #include "runtime/atomic_file.h"
+#include "runtime/dist.h"
 #include "runtime/error.h"
 #include "runtime/output_check.h"
 #include "runtime/npy.h"
@@ -26,7 +27,7 @@ using namespace rsnn::microns;
 
 struct TrainCmd : RunOptions {
   std::string variant = "W*D*C", task = "1", out = ".", name, device = "cpu";
-  int sim = 0, threads = 1;
+  int sim = 0, threads = 1, shards = 0;
   bool no_metrics = false;
 };
 
@@ -36,12 +37,16 @@ void run_train(const TrainCmd& c) {
   RSNN_CHECK(c.threads >= 0, "--threads must be >= 0 (got ", c.threads, ")");
   set_num_threads(c.threads);
   const int task = static_cast<int>(parse_task(c.task));
-  const TrainConfig cfg = make_config(c.train, task, c.variant, c.sim);
-  const Device dev = select_device(c.device, &std::cerr);
+  TrainConfig cfg = make_config(c.train, task, c.variant, c.sim);
+  // Under mpirun every rank trains its shards of each batch; only rank 0 speaks and writes.
+  dist::check_shards(cfg.batch, c.shards, dist::size(), "--shards");
+  cfg.shards = c.shards == 0 ? dist::size() : c.shards;
+  const bool root = dist::is_root();
+  const Device dev = select_device(c.device, root ? &std::cerr : nullptr);
   const Field f = load_field_checked(c.field);
-  prepare_output_dir(c.out, "--out");  // before the training: a read-only folder fails now
+  if (root) prepare_output_dir(c.out, "--out");  // before the training: a read-only folder fails now
   graph::SmallWorldNull null;
-  if (!c.no_metrics) {
+  if (root && !c.no_metrics) {
     NullOptions n = c.null;
     if (n.cache.empty()) n.cache = c.out + "/cache";
     null = resolve_null(f.N, n);
@@ -49,6 +54,7 @@ void run_train(const TrainCmd& c) {
   const auto t0 = std::chrono::steady_clock::now();
   const TrainResult res = train_run(f, cfg, dev);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!root) return;
 
   RunSpec spec;
   spec.task = task;
@@ -161,6 +167,8 @@ void add_train(CLI::App* micron) {
   t->add_flag("--no-metrics", c.no_metrics, "skip the graph metrics (NaN in the JSON)");
   t->add_option("--device", c.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   t->add_option("--threads", c.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  t->add_option("--shards", c.shards, "under mpirun: shards of every batch, a multiple of the rank count (0 = one per rank); any rank count gives the same weights for the same shards")
+      ->capture_default_str();
   t->callback([] { run_train(c); });
 }
 

@@ -19,6 +19,7 @@
 #include "models/rate/rate_train.h"
 #include "models/rate/rng.h"
 #include "runtime/atomic_file.h"
+#include "runtime/dist.h"
 #include "runtime/error.h"
 #include "runtime/output_check.h"
 #include "runtime/progress.h"
@@ -89,13 +90,12 @@ struct TrainArgs {
   std::vector<double> taus = {4, 10};
   int64_t max_trials = 6000;
   uint64_t seed = 1;
+  int shards = 0;
   bool no_dale = false, curriculum = false, mat = false;
   RunOptions run;
 };
 
-void run_train(const TrainArgs& a) {
-  apply_threads(a.run);
-  select_device(a.run.device, &std::cerr);  // the rate model trains on the CPU (batch 1 is latency-bound)
+TrainConfig train_config(const TrainArgs& a) {
   TrainConfig cfg;
   TaskSpec task = task_defaults(parse_task(a.task));
   if (a.delay >= 0) {
@@ -130,7 +130,23 @@ void run_train(const TrainArgs& a) {
   cfg.eval_trials = a.eval_trials;
   cfg.seed = a.seed;
   RSNN_CHECK(a.lr > 0, "--lr must be > 0, got ", a.lr);
+  // Under mpirun every rank trains its shards of each batch; checked before any work.
+  dist::check_shards(cfg.batch, a.shards, dist::size(), "--shards");
+  cfg.shards = a.shards == 0 ? dist::size() : a.shards;
   check_rate_memory(cfg);
+  return cfg;
+}
+
+void run_train(const TrainArgs& a) {
+  apply_threads(a.run);
+  // The rate model trains on the CPU (batch 1 is latency-bound); only rank 0 speaks.
+  select_device(a.run.device, dist::is_root() ? &std::cerr : nullptr);
+  const TrainConfig cfg = train_config(a);
+  if (!dist::is_root()) {  // the other ranks compute their shards and write nothing
+    train_rate(cfg);
+    return;
+  }
+  const TaskSpec& task = cfg.stages.back();
 
   RateModel probe;
   probe.net.cfg = cfg.net;
@@ -273,6 +289,8 @@ Register reg([](CLI::App& app) {
   tr->add_option("--lr", t.lr, "Adam learning rate")->check(positive_number())->capture_default_str();
   tr->add_option("--max-trials", t.max_trials, "maximum training trials")->check(positive_number())->capture_default_str();
   tr->add_option("--batch", t.batch, "trials per Adam step (1 = the original)")->check(positive_number())->capture_default_str();
+  tr->add_option("--shards", t.shards, "under mpirun: shards of every batch, a multiple of the rank count (0 = one per rank); any rank count gives the same model for the same shards")
+      ->capture_default_str();
   tr->add_option("--eval-freq", t.eval_freq, "trials between evaluations")->check(positive_number())->capture_default_str();
   tr->add_option("--eval-trials", t.eval_trials, "trials per evaluation")->check(positive_number())->capture_default_str();
   tr->add_option("--delay", t.delay, "delay between stimuli in steps (xor, dms, dms-wm)")
