@@ -154,15 +154,23 @@ void BarrelModel::check_batch_size(int64_t B) const {
             ", or pick a batch size so that every batch has a stored one");
 }
 
-void BarrelModel::initial_state(int64_t B, Tensor& v0, Tensor& a0, Tensor& s0) const {
+void BarrelModel::initial_state(int64_t B, Tensor& v0, Tensor& a0, Tensor& s0, BatchRows rows) const {
   const int64_t N = neurons();
-  check_batch_size(B);
-  const auto stored = stored_init_.find(B);
+  const int64_t total = rows.batch == 0 ? B : rows.batch;
+  RSNN_CHECK(B > 0 && rows.first >= 0 && rows.first + B <= total, "barrel model: rows [", rows.first,
+             ", ", rows.first + B, ") do not lie in a batch of ", total);
+  check_batch_size(total);
+  const auto stored = stored_init_.find(total);
   if (stored != stored_init_.end()) {
-    v0 = stored->second.first.clone();
-    s0 = stored->second.second.clone();
+    v0 = stored->second.first.narrow0(rows.first, B).clone();
+    s0 = stored->second.second.narrow0(rows.first, B).clone();
   } else {
-    draw_initial_state(B, v0, s0);
+    // The whole batch's draws, then this part's rows: the draws are numbered across the batch.
+    draw_initial_state(total, v0, s0);
+    if (total != B) {
+      v0 = v0.narrow0(rows.first, B).clone();
+      s0 = s0.narrow0(rows.first, B).clone();
+    }
   }
   a0 = Tensor::full({B, N}, cfg_.init_b, DType::f32);
   const Device d = device();
@@ -184,7 +192,8 @@ void BarrelModel::draw_initial_state(int64_t B, Tensor& v0, Tensor& s0) const {
   s0.copy_from(both.narrow0(1, 1).reshape({B, N}));
 }
 
-ForwardResult BarrelModel::forward(const Tensor& input, const Tensor& labels, bool record_spikes) {
+ForwardResult BarrelModel::forward(const Tensor& input, const Tensor& labels, bool record_spikes,
+                                   BatchRows rows) {
   const int64_t T = cfg_.T, F = cfg_.form == InputForm::spiking ? 186 : 558;
   RSNN_CHECK(input.ndim() == 3 && input.size(0) == T && input.size(2) == F,
              "barrel model input: expected [T=", T, ", B, ", F, "], got ", input.shape_str());
@@ -208,7 +217,7 @@ ForwardResult BarrelModel::forward(const Tensor& input, const Tensor& labels, bo
   ag::Var i_thal = ag::reshape(ag::linear(sweep, th_w_, th_b_), {T, B, kThalamic});
 
   Tensor v0, a0, s0;
-  initial_state(B, v0, a0, s0);
+  initial_state(B, v0, a0, s0, rows);
   ag::RecurrentLifInputs in;
   in.w = w_;
   in.tau_m = tau_m_;

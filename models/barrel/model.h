@@ -59,6 +59,14 @@ inline constexpr int64_t kReadoutNeurons = 3606;
 inline constexpr int64_t kHidden = 128;
 inline constexpr int64_t kThalamic = 200;
 
+// The samples a forward holds within its batch: rows [first, first + B) of a batch of `batch`
+// (a data-parallel shard, runtime/dist.h). The initial state is a function of the sample's
+// place in the whole batch, so a shard starts from the rows the whole batch would.
+struct BatchRows {
+  int64_t first = 0;
+  int64_t batch = 0;  // 0: the forward's own B (the whole batch)
+};
+
 struct ForwardResult {
   ag::Var outputs;       // [B, 3]: summed per-step softmax / T (what the prediction uses)
   ag::Var loss;          // [1] (when labels were given)
@@ -88,7 +96,9 @@ class BarrelModel {
   // input: spiking form uint8/float [T, B, 2*93] (force features then torque);
   //        real form float [T, B, 558]. labels: int64 [B] (undefined: no loss). Both may be
   //        on any device; they are checked on the CPU and moved to device().
-  ForwardResult forward(const Tensor& input, const Tensor& labels, bool record_spikes = false);
+  //        `rows`: where these samples sit in their batch (default: they are the batch).
+  ForwardResult forward(const Tensor& input, const Tensor& labels, bool record_spikes = false,
+                        BatchRows rows = {});
 
   // Adam parameter groups of the original: everything at lr, tau_adp at 5 lr, tau_m at 2 lr
   // (the sparse weights in a group of their own that clamps them to [0, 1] after each step).
@@ -104,8 +114,9 @@ class BarrelModel {
 
   // The initial state used by every forward for batch size B: v0, s0 uniform (0,1), a0 =
   // init_b, on device() (drawn on the CPU, so both backends start from the same state).
-  // With stored states (see below), v0 and s0 are the stored ones for B.
-  void initial_state(int64_t B, Tensor& v0, Tensor& a0, Tensor& s0) const;
+  // With stored states (see below), v0 and s0 are the stored ones for B. With `rows`: the
+  // rows [rows.first, rows.first + B) of the state of a batch of rows.batch.
+  void initial_state(int64_t B, Tensor& v0, Tensor& a0, Tensor& s0, BatchRows rows = {}) const;
 
   // The seed's initial state for batch size B = v0.size(0): v0, s0 float32 [B, N] in network
   // order (a converted model; models/barrel/train.h /init_state). Replaces one for the same B.

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "autograd/data_parallel.h"
 #include "autograd/ops.h"
 #include "models/barrel/anatomy.h"
 #include "runtime/atomic_file.h"
@@ -89,11 +91,51 @@ void check_batch_sizes(const BarrelModel& model, int64_t n, int64_t batch) {
   if (n > batch && n % batch) model.check_batch_size(n % batch);
 }
 
+void check_batch_shards(int64_t n, int64_t batch, int shards, const std::string& what) {
+  RSNN_CHECK(n > 0 && batch > 0, "check_batch_shards: ", n, " samples in batches of ", batch);
+  try {
+    dist::check_shards(std::min(n, batch), shards, dist::size(), "--shards");
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " (" + what + ")");
+  }
+  const int s = shards == 0 ? dist::size() : shards;
+  const int64_t last = n % batch;
+  RSNN_CHECK(n <= batch || last == 0 || last >= s, "--shards ", s, " is more than the last batch of ",
+             what, ": ", n, " samples in batches of ", batch, " leave ", last,
+             " (every shard needs one sample; change --batch or --shards)");
+}
+
+namespace {
+
+// One shard's forward: the samples idx[s.begin, s.end) of the batch idx, with the rows of
+// the whole batch's initial state.
+struct ShardOutcome {
+  ForwardResult f;
+  double loss = 0;  // the shard's mean
+  int64_t correct = 0;
+  std::vector<int64_t> pred;
+};
+ShardOutcome forward_shard(BarrelModel& model, const EncodedSet& set, const std::vector<int64_t>& idx,
+                           dist::Range s) {
+  const std::vector<int64_t> part(idx.begin() + s.begin, idx.begin() + s.end);
+  const Tensor labels = batch_labels(set, part);
+  ShardOutcome o;
+  o.f = model.forward(make_batch(model.config(), set, part), labels, false,
+                      BatchRows{s.begin, int64_t(idx.size())});
+  o.loss = o.f.loss.value().item<double>();
+  o.pred = predictions(o.f.outputs.value());
+  for (size_t i = 0; i < part.size(); ++i) o.correct += o.pred[i] == labels.data<int64_t>()[i];
+  return o;
+}
+
+}  // namespace
+
 EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch,
-                    const std::function<void(int64_t, int64_t)>& progress) {
+                    const std::function<void(int64_t, int64_t)>& progress, int shards) {
   RSNN_CHECK(batch > 0, "evaluate: batch must be > 0");
   RSNN_CHECK(set.size() > 0, "evaluate: the data set holds no samples");
   check_batch_sizes(model, set.size(), batch);  // before the work, not at the last batch
+  check_batch_shards(set.size(), batch, shards, "the evaluated set");
   ag::NoGradGuard no_grad;
   EvalResult r;
   double loss_sum = 0;
@@ -101,14 +143,25 @@ EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch,
   for (int64_t start = 0; start < set.size(); start += batch) {
     std::vector<int64_t> idx;
     for (int64_t i = start; i < std::min(set.size(), start + batch); ++i) idx.push_back(i);
-    Tensor labels = batch_labels(set, idx);
-    ForwardResult f = model.forward(make_batch(model.config(), set, idx), labels);
-    loss_sum += f.loss.value().item<double>() * double(idx.size());
-    const std::vector<int64_t> pred = predictions(f.outputs.value());
-    for (size_t i = 0; i < idx.size(); ++i) {
-      correct += pred[i] == labels.data<int64_t>()[i];
-      r.predictions.push_back(pred[i]);
+    const dist::ShardPlan plan = dist::plan_shards(int64_t(idx.size()), shards);
+    std::vector<double> stats;  // per local shard: loss sum, correct
+    std::vector<int64_t> mine;  // this rank's predictions: its shards are contiguous samples
+    for (int k = 0; k < plan.local_shards; ++k) {
+      const dist::Range s = plan.samples(plan.first_shard + k);
+      const ShardOutcome o = forward_shard(model, set, idx, s);
+      stats.push_back(o.loss * double(s.size()));
+      stats.push_back(double(o.correct));
+      mine.insert(mine.end(), o.pred.begin(), o.pred.end());
     }
+    const std::vector<double> sum = ag::sum_shard_stats(stats, plan.local_shards, 2);
+    loss_sum += sum[0];
+    correct += int64_t(sum[1]);
+    const std::vector<uint8_t> all = dist::allgather_bytes(mine.data(), mine.size() * sizeof(int64_t), nullptr);
+    RSNN_CHECK(all.size() == idx.size() * sizeof(int64_t), "evaluate: gathered ", all.size(),
+               " bytes of predictions for ", idx.size(), " samples");
+    const size_t before = r.predictions.size();
+    r.predictions.resize(before + idx.size());
+    std::memcpy(r.predictions.data() + before, all.data(), all.size());
     if (progress) progress(start + int64_t(idx.size()), set.size());
   }
   r.samples = set.size();
@@ -156,6 +209,50 @@ std::string log_up_to_epoch(const std::string& path, int64_t epoch) {
 std::string order_name(UpdateOrder o) { return o == UpdateOrder::gauss_seidel ? "gauss_seidel" : "previous_step"; }
 std::string loss_name(LossKind l) { return l == LossKind::seed ? "seed" : "plain"; }
 
+// One optimizer step on the batch `idx`: forward and backward shard by shard (each shard's
+// mean loss weighted by its share, so the shards add up to the batch mean), the gradients
+// summed in shard order on every rank, then Adam. Returns the batch's loss sum and correct
+// count, summed in shard order (the same on every rank).
+std::vector<double> train_step(BarrelModel& model, ag::Adam& adam, const std::vector<ag::Var>& params,
+                               const EncodedSet& set, const std::vector<int64_t>& idx, int shards,
+                               int64_t epoch, int64_t batch_no) {
+  const int64_t B = int64_t(idx.size());
+  const dist::ShardPlan plan = dist::plan_shards(B, shards);
+  std::vector<double> stats(size_t(plan.local_shards) * 2);
+  ag::shard_gradients(plan, params, [&](int shard, dist::Range s) {
+    const ShardOutcome o = forward_shard(model, set, idx, s);
+    RSNN_CHECK(std::isfinite(o.loss), "train: loss became ", o.loss, " at epoch ", epoch + 1, ", batch ",
+               batch_no + 1, plan.shards > 1 ? ", shard " + std::to_string(shard + 1) : "");
+    // A whole-batch shard is left unscaled: --shards 1 steps exactly as before sharding.
+    ag::backward(s.size() == B ? o.f.loss : ag::scale(o.f.loss, double(s.size()) / double(B)));
+    const size_t k = size_t(shard - plan.first_shard) * 2;
+    stats[k] = o.loss * double(s.size());
+    stats[k + 1] = double(o.correct);
+  });
+  adam.step();
+  adam.zero_grad();
+  return ag::sum_shard_stats(stats, plan.local_shards, 2);
+}
+
+// Where a run writes (rank 0 only; empty paths: nothing is written), and its log so far.
+struct RunFiles {
+  std::string ckpt, log_path, log_text;
+};
+RunFiles open_run_files(const TrainOptions& opt, int64_t start_epoch) {
+  RunFiles r;
+  if (opt.run_dir.empty() || !dist::is_root()) return r;
+  r.ckpt = opt.run_dir + "/checkpoint.h5";
+  r.log_path = opt.run_dir + "/log.csv";
+  std::error_code ec;
+  std::filesystem::create_directories(opt.run_dir, ec);
+  RSNN_CHECK(!ec, "cannot create run directory '", opt.run_dir, "': ", ec.message());
+  // Temporary files of killed runs (a kill between write and rename) would pile up.
+  remove_stale_temps(r.ckpt);
+  remove_stale_temps(r.log_path);
+  r.log_text = opt.resume ? log_up_to_epoch(r.log_path, start_epoch) : kLogHeader;
+  return r;
+}
+
 }  // namespace
 
 TrainSummary train(BarrelModel& model, const EncodedSet& train_set, const EncodedSet& test_set,
@@ -165,27 +262,23 @@ TrainSummary train(BarrelModel& model, const EncodedSet& train_set, const Encode
              ", checkpoint_every ", opt.checkpoint_every, ")");
   RSNN_CHECK(train_set.size() > 0, "train: empty training set");
   check_batch_sizes(model, train_set.size(), opt.batch);
-  if (test_set.size() > 0) check_batch_sizes(model, test_set.size(), opt.batch);
+  check_batch_shards(train_set.size(), opt.batch, opt.shards, "the training set");
+  if (test_set.size() > 0) {
+    check_batch_sizes(model, test_set.size(), opt.batch);
+    check_batch_shards(test_set.size(), opt.batch, opt.shards, "the test set");
+  }
   ag::Adam adam(model.param_groups(opt.lr));
   ag::StepLR sched(adam, opt.step_size, opt.gamma);
-  const std::string ckpt = opt.run_dir.empty() ? "" : opt.run_dir + "/checkpoint.h5";
-  const std::string log_path = opt.run_dir.empty() ? "" : opt.run_dir + "/log.csv";
   int64_t start_epoch = 0;
   if (opt.resume) {
-    RSNN_CHECK(!ckpt.empty() && std::filesystem::exists(ckpt), "train --resume: no checkpoint at ",
-               ckpt.empty() ? "(no run directory)" : ckpt);
-    start_epoch = load_training_state(ckpt, adam, sched);
+    const std::string ckpt = opt.run_dir + "/checkpoint.h5";
+    RSNN_CHECK(!opt.run_dir.empty() && std::filesystem::exists(ckpt), "train --resume: no checkpoint at ",
+               opt.run_dir.empty() ? "(no run directory)" : ckpt);
+    start_epoch = load_training_state(ckpt, adam, sched);  // every rank reads the same file
   }
-  std::string log_text;
-  if (!log_path.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(opt.run_dir, ec);
-    RSNN_CHECK(!ec, "cannot create run directory '", opt.run_dir, "': ", ec.message());
-    // Temporary files of killed runs (a kill between write and rename) would pile up.
-    remove_stale_temps(ckpt);
-    remove_stale_temps(log_path);
-    log_text = opt.resume ? log_up_to_epoch(log_path, start_epoch) : kLogHeader;
-  }
+  RunFiles files = open_run_files(opt, start_epoch);
+  std::vector<ag::Var> params;
+  for (const auto& [name, v] : model.named_parameters()) params.push_back(v);
 
   TrainSummary sum;
   const auto t0 = std::chrono::steady_clock::now();
@@ -193,34 +286,25 @@ TrainSummary train(BarrelModel& model, const EncodedSet& train_set, const Encode
   const int64_t batches = (n + opt.batch - 1) / opt.batch;
   ProgressBar bar("train", (opt.epochs - start_epoch) * batches, "batch");
   int64_t done = 0;
-  bool first = true;
   for (int64_t epoch = start_epoch; epoch < opt.epochs; ++epoch) {
     const auto e0 = std::chrono::steady_clock::now();
     const std::vector<int64_t> perm = permutation(n, model.config().seed, epoch);
     double loss_sum = 0;
     int64_t correct = 0;
     for (int64_t b = 0; b < batches; ++b) {
-      std::vector<int64_t> idx(perm.begin() + b * opt.batch,
-                               perm.begin() + std::min(n, (b + 1) * opt.batch));
-      Tensor labels = batch_labels(train_set, idx);
-      ForwardResult f = model.forward(make_batch(model.config(), train_set, idx), labels);
-      const double loss = f.loss.value().item<double>();
-      RSNN_CHECK(std::isfinite(loss), "train: loss became ", loss, " at epoch ", epoch + 1,
-                 ", batch ", b + 1);
-      ag::backward(f.loss);
-      adam.step();
-      adam.zero_grad();
-      const std::vector<int64_t> pred = predictions(f.outputs.value());
-      for (size_t i = 0; i < idx.size(); ++i) correct += pred[i] == labels.data<int64_t>()[i];
-      loss_sum += loss * double(idx.size());
-      if (first) sum.first_loss = loss, first = false;
+      const std::vector<int64_t> idx(perm.begin() + b * opt.batch, perm.begin() + std::min(n, (b + 1) * opt.batch));
+      const std::vector<double> st = train_step(model, adam, params, train_set, idx, opt.shards, epoch, b);
+      const double loss = st[0] / double(idx.size());  // exact for one shard: st[0] = mean * B
+      correct += int64_t(st[1]);
+      loss_sum += st[0];
+      if (done++ == 0) sum.first_loss = loss;
       sum.last_loss = loss;
       if (opt.progress)
-        bar.update(++done, {{"epoch", double(epoch + 1)}, {"loss", loss},
-                            {"acc", double(correct) / double(std::min(n, (b + 1) * opt.batch))}});
+        bar.update(done, {{"epoch", double(epoch + 1)}, {"loss", loss},
+                          {"acc", double(correct) / double(std::min(n, (b + 1) * opt.batch))}});
     }
     sched.step();
-    const EvalResult test = test_set.size() ? evaluate(model, test_set, opt.batch) : EvalResult{};
+    const EvalResult test = test_set.size() ? evaluate(model, test_set, opt.batch, {}, opt.shards) : EvalResult{};
     sum.last_train_accuracy = double(correct) / double(n);
     sum.last_test_accuracy = test.accuracy;
     sum.epochs_run++;
@@ -229,16 +313,16 @@ TrainSummary train(BarrelModel& model, const EncodedSet& train_set, const Encode
       bar.update(done, {{"epoch", double(epoch + 1)}, {"loss", loss_sum / double(n)},
                         {"acc", sum.last_train_accuracy}, {"test_acc", test.accuracy}});
     }
-    if (!opt.run_dir.empty()) {
+    if (!files.log_path.empty()) {
       std::ostringstream row;
       row << epoch + 1 << ',' << loss_sum / double(n) << ',' << sum.last_train_accuracy << ','
           << test.loss << ',' << test.accuracy << ',' << adam.groups()[0].lr << ',' << secs << '\n';
-      log_text += row.str();
+      files.log_text += row.str();
       // The checkpoint first: a kill before the log's rename loses a row that --resume
       // recomputes, never a row for an epoch the checkpoint does not hold.
       if ((epoch + 1) % opt.checkpoint_every == 0 || epoch + 1 == opt.epochs)
-        save_checkpoint(ckpt, model, &adam, epoch + 1, sched.last_epoch(), test.accuracy);
-      write_text_atomic(log_path, log_text);
+        save_checkpoint(files.ckpt, model, &adam, epoch + 1, sched.last_epoch(), test.accuracy);
+      write_text_atomic(files.log_path, files.log_text);
     }
   }
   if (opt.progress) bar.finish({{"loss", sum.last_loss}, {"test_acc", sum.last_test_accuracy}});

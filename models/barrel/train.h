@@ -58,10 +58,18 @@ struct EvalResult {
 // Throws (BarrelModel::check_batch_size) when the batches of n samples in `batch`s (the last
 // one smaller) include a size the model's stored seed initial state lacks.
 void check_batch_sizes(const BarrelModel& model, int64_t n, int64_t batch);
+// Throws a one-line error naming --shards when a batch of the n samples in `batch`s (the last
+// one smaller included) cannot be cut into `shards` data-parallel shards on this run's ranks
+// (runtime/dist.h: a multiple of the rank count, at most the batch; 0: one per rank).
+// `what` names the data set in the message.
+void check_batch_shards(int64_t n, int64_t batch, int shards, const std::string& what);
 
 // progress(done, total) after every batch, when given (samples evaluated so far).
+// Data-parallel: every batch is cut into `shards` shards (0: one per MPI rank), each rank
+// evaluates its shards and the statistics are added in shard order, so every rank returns
+// the same result, whatever the rank count, for the same `shards`.
 EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch,
-                    const std::function<void(int64_t, int64_t)>& progress = {});
+                    const std::function<void(int64_t, int64_t)>& progress = {}, int shards = 0);
 
 struct TrainOptions {
   int64_t epochs = 100;
@@ -73,6 +81,9 @@ struct TrainOptions {
   bool resume = false;      // continue from run_dir/checkpoint.h5
   bool progress = true;     // a progress line on stderr
   int64_t checkpoint_every = 1;  // epochs between checkpoints (the last epoch always gets one)
+  // Data-parallel shards per batch (runtime/dist.h; 0: one per MPI rank). The same value gives
+  // the same parameters on any rank count that divides it; 1 is the plain whole-batch step.
+  int shards = 0;
 };
 
 struct TrainSummary {
@@ -87,6 +98,9 @@ struct TrainSummary {
 // an evaluation on the test set after every epoch and a checkpoint every checkpoint_every
 // epochs. The checkpoint is written before log.csv; on resume the log keeps the rows up to
 // the checkpoint's epoch. Stale temporary files of killed runs are removed at the start.
+// Under MPI every batch is cut into opt.shards shards (ag::shard_gradients): each rank runs
+// its shards, every rank gets the shard-ordered gradient sum and takes the same Adam step;
+// only rank 0 writes the checkpoint and log.
 TrainSummary train(BarrelModel& model, const EncodedSet& train_set, const EncodedSet& test_set,
                    const TrainOptions& opt);
 

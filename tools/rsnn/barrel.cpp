@@ -12,6 +12,7 @@
 #include "models/barrel/whisker_synth.h"
 #include "runtime/atomic_file.h"
 #include "runtime/device.h"
+#include "runtime/dist.h"
 #include "runtime/output_check.h"
 #include "runtime/progress.h"
 #include "runtime/resources.h"
@@ -47,12 +48,14 @@ WhiskerData load_split(const DataArgs& a, bool train) {
   if (file.empty() && !a.data.empty()) file = a.data + (train ? "/whisker_train.h5" : "/whisker_test.h5");
   if (!file.empty()) {
     WhiskerData d = read_whisker_h5(file);
-    std::cerr << "rsnn: " << (train ? "train" : "test") << " data " << file << ": " << d.size()
+    if (dist::is_root())
+      std::cerr << "rsnn: " << (train ? "train" : "test") << " data " << file << ": " << d.size()
               << " samples\n";
     return d;
   }
   const int64_t n = train ? a.synth_train : a.synth_test;
-  std::cerr << "rsnn: generating " << n << " synthetic " << (train ? "training" : "test")
+  if (dist::is_root())
+    std::cerr << "rsnn: generating " << n << " synthetic " << (train ? "training" : "test")
             << " samples (a stand-in for the original recordings)\n";
   return synthesize_whisker_data(n, a.synth_seed, train ? kTrainStream : kTestStream);
 }
@@ -109,7 +112,15 @@ BarrelConfig make_config(const ModelArgs& m) {
 // Threads, and the device the model runs on (--device; auto = CUDA when one is usable).
 Device run_device(const RunOptions& run) {
   apply_threads(run);
-  return select_device(run.device, &std::cerr);
+  return select_device(run.device, dist::is_root() ? &std::cerr : nullptr);
+}
+
+// --shards: data-parallel shards per batch under `mpirun -np N rsnn barrel ...`.
+void add_shards_option(CLI::App* cmd, int& shards) {
+  cmd->add_option("--shards", shards,
+                  "data-parallel shards per batch (0: one per MPI rank; a multiple of the rank count; "
+                  "the same value gives the same results on any such rank count)")
+      ->check(non_negative_number())->capture_default_str();
 }
 
 void add_train(CLI::App& barrel) {
@@ -147,6 +158,7 @@ void add_train(CLI::App& barrel) {
   cmd->add_option("--checkpoint-every", opt->checkpoint_every,
                   "epochs between checkpoints (the last epoch always gets one)")
       ->check(positive_number())->capture_default_str();
+  add_shards_option(cmd, opt->shards);
   add_run_options(cmd, *run);
   cmd->callback([=] {
     const Device dev = run_device(*run);
@@ -156,6 +168,11 @@ void add_train(CLI::App& barrel) {
     if (cfg.form == InputForm::real && cmd->count("--gamma") == 0) o.gamma = 0.5;
     o.run_dir = *out;
     prepare_output_dir(*out, "--out");  // before any work: a read-only folder fails now
+    const WhiskerData train_d = load_split(*data, true);
+    const WhiskerData test_d = load_split(*data, false);
+    // Before the model is built: a batch too small for --shards fails at once.
+    check_batch_shards(train_d.size(), o.batch, o.shards, "the training set");
+    if (test_d.size() > 0) check_batch_shards(test_d.size(), o.batch, o.shards, "the test set");
     std::unique_ptr<BarrelModel> m;
     const std::string ckpt = *out + "/checkpoint.h5";
     if (o.resume) {
@@ -163,22 +180,23 @@ void add_train(CLI::App& barrel) {
       m = load_checkpoint(ckpt);
       check_resume_flags(cmd, *model, m->config(), ckpt);
       cfg = m->config();
-      std::cerr << "rsnn: resuming from " << ckpt << "\n";
+      if (dist::is_root()) std::cerr << "rsnn: resuming from " << ckpt << "\n";
     } else {
       m = std::make_unique<BarrelModel>(cfg);
     }
     m->to(dev);
-    const WhiskerData train_d = load_split(*data, true);
-    const WhiskerData test_d = load_split(*data, false);
     const EncodedSet train_set = encode_for(cfg, train_d, cfg.seed);
     const EncodedSet test_set = encode_for(cfg, test_d, cfg.seed + 1);
     check_memory_fits(forward_bytes_estimate(cfg, std::min(o.batch, train_set.size()), true),
                       "barrel train (batch " + std::to_string(std::min(o.batch, train_set.size())) +
                           ", T = " + std::to_string(cfg.T) + "; lower --batch)");
-    std::cerr << "rsnn: barrel " << form_name(cfg.form) << " model on " << dev.str() << ", " << m->neurons() << " neurons, "
-              << m->projection().nnz() << " synapses, T = " << cfg.T << ", " << o.epochs
-              << " epochs of " << train_set.size() << " samples (batch " << o.batch << ")\n";
+    if (dist::is_root())
+      std::cerr << "rsnn: barrel " << form_name(cfg.form) << " model on " << dev.str() << ", " << m->neurons()
+                << " neurons, " << m->projection().nnz() << " synapses, T = " << cfg.T << ", " << o.epochs
+                << " epochs of " << train_set.size() << " samples (batch " << o.batch << ")"
+                << (dist::size() > 1 ? ", " + std::to_string(dist::size()) + " MPI ranks" : "") << "\n";
     const TrainSummary s = train(*m, train_set, test_set, o);
+    if (!dist::is_root()) return;
     std::cout << std::fixed << std::setprecision(4) << "epochs " << s.epochs_run << "  first loss "
               << s.first_loss << "  last loss " << s.last_loss << "  train accuracy "
               << s.last_train_accuracy << "  test accuracy " << s.last_test_accuracy << "  ("
@@ -192,9 +210,11 @@ void add_eval(CLI::App& barrel) {
   auto run = std::make_shared<RunOptions>();
   auto ckpt = std::make_shared<std::string>();
   auto batch = std::make_shared<int64_t>(128);
+  auto shards = std::make_shared<int>(0);
   cmd->add_option("--checkpoint", *ckpt, "checkpoint.h5 written by train")->required();
   add_data_options(cmd, *data, false);
   cmd->add_option("--batch", *batch, "batch size")->check(positive_number())->capture_default_str();
+  add_shards_option(cmd, *shards);
   add_run_options(cmd, *run);
   cmd->callback([=] {
     const Device dev = run_device(*run);
@@ -205,8 +225,9 @@ void add_eval(CLI::App& barrel) {
     check_memory_fits(forward_bytes_estimate(m->config(), B, false),
                       "barrel eval (batch " + std::to_string(B) + "; lower --batch)");
     ProgressBar bar("eval", test.size(), "sample");
-    const EvalResult r = evaluate(*m, test, *batch, [&](int64_t done, int64_t) { bar.update(done); });
+    const EvalResult r = evaluate(*m, test, *batch, [&](int64_t done, int64_t) { bar.update(done); }, *shards);
     bar.finish();
+    if (!dist::is_root()) return;
     std::cout << std::fixed << std::setprecision(4) << "test samples " << r.samples << "  loss " << r.loss
               << "  accuracy " << r.accuracy << "\n";
   });
@@ -223,6 +244,7 @@ void add_deprive(CLI::App& barrel) {
   auto trials = std::make_shared<int>(50);
   auto batch = std::make_shared<int64_t>(128);
   auto seed = std::make_shared<uint64_t>(515);
+  auto shards = std::make_shared<int>(0);
   cmd->add_option("--checkpoint", *ckpt, "checkpoint.h5 written by train")->required();
   add_data_options(cmd, *data, false);
   cmd->add_option("--max-k", *max_k, "largest number of removed whiskers")->check(CLI::Range(1, 30))->capture_default_str();
@@ -232,6 +254,7 @@ void add_deprive(CLI::App& barrel) {
   cmd->add_option("--batch", *batch, "batch size")->check(positive_number())->capture_default_str();
   cmd->add_option("--out", *out, "CSV of per-trial accuracy (a *_mean.csv with the means per k is written beside it)")
       ->capture_default_str();
+  add_shards_option(cmd, *shards);
   add_run_options(cmd, *run);
   cmd->callback([=] {
     std::string mean_path = *out;
@@ -263,7 +286,7 @@ void add_deprive(CLI::App& barrel) {
         const std::vector<int>& w = sets[k - 1][i];
         // Every trial re-encodes the deprived test set with new Bernoulli draws.
         const EncodedSet enc = encode_for(m->config(), deprive(test, w), *seed + 1000 + trial_id++);
-        const double acc = evaluate(*m, enc, *batch).accuracy;
+        const double acc = evaluate(*m, enc, *batch, {}, *shards).accuracy;
         acc_sum += acc;
         std::string ws;
         for (size_t j = 0; j < w.size(); ++j) ws += (j ? " " : "") + std::to_string(w[j]);
@@ -272,10 +295,12 @@ void add_deprive(CLI::App& barrel) {
       }
       const double mean = acc_sum / double(sets[k - 1].size());
       mean_csv << k << ',' << sets[k - 1].size() << ',' << mean << '\n';
-      std::cout << "k = " << k << ": mean test accuracy " << std::fixed << std::setprecision(4) << mean
-                << " over " << sets[k - 1].size() << " trials\n";
+      if (dist::is_root())
+        std::cout << "k = " << k << ": mean test accuracy " << std::fixed << std::setprecision(4)
+                  << mean << " over " << sets[k - 1].size() << " trials\n";
     }
     bar.finish();
+    if (!dist::is_root()) return;  // every rank holds the same results; one writes them
     write_text_atomic(*out, csv.str());
     write_text_atomic(mean_path, mean_csv.str());
     std::cout << "wrote " << *out << " and " << mean_path << "\n";
