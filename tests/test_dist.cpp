@@ -127,4 +127,21 @@ TEST_P(DistRanks, WorkersAgreeWithOneRank) {
 }
 INSTANTIATE_TEST_SUITE_P(Mpirun, DistRanks, ::testing::Values(2, 4));
 
+size_t count(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+// A command that does not split its work runs once, on rank 0; a bad flag fails every rank.
+TEST(DistCli, UndistributedCommandRunsOnRankZeroAlone) {
+  rsnn::test::CmdResult r = rsnn::test::run_command(rsnn::test::mpirun(3) + rsnn::test::rsnn_exe() + " info");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(count(r.out, "CPU threads:"), 1u) << r.out;
+  EXPECT_EQ(count(r.out, "info runs on rank 0 alone"), 1u) << r.out;
+  r = rsnn::test::run_command(rsnn::test::mpirun(2) + rsnn::test::rsnn_exe() + " info --bogus");
+  EXPECT_NE(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("rsnn: error: rank 0 of 2: "), std::string::npos) << r.out;
+}
+
 }  // namespace

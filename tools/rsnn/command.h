@@ -26,6 +26,10 @@ CLI::Validator non_negative_number();  // >= 0 (and finite)
 // Adds finite_number() to every floating-point option of `app` and its subcommands.
 void require_finite_floats(CLI::App& app);
 
+// The commands that split their work over `mpirun` ranks (runtime/dist.h), by their path
+// ("barrel train"); under mpirun every other command runs on rank 0 alone.
+bool is_distributed(const std::string& command_path);
+
 // --device and --threads, shared by every command that computes.
 struct RunOptions {
   std::string device = "auto";

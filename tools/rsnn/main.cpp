@@ -23,6 +23,12 @@ void add_run_options(CLI::App* cmd, RunOptions& opt) {
       ->capture_default_str();
 }
 
+bool is_distributed(const std::string& command_path) {
+  for (const char* c : {"barrel train", "rate train", "micron train", "micron sweep", "microcircuit"})
+    if (command_path == c) return true;
+  return false;
+}
+
 void apply_threads(const RunOptions& opt) { set_num_threads(capped_threads(opt.threads, &std::cerr)); }
 
 namespace {
@@ -60,6 +66,29 @@ void require_finite_floats(CLI::App& app) {
 }  // namespace rsnn::cli
 
 namespace {
+// Thrown on ranks other than 0 for a command that does not split its work.
+struct NotThisRank {};
+
+// The command chosen on the line, e.g. "barrel train".
+std::string chosen_command(const CLI::App& app) {
+  std::string path;
+  for (const CLI::App* c = &app; !c->get_subcommands().empty();) {
+    c = c->get_subcommands().front();
+    path += (path.empty() ? "" : " ") + c->get_name();
+  }
+  return path;
+}
+
+// Runs before any command callback: under mpirun, a command that does not split its work
+// runs on rank 0 only (the others would repeat it and race on its outputs).
+void route_ranks(const CLI::App& app) {
+  if (rsnn::dist::size() <= 1) return;
+  const std::string path = chosen_command(app);
+  if (rsnn::cli::is_distributed(path)) return;
+  if (!rsnn::dist::is_root()) throw NotThisRank{};
+  std::cerr << "rsnn: " << path << " runs on rank 0 alone while the other ranks wait\n";
+}
+
 // Under mpirun one rank's error ends them all: the others may be waiting in a collective.
 int fail(const char* what, int code) {
   std::cerr << "rsnn: error: " << rsnn::dist::rank_prefix() << what << "\n";
@@ -76,8 +105,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "rsnn 0.1.0");
   for (auto& add : rsnn::cli::registry()) add(app);
   rsnn::cli::require_finite_floats(app);
+  app.parse_complete_callback([&app] { route_ranks(app); });
   try {
     app.parse(argc, argv);
+  } catch (const NotThisRank&) {
+    rsnn::dist::finalize();
+    return 0;
   } catch (const CLI::ParseError& e) {
     // --help and --version print as CLI11 does; a usage error is one line, as every error.
     if (e.get_exit_code() == 0) {
