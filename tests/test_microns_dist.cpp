@@ -1,7 +1,8 @@
 // Data-parallel `rsnn micron train` (issue 19): a batch cut into 4 shards gives the same
 // W_rec and per-epoch log bit for bit on 1, 2 and 4 MPI ranks (the test set, 2 batches of
 // up to 512, dealt to the ranks too); the sharded run is the same mathematics as the plain
-// one; bad --shards values are one-line errors before any work.
+// one; bad --shards values are one-line errors before any work. `micron sweep` under
+// mpirun deals whole runs to the ranks and writes the one-rank sweep's tables.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -117,4 +118,31 @@ TEST(MicronsDist, BadShardCountsAreErrors) {
   EXPECT_NE(odd.out.find("--shards 6 is not a multiple of the 4 MPI ranks"), std::string::npos)
       << odd.out;
   EXPECT_FALSE(fs::exists(dir.path("o")));  // refused before the output folder is made
+}
+
+TEST(MicronsDist, SweepOnRanksWritesTheOneRankTables) {
+  SKIP_WITHOUT_MICRONS();
+  test::TempDir dir("rsnn_microns_dist_sweep");
+  const std::string d = data_dir();
+  const std::string args =
+      "micron sweep --field " + d + "/6_6_2 --positions " + d +
+      "/6_6_2_derived/positions_plain_int64_Nx3.npy --null-clustering 0.194422"
+      " --null-efficiency 0.590016 --tasks 3 --variants 'W,WD' --sims 2 --epochs 1 --batches 1"
+      " --batch 8 --n-test 16 --threads 1 --plot off --out ";
+  const test::CmdResult one = test::run_rsnn(args + dir.path("one"));
+  ASSERT_EQ(one.rc, 0) << one.out;
+  const std::string exe = test::rsnn_exe() + " " + args;
+  const test::CmdResult two = test::run_command(test::mpirun(2) + exe + dir.path("two"));
+  ASSERT_EQ(two.rc, 0) << two.out;
+  EXPECT_NE(two.out.find("4 to train on 2 ranks x 1 thread(s)"), std::string::npos) << two.out;
+  for (const std::string f : {"metrics.csv", "metrics_SD.csv", "summary_ci.csv", "config.txt",
+                              "Task3/Accuracy_raw.csv", "Task3/Modularity_raw.csv"}) {
+    const std::string a = slurp(dir.path("one/" + f));
+    EXPECT_FALSE(a.empty()) << f;
+    EXPECT_EQ(a, slurp(dir.path("two/" + f))) << f;
+  }
+  // Resumed on another rank count: every run is found on disk, none retrained.
+  const test::CmdResult again = test::run_command(test::mpirun(3) + exe + dir.path("two"));
+  ASSERT_EQ(again.rc, 0) << again.out;
+  EXPECT_NE(again.out.find("4 already done, 0 to train"), std::string::npos) << again.out;
 }

@@ -1,6 +1,8 @@
 // `rsnn micron sweep`: independent trainings in parallel worker threads (one BLAS/OpenMP
 // thread each), every finished run written atomically as its own record, so a killed sweep
 // resumes by skipping the runs already on disk; summaries and plots are recomputed at the end.
+// Under mpirun the runs are dealt to the ranks and rank 0 writes every record and summary.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -10,6 +12,7 @@
 
 #include "models/microns/sweep.h"
 #include "models/microns/variants.h"
+#include "runtime/dist.h"
 #include "runtime/error.h"
 #include "runtime/process.h"
 #include "runtime/progress.h"
@@ -93,6 +96,61 @@ void run_pending(const std::vector<RunSpec>& todo, int workers, FieldCache& cach
   bar.finish();
 }
 
+// Under mpirun: the runs dealt round-robin to the ranks, each training its share on `workers`
+// threads a round at a time; after every round the finished records are gathered to rank 0,
+// which alone writes them (so a killed sweep keeps every round gathered so far).
+void run_pending_ranks(const std::vector<RunSpec>& todo, int workers, FieldCache& cache,
+                       const SweepCmd& c, const std::string& out, const std::string& settings,
+                       const graph::SmallWorldNull& null) {
+  const int ranks = dist::size(), rank = dist::rank();
+  std::vector<RunSpec> mine;
+  for (size_t i = size_t(rank); i < todo.size(); i += size_t(ranks)) mine.push_back(todo[i]);
+  const size_t most = (todo.size() + size_t(ranks) - 1) / size_t(ranks);  // rank 0's share
+  const size_t rounds = (most + size_t(workers) - 1) / size_t(workers);
+  ProgressBar bar("micron sweep", static_cast<int64_t>(todo.size()), "run", &std::cerr, 5.0);
+  int64_t done = 0;
+  double acc_sum = 0;
+  for (size_t r = 0; r < rounds; ++r) {
+    const size_t lo = std::min(mine.size(), r * size_t(workers));
+    const size_t hi = std::min(mine.size(), lo + size_t(workers));
+    std::vector<RunRecord> recs(hi - lo);
+    std::vector<std::string> errors(hi - lo);
+    auto work = [&](size_t i) {
+      set_num_threads(1);  // OpenMP settings are per thread: each worker sets its own
+      try {
+        const RunSpec& spec = mine[lo + i];
+        const TrainConfig cfg = make_config(c.train, spec.task, spec.variant, spec.sim);
+        const auto t0 = std::chrono::steady_clock::now();
+        const TrainResult res = train_run(cache, cfg, Device::cpu());
+        const double secs =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        recs[i] = make_record(spec, settings, res, null, secs);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    };
+    std::vector<std::thread> pool;
+    for (size_t i = 1; i < recs.size(); ++i) pool.emplace_back(work, i);
+    if (!recs.empty()) work(0);
+    for (auto& t : pool) t.join();
+    for (const std::string& e : errors) RSNN_CHECK(e.empty(), e);
+    // This round's records as JSON texts, each ended by a NUL, gathered in rank order.
+    std::string text;
+    for (const RunRecord& rec : recs) text += run_record_json(rec) + '\0';
+    const std::vector<uint8_t> all = dist::allgather_bytes(text.data(), text.size(), nullptr);
+    for (size_t a = 0, b; a < all.size(); a = b + 1) {
+      b = size_t(std::find(all.begin() + a, all.end(), uint8_t(0)) - all.begin());
+      const RunRecord rec =
+          parse_run_record(std::string(all.begin() + a, all.begin() + b), "a gathered run record");
+      if (dist::is_root()) write_run_record(out, rec);
+      ++done;
+      if (std::isfinite(rec.accuracy)) acc_sum += rec.accuracy;
+    }
+    bar.update(done, {{"mean acc", done > 0 ? acc_sum / done : 0.0}});
+  }
+  bar.finish();
+}
+
 void run_sweep(const SweepCmd& c) {
   RSNN_CHECK(c.sims >= 1, "--sims must be >= 1 (got ", c.sims, ")");
   RSNN_CHECK(c.threads >= 1, "--threads must be >= 1 (got ", c.threads, ")");
@@ -108,25 +166,41 @@ void run_sweep(const SweepCmd& c) {
   const std::string out = c.out.empty() ? default_out(field.name, c.train) : c.out;
   NullOptions nopt = c.null;
   if (nopt.cache.empty()) nopt.cache = out + "/cache";
-  const graph::SmallWorldNull null = resolve_null(field.N, nopt);
+  // Under mpirun rank 0 resolves the null constants (it alone writes their cache) for all.
+  const bool root = dist::is_root();
+  graph::SmallWorldNull null;
+  if (root) null = resolve_null(field.N, nopt);
+  dist::broadcast(&null, sizeof null);
   const std::string settings = settings_fingerprint(field.name, c.train, null);
 
   const std::vector<RunSpec> mine = shard_runs(run_list(plan), shard);
+  // Rank 0's view of the runs already on disk decides for every rank.
+  std::vector<uint8_t> pending(mine.size(), 0);
+  if (root)
+    for (size_t i = 0; i < mine.size(); ++i)
+      pending[i] = !load_run_record(out, mine[i], settings, nullptr);
+  dist::broadcast(pending.data(), pending.size());
   std::vector<RunSpec> todo;
-  for (const RunSpec& s : mine)
-    if (!load_run_record(out, s, settings, nullptr)) todo.push_back(s);
-  std::cerr << "micron sweep: " << field.name << ", " << plan.tasks.size() << " task(s) x "
-            << plan.sims << " sim(s) x " << plan.variants.size() << " variant(s); shard "
-            << shard.k << "/" << shard.n << " owns " << mine.size() << " run(s), "
-            << mine.size() - todo.size() << " already done, " << todo.size()
-            << " to train on " << c.threads << " thread(s) -> " << out << "\n";
+  for (size_t i = 0; i < mine.size(); ++i)
+    if (pending[i]) todo.push_back(mine[i]);
+  if (root)
+    std::cerr << "micron sweep: " << field.name << ", " << plan.tasks.size() << " task(s) x "
+              << plan.sims << " sim(s) x " << plan.variants.size() << " variant(s); shard "
+              << shard.k << "/" << shard.n << " owns " << mine.size() << " run(s), "
+              << mine.size() - todo.size() << " already done, " << todo.size() << " to train on "
+              << (dist::size() > 1 ? std::to_string(dist::size()) + " ranks x " : std::string())
+              << c.threads << " thread(s) -> " << out << "\n";
   if (c.summary_only) {
     todo.clear();
-    std::cerr << "micron sweep: --summary-only: no training\n";
+    if (root) std::cerr << "micron sweep: --summary-only: no training\n";
   }
   FieldCache cache(field);
   const int workers = std::max(1, std::min<int>(c.threads, static_cast<int>(todo.size())));
-  if (!todo.empty()) run_pending(todo, workers, cache, c, out, settings, null);
+  if (!todo.empty() && dist::size() > 1)
+    run_pending_ranks(todo, workers, cache, c, out, settings, null);
+  else if (!todo.empty())
+    run_pending(todo, workers, cache, c, out, settings, null);
+  if (!root) return;  // rank 0 summarizes what it wrote
 
   const std::vector<RunRecord> recs = collect_records(out, plan, settings);
   write_summaries(out, plan, recs, config_lines(field, c.train, null, plan.sims));
