@@ -189,6 +189,8 @@ struct Trainer {
   TfAdam adam;
   Tensor readout_mask;
   dist::ShardPlan plan;
+  std::vector<double> pending;  // this rank's per-trial losses of steps not yet flushed
+  int64_t pending_steps = 0;
 
   Trainer(const TrainConfig& c, TrainResult& r)
       : cfg(c), res(r), p(wrap(r.net, true)), adam(p.list(), c.lr), readout_mask(r.net.readout_mask()) {
@@ -227,8 +229,10 @@ struct Trainer {
     res.o_last = o.value().narrow0(0, 1).reshape({o.value().size(1)});
   }
 
-  // One Adam step on the global batch of step `step`; returns the batch's mean loss.
-  double step(const TaskSpec& task, int64_t step) {
+  // One Adam step on the global batch of step `step`. Its mean loss goes to res.losses at
+  // once on one process, at the next flush_losses() with shards (one gather per evaluation,
+  // not per step).
+  void step(const TaskSpec& task, int64_t step) {
     std::vector<double> mine;
     if (plan.shards == 1) {
       adam.zero_grad();
@@ -238,12 +242,43 @@ struct Trainer {
     }
     if (res.net.cfg.n_areas > 1) mask_readout_grad(p.w_out, readout_mask);
     adam.step();
-    // The mean over the batch's trials in trial order, rounded to the parameters' dtype as
-    // rate_loss's value is: the same number whatever the shards.
-    const std::vector<double> all = plan.shards == 1 ? mine : gather_all(mine);
-    double mean = 0;
-    for (double v : all) mean += v / double(cfg.batch);
-    return Tensor::full({1}, mean, res.net.w.dtype()).item<double>();
+    if (plan.shards == 1) {
+      double mean = 0;
+      for (double v : mine) mean += v / double(cfg.batch);
+      res.losses.push_back(rounded(mean));
+    } else {
+      pending.insert(pending.end(), mine.begin(), mine.end());
+      ++pending_steps;
+    }
+  }
+
+  // A batch's mean loss (summed in trial order) rounded to the parameters' dtype as
+  // rate_loss's value is: the same number whatever the shards.
+  double rounded(double mean) const { return Tensor::full({1}, mean, res.net.w.dtype()).item<double>(); }
+
+  // Gathers the per-trial losses of the steps since the last flush from every rank (rank r's
+  // block holds its trials of each step in turn) and appends the steps' means to res.losses.
+  void flush_losses() {
+    if (plan.shards == 1 || pending_steps == 0) return;
+    std::vector<size_t> offsets;
+    const std::vector<uint8_t> bytes =
+        dist::allgather_bytes(pending.data(), pending.size() * sizeof(double), &offsets);
+    std::vector<double> all(bytes.size() / sizeof(double));
+    std::memcpy(all.data(), bytes.data(), bytes.size());
+    const size_t ranks = offsets.size() - 1, steps = size_t(pending_steps);
+    std::vector<size_t> per_step(ranks);  // each rank's trials of one step
+    for (size_t r = 0; r < ranks; ++r)
+      per_step[r] = (offsets[r + 1] - offsets[r]) / sizeof(double) / steps;
+    for (size_t j = 0; j < steps; ++j) {
+      double mean = 0;
+      for (size_t r = 0; r < ranks; ++r) {
+        const double* v = all.data() + offsets[r] / sizeof(double) + j * per_step[r];
+        for (size_t k = 0; k < per_step[r]; ++k) mean += v[k] / double(cfg.batch);
+      }
+      res.losses.push_back(rounded(mean));
+    }
+    pending.clear();
+    pending_steps = 0;
   }
 
   EvalResult evaluate(const TaskSpec& task, int64_t round) const {
@@ -289,10 +324,11 @@ TrainResult train_rate(const TrainConfig& cfg_in, const EvalCallback& on_eval) {
   int64_t eval_round = 0;
   for (int64_t step = 0; step < max_steps; ++step) {
     const TaskSpec& task = cfg.stages[stage];
-    res.losses.push_back(trainer.step(task, step));
+    trainer.step(task, step);
     const int64_t tr = step * B + (B - 1);
     res.tr = tr;
     if (((step - 1) % eval_every + eval_every) % eval_every != 0) continue;
+    trainer.flush_losses();  // the callback sees every loss so far
     EvalResult ev = trainer.evaluate(task, eval_round++);
     EvalRecord rec{tr, int(stage), ev.perf, ev.loss, elapsed()};
     res.evals.push_back(rec);
@@ -309,6 +345,7 @@ TrainResult train_rate(const TrainConfig& cfg_in, const EvalCallback& on_eval) {
     }
     ++stage;
   }
+  trainer.flush_losses();
   res.seconds = elapsed();
   return res;
 }
