@@ -133,11 +133,16 @@ namespace {
 // 24), so sorting the words orders the spikes by (step, neuron).
 uint32_t spike_word(int64_t u, int64_t id) { return (static_cast<uint32_t>(u) << 24) | static_cast<uint32_t>(id); }
 
-// Every rank's spike words of the interval, sorted; counts the traffic into `xs`.
-std::vector<uint32_t> exchange(const std::vector<uint32_t>& mine, ExchangeStats& xs) {
+// Every rank's spike words of the interval, sorted; counts the traffic into `xs`. One
+// fixed-size gather per interval (dist::allgather_bytes with an inline block) carries up to
+// `inline_words` spikes per rank, a second round any more. The next interval's block is twice
+// the largest rank's count now (4 at least): every rank sees the same counts, so all agree.
+std::vector<uint32_t> exchange(const std::vector<uint32_t>& mine, size_t& inline_words, ExchangeStats& xs) {
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<size_t> off;
-  const std::vector<uint8_t> all = dist::allgather_bytes(mine.data(), mine.size() * sizeof(uint32_t), &off);
+  const size_t inline_bytes = inline_words * sizeof(uint32_t);
+  const std::vector<uint8_t> all =
+      dist::allgather_bytes(mine.data(), mine.size() * sizeof(uint32_t), &off, inline_bytes);
   std::vector<uint32_t> words(all.size() / sizeof(uint32_t));
   if (!words.empty()) std::memcpy(words.data(), all.data(), words.size() * sizeof(uint32_t));
   std::sort(words.begin(), words.end());
@@ -145,8 +150,19 @@ std::vector<uint32_t> exchange(const std::vector<uint32_t>& mine, ExchangeStats&
   xs.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   xs.intervals += 1;
   xs.spikes_sent += static_cast<int64_t>(mine.size());
-  xs.bytes_sent += 4 + static_cast<int64_t>(mine.size() * sizeof(uint32_t));
-  xs.bytes_received += 4 * (ranks - 1) + static_cast<int64_t>(all.size() - mine.size() * sizeof(uint32_t));
+  size_t largest = 0;
+  for (int r = 0; r < ranks; ++r) largest = std::max(largest, (off[r + 1] - off[r]) / sizeof(uint32_t));
+  const size_t next_words = std::max<size_t>(4, 2 * largest);
+  // On the wire: one block (8-byte size + inline_bytes) per rank, plus any overflow.
+  const auto over = [&](size_t b) { return static_cast<int64_t>(b > inline_bytes ? b - inline_bytes : 0); };
+  const size_t my_bytes = mine.size() * sizeof(uint32_t);
+  int64_t others_over = 0;
+  for (int r = 0; r < ranks; ++r) others_over += over(off[r + 1] - off[r]);
+  others_over -= over(my_bytes);
+  const int64_t block = static_cast<int64_t>(sizeof(uint64_t) + inline_bytes);
+  xs.bytes_sent += block + over(my_bytes);
+  xs.bytes_received += block * (ranks - 1) + others_over;
+  inline_words = next_words;
   return words;
 }
 
@@ -169,6 +185,7 @@ SimResult simulate_dist(const LocalCsr& g, const Partition& part, const LifPropa
   ExchangeStats xs;
   SimResult r;
   std::vector<uint32_t> mine;
+  size_t inline_words = 4;  // spikes per rank in the interval's one fixed-size gather
   const int64_t step0 = state.step;
   for (int64_t t0 = 0; t0 < steps; t0 += interval) {
     const int64_t len = std::min<int64_t>(interval, steps - t0);
@@ -189,7 +206,7 @@ SimResult simulate_dist(const LocalCsr& g, const Partition& part, const LifPropa
           mine.push_back(spike_word(u, part.global_id(i)));
       }
     }
-    const std::vector<uint32_t> words = exchange(mine, xs);
+    const std::vector<uint32_t> words = exchange(mine, inline_words, xs);
     size_t w = 0;
     for (int64_t u = 0; u < len; ++u) {
       const int64_t now = step0 + t0 + u;

@@ -189,6 +189,45 @@ std::vector<uint8_t> allgather_bytes(const void* data, size_t bytes, std::vector
   return out;
 }
 
+std::vector<uint8_t> allgather_bytes(const void* data, size_t bytes, std::vector<size_t>* offsets,
+                                     size_t inline_bytes) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  if (!g_active) return allgather_bytes(data, bytes, offsets);
+  const size_t block = sizeof(uint64_t) + inline_bytes;
+  RSNN_CHECK(block * size_t(g_size) <= size_t(INT_MAX), "allgather_bytes: inline blocks of ",
+             inline_bytes, " bytes on ", g_size, " ranks exceed MPI's int count");
+  std::vector<uint8_t> mine(block, 0), blocks(block * size_t(g_size));
+  const uint64_t n = bytes;
+  std::memcpy(mine.data(), &n, sizeof n);
+  std::memcpy(mine.data() + sizeof n, p, std::min(bytes, inline_bytes));
+  check_mpi(MPI_Allgather(mine.data(), int(block), MPI_BYTE, blocks.data(), int(block), MPI_BYTE,
+                          MPI_COMM_WORLD),
+            "Allgather of inline blocks");
+  std::vector<size_t> sizes(g_size), off(size_t(g_size) + 1, 0);
+  bool overflow = false;
+  for (int r = 0; r < g_size; ++r) {
+    uint64_t v = 0;
+    std::memcpy(&v, blocks.data() + size_t(r) * block, sizeof v);
+    sizes[r] = size_t(v);
+    overflow |= sizes[r] > inline_bytes;
+    off[r + 1] = off[r] + sizes[r];
+  }
+  std::vector<uint8_t> out(off[g_size]);
+  for (int r = 0; r < g_size; ++r)
+    std::memcpy(out.data() + off[r], blocks.data() + size_t(r) * block + sizeof(uint64_t),
+                std::min(sizes[r], inline_bytes));
+  if (overflow) {  // every rank knows who overflowed: gather only the rest of those parts
+    const size_t rest = bytes > inline_bytes ? bytes - inline_bytes : 0;
+    std::vector<size_t> rest_off;
+    const std::vector<uint8_t> tails = allgather_bytes(p + std::min(bytes, inline_bytes), rest, &rest_off);
+    for (int r = 0; r < g_size; ++r)
+      if (sizes[r] > inline_bytes)
+        std::memcpy(out.data() + off[r] + inline_bytes, tails.data() + rest_off[r], sizes[r] - inline_bytes);
+  }
+  if (offsets) *offsets = off;
+  return out;
+}
+
 int64_t sum_int(int64_t v) {
   if (!g_active) return v;
   long long in = v, out = 0;

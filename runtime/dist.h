@@ -58,6 +58,12 @@ void sum_shards(const double* local, int local_shards, size_t n, double* out);
 // Every rank's bytes, concatenated in rank order; `offsets` (size()+1 entries) says where
 // each rank's part starts.
 std::vector<uint8_t> allgather_bytes(const void* data, size_t bytes, std::vector<size_t>* offsets);
+// The same result in one collective when every rank's part fits in `inline_bytes`: each rank
+// sends a fixed block (its size, then up to inline_bytes of data); parts that do not fit
+// follow in a second, variable-size gather. For frequent small exchanges (spikes every
+// minimum delay), where the latency of the size exchange would double the cost.
+std::vector<uint8_t> allgather_bytes(const void* data, size_t bytes, std::vector<size_t>* offsets,
+                                     size_t inline_bytes);
 // Exact integer sum over ranks.
 int64_t sum_int(int64_t v);
 // Rank 0's bytes on every rank (the buffer's size must match on every rank).

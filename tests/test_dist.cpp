@@ -107,6 +107,12 @@ TEST(DistWorker, SumAndGather) {
     ASSERT_EQ(off[k + 1] - off[k], size_t(k) + 1);
     for (size_t j = off[k]; j < off[k + 1]; ++j) EXPECT_EQ(all[j], k);
   }
+  // The inline form: ranks 0 and 1 fit in 2 bytes, the others overflow into the second gather.
+  for (size_t inline_bytes : {size_t(0), size_t(2), size_t(64)}) {
+    std::vector<size_t> off2;
+    EXPECT_EQ(rsnn::dist::allgather_bytes(mine.data(), mine.size(), &off2, inline_bytes), all);
+    EXPECT_EQ(off2, off);
+  }
   EXPECT_EQ(rsnn::dist::sum_int(r + 1), int64_t(rsnn::dist::size()) * (rsnn::dist::size() + 1) / 2);
   double v = r == 0 ? 2.5 : 0.0;
   rsnn::dist::broadcast(&v, sizeof v);
