@@ -38,7 +38,7 @@ void shard_gradients(const dist::ShardPlan& plan, const std::vector<Var>& params
   const Device dev = sum_device(params);
   // Partials of this rank's shards back to back; reached[i]: some shard gave param i a gradient.
   Tensor local = Tensor::zeros({std::max<int64_t>(1, plan.local_shards * n)}, DType::f32, dev);
-  std::vector<int> reached(params.size(), 0);
+  std::vector<int64_t> reached(params.size(), 0);
   for (int s = 0; s < plan.local_shards; ++s) {
     for (const Var& p : params) p.zero_grad();
     const int shard = plan.first_shard + s;
@@ -54,8 +54,9 @@ void shard_gradients(const dist::ShardPlan& plan, const std::vector<Var>& params
   }
   Tensor sum = Tensor::empty({std::max<int64_t>(1, n)}, DType::f32, dev);
   sum_partials(local, plan.local_shards, size_t(n), sum);
-  // Whether any rank's shard reached each parameter, so every rank leaves the same ones undefined.
-  for (size_t i = 0; i < params.size(); ++i) reached[i] = dist::sum_int(reached[i]) > 0;
+  // Whether any rank's shard reached each parameter, so every rank leaves the same ones
+  // undefined (one collective for all parameters).
+  dist::sum_int(reached.data(), reached.size());
   for (size_t i = 0; i < params.size(); ++i) {
     const Var& p = params[i];
     if (!reached[i]) {

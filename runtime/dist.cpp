@@ -5,7 +5,10 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <time.h>
+
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -34,6 +37,25 @@ void check_mpi(int rc, const char* what) {
   throw Error(std::string("MPI ") + what + " failed: " + std::string(text, len));
 }
 
+// Completes a nonblocking collective without pinning a core: polls for 50 us, then sleeps in
+// growing steps up to 100 us between polls. MPI_Wait busy-polls, which takes the CPU from a
+// rank still computing when ranks share cores with each other or with other work (measured:
+// 2 ranks on 2 loaded cores lost half their time to it); on dedicated cores a collective
+// finishes within the polling window and the sleeps never happen.
+void wait(MPI_Request& req, const char* what) {
+  const auto t0 = std::chrono::steady_clock::now();
+  long sleep_ns = 2000;
+  for (;;) {
+    int done = 0;
+    check_mpi(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
+    if (done) return;
+    if (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(50)) continue;
+    struct timespec ts{0, sleep_ns};
+    nanosleep(&ts, nullptr);
+    sleep_ns = std::min(sleep_ns * 2, 100000L);
+  }
+}
+
 template <class T>
 MPI_Datatype mpi_type();
 template <>
@@ -56,9 +78,11 @@ void gather_chunk(const T* local, int local_shards, size_t n, size_t lo, size_t 
     total += counts[r];
   }
   all.resize(size_t(total));
-  check_mpi(MPI_Allgatherv(mine.data(), int(mine.size()), mpi_type<T>(), all.data(), counts.data(),
-                           displs.data(), mpi_type<T>(), MPI_COMM_WORLD),
+  MPI_Request req;
+  check_mpi(MPI_Iallgatherv(mine.data(), int(mine.size()), mpi_type<T>(), all.data(), counts.data(),
+                            displs.data(), mpi_type<T>(), MPI_COMM_WORLD, &req),
             "Allgatherv of gradient shards");
+  wait(req, "Allgatherv of gradient shards");
 }
 
 template <class T>
@@ -80,8 +104,10 @@ void sum_shards_impl(const T* local, int local_shards, size_t n, T* out) {
   }
   int mine = local_shards;
   std::vector<int> shard_counts(g_size);
-  check_mpi(MPI_Allgather(&mine, 1, MPI_INT, shard_counts.data(), 1, MPI_INT, MPI_COMM_WORLD),
+  MPI_Request req;
+  check_mpi(MPI_Iallgather(&mine, 1, MPI_INT, shard_counts.data(), 1, MPI_INT, MPI_COMM_WORLD, &req),
             "Allgather of shard counts");
+  wait(req, "Allgather of shard counts");
   int shards = 0;
   for (int c : shard_counts) shards += c;
   RSNN_CHECK(shards >= 1, "sum_shards: no rank holds a shard");
@@ -170,8 +196,10 @@ std::vector<uint8_t> allgather_bytes(const void* data, size_t bytes, std::vector
   RSNN_CHECK(bytes <= size_t(INT_MAX), "allgather_bytes: ", bytes, " bytes is more than MPI's int count");
   int mine = int(bytes);
   std::vector<int> counts(g_size), displs(g_size);
-  check_mpi(MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD),
+  MPI_Request req;
+  check_mpi(MPI_Iallgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD, &req),
             "Allgather of byte counts");
+  wait(req, "Allgather of byte counts");
   int64_t total = 0;
   for (int r = 0; r < g_size; ++r) {
     displs[r] = int(total);
@@ -179,9 +207,10 @@ std::vector<uint8_t> allgather_bytes(const void* data, size_t bytes, std::vector
   }
   RSNN_CHECK(total <= INT_MAX, "allgather_bytes: ", total, " bytes in all is more than MPI's int count");
   std::vector<uint8_t> out(static_cast<size_t>(total));
-  check_mpi(MPI_Allgatherv(p, mine, MPI_BYTE, out.data(), counts.data(), displs.data(), MPI_BYTE,
-                           MPI_COMM_WORLD),
+  check_mpi(MPI_Iallgatherv(p, mine, MPI_BYTE, out.data(), counts.data(), displs.data(), MPI_BYTE,
+                            MPI_COMM_WORLD, &req),
             "Allgatherv of bytes");
+  wait(req, "Allgatherv of bytes");
   if (offsets) {
     offsets->assign(size_t(g_size) + 1, 0);
     for (int r = 0; r < g_size; ++r) (*offsets)[r + 1] = (*offsets)[r] + size_t(counts[r]);
@@ -200,9 +229,11 @@ std::vector<uint8_t> allgather_bytes(const void* data, size_t bytes, std::vector
   const uint64_t n = bytes;
   std::memcpy(mine.data(), &n, sizeof n);
   std::memcpy(mine.data() + sizeof n, p, std::min(bytes, inline_bytes));
-  check_mpi(MPI_Allgather(mine.data(), int(block), MPI_BYTE, blocks.data(), int(block), MPI_BYTE,
-                          MPI_COMM_WORLD),
+  MPI_Request req;
+  check_mpi(MPI_Iallgather(mine.data(), int(block), MPI_BYTE, blocks.data(), int(block), MPI_BYTE,
+                           MPI_COMM_WORLD, &req),
             "Allgather of inline blocks");
+  wait(req, "Allgather of inline blocks");
   std::vector<size_t> sizes(g_size), off(size_t(g_size) + 1, 0);
   bool overflow = false;
   for (int r = 0; r < g_size; ++r) {
@@ -228,11 +259,21 @@ std::vector<uint8_t> allgather_bytes(const void* data, size_t bytes, std::vector
   return out;
 }
 
+void sum_int(int64_t* v, size_t n) {
+  if (!g_active || n == 0) return;
+  RSNN_CHECK(n <= size_t(INT_MAX), "sum_int: ", n, " values is more than MPI's int count");
+  std::vector<long long> in(v, v + n), out(n);
+  MPI_Request req;
+  check_mpi(MPI_Iallreduce(in.data(), out.data(), int(n), MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD, &req),
+            "Allreduce");
+  wait(req, "Allreduce");
+  for (size_t i = 0; i < n; ++i) v[i] = out[i];
+}
+
 int64_t sum_int(int64_t v) {
   if (!g_active) return v;
-  long long in = v, out = 0;
-  check_mpi(MPI_Allreduce(&in, &out, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD), "Allreduce");
-  return out;
+  sum_int(&v, 1);
+  return v;
 }
 
 void broadcast(void* data, size_t bytes) {
@@ -240,12 +281,17 @@ void broadcast(void* data, size_t bytes) {
   auto* p = static_cast<uint8_t*>(data);
   for (size_t lo = 0; lo < bytes; lo += size_t(INT_MAX)) {
     int len = int(std::min(bytes - lo, size_t(INT_MAX)));
-    check_mpi(MPI_Bcast(p + lo, len, MPI_BYTE, 0, MPI_COMM_WORLD), "Bcast");
+    MPI_Request req;
+    check_mpi(MPI_Ibcast(p + lo, len, MPI_BYTE, 0, MPI_COMM_WORLD, &req), "Bcast");
+    wait(req, "Bcast");
   }
 }
 
 void barrier() {
-  if (g_active) check_mpi(MPI_Barrier(MPI_COMM_WORLD), "Barrier");
+  if (!g_active) return;
+  MPI_Request req;
+  check_mpi(MPI_Ibarrier(MPI_COMM_WORLD, &req), "Barrier");
+  wait(req, "Barrier");
 }
 
 std::string rank_prefix() {

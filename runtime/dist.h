@@ -13,6 +13,9 @@
 
 namespace rsnn::dist {
 
+// Every collective waits by polling briefly, then sleeping between polls (never spinning on a
+// core that a rank still computing may need).
+//
 // Starts MPI when the process was launched by mpirun (its environment says so); a no-op
 // otherwise. Call once from main, before any other function here. Thread-safe MPI is not
 // requested: only the calling thread talks to MPI.
@@ -64,8 +67,10 @@ std::vector<uint8_t> allgather_bytes(const void* data, size_t bytes, std::vector
 // minimum delay), where the latency of the size exchange would double the cost.
 std::vector<uint8_t> allgather_bytes(const void* data, size_t bytes, std::vector<size_t>* offsets,
                                      size_t inline_bytes);
-// Exact integer sum over ranks.
+// Exact integer sum over ranks: of one value, or element-wise of n values in place (one
+// collective for all).
 int64_t sum_int(int64_t v);
+void sum_int(int64_t* v, size_t n);
 // Rank 0's bytes on every rank (the buffer's size must match on every rank).
 void broadcast(void* data, size_t bytes);
 void barrier();

@@ -29,7 +29,10 @@ bool is_distributed(const std::string& command_path) {
   return false;
 }
 
-void apply_threads(const RunOptions& opt) { set_num_threads(capped_threads(opt.threads, &std::cerr)); }
+void apply_threads(const RunOptions& opt) {
+  // The note about a capped thread count comes once, from rank 0.
+  set_num_threads(capped_threads(opt.threads, dist::is_root() ? &std::cerr : nullptr));
+}
 
 namespace {
 // The value as a double, or an error text when it is no number at all.
