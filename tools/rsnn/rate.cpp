@@ -24,7 +24,6 @@
 #include "runtime/output_check.h"
 #include "runtime/progress.h"
 #include "runtime/resources.h"
-#include "runtime/threads.h"
 #include "tools/rsnn/command.h"
 
 namespace rsnn::cli {
@@ -140,9 +139,8 @@ TrainConfig train_config(const TrainArgs& a) {
 
 void run_train(const TrainArgs& a) {
   // The rate model trains on the CPU (batch 1 is latency-bound); only rank 0 speaks.
-  std::ostream* note = dist::is_root() ? &std::cerr : nullptr;
-  set_num_threads(capped_threads(a.run.threads, note));
-  select_device(a.run.device, note);
+  apply_threads(a.run);
+  select_device(a.run.device, dist::is_root() ? &std::cerr : nullptr);
   const TrainConfig cfg = train_config(a);
   if (!dist::is_root()) {  // the other ranks compute their shards and write nothing
     train_rate(cfg);
