@@ -72,6 +72,9 @@ std::string log_without_seconds(const std::string& path) {
   return out;
 }
 
+// mpirun with a time limit: a rank left waiting in a collective fails the test, not hangs it.
+std::string launch(int np) { return "timeout 300 env " + mpirun(np); }
+
 std::string train(const std::string& launcher, const std::string& out, const std::string& extra) {
   const CmdResult r = run_command(launcher + rsnn_exe() + kTrain + " --out " + out + " " + extra);
   EXPECT_EQ(r.rc, 0) << r.out;
@@ -116,8 +119,8 @@ TEST(BarrelDist, OneTwoAndFourRanksGiveTheSameBits) {
   test::TempDir dir("rsnn_barrel_dist");
   const std::string one = dir.path("one"), two = dir.path("two"), four = dir.path("four");
   const std::string out1 = train("", one, "--epochs 1 --shards 4");
-  const std::string out2 = train(mpirun(2), two, "--epochs 1 --shards 4");
-  const std::string out4 = train(mpirun(4), four, "--epochs 1 --shards 4");
+  const std::string out2 = train(launch(2), two, "--epochs 1 --shards 4");
+  const std::string out4 = train(launch(4), four, "--epochs 1 --shards 4");
   expect_same_state(one + "/checkpoint.h5", two + "/checkpoint.h5");
   expect_same_state(one + "/checkpoint.h5", four + "/checkpoint.h5");
   const std::string log1 = log_without_seconds(one + "/log.csv");
@@ -137,7 +140,7 @@ TEST(BarrelDist, OneTwoAndFourRanksGiveTheSameBits) {
   // `barrel eval` sharded over 2 ranks prints, once, what one rank prints for the same shards.
   const std::string eval = rsnn_exe() + " barrel eval --checkpoint " + one +
                            "/checkpoint.h5 --synth-test 4 --batch 2 --shards 2 --threads 1";
-  const CmdResult e1 = run_command(eval), e2 = run_command(mpirun(2) + eval);
+  const CmdResult e1 = run_command(eval), e2 = run_command(launch(2) + eval);
   ASSERT_EQ(e1.rc, 0) << e1.out;
   ASSERT_EQ(e2.rc, 0) << e2.out;
   const size_t at1 = e1.out.find("test samples 4"), at2 = e2.out.find("test samples 4");
@@ -151,7 +154,7 @@ TEST(BarrelDist, ResumeOnAnotherRankCount) {
   test::TempDir dir("rsnn_barrel_dist");
   const std::string straight = dir.path("straight"), split = dir.path("split");
   train("", straight, "--epochs 2 --shards 2");
-  train(mpirun(2), split, "--epochs 1 --shards 2");
+  train(launch(2), split, "--epochs 1 --shards 2");
   const std::string resumed = train("", split, "--epochs 2 --shards 2 --resume");
   EXPECT_NE(resumed.find("resuming from"), std::string::npos) << resumed;
   expect_same_state(straight + "/checkpoint.h5", split + "/checkpoint.h5");
@@ -168,11 +171,13 @@ TEST(BarrelDist, BadShardCountsFailBeforeTraining) {
     for (const std::string& p : parts) EXPECT_NE(r.out.find(p), std::string::npos) << p << "\n" << r.out;
     EXPECT_EQ(r.out.find("train ["), std::string::npos) << "training started:\n" << r.out;
   };
-  fails(mpirun(2), "--shards 3", {"--shards 3", "multiple of the 2"});
+  fails(launch(2), "--shards 3", {"--shards 3", "multiple of the 2"});
   fails("", "--shards 7", {"--shards 7", "batch of 6"});
   // 11 samples in batches of 6 leave a last batch of 5: 6 shards cannot cover it.
   fails("", "--shards 6", {"--shards 6", "last batch of the training set", "leave 5"});
   fails("", "--shards 5", {"--shards 5", "batch of 4", "test set"});
+  // The memory check counts one shard's forward (a rank runs its shards one at a time).
+  fails("RSNN_MEMORY_LIMIT=100M ", "--shards 4", {"barrel train (batch 6, shards of up to 2 samples", "--shards"});
   EXPECT_FALSE(std::filesystem::exists(dir.path("bad") + "/checkpoint.h5"));
 }
 

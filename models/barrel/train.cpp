@@ -91,14 +91,15 @@ void check_batch_sizes(const BarrelModel& model, int64_t n, int64_t batch) {
   if (n > batch && n % batch) model.check_batch_size(n % batch);
 }
 
-void check_batch_shards(int64_t n, int64_t batch, int shards, const std::string& what) {
+void check_batch_shards(int64_t n, int64_t batch, int shards, const std::string& what, int ranks) {
   RSNN_CHECK(n > 0 && batch > 0, "check_batch_shards: ", n, " samples in batches of ", batch);
+  if (ranks == 0) ranks = dist::size();
   try {
-    dist::check_shards(std::min(n, batch), shards, dist::size(), "--shards");
+    dist::check_shards(std::min(n, batch), shards, ranks, "--shards");
   } catch (const Error& e) {
     throw Error(std::string(e.what()) + " (" + what + ")");
   }
-  const int s = shards == 0 ? dist::size() : shards;
+  const int s = shards == 0 ? ranks : shards;
   const int64_t last = n % batch;
   RSNN_CHECK(n <= batch || last == 0 || last >= s, "--shards ", s, " is more than the last batch of ",
              what, ": ", n, " samples in batches of ", batch, " leave ", last,
@@ -128,14 +129,35 @@ ShardOutcome forward_shard(BarrelModel& model, const EncodedSet& set, const std:
   return o;
 }
 
+// A batch of B cut into `shards`: this rank's part of a plan over all ranks, or (not
+// across ranks) every shard on this rank.
+dist::ShardPlan eval_plan(int64_t B, int shards, bool across_ranks) {
+  if (across_ranks) return dist::plan_shards(B, shards);
+  dist::ShardPlan p;
+  p.batch = B;
+  p.shards = shards == 0 ? 1 : shards;
+  p.local_shards = p.shards;
+  return p;
+}
+
+// Per-shard statistics (n each, shards back to back) added in shard order, as
+// ag::sum_shard_stats does across ranks.
+std::vector<double> sum_local_stats(const std::vector<double>& v, size_t n) {
+  std::vector<double> out(v.begin(), v.begin() + n);
+  for (size_t k = n; k < v.size(); k += n)
+    for (size_t i = 0; i < n; ++i) out[i] += v[k + i];
+  return out;
+}
+
 }  // namespace
 
 EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch,
-                    const std::function<void(int64_t, int64_t)>& progress, int shards) {
+                    const std::function<void(int64_t, int64_t)>& progress, int shards,
+                    bool across_ranks) {
   RSNN_CHECK(batch > 0, "evaluate: batch must be > 0");
   RSNN_CHECK(set.size() > 0, "evaluate: the data set holds no samples");
   check_batch_sizes(model, set.size(), batch);  // before the work, not at the last batch
-  check_batch_shards(set.size(), batch, shards, "the evaluated set");
+  check_batch_shards(set.size(), batch, shards, "the evaluated set", across_ranks ? 0 : 1);
   ag::NoGradGuard no_grad;
   EvalResult r;
   double loss_sum = 0;
@@ -143,7 +165,7 @@ EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch,
   for (int64_t start = 0; start < set.size(); start += batch) {
     std::vector<int64_t> idx;
     for (int64_t i = start; i < std::min(set.size(), start + batch); ++i) idx.push_back(i);
-    const dist::ShardPlan plan = dist::plan_shards(int64_t(idx.size()), shards);
+    const dist::ShardPlan plan = eval_plan(int64_t(idx.size()), shards, across_ranks);
     std::vector<double> stats;  // per local shard: loss sum, correct
     std::vector<int64_t> mine;  // this rank's predictions: its shards are contiguous samples
     for (int k = 0; k < plan.local_shards; ++k) {
@@ -153,15 +175,18 @@ EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch,
       stats.push_back(double(o.correct));
       mine.insert(mine.end(), o.pred.begin(), o.pred.end());
     }
-    const std::vector<double> sum = ag::sum_shard_stats(stats, plan.local_shards, 2);
+    const std::vector<double> sum =
+        across_ranks ? ag::sum_shard_stats(stats, plan.local_shards, 2) : sum_local_stats(stats, 2);
     loss_sum += sum[0];
     correct += int64_t(sum[1]);
-    const std::vector<uint8_t> all = dist::allgather_bytes(mine.data(), mine.size() * sizeof(int64_t), nullptr);
-    RSNN_CHECK(all.size() == idx.size() * sizeof(int64_t), "evaluate: gathered ", all.size(),
-               " bytes of predictions for ", idx.size(), " samples");
-    const size_t before = r.predictions.size();
-    r.predictions.resize(before + idx.size());
-    std::memcpy(r.predictions.data() + before, all.data(), all.size());
+    if (across_ranks) {
+      const std::vector<uint8_t> all = dist::allgather_bytes(mine.data(), mine.size() * sizeof(int64_t), nullptr);
+      RSNN_CHECK(all.size() == idx.size() * sizeof(int64_t), "evaluate: gathered ", all.size(),
+                 " bytes of predictions for ", idx.size(), " samples");
+      mine.resize(idx.size());
+      std::memcpy(mine.data(), all.data(), all.size());
+    }
+    r.predictions.insert(r.predictions.end(), mine.begin(), mine.end());
     if (progress) progress(start + int64_t(idx.size()), set.size());
   }
   r.samples = set.size();

@@ -61,15 +61,18 @@ void check_batch_sizes(const BarrelModel& model, int64_t n, int64_t batch);
 // Throws a one-line error naming --shards when a batch of the n samples in `batch`s (the last
 // one smaller included) cannot be cut into `shards` data-parallel shards on this run's ranks
 // (runtime/dist.h: a multiple of the rank count, at most the batch; 0: one per rank).
-// `what` names the data set in the message.
-void check_batch_shards(int64_t n, int64_t batch, int shards, const std::string& what);
+// `what` names the data set in the message; `ranks` 0: this run's MPI ranks.
+void check_batch_shards(int64_t n, int64_t batch, int shards, const std::string& what, int ranks = 0);
 
 // progress(done, total) after every batch, when given (samples evaluated so far).
 // Data-parallel: every batch is cut into `shards` shards (0: one per MPI rank), each rank
 // evaluates its shards and the statistics are added in shard order, so every rank returns
-// the same result, whatever the rank count, for the same `shards`.
+// the same result, whatever the rank count, for the same `shards`. With across_ranks false
+// (a command that runs on one rank while the others wait) this rank evaluates every shard
+// itself, 0 meaning one shard, and makes no MPI call; the sums are the same.
 EvalResult evaluate(BarrelModel& model, const EncodedSet& set, int64_t batch,
-                    const std::function<void(int64_t, int64_t)>& progress = {}, int shards = 0);
+                    const std::function<void(int64_t, int64_t)>& progress = {}, int shards = 0,
+                    bool across_ranks = true);
 
 struct TrainOptions {
   int64_t epochs = 100;

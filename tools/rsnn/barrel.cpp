@@ -115,6 +115,18 @@ Device run_device(const RunOptions& run) {
   return select_device(run.device, dist::is_root() ? &std::cerr : nullptr);
 }
 
+// Checks that one forward fits in memory: a batch's largest shard, since a rank runs its
+// shards one after another and frees each one's graph before the next.
+void check_forward_fits(const BarrelConfig& cfg, int64_t batch, int shards, bool training,
+                        const std::string& what, const std::string& extra, int ranks) {
+  const int64_t s = shards == 0 ? ranks : shards;
+  const int64_t per_forward = (batch + s - 1) / s;
+  check_memory_fits(forward_bytes_estimate(cfg, per_forward, training),
+                    what + " (batch " + std::to_string(batch) +
+                        (s > 1 ? ", shards of up to " + std::to_string(per_forward) + " samples" : "") +
+                        extra + "; lower --batch" + (s > 1 ? " or raise --shards)" : ")"));
+}
+
 // --shards: data-parallel shards per batch under `mpirun -np N rsnn barrel ...`.
 void add_shards_option(CLI::App* cmd, int& shards) {
   cmd->add_option("--shards", shards,
@@ -187,9 +199,8 @@ void add_train(CLI::App& barrel) {
     m->to(dev);
     const EncodedSet train_set = encode_for(cfg, train_d, cfg.seed);
     const EncodedSet test_set = encode_for(cfg, test_d, cfg.seed + 1);
-    check_memory_fits(forward_bytes_estimate(cfg, std::min(o.batch, train_set.size()), true),
-                      "barrel train (batch " + std::to_string(std::min(o.batch, train_set.size())) +
-                          ", T = " + std::to_string(cfg.T) + "; lower --batch)");
+    check_forward_fits(cfg, std::min(o.batch, train_set.size()), o.shards, true, "barrel train",
+                       ", T = " + std::to_string(cfg.T), dist::size());
     if (dist::is_root())
       std::cerr << "rsnn: barrel " << form_name(cfg.form) << " model on " << dev.str() << ", " << m->neurons()
                 << " neurons, " << m->projection().nnz() << " synapses, T = " << cfg.T << ", " << o.epochs
@@ -222,10 +233,11 @@ void add_eval(CLI::App& barrel) {
     m->to(dev);
     const EncodedSet test = encode_for(m->config(), load_split(*data, false), m->config().seed + 1);
     const int64_t B = std::min(*batch, test.size());
-    check_memory_fits(forward_bytes_estimate(m->config(), B, false),
-                      "barrel eval (batch " + std::to_string(B) + "; lower --batch)");
+    // Under mpirun main() runs an undistributed command on rank 0 alone: then no collectives.
+    const bool spread = is_distributed("barrel eval");
+    check_forward_fits(m->config(), B, *shards, false, "barrel eval", "", spread ? dist::size() : 1);
     ProgressBar bar("eval", test.size(), "sample");
-    const EvalResult r = evaluate(*m, test, *batch, [&](int64_t done, int64_t) { bar.update(done); }, *shards);
+    const EvalResult r = evaluate(*m, test, *batch, [&](int64_t done, int64_t) { bar.update(done); }, *shards, spread);
     bar.finish();
     if (!dist::is_root()) return;
     std::cout << std::fixed << std::setprecision(4) << "test samples " << r.samples << "  loss " << r.loss
@@ -273,8 +285,8 @@ void add_deprive(CLI::App& barrel) {
       total += static_cast<int64_t>(sets.back().size());
     }
     const int64_t B = std::min<int64_t>(*batch, test.size());
-    check_memory_fits(forward_bytes_estimate(m->config(), B, false),
-                      "barrel deprive (batch " + std::to_string(B) + "; lower --batch)");
+    const bool spread = is_distributed("barrel deprive");  // as for barrel eval
+    check_forward_fits(m->config(), B, *shards, false, "barrel deprive", "", spread ? dist::size() : 1);
     std::ostringstream csv, mean_csv;
     csv << "k,trial,whiskers,accuracy\n";
     mean_csv << "k,trials,mean_accuracy\n";
@@ -286,7 +298,7 @@ void add_deprive(CLI::App& barrel) {
         const std::vector<int>& w = sets[k - 1][i];
         // Every trial re-encodes the deprived test set with new Bernoulli draws.
         const EncodedSet enc = encode_for(m->config(), deprive(test, w), *seed + 1000 + trial_id++);
-        const double acc = evaluate(*m, enc, *batch, {}, *shards).accuracy;
+        const double acc = evaluate(*m, enc, *batch, {}, *shards, spread).accuracy;
         acc_sum += acc;
         std::string ws;
         for (size_t j = 0; j < w.size(); ++j) ws += (j ? " " : "") + std::to_string(w[j]);
