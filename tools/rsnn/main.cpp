@@ -24,7 +24,8 @@ void add_run_options(CLI::App* cmd, RunOptions& opt) {
 }
 
 bool is_distributed(const std::string& command_path) {
-  for (const char* c : {"barrel train", "rate train", "micron train", "micron sweep", "microcircuit"})
+  for (const char* c : {"barrel train", "barrel eval", "rate train", "micron train",
+                        "micron sweep", "microcircuit"})
     if (command_path == c) return true;
   return false;
 }
