@@ -73,6 +73,8 @@ struct State {
 };
 // Rest state (V = v0 relative to E_L, no current) sized for `g`.
 State make_state(const DelayCsr& g, const std::vector<float>& v0);
+// The same for n neurons whose longest delay is max_delay steps (a rank's local part).
+State make_state(int64_t n, int64_t max_delay, const std::vector<float>& v0);
 
 struct SpikeRecord {
   std::vector<int64_t> step_ptr{0};  // [steps + 1]: spikes of step t are neuron[ptr[t] .. ptr[t+1])

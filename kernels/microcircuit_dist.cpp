@@ -117,14 +117,7 @@ Drive local_drive(const Drive& d, const Partition& part) {
 }
 
 State make_local_state(const LocalCsr& g, const std::vector<float>& v0_local) {
-  RSNN_CHECK(static_cast<int64_t>(v0_local.size()) == g.n_local, "microcircuit: v0 has ", v0_local.size(),
-             " entries for ", g.n_local, " local neurons");
-  State s;
-  s.v = v0_local;
-  s.i_syn.assign(g.n_local, 0.f);
-  s.ref.assign(g.n_local, 0);
-  s.ring.assign(static_cast<size_t>(g.max_delay() + 1) * g.n_local, 0.f);
-  return s;
+  return make_state(g.n_local, g.max_delay(), v0_local);
 }
 
 namespace {

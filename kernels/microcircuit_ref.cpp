@@ -120,16 +120,18 @@ void Drive::validate(int64_t n, const std::string& what) const {
   }
 }
 
-State make_state(const DelayCsr& g, const std::vector<float>& v0) {
-  RSNN_CHECK(static_cast<int64_t>(v0.size()) == g.n, "microcircuit: v0 has ", v0.size(),
-             " entries for ", g.n, " neurons");
+State make_state(int64_t n, int64_t max_delay, const std::vector<float>& v0) {
+  RSNN_CHECK(static_cast<int64_t>(v0.size()) == n, "microcircuit: v0 has ", v0.size(), " entries for ",
+             n, " neurons");
   State s;
   s.v = v0;
-  s.i_syn.assign(g.n, 0.f);
-  s.ref.assign(g.n, 0);
-  s.ring.assign(static_cast<size_t>(g.max_delay() + 1) * g.n, 0.f);
+  s.i_syn.assign(n, 0.f);
+  s.ref.assign(n, 0);
+  s.ring.assign(static_cast<size_t>(max_delay + 1) * n, 0.f);
   return s;
 }
+
+State make_state(const DelayCsr& g, const std::vector<float>& v0) { return make_state(g.n, g.max_delay(), v0); }
 
 namespace detail {
 void check_sim_args(const DelayCsr& g, const Drive& drive, const State& state, int64_t steps,
