@@ -56,6 +56,12 @@ void wait(MPI_Request& req, const char* what) {
   }
 }
 
+// memcpy that accepts empty ranges (an empty vector's data() may be null, which memcpy must
+// not be given even for zero bytes).
+void put(void* dst, const void* src, size_t bytes) {
+  if (bytes) std::memcpy(dst, src, bytes);
+}
+
 template <class T>
 MPI_Datatype mpi_type();
 template <>
@@ -87,7 +93,7 @@ void gather_chunk(const T* local, int local_shards, size_t n, size_t lo, size_t 
 
 template <class T>
 void sum_in_order(const T* parts, int shards, size_t n, T* out) {
-  std::memcpy(out, parts, n * sizeof(T));
+  put(out, parts, n * sizeof(T));
   for (int s = 1; s < shards; ++s) {
     const T* p = parts + size_t(s) * n;
     for (size_t i = 0; i < n; ++i) out[i] += p[i];
@@ -228,7 +234,7 @@ std::vector<uint8_t> allgather_bytes(const void* data, size_t bytes, std::vector
   std::vector<uint8_t> mine(block, 0), blocks(block * size_t(g_size));
   const uint64_t n = bytes;
   std::memcpy(mine.data(), &n, sizeof n);
-  std::memcpy(mine.data() + sizeof n, p, std::min(bytes, inline_bytes));
+  put(mine.data() + sizeof n, p, std::min(bytes, inline_bytes));
   MPI_Request req;
   check_mpi(MPI_Iallgather(mine.data(), int(block), MPI_BYTE, blocks.data(), int(block), MPI_BYTE,
                            MPI_COMM_WORLD, &req),
@@ -245,7 +251,7 @@ std::vector<uint8_t> allgather_bytes(const void* data, size_t bytes, std::vector
   }
   std::vector<uint8_t> out(off[g_size]);
   for (int r = 0; r < g_size; ++r)
-    std::memcpy(out.data() + off[r], blocks.data() + size_t(r) * block + sizeof(uint64_t),
+    put(out.data() + off[r], blocks.data() + size_t(r) * block + sizeof(uint64_t),
                 std::min(sizes[r], inline_bytes));
   if (overflow) {  // every rank knows who overflowed: gather only the rest of those parts
     const size_t rest = bytes > inline_bytes ? bytes - inline_bytes : 0;
@@ -253,7 +259,7 @@ std::vector<uint8_t> allgather_bytes(const void* data, size_t bytes, std::vector
     const std::vector<uint8_t> tails = allgather_bytes(p + std::min(bytes, inline_bytes), rest, &rest_off);
     for (int r = 0; r < g_size; ++r)
       if (sizes[r] > inline_bytes)
-        std::memcpy(out.data() + off[r] + inline_bytes, tails.data() + rest_off[r], sizes[r] - inline_bytes);
+        put(out.data() + off[r] + inline_bytes, tails.data() + rest_off[r], sizes[r] - inline_bytes);
   }
   if (offsets) *offsets = off;
   return out;
