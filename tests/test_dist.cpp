@@ -144,7 +144,7 @@ TEST(DistCli, UndistributedCommandRunsOnRankZeroAlone) {
   rsnn::test::CmdResult r = rsnn::test::run_command(rsnn::test::mpirun(3) + rsnn::test::rsnn_exe() + " info");
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_EQ(count(r.out, "CPU threads:"), 1u) << r.out;
-  EXPECT_EQ(count(r.out, "info runs on rank 0 alone"), 1u) << r.out;
+  EXPECT_EQ(count(r.out, "rsnn: info runs on rank 0 alone while the other ranks wait\n"), 1u) << r.out;
   r = rsnn::test::run_command(rsnn::test::mpirun(2) + rsnn::test::rsnn_exe() + " info --bogus");
   EXPECT_NE(r.rc, 0) << r.out;
   // Every rank fails the same way; the first to abort may end the other before it prints.

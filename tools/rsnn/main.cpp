@@ -90,12 +90,13 @@ void route_ranks(const CLI::App& app) {
   const std::string path = chosen_command(app);
   if (rsnn::cli::is_distributed(path)) return;
   if (!rsnn::dist::is_root()) throw NotThisRank{};
-  std::cerr << "rsnn: " << path << " runs on rank 0 alone while the other ranks wait\n";
+  // One write: under mpirun a line written in pieces can interleave with stdout.
+  std::cerr << ("rsnn: " + path + " runs on rank 0 alone while the other ranks wait\n") << std::flush;
 }
 
 // Under mpirun one rank's error ends them all: the others may be waiting in a collective.
 int fail(const char* what, int code) {
-  std::cerr << "rsnn: error: " << rsnn::dist::rank_prefix() << what << "\n";
+  std::cerr << ("rsnn: error: " + rsnn::dist::rank_prefix() + what + "\n") << std::flush;
   if (rsnn::dist::size() > 1) rsnn::dist::abort(code);
   rsnn::dist::finalize();
   return code;
