@@ -1,12 +1,14 @@
 // Microcircuit op, optimized CPU version (the contract is in kernels/microcircuit.h).
 //
-// Threads own contiguous neuron ranges. In a step each thread updates its neurons (collecting
-// its spikes, in ascending order, into a list for this step's parity), then after one barrier
-// walks every thread's list and adds the synapses that land in its own range. Each row of the
-// DelayCsr is sorted by target, so a row's part for a thread is a precomputed segment, and a
-// ring entry gets its additions in the reference's order (sources ascending, row order).
-// Spike lists alternate by step parity: a thread may start step t+1 while others still read
-// the lists of step t, and nobody writes lists of step t again before the next barrier.
+// Threads own contiguous neuron ranges. Step t of a thread: add into step t's ring slice (its
+// own range) the synapses of delay d of every spike of step t - d, for d from the largest
+// down to 1, i.e. in emission order; then update its neurons, collecting its spikes in
+// ascending order; then one barrier. Rows are ordered by (delay, target), so a spike's
+// synapses of one delay onto one thread's range are one contiguous run, and all additions of
+// a step land in one slice of n floats that stays in cache (scattering every spike into D
+// ring slices at once missed the cache at full scale). A ring entry thus gets its additions
+// in the reference's order (emission step, source, row). Spike lists are kept for D steps;
+// at the end, the pending synapses of the last D - 1 steps go into the ring, in the same order.
 #include <omp.h>
 
 #include <algorithm>
@@ -49,22 +51,89 @@ class YieldingBarrier {
   std::atomic<unsigned> gen_{0};
 };
 
-struct Team {
-  int P = 1;
-  std::vector<int64_t> lo;   // [P + 1]: thread j owns neurons lo[j] .. lo[j+1]
-  std::vector<int64_t> seg;  // [n * (P + 1)]: synapses of row s into thread j's range start at seg[s*(P+1)+j]
+// Row s's synapses of delay d are syn[ptr[s] + grp[s * (D + 1) + d] ..
+// ptr[s] + grp[s * (D + 1) + d + 1]) (offsets within the row).
+// False when the row is not ordered by delay (then the groups are not the row).
+bool delay_groups(const DelayCsr& g, int64_t D, int64_t s, uint32_t* grp) {
+  const uint32_t* row = g.syn.data() + g.ptr[s];
+  const uint32_t len = static_cast<uint32_t>(g.ptr[s + 1] - g.ptr[s]);
+  uint32_t k = 0;
+  for (int64_t d = 0; d < D; ++d) {
+    grp[d] = k;
+    while (k < len && synapse_delay(row[k]) == d) ++k;
+  }
+  grp[D] = len;
+  return k == len;
+}
+
+// Adds, for every spike in `spikes` (ascending sources), its delay-d synapses onto targets
+// [a, b) to `slot` (indexed by target). first/last: this range is the first/last thread's.
+void deliver_group(const DelayCsr& g, const std::vector<uint32_t>& grp, int64_t D, const std::vector<int32_t>& spikes,
+                   int d, int64_t a, int64_t b, bool first, bool last, float* slot) {
+  const uint32_t lo = pack_synapse(static_cast<int32_t>(a), d), hi = pack_synapse(static_cast<int32_t>(b), d);
+  for (int32_t s : spikes) {
+    const uint32_t* gs = &grp[static_cast<int64_t>(s) * (D + 1) + d];
+    const uint32_t* row = g.syn.data() + g.ptr[s];
+    const float* wrow = g.weight.data() + g.ptr[s];
+    const uint32_t* k0 = row + gs[0];
+    const uint32_t* k1 = row + gs[1];
+    if (k0 == k1) continue;
+    if (!first) k0 = std::lower_bound(k0, k1, lo);
+    if (!last) k1 = std::lower_bound(k0, k1, hi);
+    for (const uint32_t* k = k0; k < k1; ++k) slot[synapse_target(*k)] += wrow[k - row];
+  }
+}
+
+// One thread's neurons [a, b) in one step, in chunks: Poisson counts from this group of
+// 4 steps' Philox words, then the update (lif_step over raw pointers that alias nothing, so
+// it vectorizes), then the spikes, ascending.
+struct NeuronStep {
+  const LifPropagators* p;
+  const detail::PoissonTables* pt;
+  const Drive* drive;
+  State* state;
+  int64_t a, b;
+  std::vector<uint32_t> words;  // [4][b - a]: Philox words of the current group of 4 steps
 };
 
-// Row s's segment boundaries: the first synapse with target >= lo[j], for every j (words
-// order by target first).
-void build_segments(const DelayCsr& g, Team& team, int64_t s) {
-  const int P = team.P;
-  const uint32_t* row = g.syn.data();
-  int64_t* out = &team.seg[s * (P + 1)];
-  for (int j = 0; j <= P; ++j)
-    out[j] = j == P ? g.ptr[s + 1]
-                    : std::lower_bound(row + g.ptr[s], row + g.ptr[s + 1],
-                                       pack_synapse(static_cast<int32_t>(team.lo[j]), 0)) - row;
+constexpr int64_t kChunk = 512;
+
+void update_chunk(const LifPropagators& p, int64_t c0, int64_t len, const int32_t* __restrict count,
+                  float* __restrict slot, const float* __restrict bg_w, const float* __restrict i_dc,
+                  float* __restrict v, float* __restrict i_syn, int32_t* __restrict ref, uint8_t* __restrict spiked) {
+  const LifPropagators q = p;
+  for (int64_t k = 0; k < len; ++k) {
+    const int64_t i = c0 + k;
+    const float input = step_input(slot[i], bg_w[i], count[k]);
+    slot[i] = 0.f;
+    spiked[k] = lif_step(q, v[i], i_syn[i], ref[i], i_dc[i], input) ? 1 : 0;
+  }
+}
+
+void step_neurons(NeuronStep& ns, int64_t now, bool fresh, float* slot, std::vector<int32_t>& fired) {
+  const int64_t a = ns.a, b = ns.b, m = b - a;
+  const detail::PoissonTables& pt = *ns.pt;
+  if (fresh || (now & 3) == 0)
+    for (int64_t i = a; i < b; ++i)
+      if (pt.table[i] >= 0) {
+        const philox::Words w = background_block(ns.drive->seed, i, now);
+        for (int k = 0; k < 4; ++k) ns.words[k * m + (i - a)] = w.v[k];
+      }
+  const uint32_t* word = &ns.words[(now & 3) * m];
+  int32_t count[kChunk];
+  uint8_t spiked[kChunk];
+  State& st = *ns.state;
+  for (int64_t c0 = a; c0 < b; c0 += kChunk) {
+    const int64_t len = std::min(kChunk, b - c0);
+    for (int64_t k = 0; k < len; ++k) {
+      const int64_t i = c0 + k;
+      count[k] = pt.table[i] >= 0 ? pt.count(i, word[i - a]) : 0;
+    }
+    update_chunk(*ns.p, c0, len, count, slot, ns.drive->bg_weight.data(), ns.drive->i_dc.data(), st.v.data(),
+                 st.i_syn.data(), st.ref.data(), spiked);
+    for (int64_t k = 0; k < len; ++k)
+      if (spiked[k]) fired.push_back(static_cast<int32_t>(c0 + k));
+  }
 }
 
 }  // namespace
@@ -85,13 +154,22 @@ SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const
   RSNN_CHECK(threads >= 1, "simulate_cpu: threads must be >= 1, got ", threads);
   const int64_t n = g.n, D = g.max_delay() + 1, R = static_cast<int64_t>(record_v.size());
   const int64_t step0 = state.step;
-  std::vector<double> exp_neg(n);
-  for (int64_t i = 0; i < n; ++i) exp_neg[i] = std::exp(-drive.bg_lambda[i]);
+  const PoissonTables pt = poisson_tables(drive.bg_lambda);
+  std::vector<uint32_t> grp(static_cast<size_t>(n) * (D + 1));
+  int64_t bad_row = -1;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t s = 0; s < n; ++s)
+    if (g.ptr[s + 1] - g.ptr[s] > int64_t(UINT32_MAX) || !delay_groups(g, D, s, &grp[s * (D + 1)])) {
+#pragma omp atomic write
+      bad_row = s;
+    }
+  RSNN_CHECK(bad_row < 0, "simulate_cpu: row ", bad_row, " of the network is not ordered by delay or too long");
   SimResult r;
   r.v_trace.assign(static_cast<size_t>(steps * R), 0.f);
   r.spikes.step_ptr.reserve(steps + 1);
-  Team team;
-  std::vector<std::vector<int32_t>> fired[2];
+  int P = 1;
+  std::vector<int64_t> lo;
+  std::vector<std::vector<int32_t>> hist;  // [D * P]: spikes of step t by thread q at (t % D) * P + q
   std::unique_ptr<YieldingBarrier> barrier;
 
 #pragma omp parallel num_threads(threads)
@@ -99,55 +177,43 @@ SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const
     const int j = omp_get_thread_num();
 #pragma omp single
     {
-      team.P = omp_get_num_threads();
-      team.lo.resize(team.P + 1);
-      for (int k = 0; k <= team.P; ++k) team.lo[k] = n * k / team.P;
-      team.seg.resize(static_cast<size_t>(n) * (team.P + 1));
-      fired[0].resize(team.P);
-      fired[1].resize(team.P);
-      barrier = std::make_unique<YieldingBarrier>(team.P);
+      P = omp_get_num_threads();
+      lo.resize(P + 1);
+      for (int k = 0; k <= P; ++k) lo[k] = n * k / P;
+      hist.resize(static_cast<size_t>(D * P));
+      barrier = std::make_unique<YieldingBarrier>(P);
     }
-#pragma omp for schedule(static)
-    for (int64_t s = 0; s < n; ++s) build_segments(g, team, s);
 
-    const int P = team.P;
-    const int64_t a = team.lo[j], b = team.lo[j + 1];
-    std::vector<philox::Words> block(static_cast<size_t>(b - a));  // this group of 4 steps' words
+    const int64_t a = lo[j], b = lo[j + 1];
+    const bool first = j == 0, last = j == P - 1;
+    // Adds to `slot` every synapse that arrives at relative step t from the spikes of this
+    // call (relative steps before min(t, steps)), earliest emission first.
+    auto deliver = [&](int64_t t, float* slot) {
+      for (int64_t e = std::max<int64_t>(0, t - D + 1); e < std::min(t, steps); ++e)
+        for (int q = 0; q < P; ++q)
+          deliver_group(g, grp, D, hist[(e % D) * P + q], static_cast<int>(t - e), a, b, first, last, slot);
+    };
+    NeuronStep ns{&p, &pt, &drive, &state, a, b, std::vector<uint32_t>(static_cast<size_t>(4 * (b - a)))};
     for (int64_t t = 0; t < steps; ++t) {
-      const int64_t now = step0 + t, slot0 = now % D;
-      float* slot = &state.ring[slot0 * n];
-      std::vector<int32_t>& mine = fired[t & 1][j];
+      const int64_t now = step0 + t;
+      float* slot = &state.ring[(now % D) * n];
+      deliver(t, slot);
+      std::vector<int32_t>& mine = hist[(t % D) * P + j];
       mine.clear();
-      for (int64_t i = a; i < b; ++i) {
-        int count = 0;
-        if (drive.bg_lambda[i] > 0) {
-          if (t == 0 || (now & 3) == 0) block[i - a] = background_block(drive.seed, i, now);
-          count = poisson_count(background_uniform(block[i - a], now), drive.bg_lambda[i], exp_neg[i]);
-        }
-        const float input = step_input(slot[i], drive.bg_weight[i], count);
-        slot[i] = 0.f;
-        if (lif_step(p, state.v[i], state.i_syn[i], state.ref[i], drive.i_dc[i], input))
-          mine.push_back(static_cast<int32_t>(i));
-      }
+      step_neurons(ns, now, t == 0, slot, mine);
       for (int64_t k = 0; k < R; ++k)
         if (record_v[k] >= a && record_v[k] < b) r.v_trace[t * R + k] = state.v[record_v[k]];
       barrier->wait();
-      for (int q = 0; q < P; ++q)
-        for (int32_t s : fired[t & 1][q]) {
-          const int64_t* seg = &team.seg[static_cast<int64_t>(s) * (P + 1)];
-          for (int64_t k = seg[j]; k < seg[j + 1]; ++k) {
-            const uint32_t w = g.syn[k];
-            int64_t d = slot0 + synapse_delay(w);
-            if (d >= D) d -= D;
-            state.ring[d * n + synapse_target(w)] += g.weight[k];
-          }
-        }
       if (j == 0) {
-        for (int q = 0; q < P; ++q)
-          r.spikes.neuron.insert(r.spikes.neuron.end(), fired[t & 1][q].begin(), fired[t & 1][q].end());
+        for (int q = 0; q < P; ++q) {
+          const std::vector<int32_t>& f = hist[(t % D) * P + q];
+          r.spikes.neuron.insert(r.spikes.neuron.end(), f.begin(), f.end());
+        }
         r.spikes.step_ptr.push_back(static_cast<int64_t>(r.spikes.neuron.size()));
       }
     }
+    // Synapses still in flight arrive after this call: into the ring, as the reference has them.
+    for (int64_t t = steps; t < steps + D - 1; ++t) deliver(t, &state.ring[((step0 + t) % D) * n]);
   }
   state.step = step0 + steps;
   return r;

@@ -29,8 +29,9 @@ struct NeuronParams {
 // t_ref is not a whole number of steps (within 1e-9).
 LifPropagators make_propagators(const NeuronParams& p, double dt);
 
-// Outgoing synapses as CSR over sources (for event-driven delivery).
-// Memory: 8 bytes per synapse (a 24-bit target and an 8-bit delay in one uint32, a float32
+// Outgoing synapses as CSR over sources (for event-driven delivery), each row ordered by
+// (delay, target, weight).
+// Memory: 8 bytes per synapse (an 8-bit delay and a 24-bit target in one uint32, a float32
 // weight) plus 8 per neuron; at most 2^24 neurons.
 struct DelayCsr {
   static constexpr int kBytesPerSynapse = 8;
@@ -38,6 +39,7 @@ struct DelayCsr {
   int64_t n = 0;                // neurons (sources and targets are the same population)
   std::vector<int64_t> ptr;     // [n + 1]: synapses of source s are ptr[s] .. ptr[s + 1]
   std::vector<uint32_t> syn;    // [nnz]: pack_synapse(target, delay), ascending within each row
+                                // (delay first)
   std::vector<float> weight;    // [nnz]: pA (sign included)
 
   int64_t nnz() const { return static_cast<int64_t>(syn.size()); }
@@ -48,7 +50,7 @@ struct DelayCsr {
   void validate(const std::string& what) const;  // shapes, ranges, sorted rows; throws
 };
 // From synapse lists in any order (src, tgt in [0, n), delay in steps 1..255); rows are
-// sorted by (target, delay, weight), so equal lists in any order give the same CSR.
+// sorted by (delay, target, weight), so equal lists in any order give the same CSR.
 DelayCsr delay_csr_from_lists(int64_t n, const std::vector<int32_t>& src,
                               const std::vector<int32_t>& tgt, const std::vector<float>& weight,
                               const std::vector<int>& delay);
@@ -86,15 +88,20 @@ struct SimResult {
   std::vector<float> v_trace;  // [steps, record_v.size()]: V after each step (relative to E_L)
 };
 
+// poisson_count_table's thresholds for lam in [0, 100] (see kernels/microcircuit_math.h).
+std::vector<uint32_t> poisson_thresholds(double lam);
+
 // Runs `steps` steps from `state` (updated in place).
 // The plain specification: one thread, neurons and spikes in ascending order.
 SimResult simulate_reference(const DelayCsr& g, const LifPropagators& p, const Drive& drive,
                              State& state, int64_t steps, const std::vector<int32_t>& record_v = {});
 // The optimized CPU version: the neurons are split into one contiguous range per thread, and
-// each thread delivers every spike's synapses into its own range only (rows are sorted by
-// target), so each ring entry receives its additions in the reference's order: the result is
-// the reference's bit for bit, on any thread count. One barrier per step. Uses up to
-// num_threads() threads, one per kNeuronsPerThread neurons.
+// each thread delivers spikes into its own range only. A spike's synapses of delay d are added
+// in the step they arrive, into that step's input (a cache-resident slice instead of scattered
+// ring rows); the rest are written to the ring when the call returns. Every ring entry
+// receives its additions in the reference's order (emission step, source, row), so the
+// result is the reference's bit for bit, on any thread count. One barrier per step. Uses up
+// to num_threads() threads, one per kNeuronsPerThread neurons.
 constexpr int64_t kNeuronsPerThread = 2048;
 SimResult simulate_cpu(const DelayCsr& g, const LifPropagators& p, const Drive& drive, State& state,
                        int64_t steps, const std::vector<int32_t>& record_v = {});
@@ -112,6 +119,21 @@ namespace detail {
 // simulate_cpu on exactly `threads` threads (tests: the result must not depend on it).
 SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const Drive& drive, State& state,
                                int64_t steps, const std::vector<int32_t>& record_v, int threads);
+// Poisson tables (poisson_thresholds and the 256-byte lut of poisson_count_lut) of every
+// distinct bg_lambda, and each neuron's table.
+struct PoissonTables {
+  std::vector<uint32_t> th;      // all thresholds, table after table
+  std::vector<uint8_t> lut;      // [tables * 256]
+  std::vector<int64_t> start;    // [tables]: table q's thresholds begin at th[start[q]]
+  std::vector<int32_t> len;      // [tables]: and number len[q] (at most 255)
+  std::vector<int32_t> table;    // [n]: neuron i's table; -1 for no Poisson background
+  // Neuron i's count at 32-bit word w (i must have a table).
+  int count(int64_t i, uint32_t w) const {
+    const int32_t q = table[i];
+    return poisson_count_lut(w, &lut[static_cast<size_t>(q) * 256], &th[start[q]], len[q]);
+  }
+};
+PoissonTables poisson_tables(const std::vector<double>& bg_lambda);
 // Shared argument checks of the three versions.
 void check_sim_args(const DelayCsr& g, const Drive& drive, const State& state, int64_t steps,
                     const std::vector<int32_t>& record_v, const char* who);

@@ -84,7 +84,7 @@ void LocalCsr::validate(const std::string& what) const {
     for (int64_t k = ptr[s]; k < ptr[s + 1]; ++k) {
       RSNN_CHECK(synapse_target(syn[k]) < n_local, what, ": local target of synapse ", k, " out of range");
       RSNN_CHECK(synapse_delay(syn[k]) >= 1, what, ": synapse ", k, " has delay 0");
-      RSNN_CHECK(k == ptr[s] || syn[k - 1] <= syn[k], what, ": row ", s, " not sorted by target");
+      RSNN_CHECK(k == ptr[s] || syn[k - 1] <= syn[k], what, ": row ", s, " not sorted by (delay, target)");
     }
   }
 }
@@ -172,8 +172,7 @@ SimResult simulate_dist(const LocalCsr& g, const Partition& part, const LifPropa
   RSNN_CHECK(state.v.size() == size_t(n) && state.i_syn.size() == size_t(n) && state.ref.size() == size_t(n) &&
                  state.ring.size() == size_t(D * n) && state.step >= 0,
              "simulate_dist: state does not match the local network (make it with make_local_state)");
-  std::vector<double> exp_neg(n);
-  for (int64_t i = 0; i < n; ++i) exp_neg[i] = std::exp(-drive.bg_lambda[i]);
+  const detail::PoissonTables pt = detail::poisson_tables(drive.bg_lambda);
   std::vector<philox::Words> block(static_cast<size_t>(n));
   ExchangeStats xs;
   SimResult r;
@@ -188,10 +187,10 @@ SimResult simulate_dist(const LocalCsr& g, const Partition& part, const LifPropa
       float* slot = &state.ring[(now % D) * n];
       for (int64_t i = 0; i < n; ++i) {
         int count = 0;
-        if (drive.bg_lambda[i] > 0) {
+        if (pt.table[i] >= 0) {
           const int64_t gid = part.global_id(i);  // the background is keyed by global id
           if (t0 + u == 0 || (now & 3) == 0) block[i] = background_block(drive.seed, gid, now);
-          count = poisson_count(background_uniform(block[i], now), drive.bg_lambda[i], exp_neg[i]);
+          count = pt.count(i, block[i].v[now & 3]);
         }
         const float input = step_input(slot[i], drive.bg_weight[i], count);
         slot[i] = 0.f;

@@ -30,20 +30,20 @@ struct LifPropagators {
 
 // One step of neuron n, in NEST's order: integrate V with the current of the previous step
 // (unless refractory), then decay I_syn and add this step's input, then test the threshold.
-// Returns whether the neuron spikes in this step.
+// Returns whether the neuron spikes in this step. Branch-free so a loop over neurons
+// vectorizes (a select of V itself would make GCC compute the integration in a branch): a
+// refractory neuron integrates with factors 1, 0, 0, which keeps V's value.
 RSNN_HD bool lif_step(const LifPropagators& p, float& v, float& i_syn, int32_t& ref, float i_dc,
                       float input) {
-  if (ref == 0)
-    v = p.p22 * v + p.p21 * i_syn + p.p20 * i_dc;
-  else
-    --ref;
+  const bool free = ref == 0;
+  const float a22 = free ? p.p22 : 1.f, a21 = free ? p.p21 : 0.f, a20 = free ? p.p20 : 0.f;
+  const float v_new = a22 * v + a21 * i_syn + a20 * i_dc;
+  const int32_t ref_new = ref - (ref != 0 ? 1 : 0);
   i_syn = p.p11 * i_syn + input;
-  if (v >= p.v_th) {
-    v = p.v_reset;
-    ref = p.ref_steps;
-    return true;
-  }
-  return false;
+  const bool spike = v_new >= p.v_th;
+  v = spike ? p.v_reset : v_new;
+  ref = spike ? p.ref_steps : ref_new;
+  return spike;
 }
 
 // This step's synaptic input: the ring entry plus `count` background events of weight w_bg.
@@ -51,13 +51,14 @@ RSNN_HD float step_input(float ring_value, float w_bg, int count) {
   return ring_value + w_bg * static_cast<float>(count);
 }
 
-// A synapse's target and delay in one word: target << 8 | delay (targets < 2^24, delays
-// 1..255 steps). Ordering the words orders by (target, delay).
+// A synapse's delay and target in one word: delay << 24 | target (targets < 2^24, delays
+// 1..255 steps). Ordering the words orders by (delay, target): each row is one group of
+// synapses per delay, which the CPU op delivers into a single step's input (cache-resident).
 RSNN_HD uint32_t pack_synapse(int32_t target, int delay) {
-  return (static_cast<uint32_t>(target) << 8) | static_cast<uint32_t>(delay);
+  return (static_cast<uint32_t>(delay) << 24) | static_cast<uint32_t>(target);
 }
-RSNN_HD int32_t synapse_target(uint32_t word) { return static_cast<int32_t>(word >> 8); }
-RSNN_HD int synapse_delay(uint32_t word) { return static_cast<int>(word & 255u); }
+RSNN_HD int32_t synapse_target(uint32_t word) { return static_cast<int32_t>(word & 0xFFFFFFu); }
+RSNN_HD int synapse_delay(uint32_t word) { return static_cast<int>(word >> 24); }
 
 // Poisson(lam) count by inversion of its distribution function at u in (0, 1);
 // exp_neg_lam = exp(-lam), computed once per neuron. Stops when the next term underflows.
@@ -69,6 +70,17 @@ RSNN_HD int poisson_count(double u, double lam, double exp_neg_lam) {
     pk *= lam / k;
     cdf += pk;
   }
+  return k;
+}
+
+// Poisson counts by table: poisson_thresholds(lam) lists th[0] <= th[1] <= ... such that
+// poisson_count at the uniform of 32-bit word w (background_uniform) equals the number of
+// entries <= w, bit for bit (the CDF comparisons are exact in double). lut[b] counts the
+// entries <= b << 24, so a draw costs one byte load and, for the few of the 256 buckets that
+// hold a threshold, a comparison or two: no division, no loop over the CDF.
+RSNN_HD int poisson_count_lut(uint32_t w, const uint8_t* lut, const uint32_t* th, int len) {
+  int k = lut[w >> 24];
+  while (k < len && w >= th[k]) ++k;
   return k;
 }
 

@@ -2,6 +2,7 @@
 // simulation (the specification the optimized CPU and CUDA versions are tested against).
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 #include "kernels/microcircuit.h"
@@ -64,7 +65,7 @@ void DelayCsr::validate(const std::string& what) const {
     RSNN_CHECK(ptr[s] <= ptr[s + 1], what, ": ptr decreases at source ", s);
     for (int64_t k = ptr[s]; k < ptr[s + 1]; ++k) {
       RSNN_CHECK(target(k) < n, what, ": target ", target(k), " of synapse ", k, " outside [0, ", n, ")");
-      RSNN_CHECK(k == ptr[s] || syn[k - 1] <= syn[k], what, ": row ", s, " not sorted by target");
+      RSNN_CHECK(k == ptr[s] || syn[k - 1] <= syn[k], what, ": row ", s, " not sorted by (delay, target)");
       RSNN_CHECK(delay(k) >= 1, what, ": synapse ", k, " has delay 0 (delays are >= 1 step)");
       RSNN_CHECK(std::isfinite(weight[k]), what, ": weight of synapse ", k, " is not finite");
     }
@@ -93,8 +94,8 @@ DelayCsr delay_csr_from_lists(int64_t n, const std::vector<int32_t>& src,
   std::iota(order.begin(), order.end(), int64_t(0));
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
     if (src[a] != src[b]) return src[a] < src[b];
-    if (tgt[a] != tgt[b]) return tgt[a] < tgt[b];
     if (delay[a] != delay[b]) return delay[a] < delay[b];
+    if (tgt[a] != tgt[b]) return tgt[a] < tgt[b];
     return weight[a] < weight[b];
   });
   g.syn.resize(m);
@@ -119,6 +120,51 @@ void Drive::validate(int64_t n, const std::string& what) const {
                bg_lambda[i], " outside [0, 100] events per step");
   }
 }
+
+std::vector<uint32_t> poisson_thresholds(double lam) {
+  RSNN_CHECK(lam >= 0 && lam <= 100, "poisson_thresholds: lam ", lam, " outside [0, 100]");
+  // poisson_count returns the first k with u <= cdf_k or pk_k == 0; u = (w + 0.5) / 2^32 is
+  // exact, so u > cdf_k <=> w > cdf_k * 2^32 - 0.5 (exact too), i.e. w >= th_k.
+  std::vector<uint32_t> th;
+  double pk = std::exp(-lam), cdf = pk;
+  for (int k = 0; pk > 0; ++k) {
+    const double t = std::floor(std::ldexp(cdf, 32) - 0.5) + 1;
+    if (t > 4294967295.0) break;  // no 32-bit word passes this term
+    th.push_back(static_cast<uint32_t>(t));
+    pk *= lam / (k + 1);
+    cdf += pk;
+  }
+  return th;
+}
+
+namespace detail {
+PoissonTables poisson_tables(const std::vector<double>& bg_lambda) {
+  PoissonTables pt;
+  pt.table.assign(bg_lambda.size(), -1);
+  std::map<double, int32_t> made;  // lam -> table
+  for (size_t i = 0; i < bg_lambda.size(); ++i) {
+    const double lam = bg_lambda[i];
+    if (!(lam > 0)) continue;
+    auto it = made.find(lam);
+    if (it == made.end()) {
+      const std::vector<uint32_t> th = poisson_thresholds(lam);
+      RSNN_CHECK(th.size() <= 255, "poisson_tables: lam ", lam, " needs ", th.size(), " thresholds (255 at most)");
+      const int32_t q = static_cast<int32_t>(pt.len.size());
+      pt.start.push_back(static_cast<int64_t>(pt.th.size()));
+      pt.len.push_back(static_cast<int32_t>(th.size()));
+      pt.th.insert(pt.th.end(), th.begin(), th.end());
+      size_t k = 0;
+      for (uint32_t b = 0; b < 256; ++b) {
+        while (k < th.size() && th[k] <= (b << 24)) ++k;
+        pt.lut.push_back(static_cast<uint8_t>(k));
+      }
+      it = made.emplace(lam, q).first;
+    }
+    pt.table[i] = it->second;
+  }
+  return pt;
+}
+}  // namespace detail
 
 State make_state(int64_t n, int64_t max_delay, const std::vector<float>& v0) {
   RSNN_CHECK(static_cast<int64_t>(v0.size()) == n, "microcircuit: v0 has ", v0.size(), " entries for ",

@@ -120,6 +120,29 @@ TEST(Microcircuit, PoissonCountHasPoissonMoments) {
   }
 }
 
+// The table draw (poisson_count_lut, used by the optimized CPU op) against the inversion loop
+// (the reference): equal at every threshold, either side of it, and at random words.
+TEST(Microcircuit, PoissonTableEqualsInversion) {
+  for (double lam : {1e-9, 0.05, 1.28, 2.32, 7.0, 20.0, 100.0}) {
+    const mc::detail::PoissonTables pt = mc::detail::poisson_tables({lam, 0.0});
+    ASSERT_EQ(pt.table[0], 0);
+    EXPECT_EQ(pt.table[1], -1);
+    const std::vector<uint32_t> th = poisson_thresholds(lam);
+    ASSERT_FALSE(th.empty());
+    const auto inversion = [&](uint32_t w) {
+      philox::Words words{};
+      words.v[0] = w;
+      return poisson_count(background_uniform(words, 0), lam, std::exp(-lam));
+    };
+    std::vector<uint32_t> ws = {0u, 1u, 0xFFFFFFFFu, 0x80000000u};
+    for (uint32_t t : th)
+      for (int64_t dw : {-1, 0, 1})
+        if (int64_t(t) + dw >= 0 && int64_t(t) + dw <= int64_t(0xFFFFFFFFu)) ws.push_back(uint32_t(int64_t(t) + dw));
+    for (int64_t k = 0; k < 20000; ++k) ws.push_back(philox::u32(9, 1, k));
+    for (uint32_t w : ws) ASSERT_EQ(pt.count(0, w), inversion(w)) << "lam " << lam << " w " << w;
+  }
+}
+
 // The stationary mean of V under Poisson input of lam events per step of weight w (no
 // threshold) is p21 w lam / ((1 - p11)(1 - p22)): a wrong rate or weight moves it.
 TEST(Microcircuit, PoissonBackgroundDrivesTheExpectedMeanCurrent) {
@@ -287,6 +310,12 @@ TEST(Microcircuit, BadInputIsAnError) {
   EXPECT_THROW(simulate_cpu(g, p, d, s, -1), Error);
   State wrong = make_state(delay_csr_from_lists(2, {0}, {1}, {1.f}, {9}), {0.f, 0.f});
   EXPECT_THROW(simulate_cpu(g, p, d, wrong, 5), Error);
+  // Rows must be ordered by (delay, target): the optimized op refuses another order.
+  DelayCsr unordered = delay_csr_from_lists(3, {0, 0}, {1, 2}, {1.f, 1.f}, {2, 3});
+  std::swap(unordered.syn[0], unordered.syn[1]);
+  State s3 = make_state(unordered, {0.f, 0.f, 0.f});
+  test::expect_error([&] { simulate_cpu(unordered, p, quiet_drive(3), s3, 5); }, "not ordered by delay");
+  EXPECT_THROW(unordered.validate("test"), Error);
   if (!cuda_usable()) {
     EXPECT_THROW(simulate_cuda(g, p, d, s, 5), Error);
   }

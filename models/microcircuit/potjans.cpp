@@ -202,8 +202,8 @@ bool draw_synapse(const PotjansConfig& cfg, const PairPlan& pp, int pair, int64_
   return true;
 }
 
-// Sorts one pair's part of a row by (word, weight bits) through one 64-bit key: all its
-// targets lie in one population, and populations are consecutive, so the row ends sorted.
+// Sorts one pair's part of a row by (word, weight bits) through one 64-bit key, i.e. by
+// (delay, target, weight); all its targets lie in one population.
 void sort_segment(uint32_t* syn, float* weight, int64_t len, std::vector<uint64_t>& key) {
   key.resize(static_cast<size_t>(len));
   for (int64_t i = 0; i < len; ++i) {
@@ -212,6 +212,25 @@ void sort_segment(uint32_t* syn, float* weight, int64_t len, std::vector<uint64_
     key[i] = (uint64_t(syn[i]) << 32) | wb;
   }
   std::sort(key.begin(), key.end());
+  for (int64_t i = 0; i < len; ++i) {
+    syn[i] = static_cast<uint32_t>(key[i] >> 32);
+    const uint32_t wb = static_cast<uint32_t>(key[i]);
+    std::memcpy(&weight[i], &wb, 4);
+  }
+}
+
+// A row made of sorted segments in ascending target populations, stably bucketed by delay,
+// is sorted by (delay, target, weight): one counting pass instead of sorting the whole row.
+void merge_by_delay(uint32_t* syn, float* weight, int64_t len, std::vector<uint64_t>& key) {
+  int64_t count[257] = {0};
+  for (int64_t i = 0; i < len; ++i) ++count[synapse_delay(syn[i]) + 1];
+  for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
+  key.resize(static_cast<size_t>(len));
+  for (int64_t i = 0; i < len; ++i) {
+    uint32_t wb;
+    std::memcpy(&wb, &weight[i], 4);
+    key[count[synapse_delay(syn[i])]++] = (uint64_t(syn[i]) << 32) | wb;
+  }
   for (int64_t i = 0; i < len; ++i) {
     syn[i] = static_cast<uint32_t>(key[i] >> 32);
     const uint32_t wb = static_cast<uint32_t>(key[i]);
@@ -258,6 +277,7 @@ void place_synapses(const PotjansConfig& cfg, Microcircuit& m, const std::vector
           }
         sort_segment(&g.syn[start], &g.weight[start], pos - start, key);
       }
+      merge_by_delay(&g.syn[g.ptr[s]], &g.weight[g.ptr[s]], pos - g.ptr[s], key);
     }
   }
   RSNN_CHECK(bad_pair < 0, "microcircuit: pair ", kPopNames[plan[bad_pair].b], " -> ", kPopNames[plan[bad_pair].a],
@@ -326,6 +346,7 @@ void place_local(const PotjansConfig& cfg, const Microcircuit& m, const std::vec
         g.syn[pos++] = pack_synapse(static_cast<int32_t>(part.local_index(synapse_target(word))), synapse_delay(word));
       });
       sort_segment(&g.syn[start], &g.weight[start], pos - start, key);
+      merge_by_delay(&g.syn[g.ptr[s]], &g.weight[g.ptr[s]], pos - g.ptr[s], key);
     }
   }
   RSNN_CHECK(bad_pair < 0, "microcircuit: pair ", kPopNames[plan[bad_pair].b], " -> ", kPopNames[plan[bad_pair].a],

@@ -104,8 +104,8 @@ ScaleNet build_random_ei(int64_t n, const RandomEiParams& p, uint64_t seed) {
   g.n = n;
   g.ptr.assign(n + 1, 0);
   // Each thread counts, then places, the synapses of its own contiguous range of targets, at
-  // positions fixed by the counts of the earlier ranges: rows come out sorted by target on
-  // any thread count, with no atomics and no sort.
+  // positions fixed by the counts of the earlier ranges: rows come out sorted (one delay,
+  // ascending targets) on any thread count, with no atomics and no sort.
   std::vector<int64_t> cursor;
   int P = 1;
 #pragma omp parallel
