@@ -51,42 +51,52 @@ class YieldingBarrier {
   std::atomic<unsigned> gen_{0};
 };
 
-// Row s's synapses of delay d are syn[ptr[s] + grp[s * (D + 1) + d] ..
-// ptr[s] + grp[s * (D + 1) + d + 1]) (offsets within the row).
-// False when the row is not ordered by delay (then the groups are not the row).
-bool delay_groups(const DelayCsr& g, int64_t D, int64_t s, uint32_t* grp) {
+// Where each thread's part of each delay group of a row begins: thread j's synapses of
+// delay d in row s (targets in [lo[j], lo[j+1])) are syn[ptr[s] + c[d P + j] .. ptr[s] +
+// c[d P + j + 1]) with c = cut + s (D P + 1); c[D P] is the row's length. Found once per
+// call, so delivery does no search. False when the row is not ordered by delay.
+bool row_cuts(const DelayCsr& g, int64_t D, const std::vector<int64_t>& lo, int64_t s, uint32_t* c) {
+  const int P = static_cast<int>(lo.size()) - 1;
   const uint32_t* row = g.syn.data() + g.ptr[s];
   const uint32_t len = static_cast<uint32_t>(g.ptr[s + 1] - g.ptr[s]);
   uint32_t k = 0;
   for (int64_t d = 0; d < D; ++d) {
-    grp[d] = k;
+    const uint32_t g0 = k;
     while (k < len && synapse_delay(row[k]) == d) ++k;
+    c[d * P] = g0;
+    for (int j = 1; j < P; ++j)
+      c[d * P + j] = static_cast<uint32_t>(
+          std::lower_bound(row + g0, row + k, pack_synapse(static_cast<int32_t>(lo[j]), static_cast<int>(d))) - row);
   }
-  grp[D] = len;
+  c[D * P] = len;
   return k == len;
 }
 
-// Adds, for every spike in `spikes` (ascending sources), its delay-d synapses onto targets
-// [a, b) to `slot` (indexed by target). first/last: this range is the first/last thread's.
-void deliver_group(const DelayCsr& g, const std::vector<uint32_t>& grp, int64_t D, const std::vector<int32_t>& spikes,
-                   int d, int64_t a, int64_t b, bool first, bool last, float* slot) {
-  const uint32_t lo = pack_synapse(static_cast<int32_t>(a), d), hi = pack_synapse(static_cast<int32_t>(b), d);
+// Adds to `slot` (indexed by target), for every spike in `spikes` (ascending sources), its
+// synapses of delay d onto thread j's targets.
+void deliver_group(const DelayCsr& g, const uint32_t* cut, int64_t stride, int P, const std::vector<int32_t>& spikes,
+                   int d, int j, float* slot) {
   for (int32_t s : spikes) {
-    const uint32_t* gs = &grp[static_cast<int64_t>(s) * (D + 1) + d];
+    const uint32_t* c = cut + static_cast<int64_t>(s) * stride + d * P + j;
     const uint32_t* row = g.syn.data() + g.ptr[s];
     const float* wrow = g.weight.data() + g.ptr[s];
-    const uint32_t* k0 = row + gs[0];
-    const uint32_t* k1 = row + gs[1];
-    if (k0 == k1) continue;
-    if (!first) k0 = std::lower_bound(k0, k1, lo);
-    if (!last) k1 = std::lower_bound(k0, k1, hi);
-    for (const uint32_t* k = k0; k < k1; ++k) slot[synapse_target(*k)] += wrow[k - row];
+    for (uint32_t k = c[0]; k < c[1]; ++k) slot[synapse_target(row[k])] += wrow[k];
   }
 }
 
-// One thread's neurons [a, b) in one step, in chunks: Poisson counts from this group of
-// 4 steps' Philox words, then the update (lif_step over raw pointers that alias nothing, so
-// it vectorizes), then the spikes, ascending.
+// One thread's neurons [a, b) in one step, in segments of at most kChunk neurons: Poisson
+// counts from this group of 4 steps' Philox words, then the update (lif_step over raw
+// pointers that alias nothing, so it vectorizes), then the spikes, ascending. Where the drive
+// is the same for a run of neurons (a population), a segment takes it as scalars.
+constexpr int64_t kChunk = 512;
+
+struct Segment {
+  int64_t c0 = 0, len = 0;
+  bool uniform = false;   // every neuron has table q, bg weight w and DC idc
+  int32_t q = -1;
+  float w = 0, idc = 0;
+};
+
 struct NeuronStep {
   const LifPropagators* p;
   const detail::PoissonTables* pt;
@@ -94,19 +104,54 @@ struct NeuronStep {
   State* state;
   int64_t a, b;
   std::vector<uint32_t> words;  // [4][b - a]: Philox words of the current group of 4 steps
+  std::vector<Segment> segs;
 };
 
-constexpr int64_t kChunk = 512;
+// Uniform segments where the drive comes in runs (at most one per 32 neurons on average),
+// plain chunks otherwise.
+std::vector<Segment> segments(const detail::PoissonTables& pt, const Drive& d, int64_t a, int64_t b) {
+  std::vector<Segment> out;
+  for (int64_t i = a; i < b;) {
+    Segment sg{i, 1, true, pt.table[i], d.bg_weight[i], d.i_dc[i]};
+    while (i + sg.len < b && sg.len < kChunk && pt.table[i + sg.len] == sg.q && d.bg_weight[i + sg.len] == sg.w &&
+           d.i_dc[i + sg.len] == sg.idc)
+      ++sg.len;
+    i += sg.len;
+    out.push_back(sg);
+  }
+  if (static_cast<int64_t>(out.size()) * 32 <= b - a) return out;
+  out.clear();
+  for (int64_t c0 = a; c0 < b; c0 += kChunk) out.push_back(Segment{c0, std::min(kChunk, b - c0)});
+  return out;
+}
 
-void update_chunk(const LifPropagators& p, int64_t c0, int64_t len, const int32_t* __restrict count,
+template <bool kUniform>
+void update_chunk(const LifPropagators& p, const Segment& sg, const int32_t* __restrict count,
                   float* __restrict slot, const float* __restrict bg_w, const float* __restrict i_dc,
                   float* __restrict v, float* __restrict i_syn, int32_t* __restrict ref, uint8_t* __restrict spiked) {
   const LifPropagators q = p;
-  for (int64_t k = 0; k < len; ++k) {
-    const int64_t i = c0 + k;
-    const float input = step_input(slot[i], bg_w[i], count[k]);
+  const float w_u = sg.w, idc_u = sg.idc;
+  for (int64_t k = 0; k < sg.len; ++k) {
+    const int64_t i = sg.c0 + k;
+    const float input = step_input(slot[i], kUniform ? w_u : bg_w[i], count[k]);
     slot[i] = 0.f;
-    spiked[k] = lif_step(q, v[i], i_syn[i], ref[i], i_dc[i], input) ? 1 : 0;
+    spiked[k] = lif_step(q, v[i], i_syn[i], ref[i], kUniform ? idc_u : i_dc[i], input) ? 1 : 0;
+  }
+}
+
+void poisson_counts(const detail::PoissonTables& pt, const Segment& sg, const uint32_t* word, int32_t* count) {
+  if (!sg.uniform) {
+    for (int64_t k = 0; k < sg.len; ++k) {
+      const int64_t i = sg.c0 + k;
+      count[k] = pt.table[i] >= 0 ? pt.count(i, word[k]) : 0;
+    }
+  } else if (sg.q < 0) {
+    std::fill(count, count + sg.len, 0);
+  } else {
+    const uint8_t* lut = &pt.lut[static_cast<size_t>(sg.q) * 256];
+    const uint32_t* th = &pt.th[pt.start[sg.q]];
+    const int len = pt.len[sg.q];
+    for (int64_t k = 0; k < sg.len; ++k) count[k] = poisson_count_lut(word[k], lut, th, len);
   }
 }
 
@@ -123,16 +168,15 @@ void step_neurons(NeuronStep& ns, int64_t now, bool fresh, float* slot, std::vec
   int32_t count[kChunk];
   uint8_t spiked[kChunk];
   State& st = *ns.state;
-  for (int64_t c0 = a; c0 < b; c0 += kChunk) {
-    const int64_t len = std::min(kChunk, b - c0);
-    for (int64_t k = 0; k < len; ++k) {
-      const int64_t i = c0 + k;
-      count[k] = pt.table[i] >= 0 ? pt.count(i, word[i - a]) : 0;
-    }
-    update_chunk(*ns.p, c0, len, count, slot, ns.drive->bg_weight.data(), ns.drive->i_dc.data(), st.v.data(),
-                 st.i_syn.data(), st.ref.data(), spiked);
-    for (int64_t k = 0; k < len; ++k)
-      if (spiked[k]) fired.push_back(static_cast<int32_t>(c0 + k));
+  const float *bg_w = ns.drive->bg_weight.data(), *i_dc = ns.drive->i_dc.data();
+  for (const Segment& sg : ns.segs) {
+    poisson_counts(pt, sg, word + (sg.c0 - a), count);
+    if (sg.uniform)
+      update_chunk<true>(*ns.p, sg, count, slot, bg_w, i_dc, st.v.data(), st.i_syn.data(), st.ref.data(), spiked);
+    else
+      update_chunk<false>(*ns.p, sg, count, slot, bg_w, i_dc, st.v.data(), st.i_syn.data(), st.ref.data(), spiked);
+    for (int64_t k = 0; k < sg.len; ++k)
+      if (spiked[k]) fired.push_back(static_cast<int32_t>(sg.c0 + k));
   }
 }
 
@@ -155,15 +199,8 @@ SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const
   const int64_t n = g.n, D = g.max_delay() + 1, R = static_cast<int64_t>(record_v.size());
   const int64_t step0 = state.step;
   const PoissonTables pt = poisson_tables(drive.bg_lambda);
-  std::vector<uint32_t> grp(static_cast<size_t>(n) * (D + 1));
+  std::vector<uint32_t> cut;  // row_cuts of every row: n * (D * P + 1)
   int64_t bad_row = -1;
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int64_t s = 0; s < n; ++s)
-    if (g.ptr[s + 1] - g.ptr[s] > int64_t(UINT32_MAX) || !delay_groups(g, D, s, &grp[s * (D + 1)])) {
-#pragma omp atomic write
-      bad_row = s;
-    }
-  RSNN_CHECK(bad_row < 0, "simulate_cpu: row ", bad_row, " of the network is not ordered by delay or too long");
   SimResult r;
   r.v_trace.assign(static_cast<size_t>(steps * R), 0.f);
   r.spikes.step_ptr.reserve(steps + 1);
@@ -182,19 +219,32 @@ SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const
       for (int k = 0; k <= P; ++k) lo[k] = n * k / P;
       hist.resize(static_cast<size_t>(D * P));
       barrier = std::make_unique<YieldingBarrier>(P);
+      cut.resize(static_cast<size_t>(n) * (D * P + 1));
     }
+    const int64_t stride = D * P + 1;
+#pragma omp for schedule(static)
+    for (int64_t s = 0; s < n; ++s)
+      if (g.ptr[s + 1] - g.ptr[s] > int64_t(UINT32_MAX) || !row_cuts(g, D, lo, s, &cut[s * stride])) {
+#pragma omp atomic write
+        bad_row = s;
+      }
+    // The loop's barrier makes bad_row final: every thread skips the run alike.
+    int64_t bad = 0;
+#pragma omp atomic read
+    bad = bad_row;
+    const int64_t run_steps = bad >= 0 ? 0 : steps;
 
     const int64_t a = lo[j], b = lo[j + 1];
-    const bool first = j == 0, last = j == P - 1;
     // Adds to `slot` every synapse that arrives at relative step t from the spikes of this
     // call (relative steps before min(t, steps)), earliest emission first.
     auto deliver = [&](int64_t t, float* slot) {
-      for (int64_t e = std::max<int64_t>(0, t - D + 1); e < std::min(t, steps); ++e)
+      for (int64_t e = std::max<int64_t>(0, t - D + 1); e < std::min(t, run_steps); ++e)
         for (int q = 0; q < P; ++q)
-          deliver_group(g, grp, D, hist[(e % D) * P + q], static_cast<int>(t - e), a, b, first, last, slot);
+          deliver_group(g, cut.data(), stride, P, hist[(e % D) * P + q], static_cast<int>(t - e), j, slot);
     };
-    NeuronStep ns{&p, &pt, &drive, &state, a, b, std::vector<uint32_t>(static_cast<size_t>(4 * (b - a)))};
-    for (int64_t t = 0; t < steps; ++t) {
+    NeuronStep ns{&p, &pt, &drive, &state, a, b, std::vector<uint32_t>(static_cast<size_t>(4 * (b - a))),
+                  segments(pt, drive, a, b)};
+    for (int64_t t = 0; t < run_steps; ++t) {
       const int64_t now = step0 + t;
       float* slot = &state.ring[(now % D) * n];
       deliver(t, slot);
@@ -213,8 +263,9 @@ SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const
       }
     }
     // Synapses still in flight arrive after this call: into the ring, as the reference has them.
-    for (int64_t t = steps; t < steps + D - 1; ++t) deliver(t, &state.ring[((step0 + t) % D) * n]);
+    for (int64_t t = run_steps; t < run_steps + D - 1; ++t) deliver(t, &state.ring[((step0 + t) % D) * n]);
   }
+  RSNN_CHECK(bad_row < 0, "simulate_cpu: row ", bad_row, " of the network is not ordered by delay or too long");
   state.step = step0 + steps;
   return r;
 }

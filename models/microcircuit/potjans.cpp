@@ -3,8 +3,9 @@
 // Every random number is Philox keyed by (seed, purpose and population pair, index). Per pair,
 // the sources' out-degrees are one multinomial draw (conditional binomials); synapse k of the
 // pair then belongs to the source whose range holds k and takes its target, weight and delay
-// from block k. Rows are filled in place source by source in parallel and sorted by a 64-bit
-// key, so the build streams through memory and the CSR is the same on any thread count.
+// from block k. Rows are filled in place source by source in parallel and radix-sorted by
+// (delay, target), so the build streams through memory and the CSR is the same on any thread
+// count.
 #include <omp.h>
 
 #include <algorithm>
@@ -202,38 +203,28 @@ bool draw_synapse(const PotjansConfig& cfg, const PairPlan& pp, int pair, int64_
   return true;
 }
 
-// Sorts one pair's part of a row by (word, weight bits) through one 64-bit key, i.e. by
-// (delay, target, weight); all its targets lie in one population.
-void sort_segment(uint32_t* syn, float* weight, int64_t len, std::vector<uint64_t>& key) {
-  key.resize(static_cast<size_t>(len));
+// Orders a row by its words, i.e. by (delay, target), keeping equal words in the order they
+// were drawn: a stable LSD radix sort on bytes of the word (a byte all entries share is
+// skipped), 3-4 passes in place of a comparison sort (the build's largest cost).
+void sort_row(uint32_t* syn, float* weight, int64_t len, std::vector<uint64_t>& buf) {
+  buf.resize(static_cast<size_t>(2 * len));
+  uint64_t *src = buf.data(), *dst = src + len;
   for (int64_t i = 0; i < len; ++i) {
     uint32_t wb;
     std::memcpy(&wb, &weight[i], 4);
-    key[i] = (uint64_t(syn[i]) << 32) | wb;
+    src[i] = (uint64_t(syn[i]) << 32) | wb;
   }
-  std::sort(key.begin(), key.end());
-  for (int64_t i = 0; i < len; ++i) {
-    syn[i] = static_cast<uint32_t>(key[i] >> 32);
-    const uint32_t wb = static_cast<uint32_t>(key[i]);
-    std::memcpy(&weight[i], &wb, 4);
-  }
-}
-
-// A row made of sorted segments in ascending target populations, stably bucketed by delay,
-// is sorted by (delay, target, weight): one counting pass instead of sorting the whole row.
-void merge_by_delay(uint32_t* syn, float* weight, int64_t len, std::vector<uint64_t>& key) {
-  int64_t count[257] = {0};
-  for (int64_t i = 0; i < len; ++i) ++count[synapse_delay(syn[i]) + 1];
-  for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
-  key.resize(static_cast<size_t>(len));
-  for (int64_t i = 0; i < len; ++i) {
-    uint32_t wb;
-    std::memcpy(&wb, &weight[i], 4);
-    key[count[synapse_delay(syn[i])]++] = (uint64_t(syn[i]) << 32) | wb;
+  for (int shift = 32; shift < 64; shift += 8) {
+    int64_t count[257] = {0};
+    for (int64_t i = 0; i < len; ++i) ++count[((src[i] >> shift) & 255) + 1];
+    if (len == 0 || count[((src[0] >> shift) & 255) + 1] == len) continue;  // one value: nothing moves
+    for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
+    for (int64_t i = 0; i < len; ++i) dst[count[(src[i] >> shift) & 255]++] = src[i];
+    std::swap(src, dst);
   }
   for (int64_t i = 0; i < len; ++i) {
-    syn[i] = static_cast<uint32_t>(key[i] >> 32);
-    const uint32_t wb = static_cast<uint32_t>(key[i]);
+    syn[i] = static_cast<uint32_t>(src[i] >> 32);
+    const uint32_t wb = static_cast<uint32_t>(src[i]);
     std::memcpy(&weight[i], &wb, 4);
   }
 }
@@ -269,15 +260,14 @@ void place_synapses(const PotjansConfig& cfg, Microcircuit& m, const std::vector
       int64_t pos = g.ptr[s];
       for (int a = 0; a < kPops; ++a) {
         const int q = a * kPops + b;
-        const int64_t na = m.offsets[a + 1] - m.offsets[a], start = pos;
+        const int64_t na = m.offsets[a + 1] - m.offsets[a];
         for (int64_t k = off[q][i]; k < off[q][i + 1]; ++k, ++pos)
           if (!draw_synapse(cfg, plan[q], q, k, m.offsets[a], na, g.syn[pos], g.weight[pos])) {
 #pragma omp atomic write
             bad_pair = q;  // no throw inside the region
           }
-        sort_segment(&g.syn[start], &g.weight[start], pos - start, key);
       }
-      merge_by_delay(&g.syn[g.ptr[s]], &g.weight[g.ptr[s]], pos - g.ptr[s], key);
+      sort_row(&g.syn[g.ptr[s]], &g.weight[g.ptr[s]], pos - g.ptr[s], key);
     }
   }
   RSNN_CHECK(bad_pair < 0, "microcircuit: pair ", kPopNames[plan[bad_pair].b], " -> ", kPopNames[plan[bad_pair].a],
@@ -329,24 +319,18 @@ void place_local(const PotjansConfig& cfg, const Microcircuit& m, const std::vec
     std::vector<uint64_t> key;
 #pragma omp for schedule(dynamic, 64)
     for (int64_t s = 0; s < n; ++s) {
-      int64_t pos = g.ptr[s], start = pos;
-      int seg_a = -1;
+      int64_t pos = g.ptr[s];
       walk(s, [&](int q, int a, int64_t k) {
-        if (a != seg_a) {  // a new target population: sort the previous one's segment
-          sort_segment(&g.syn[start], &g.weight[start], pos - start, key);
-          start = pos;
-          seg_a = a;
-        }
         uint32_t word;
         if (!draw_synapse(cfg, plan[q], q, k, m.offsets[a], m.offsets[a + 1] - m.offsets[a], word, g.weight[pos])) {
 #pragma omp atomic write
           bad_pair = q;
         }
-        // Local indices keep the global order, so the sorted segment is the global one, filtered.
+        // Local indices keep the global order and the sort is stable, so the sorted row is
+        // the global one, filtered.
         g.syn[pos++] = pack_synapse(static_cast<int32_t>(part.local_index(synapse_target(word))), synapse_delay(word));
       });
-      sort_segment(&g.syn[start], &g.weight[start], pos - start, key);
-      merge_by_delay(&g.syn[g.ptr[s]], &g.weight[g.ptr[s]], pos - g.ptr[s], key);
+      sort_row(&g.syn[g.ptr[s]], &g.weight[g.ptr[s]], pos - g.ptr[s], key);
     }
   }
   RSNN_CHECK(bad_pair < 0, "microcircuit: pair ", kPopNames[plan[bad_pair].b], " -> ", kPopNames[plan[bad_pair].a],
