@@ -14,12 +14,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <thread>
 
 #include "kernels/microcircuit.h"
 #include "runtime/error.h"
 #include "runtime/philox.h"
+#include "runtime/philox_batch.h"
 #include "runtime/threads.h"
 
 namespace rsnn::mc {
@@ -85,7 +87,7 @@ void deliver_group(const DelayCsr& g, const uint32_t* cut, int64_t stride, int P
 }
 
 // One thread's neurons [a, b) in one step, in segments of at most kChunk neurons: Poisson
-// counts from this group of 4 steps' Philox words, then the update (lif_step over raw
+// counts from this group of 4 steps' Philox words (made 16 neurons at a time), then the update (lif_step over raw
 // pointers that alias nothing, so it vectorizes), then the spikes, ascending. Where the drive
 // is the same for a run of neurons (a population), a segment takes it as scalars.
 constexpr int64_t kChunk = 512;
@@ -110,11 +112,13 @@ struct NeuronStep {
 // Uniform segments where the drive comes in runs (at most one per 32 neurons on average),
 // plain chunks otherwise.
 std::vector<Segment> segments(const detail::PoissonTables& pt, const Drive& d, int64_t a, int64_t b) {
+  // Equal bits, not equal values: -0 and +0 would sum differently.
+  const auto same = [](float x, float y) { return std::memcmp(&x, &y, sizeof x) == 0; };
   std::vector<Segment> out;
   for (int64_t i = a; i < b;) {
     Segment sg{i, 1, true, pt.table[i], d.bg_weight[i], d.i_dc[i]};
-    while (i + sg.len < b && sg.len < kChunk && pt.table[i + sg.len] == sg.q && d.bg_weight[i + sg.len] == sg.w &&
-           d.i_dc[i + sg.len] == sg.idc)
+    while (i + sg.len < b && sg.len < kChunk && pt.table[i + sg.len] == sg.q && same(d.bg_weight[i + sg.len], sg.w) &&
+           same(d.i_dc[i + sg.len], sg.idc))
       ++sg.len;
     i += sg.len;
     out.push_back(sg);
@@ -158,12 +162,10 @@ void poisson_counts(const detail::PoissonTables& pt, const Segment& sg, const ui
 void step_neurons(NeuronStep& ns, int64_t now, bool fresh, float* slot, std::vector<int32_t>& fired) {
   const int64_t a = ns.a, b = ns.b, m = b - a;
   const detail::PoissonTables& pt = *ns.pt;
+  // background_block of every neuron: block now / 4 of the consecutive streams of a .. b
+  // (neurons without Poisson input get words they never read).
   if (fresh || (now & 3) == 0)
-    for (int64_t i = a; i < b; ++i)
-      if (pt.table[i] >= 0) {
-        const philox::Words w = background_block(ns.drive->seed, i, now);
-        for (int k = 0; k < 4; ++k) ns.words[k * m + (i - a)] = w.v[k];
-      }
+    philox::blocks(ns.drive->seed, poisson_stream(a), 1, static_cast<uint64_t>(now) >> 2, 0, m, ns.words.data(), m);
   const uint32_t* word = &ns.words[(now & 3) * m];
   int32_t count[kChunk];
   uint8_t spiked[kChunk];
