@@ -22,6 +22,7 @@
 #include "runtime/error.h"
 #include "runtime/philox.h"
 #include "runtime/philox_batch.h"
+#include "runtime/resources.h"
 #include "runtime/threads.h"
 
 namespace rsnn::mc {
@@ -53,36 +54,52 @@ class YieldingBarrier {
   std::atomic<unsigned> gen_{0};
 };
 
-// Where each thread's part of each delay group of a row begins: thread j's synapses of
-// delay d in row s (targets in [lo[j], lo[j+1])) are syn[ptr[s] + c[d P + j] .. ptr[s] +
-// c[d P + j + 1]) with c = cut + s (D P + 1); c[D P] is the row's length. Found once per
-// call, so delivery does no search. False when the row is not ordered by delay.
-bool row_cuts(const DelayCsr& g, int64_t D, const std::vector<int64_t>& lo, int64_t s, uint32_t* c) {
-  const int P = static_cast<int>(lo.size()) - 1;
+// Run boundaries of every row by delay, found once per call. With C = P columns per delay,
+// thread j's synapses of delay d in row s (targets in [lo[j], lo[j+1])) are row[c[d C + j] ..
+// c[d C + j + 1]) with c = cut + s (D C + 1), and c[D C] is the row's length: delivery does
+// no search. With C = 1 (when that table would rival the synapses in size) only the delay
+// groups are kept and each thread finds its part by binary search.
+struct Cuts {
+  std::vector<uint32_t> c;
+  int64_t stride = 0;  // D * C + 1
+  int C = 1;
+};
+
+// Row s's cuts; false when the row is not ordered by delay.
+bool row_cuts(const DelayCsr& g, int64_t D, const std::vector<int64_t>& lo, int C, int64_t s, uint32_t* c) {
   const uint32_t* row = g.syn.data() + g.ptr[s];
   const uint32_t len = static_cast<uint32_t>(g.ptr[s + 1] - g.ptr[s]);
   uint32_t k = 0;
   for (int64_t d = 0; d < D; ++d) {
     const uint32_t g0 = k;
     while (k < len && synapse_delay(row[k]) == d) ++k;
-    c[d * P] = g0;
-    for (int j = 1; j < P; ++j)
-      c[d * P + j] = static_cast<uint32_t>(
+    c[d * C] = g0;
+    for (int j = 1; j < C; ++j)
+      c[d * C + j] = static_cast<uint32_t>(
           std::lower_bound(row + g0, row + k, pack_synapse(static_cast<int32_t>(lo[j]), static_cast<int>(d))) - row);
   }
-  c[D * P] = len;
+  c[D * C] = len;
   return k == len;
 }
 
 // Adds to `slot` (indexed by target), for every spike in `spikes` (ascending sources), its
-// synapses of delay d onto thread j's targets.
-void deliver_group(const DelayCsr& g, const uint32_t* cut, int64_t stride, int P, const std::vector<int32_t>& spikes,
-                   int d, int j, float* slot) {
+// synapses of delay d onto thread j's targets [lo[j], lo[j+1]).
+void deliver_group(const DelayCsr& g, const Cuts& cuts, const std::vector<int64_t>& lo,
+                   const std::vector<int32_t>& spikes, int d, int j, float* slot) {
+  const int P = static_cast<int>(lo.size()) - 1, C = cuts.C;
   for (int32_t s : spikes) {
-    const uint32_t* c = cut + static_cast<int64_t>(s) * stride + d * P + j;
+    const uint32_t* c = cuts.c.data() + static_cast<int64_t>(s) * cuts.stride + d * C;
     const uint32_t* row = g.syn.data() + g.ptr[s];
     const float* wrow = g.weight.data() + g.ptr[s];
-    for (uint32_t k = c[0]; k < c[1]; ++k) slot[synapse_target(row[k])] += wrow[k];
+    uint32_t k0 = c[C == P ? j : 0], k1 = c[C == P ? j + 1 : 1];
+    if (C != P && k0 < k1) {
+      if (j > 0)
+        k0 = static_cast<uint32_t>(std::lower_bound(row + k0, row + k1, pack_synapse(static_cast<int32_t>(lo[j]), d)) - row);
+      if (j < P - 1)
+        k1 = static_cast<uint32_t>(
+            std::lower_bound(row + k0, row + k1, pack_synapse(static_cast<int32_t>(lo[j + 1]), d)) - row);
+    }
+    for (uint32_t k = k0; k < k1; ++k) slot[synapse_target(row[k])] += wrow[k];
   }
 }
 
@@ -195,13 +212,14 @@ SimResult simulate_cpu(const DelayCsr& g, const LifPropagators& p, const Drive& 
 
 namespace detail {
 SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const Drive& drive, State& state,
-                               int64_t steps, const std::vector<int32_t>& record_v, int threads) {
+                               int64_t steps, const std::vector<int32_t>& record_v, int threads, CutMode mode) {
   check_sim_args(g, drive, state, steps, record_v, "simulate_cpu");
   RSNN_CHECK(threads >= 1, "simulate_cpu: threads must be >= 1, got ", threads);
   const int64_t n = g.n, D = g.max_delay() + 1, R = static_cast<int64_t>(record_v.size());
+  check_memory_fits(4.0 * double(n) * double(D + 1), "simulate_cpu: the delay-group table");
   const int64_t step0 = state.step;
   const PoissonTables pt = poisson_tables(drive.bg_lambda);
-  std::vector<uint32_t> cut;  // row_cuts of every row: n * (D * P + 1)
+  Cuts cuts;
   int64_t bad_row = -1;
   SimResult r;
   r.v_trace.assign(static_cast<size_t>(steps * R), 0.f);
@@ -221,12 +239,16 @@ SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const
       for (int k = 0; k <= P; ++k) lo[k] = n * k / P;
       hist.resize(static_cast<size_t>(D * P));
       barrier = std::make_unique<YieldingBarrier>(P);
-      cut.resize(static_cast<size_t>(n) * (D * P + 1));
+      const double per_thread = 4.0 * double(n) * double(D * P + 1);
+      const bool wide = mode == CutMode::per_thread ||
+                        (mode == CutMode::automatic && per_thread <= std::max(64.0 * (1 << 20), 2.0 * double(g.nnz())));
+      cuts.C = wide ? P : 1;
+      cuts.stride = D * cuts.C + 1;
+      cuts.c.resize(static_cast<size_t>(n * cuts.stride));
     }
-    const int64_t stride = D * P + 1;
 #pragma omp for schedule(static)
     for (int64_t s = 0; s < n; ++s)
-      if (g.ptr[s + 1] - g.ptr[s] > int64_t(UINT32_MAX) || !row_cuts(g, D, lo, s, &cut[s * stride])) {
+      if (g.ptr[s + 1] - g.ptr[s] > int64_t(UINT32_MAX) || !row_cuts(g, D, lo, cuts.C, s, &cuts.c[s * cuts.stride])) {
 #pragma omp atomic write
         bad_row = s;
       }
@@ -242,7 +264,7 @@ SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const
     auto deliver = [&](int64_t t, float* slot) {
       for (int64_t e = std::max<int64_t>(0, t - D + 1); e < std::min(t, run_steps); ++e)
         for (int q = 0; q < P; ++q)
-          deliver_group(g, cut.data(), stride, P, hist[(e % D) * P + q], static_cast<int>(t - e), j, slot);
+          deliver_group(g, cuts, lo, hist[(e % D) * P + q], static_cast<int>(t - e), j, slot);
     };
     NeuronStep ns{&p, &pt, &drive, &state, a, b, std::vector<uint32_t>(static_cast<size_t>(4 * (b - a))),
                   segments(pt, drive, a, b)};

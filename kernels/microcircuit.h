@@ -30,7 +30,7 @@ struct NeuronParams {
 LifPropagators make_propagators(const NeuronParams& p, double dt);
 
 // Outgoing synapses as CSR over sources (for event-driven delivery), each row ordered by
-// (delay, target, weight).
+// (delay, target).
 // Memory: 8 bytes per synapse (an 8-bit delay and a 24-bit target in one uint32, a float32
 // weight) plus 8 per neuron; at most 2^24 neurons.
 struct DelayCsr {
@@ -88,7 +88,7 @@ struct SimResult {
   std::vector<float> v_trace;  // [steps, record_v.size()]: V after each step (relative to E_L)
 };
 
-// poisson_count_table's thresholds for lam in [0, 100] (see kernels/microcircuit_math.h).
+// poisson_count_lut's thresholds for lam in [0, 100] (see kernels/microcircuit_math.h).
 std::vector<uint32_t> poisson_thresholds(double lam);
 
 // Runs `steps` steps from `state` (updated in place).
@@ -116,9 +116,15 @@ RSNN_CUDA_ENTRY("microcircuit simulation",
                                         int64_t log_capacity = 0));
 
 namespace detail {
+// How simulate_cpu finds each thread's part of a spike's delay group: from a table per
+// (neuron, delay, thread), built per call (4 (D P + 1) bytes per neuron), or by binary
+// search in the group (4 (D + 1) bytes per neuron). automatic: the table unless it would
+// exceed both 64 MiB and a quarter of the synapses' bytes.
+enum class CutMode { automatic, per_thread, groups };
 // simulate_cpu on exactly `threads` threads (tests: the result must not depend on it).
 SimResult simulate_cpu_threads(const DelayCsr& g, const LifPropagators& p, const Drive& drive, State& state,
-                               int64_t steps, const std::vector<int32_t>& record_v, int threads);
+                               int64_t steps, const std::vector<int32_t>& record_v, int threads,
+                               CutMode mode = CutMode::automatic);
 // Poisson tables (poisson_thresholds and the 256-byte lut of poisson_count_lut) of every
 // distinct bg_lambda, and each neuron's table.
 struct PoissonTables {

@@ -274,14 +274,17 @@ TEST(Microcircuit, OptimizedMatchesReferenceWithPopulationDrive) {
   State s_ref = make_state(g, v0_of(n, 13));
   const SimResult ref = simulate_reference(g, p, d, s_ref, T, {3, 1400});
   ASSERT_GT(ref.spikes.neuron.size(), 500u);
-  for (int threads : {1, 2}) {
-    State s = make_state(g, v0_of(n, 13));
-    const SimResult r = mc::detail::simulate_cpu_threads(g, p, d, s, T, {3, 1400}, threads);
-    EXPECT_EQ(r.spikes.neuron, ref.spikes.neuron) << threads << " threads";
-    EXPECT_EQ(r.spikes.step_ptr, ref.spikes.step_ptr) << threads << " threads";
-    EXPECT_EQ(r.v_trace, ref.v_trace) << threads << " threads";
-    EXPECT_EQ(s.ring, s_ref.ring) << threads << " threads";
-  }
+  // Both ways of finding a thread's part of a delay group (a table, a search).
+  for (mc::detail::CutMode mode : {mc::detail::CutMode::per_thread, mc::detail::CutMode::groups})
+    for (int threads : {1, 2, 3}) {
+      State s = make_state(g, v0_of(n, 13));
+      const SimResult r = mc::detail::simulate_cpu_threads(g, p, d, s, T, {3, 1400}, threads, mode);
+      const int m = static_cast<int>(mode);
+      EXPECT_EQ(r.spikes.neuron, ref.spikes.neuron) << threads << " threads, mode " << m;
+      EXPECT_EQ(r.spikes.step_ptr, ref.spikes.step_ptr) << threads << " threads, mode " << m;
+      EXPECT_EQ(r.v_trace, ref.v_trace) << threads << " threads, mode " << m;
+      EXPECT_EQ(s.ring, s_ref.ring) << threads << " threads, mode " << m;
+    }
 }
 
 // CUDA against the CPU: sums by atomics in another order and fused multiply-adds change the
