@@ -84,6 +84,7 @@ void Layer3Fast::set_layer(const Layer3& l3) {
   RSNN_CHECK(l3.w.size() == size_t(kL3Weights), "Layer3Fast: ", l3.w.size(), " weights, expected ",
              kL3Weights);
   l3_ = l3;
+  clamped_ = std::all_of(l3_.w.begin(), l3_.w.end(), [](float w) { return w >= kL3Lo && w <= kL3Hi; });
   wg_.resize(kL3Weights);
   for (int f = 0; f < kL3Features; ++f)
     for (int c = 0; c < kL3In; ++c)
@@ -145,13 +146,19 @@ L3Decision Layer3Fast::decide_fast(const L3Active& act, const float* approx) con
   return d;
 }
 
-void Layer3Fast::apply_update(const uint64_t* bits, const L3Decision& d, const L3Rates& r) {
-  l3_update_ref(l3_, bits, d, r);
+bool Layer3Fast::apply_update(const uint64_t* bits, const L3Decision& d, const L3Rates& r) {
+  if (!clamped_) {  // the first update clamps every kernel: all batch products are stale
+    l3_update_ref(l3_, bits, d, r);
+    set_layer(l3_);
+    return true;
+  }
+  l3_update_winner(l3_, bits, d, r);  // every other weight is already in range
   const int f = d.feature();
   const float* wf = l3_.w.data() + size_t(f) * kL3KernelSize;
   for (int c = 0; c < kL3In; ++c)
     for (int k = 0; k < kL3K * kL3K; ++k)
       wg_[(size_t(k) * kL3In + c) * kL3Features + f] = wf[c * 25 + k];
+  return false;
 }
 
 // Brings the stale (batch-start) potentials of the kernels changed earlier in the batch up
@@ -196,8 +203,9 @@ std::vector<L3Outcome> Layer3Fast::train(const uint64_t* bits, const int* labels
   std::vector<char> is_changed(kL3Features);
   std::vector<float> drift(kL3Features);
   auto step = [](const L3Rates& r) { return std::max(std::fabs(r.ltp), std::fabs(r.ltd)); };
-  for (int64_t s0 = 0; s0 < n; s0 += batch_) {
+  for (int64_t s0 = 0, next = 0; s0 < n; s0 = next) {
     const int B = static_cast<int>(std::min<int64_t>(batch_, n - s0));
+    next = s0 + B;
     batch_potentials(bits + s0 * kL3Words, B, pot.data(), x.data());
     changed.clear();
     std::fill(is_changed.begin(), is_changed.end(), 0);
@@ -216,7 +224,10 @@ std::vector<L3Outcome> Layer3Fast::train(const uint64_t* bits, const int* labels
       const bool hit = d.cls() == labels[i];
       out[i] = hit ? L3Outcome::correct : L3Outcome::wrong;
       const L3Rates& r = hit ? rates.reward : rates.punish;
-      apply_update(bi, d, r);
+      if (apply_update(bi, d, r)) {  // every kernel changed: a new batch from the next sample
+        next = i + 1;
+        break;
+      }
       const int f = d.feature();
       drift[f] += step(r);
       if (!is_changed[f]) is_changed[f] = 1, changed.push_back(f);

@@ -15,7 +15,10 @@
 //  - class = f / 20;
 //  - reward: w = clamp(fl32(w + (spiked ? ltp : ltd)), 0.2, 0.8) on the winner's kernel
 //    over its receptive field (padding counts as never spiked); punish likewise with the
-//    anti-STDP rates. No w(1-w) factor.
+//    anti-STDP rates. No w(1-w) factor. Then, as SpykeTorch clamps the whole weight tensor
+//    after every update, every weight is clamped to [0.2, 0.8]: the first update (the first
+//    sample that is not silent) clamps the initial weights of all kernels; the decision of
+//    that first sample still sees them unclamped.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -95,8 +98,12 @@ int l3_count(const uint64_t* bits);
 void l3_potentials_ref(const Layer3& l3, const uint64_t* bits, double* pot);
 // The decision from exact potentials [f][y][x].
 L3Decision l3_decide(const double* pot);
-// Update the winner's kernel (no-op for silence).
+// Update the winner's kernel, then clamp every weight (no-op for silence).
 void l3_update_ref(Layer3& l3, const uint64_t* bits, const L3Decision& d, const L3Rates& r);
+// Only the winner's kernel (equal to l3_update_ref once every weight is in [0.2, 0.8]).
+void l3_update_winner(Layer3& l3, const uint64_t* bits, const L3Decision& d, const L3Rates& r);
+// Clamp every weight to [0.2, 0.8]; returns whether any weight changed.
+bool l3_clamp_all(Layer3& l3);
 
 // Result of one training sample.
 enum class L3Outcome : int8_t { correct = 0, wrong = 1, silence = 2 };
@@ -141,10 +148,12 @@ class Layer3Fast {
   L3Decision decide_fast(const L3Active& act, const float* approx) const;
   void refresh_changed(const L3Active& act, const std::vector<int>& changed, const float* drift,
                        const char* is_changed, float* approx) const;
-  void apply_update(const uint64_t* bits, const L3Decision& d, const L3Rates& r);
+  // Returns true when the update clamped other kernels too (the first one), refreshing wg_.
+  bool apply_update(const uint64_t* bits, const L3Decision& d, const L3Rates& r);
 
   Layer3 l3_;
   std::vector<float> wg_;  // [ky][kx][c][f]
+  bool clamped_ = false;   // every weight in [0.2, 0.8] (true after any update)
   int batch_;
   int threads_ = 1;
 };

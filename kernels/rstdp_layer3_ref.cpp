@@ -90,7 +90,7 @@ L3Decision l3_decide(const double* pot) {
   return d;
 }
 
-void l3_update_ref(Layer3& l3, const uint64_t* bits, const L3Decision& d, const L3Rates& r) {
+void l3_update_winner(Layer3& l3, const uint64_t* bits, const L3Decision& d, const L3Rates& r) {
   if (d.winner < 0) return;
   const int f = d.feature(), y = d.position() / kL3Side, x = d.position() % kL3Side;
   float* wf = l3.w.data() + size_t(f) * kL3KernelSize;
@@ -103,6 +103,25 @@ void l3_update_ref(Layer3& l3, const uint64_t* bits, const L3Decision& d, const 
         float& w = wf[(c * kL3K + ky) * kL3K + kx];
         w = l3_update_weight(w, spiked, r.ltp, r.ltd);
       }
+}
+
+void l3_update_ref(Layer3& l3, const uint64_t* bits, const L3Decision& d, const L3Rates& r) {
+  if (d.winner < 0) return;
+  l3_update_winner(l3, bits, d, r);
+  // SpykeTorch clamps the whole weight tensor after every STDP call, so the first update
+  // also clamps the initial weights of the other kernels (about half of N(0.8, 0.05) lies
+  // above 0.8); later calls find nothing to clamp.
+  l3_clamp_all(l3);
+}
+
+bool l3_clamp_all(Layer3& l3) {
+  bool changed = false;
+  for (float& w : l3.w) {
+    const float v = w < kL3Lo ? kL3Lo : (w > kL3Hi ? kL3Hi : w);
+    changed |= v != w;
+    w = v;
+  }
+  return changed;
 }
 
 std::vector<L3Outcome> l3_train_ref(Layer3& l3, const uint64_t* bits, const int* labels, int64_t n,

@@ -119,6 +119,39 @@ TEST(RstdpLayer3, RewardAndPunishUpdateTheWinnerOnlyWithClamp) {
   EXPECT_EQ(w_at(u, f, 9, 2, 2), 0.8f);                         // clamped at the upper bound
 }
 
+// SpykeTorch clamps the whole weight tensor after every STDP call: the first update clamps
+// every kernel's initial weights, but that first decision still sees them unclamped.
+TEST(RstdpLayer3, FirstUpdateClampsEveryKernel) {
+  Layer3 l3;
+  std::fill(l3.w.begin(), l3.w.end(), 0.5f);
+  std::fill_n(l3.w.begin() + 30 * kL3KernelSize, kL3KernelSize, 0.9f);  // class 1, above 0.8
+  std::fill_n(l3.w.begin(), kL3KernelSize, 0.8f);                       // class 0
+  l3.w[size_t(150) * kL3KernelSize + 7] = 0.95f;  // a kernel that never wins
+  l3.w[size_t(151) * kL3KernelSize + 8] = 0.1f;
+  std::vector<uint64_t> bits(2 * kL3Words);
+  for (int s = 0; s < 2; ++s) set_bit(bits, s, 5, 1, 1);
+  const std::vector<int> labels{1, 0};
+  const RStdpRates rates;
+  Layer3 ref = l3;
+  const std::vector<L3Outcome> o = l3_train_ref(ref, bits.data(), labels.data(), 2, rates);
+  // Sample 1: feature 30 wins on its unclamped 0.9 (clamped first, feature 0 would win the
+  // tie at 0.8). Sample 2: every weight of feature 30 is now 0.8 (the taps that saw no spike
+  // too), a tie that the lower index, feature 0, wins.
+  EXPECT_EQ(o, (std::vector<L3Outcome>{L3Outcome::correct, L3Outcome::correct}));
+  for (float w : ref.w) ASSERT_TRUE(w >= kL3Lo && w <= kL3Hi) << w;
+  EXPECT_EQ(w_at(ref, 150, 0, 1, 2), 0.8f);
+  EXPECT_EQ(w_at(ref, 151, 0, 1, 3), 0.2f);
+  EXPECT_EQ(w_at(ref, 30, 100, 4, 4), 0.8f);
+  for (int batch : {1, 2}) {
+    Layer3Fast fast(l3, batch);
+    EXPECT_EQ(fast.train(bits.data(), labels.data(), 2, rates), o) << "batch " << batch;
+    EXPECT_TRUE(fast.layer().w == ref.w) << "batch " << batch;
+  }
+  Layer3 c = l3;
+  EXPECT_TRUE(l3_clamp_all(c));
+  EXPECT_FALSE(l3_clamp_all(c));
+}
+
 TEST(RstdpLayer3, AdaptiveRatesScaleWithHitsAndMisses) {
   const RStdpRates r = adapt_rates(0.7, 0.2);
   EXPECT_EQ(r.reward.ltp, float(double(0.004f) * 0.2));

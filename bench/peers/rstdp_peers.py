@@ -3,11 +3,12 @@
 schedule (the first N training images, one epoch per layer, the test set), timing each stage.
 
   rstdp_peers.py --peer spyketorch --spyketorch CHECKOUT [--data DIR] [--train 6000] [--test 10000]
-  rstdp_peers.py --peer spyker [...]
+  rstdp_peers.py --peer spyker [...] [--seeds 1,2,3]
 
-Prints one line per stage: "peer stage samples N seconds S samples_per_s R" and finally the
-test accuracy. Encodings are computed once before the stages and cached in RAM, as both
-peers' own examples do; the encoding time is printed separately. Run by rstdp_peers.sh.
+For each seed of --seeds (initial weights; the encodings are computed once), prints
+"peer seed S", one line per stage: "peer stage samples N seconds S samples_per_s R" and
+finally the test accuracy. Encodings are cached in RAM, as both peers' own examples do; the
+encoding time is printed separately. Run by rstdp_peers.sh.
 """
 import argparse
 import gzip
@@ -72,6 +73,13 @@ def run_spyketorch(a, xtr, ytr, xte, yte):
     ete = [encode(i) for i in xte]
     report("spyketorch", "encode", len(etr) + len(ete), time.time() - t0)
 
+    for seed in a.seeds:
+        torch.manual_seed(seed)  # snn.Convolution draws its weights from torch's generator
+        print(f"spyketorch seed {seed}", flush=True)
+        spyketorch_seed(sf, snn, etr, ytr, ete, yte, a.last_step)
+
+
+def spyketorch_seed(sf, snn, etr, ytr, ete, yte, last_step):
     c1, c2, c3 = snn.Convolution(6, 30, 5, 0.8, 0.05), snn.Convolution(30, 250, 3, 0.8, 0.05), \
         snn.Convolution(250, 200, 5, 0.8, 0.05)
     st1, st2 = snn.STDP(c1, (0.004, -0.003)), snn.STDP(c2, (0.004, -0.003))
@@ -106,10 +114,15 @@ def run_spyketorch(a, xtr, ytr, xte, yte):
             stdp(inp, pot, spk, win)
 
     def decide(x):
+        steps = x.size(0)
+        if last_step:  # the final cumulative wave: which inputs ever spiked
+            x = x[-1:]
         spk, _ = s1(x)
         spk, _ = s2(spk)
         inp = s3_in(spk)
         pot = c3(inp)
+        if last_step:  # S3 fires at the last step only; T steps keep get_k_winners' key
+            inp, pot = inp.expand(steps, -1, -1, -1), pot.expand(steps, -1, -1, -1).contiguous()
         out = sf.fire(pot)
         win = sf.get_k_winners(pot, 1, 0, out)
         return (win[0][0] // 20 if win else -1), inp, pot, out, win
@@ -159,6 +172,13 @@ def run_spyker(a, xtr, ytr, xte, yte):
     t0 = time.time()
     etr, ete = list(batches(xtr, ytr)), list(batches(xte, yte))
     report("spyker", "encode", len(xtr) + len(xte), time.time() - t0)
+    for seed in a.seeds:
+        spyker.random_seed(seed)  # spyker.Conv draws its weights from this generator
+        print(f"spyker seed {seed}", flush=True)
+        spyker_seed(spyker, dev, xtr, etr, ete, a.last_step)
+
+
+def spyker_seed(spyker, dev, xtr, etr, ete, last_step):
     conv1 = spyker.Conv(6, 30, 5, pad=2, mean=0.8, std=0.05, device=dev)
     conv2 = spyker.Conv(30, 250, 3, pad=1, mean=0.8, std=0.05, device=dev)
     conv3 = spyker.Conv(250, 200, 5, pad=2, mean=0.8, std=0.05, device=dev)
@@ -194,7 +214,7 @@ def run_spyker(a, xtr, ytr, xte, yte):
 
     t0, seen, hit, miss = time.time(), 0, 0, 0
     for x, y in etr:
-        x = c2(x)
+        x = c2(x[:, -1:].contiguous() if last_step else x)
         out = spyker.infinite(conv3(x))
         win = spyker.convwta(out, 0, 1)
         for i in range(len(win)):
@@ -212,7 +232,7 @@ def run_spyker(a, xtr, ytr, xte, yte):
     report("spyker", "layer3", len(xtr), time.time() - t0)
     t0, correct = time.time(), 0
     for x, y in ete:
-        out = spyker.infinite(conv3(c2(x)))
+        out = spyker.infinite(conv3(c2(x[:, -1:].contiguous() if last_step else x)))
         win = spyker.convwta(out, 0, 1)
         for i in range(len(win)):
             if len(win[i]) == 1:
@@ -230,7 +250,20 @@ if __name__ == "__main__":
     ap.add_argument("--test", type=int, default=10000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=64, help="Spyker's batch")
+    ap.add_argument("--last-step", action="store_true",
+                    help="layer-3 training and test on the last time step only: the "
+                         "same decisions (layer 3 fires at the last step, so it sees only which "
+                         "inputs ever spiked, and with weights >= 0 a neuron has spiked by the "
+                         "last step iff its last-step potential crosses), about 10x faster; for "
+                         "accuracy over many seeds, not for timing")
+    ap.add_argument("--seeds", default="1",
+                    help="comma-separated seeds of the initial weights; one training run each, "
+                         "the encodings computed once")
     a = ap.parse_args()
+    try:
+        a.seeds = [int(v) for v in a.seeds.split(",")]
+    except ValueError:
+        sys.exit(f"--seeds {a.seeds!r}: expected comma-separated integers")
     if a.train < 1 or a.test < 1 or a.threads < 1 or a.batch < 1:
         sys.exit("--train, --test, --threads and --batch must be >= 1")
     if a.peer == "spyketorch" and not (a.spyketorch and os.path.isdir(os.path.join(a.spyketorch, "SpykeTorch"))):
