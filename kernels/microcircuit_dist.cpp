@@ -8,9 +8,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/microcircuit_cpu.h"
 #include "runtime/dist.h"
 #include "runtime/error.h"
 #include "runtime/philox.h"
+#include "runtime/resources.h"
 
 namespace rsnn::mc {
 
@@ -173,44 +175,59 @@ SimResult simulate_dist(const LocalCsr& g, const Partition& part, const LifPropa
                  state.ring.size() == size_t(D * n) && state.step >= 0,
              "simulate_dist: state does not match the local network (make it with make_local_state)");
   const detail::PoissonTables pt = detail::poisson_tables(drive.bg_lambda);
-  std::vector<philox::Words> block(static_cast<size_t>(n));
+  // Delivery as in simulate_cpu: a step pulls its arriving synapses (one run per spike and
+  // delay of the (delay, target)-ordered local rows) from the spike lists of earlier steps.
+  const detail::CsrView view{g.ptr.data(), g.syn.data(), g.weight.data()};
+  const std::vector<int64_t> lo{0, n};
+  detail::Cuts cuts;
+  cuts.stride = D + 1;
+  check_memory_fits(4.0 * double(g.n_global) * double(cuts.stride), "simulate_dist: the delay-group table");
+  cuts.c.resize(static_cast<size_t>(g.n_global * cuts.stride));
+  for (int64_t s = 0; s < g.n_global; ++s)
+    RSNN_CHECK(g.ptr[s + 1] - g.ptr[s] <= int64_t(UINT32_MAX) && detail::row_cuts(view, D, lo, 1, s, &cuts.c[s * cuts.stride]),
+               "simulate_dist: row ", s, " of the local network is not ordered by delay or too long");
+  // The background is keyed by global id, an affine map of the local index.
+  const int64_t gid0 = part.global_id(0), gstep = part.global_id(1) - gid0;
+  detail::NeuronStepper neurons(p, pt, drive, state, 0, n, gid0, gstep);
+  std::vector<std::vector<int32_t>> hist(static_cast<size_t>(D));  // global ids spiking at step e: hist[e % D]
+  // Adds to `slot` the synapses arriving at relative step t from the spikes of steps before
+  // e_end (those already exchanged), earliest first.
+  auto deliver = [&](int64_t t, int64_t e_end, float* slot) {
+    for (int64_t e = std::max<int64_t>(0, t - D + 1); e < std::min(t, e_end); ++e)
+      detail::deliver_group(view, cuts, lo, hist[e % D], static_cast<int>(t - e), 0, slot);
+  };
   ExchangeStats xs;
   SimResult r;
   std::vector<uint32_t> mine;
+  std::vector<int32_t> fired;
   size_t inline_words = 4;  // spikes per rank in the interval's one fixed-size gather
   const int64_t step0 = state.step;
   for (int64_t t0 = 0; t0 < steps; t0 += interval) {
     const int64_t len = std::min<int64_t>(interval, steps - t0);
     mine.clear();
     for (int64_t u = 0; u < len; ++u) {
-      const int64_t now = step0 + t0 + u;
+      const int64_t t = t0 + u, now = step0 + t;
       float* slot = &state.ring[(now % D) * n];
-      for (int64_t i = 0; i < n; ++i) {
-        int count = 0;
-        if (pt.table[i] >= 0) {
-          const int64_t gid = part.global_id(i);  // the background is keyed by global id
-          if (t0 + u == 0 || (now & 3) == 0) block[i] = background_block(drive.seed, gid, now);
-          count = pt.count(i, block[i].v[now & 3]);
-        }
-        const float input = step_input(slot[i], drive.bg_weight[i], count);
-        slot[i] = 0.f;
-        if (lif_step(p, state.v[i], state.i_syn[i], state.ref[i], drive.i_dc[i], input))
-          mine.push_back(spike_word(u, part.global_id(i)));
-      }
+      // Spikes of this interval (not yet exchanged) have no synapse arriving within it.
+      deliver(t, t0, slot);
+      fired.clear();
+      neurons.step(now, t == 0, slot, fired);
+      for (int32_t i : fired) mine.push_back(spike_word(u, part.global_id(i)));
     }
     const std::vector<uint32_t> words = exchange(mine, inline_words, xs);
     size_t w = 0;
     for (int64_t u = 0; u < len; ++u) {
-      const int64_t now = step0 + t0 + u;
-      for (; w < words.size() && int64_t(words[w] >> 24) == u; ++w) {
-        const int64_t s = words[w] & 0xFFFFFFu;
-        if (record) r.spikes.neuron.push_back(static_cast<int32_t>(s));
-        for (int64_t k = g.ptr[s]; k < g.ptr[s + 1]; ++k)
-          state.ring[((now + synapse_delay(g.syn[k])) % D) * n + synapse_target(g.syn[k])] += g.weight[k];
+      std::vector<int32_t>& h = hist[(t0 + u) % D];
+      h.clear();
+      for (; w < words.size() && int64_t(words[w] >> 24) == u; ++w) h.push_back(static_cast<int32_t>(words[w] & 0xFFFFFFu));
+      if (record) {
+        r.spikes.neuron.insert(r.spikes.neuron.end(), h.begin(), h.end());
+        r.spikes.step_ptr.push_back(static_cast<int64_t>(r.spikes.neuron.size()));
       }
-      if (record) r.spikes.step_ptr.push_back(static_cast<int64_t>(r.spikes.neuron.size()));
     }
   }
+  // Synapses still in flight arrive after this call: into the ring, as one rank has them.
+  for (int64_t t = steps; t < steps + D - 1; ++t) deliver(t, steps, &state.ring[((step0 + t) % D) * n]);
   state.step = step0 + steps;
   if (stats) {
     stats->intervals += xs.intervals;

@@ -1,11 +1,11 @@
 // The microcircuit op (kernels/microcircuit.h) with its neurons partitioned across MPI ranks
 // (issue 19). Each rank holds the state and the incoming synapses of its own neurons only;
 // every `interval` steps (at most the network's minimum delay) the ranks exchange the spikes
-// of the interval with dist::allgather_bytes, and every rank delivers all of them into its
-// ring. A spike of step t reaches no neuron before step t + min_delay, so deferring delivery
-// to the end of the interval changes nothing; delivering step by step, sources ascending and
-// rows in order, gives each ring entry its additions in the one-rank order: the spike trains
-// are those of simulate_reference / simulate_cpu bit for bit, on any rank count.
+// of the interval with dist::allgather_bytes. A spike of step t reaches no neuron before step
+// t + min_delay, so each step takes its arriving synapses from spikes already exchanged, as
+// simulate_cpu does (emission step, then sources ascending, then row order), and each input
+// entry gets its additions in the one-rank order: the spike trains are those of
+// simulate_reference / simulate_cpu bit for bit, on any rank count.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -132,6 +132,7 @@ TEST(MicrocircuitDist, OneRankMatchesTheReferenceAtAnyInterval) {
     EXPECT_EQ(r.spikes.step_ptr, ref.spikes.step_ptr) << "interval " << interval;
     EXPECT_EQ(r.spikes.neuron, ref.spikes.neuron) << "interval " << interval;
     EXPECT_EQ(s.v, ref_state.v);
+    EXPECT_EQ(s.ring, ref_state.ring) << "interval " << interval;  // the synapses still in flight
     EXPECT_EQ(xs.intervals, (150 + interval - 1) / interval + (250 + interval - 1) / interval);
     EXPECT_EQ(xs.spikes_sent, int64_t(ref.spikes.neuron.size()));
   }
