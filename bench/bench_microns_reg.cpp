@@ -78,7 +78,8 @@ void run_against_dgemm(benchmark::State& state, F&& work) {
 // products counted as in expm.cpp: even powers, the degree-13 combinations, U, the LU and
 // solve, the squarings; the derivative adds its M_2k, six combinations, Lu, (Lu-Lv)R, a
 // solve and two products per squaring.
-double expm_flops(const rsnn::ExpmFrechet& e, bool with_derivative) {
+template <class T>
+double expm_flops(const rsnn::ExpmFrechetT<T>& e, bool with_derivative) {
   const double p = 2.0 * kN * double(kN) * kN;
   const int m = e.degree(), s = e.squarings();
   const int K = m == 13 ? 3 : (m - 1) / 2;
@@ -107,10 +108,10 @@ void BM_MicronsExpm(benchmark::State& state) {
   const std::vector<double> M = bench_M();
   rsnn::ExpmFrechet reused;
   run_against_dgemm(state, [&] {
-    reused.compute(M.data(), kN, /*derivative_thresholds=*/false);
+    reused.compute(M.data(), kN, rsnn::PadeRule::expm);
     benchmark::DoNotOptimize(reused.value().data());
   });
-  const rsnn::ExpmFrechet e(M.data(), kN, false);
+  const rsnn::ExpmFrechet e(M.data(), kN, rsnn::PadeRule::expm);
   set_flops(state, expm_flops(e, false));
   state.counters["degree"] = e.degree();
   state.counters["squarings"] = e.squarings();
@@ -126,6 +127,24 @@ void BM_MicronsExpmFrechet(benchmark::State& state) {
     benchmark::DoNotOptimize(L.data());
   });
   const rsnn::ExpmFrechet e(M.data(), kN);
+  set_flops(state, expm_flops(e, true));
+  state.counters["degree"] = e.degree();
+  state.counters["squarings"] = e.squarings();
+}
+
+// The original's computation: float32 with tf.linalg.expm's degree rule (Padé 5 at this
+// matrix's norm), one derivative.
+void BM_MicronsExpmFrechetF32(benchmark::State& state) {
+  const std::vector<double> Md = bench_M();
+  const std::vector<float> M(Md.begin(), Md.end());
+  std::vector<float> G(M.size(), 1e-3f), L(M.size());
+  rsnn::ExpmFrechetF reused;
+  run_against_dgemm(state, [&] {
+    reused.compute(M.data(), kN, rsnn::PadeRule::tensorflow_float32);
+    reused.frechet(G.data(), L.data());
+    benchmark::DoNotOptimize(L.data());
+  });
+  const rsnn::ExpmFrechetF e(M.data(), kN, rsnn::PadeRule::tensorflow_float32);
   set_flops(state, expm_flops(e, true));
   state.counters["degree"] = e.degree();
   state.counters["squarings"] = e.squarings();
@@ -157,5 +176,6 @@ void BM_MicronsWdcValueAndGradient(benchmark::State& state) {
 BENCHMARK(BM_MicronsDgemm)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MicronsExpm)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MicronsExpmFrechet)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MicronsExpmFrechetF32)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MicronsExpmFrechetBlock)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MicronsWdcValueAndGradient)->UseManualTime()->Unit(benchmark::kMillisecond);

@@ -15,8 +15,6 @@
 namespace rsnn {
 namespace {
 
-using Mat = std::vector<double>;
-
 // Padé [m/m] numerator coefficients b_0..b_m of exp (Higham 2005, eq. 2.3 / Table 2.2).
 const double kB3[] = {120.0, 60.0, 12.0, 1.0};
 const double kB5[] = {30240.0, 15120.0, 3360.0, 420.0, 30.0, 1.0};
@@ -45,72 +43,114 @@ const double* pade_coeffs(int m) {
   }
 }
 
+template <class T>
+using Mat = std::vector<T>;
+
 // Z = alpha X Y + beta Z, all n x n.
-void gemm(int n, double alpha, const Mat& X, const Mat& Y, double beta, Mat& Z) {
+void gemm(int n, double alpha, const Mat<double>& X, const Mat<double>& Y, double beta,
+          Mat<double>& Z) {
   cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, n, n, alpha, X.data(), n, Y.data(),
               n, beta, Z.data(), n);
 }
+void gemm(int n, double alpha, const Mat<float>& X, const Mat<float>& Y, double beta,
+          Mat<float>& Z) {
+  cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, n, n, float(alpha), X.data(), n,
+              Y.data(), n, float(beta), Z.data(), n);
+}
+int getrf(int n, double* a, int* ipiv) {
+  return LAPACKE_dgetrf(LAPACK_COL_MAJOR, n, n, a, n, ipiv);
+}
+int getrf(int n, float* a, int* ipiv) {
+  return LAPACKE_sgetrf(LAPACK_COL_MAJOR, n, n, a, n, ipiv);
+}
+int getrs(int n, const double* lu, const int* ipiv, double* b) {
+  return LAPACKE_dgetrs(LAPACK_COL_MAJOR, 'N', n, n, lu, n, ipiv, b, n);
+}
+int getrs(int n, const float* lu, const int* ipiv, float* b) {
+  return LAPACKE_sgetrs(LAPACK_COL_MAJOR, 'N', n, n, lu, n, ipiv, b, n);
+}
 
-// Z = sum_k c_k X_k + c_I I (Z resized to n x n, its buffer reused).
-void combine_into(Mat& Z, int n, std::initializer_list<std::pair<double, const Mat*>> terms,
+// Z = sum_k c_k X_k + c_I I (Z resized to n x n, its buffer reused). The coefficients are
+// rounded to T first, as TensorFlow's constants are.
+template <class T>
+void combine_into(Mat<T>& Z, int n, std::initializer_list<std::pair<double, const Mat<T>*>> terms,
                   double c_I) {
-  Z.assign(size_t(n) * n, 0.0);
+  Z.assign(size_t(n) * n, T(0));
   for (const auto& t : terms) {
-    const double c = t.first;
-    const double* x = t.second->data();
+    const T c = T(t.first);
+    const T* x = t.second->data();
     for (size_t i = 0; i < Z.size(); ++i) Z[i] += c * x[i];
   }
-  for (int i = 0; i < n; ++i) Z[size_t(i) * n + i] += c_I;
+  for (int i = 0; i < n; ++i) Z[size_t(i) * n + i] += T(c_I);
 }
 
-// Makes `work` hold at least `count` buffers of nn doubles (sized before any reference to
+// Makes `work` hold at least `count` buffers of nn entries (sized before any reference to
 // one is taken, so growing the outer vector never leaves a dangling reference).
-void ensure_work(std::vector<Mat>& work, int count, size_t nn) {
+template <class T>
+void ensure_work(std::vector<Mat<T>>& work, int count, size_t nn) {
   if (int(work.size()) < count) work.resize(count);
-  for (Mat& w : work) w.resize(nn);
+  for (Mat<T>& w : work) w.resize(nn);
 }
 
-double norm1(const double* A, int n) {  // max column sum of the row-major matrix's transpose
-  double best = 0.0;                     // = max row sum; either norm is a valid choice here
-  for (int i = 0; i < n; ++i) {
-    double s = 0.0;
-    for (int j = 0; j < n; ++j) s += std::fabs(A[size_t(i) * n + j]);
-    best = std::max(best, s);
-  }
-  return best;
+// Max row sum of the row-major matrix (the 1-norm of the transpose the algorithm runs on;
+// either norm is a valid choice for Higham's rules), or with `columns` the max column sum
+// (the 1-norm TensorFlow takes of the matrix it is given).
+template <class T>
+double norm_of(const T* A, int n, bool columns) {
+  std::vector<T> sums(size_t(n), T(0));
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) sums[columns ? j : i] += std::fabs(A[size_t(i) * n + j]);
+  return double(*std::max_element(sums.begin(), sums.end()));
 }
 
-void check_finite(const double* x, size_t count, const char* what) {
+template <class T>
+void check_finite(const T* x, size_t count, const char* what) {
   for (size_t i = 0; i < count; ++i)
     RSNN_CHECK(std::isfinite(x[i]), "expm: ", what, " has a non-finite entry at flat index ", i);
 }
 
-void transpose_into(const double* X, int n, double* T) {  // T = X^T, T != X
+template <class T>
+void transpose_into(const T* X, int n, T* Y) {  // Y = X^T, Y != X
   for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j) T[size_t(j) * n + i] = X[size_t(i) * n + j];
+    for (int j = 0; j < n; ++j) Y[size_t(j) * n + i] = X[size_t(i) * n + j];
+}
+
+// tf.linalg.expm's float32 choice (tensorflow/python/ops/linalg/linalg_impl.py): strict
+// comparisons, and floor (not ceil) for the squarings, so m = 7 may run up to 2 x 3.93.
+void tensorflow_float32_degree(double norm, int& m, int& s) {
+  s = 0;
+  if (norm < 4.258730016922831e-1) {
+    m = 3;
+  } else if (norm < 1.880152677804762) {
+    m = 5;
+  } else {
+    m = 7;
+    s = std::max(0, int(std::floor(std::log2(norm / 3.925724783138660))));
+  }
 }
 
 }  // namespace
 
-ExpmFrechet::ExpmFrechet(const double* A, int n, bool derivative_thresholds) {
-  compute(A, n, derivative_thresholds);
-}
-
-void ExpmFrechet::compute(const double* A, int n, bool derivative_thresholds) {
+template <class T>
+void ExpmFrechetT<T>::compute(const T* A, int n, PadeRule rule) {
   RSNN_CHECK(n > 0, "expm: matrix size must be positive, got ", n);
   const size_t nn = size_t(n) * n;
   check_finite(A, nn, "A");
   n_ = n;
-  const double* thr = derivative_thresholds ? kEll : kTheta;
-  const double norm = norm1(A, n);
-  m_ = 13;
-  s_ = 0;
-  for (int i = 0; i < 4; ++i)
-    if (norm <= thr[i]) { m_ = kDegrees[i]; break; }
-  if (m_ == 13 && norm > thr[4]) s_ = int(std::ceil(std::log2(norm / thr[4])));
-  scale_ = std::ldexp(1.0, -s_);
+  if (rule == PadeRule::tensorflow_float32) {
+    tensorflow_float32_degree(norm_of(A, n, /*columns=*/true), m_, s_);
+  } else {
+    const double* thr = rule == PadeRule::frechet ? kEll : kTheta;
+    const double norm = norm_of(A, n, /*columns=*/false);
+    m_ = 13;
+    s_ = 0;
+    for (int i = 0; i < 4; ++i)
+      if (norm <= thr[i]) { m_ = kDegrees[i]; break; }
+    if (m_ == 13 && norm > thr[4]) s_ = int(std::ceil(std::log2(norm / thr[4])));
+  }
+  scale_ = T(std::ldexp(1.0, -s_));
   A_.assign(A, A + nn);
-  for (double& a : A_) a *= scale_;
+  for (T& a : A_) a *= scale_;
 
   const double* b = pade_coeffs(m_);
   const int K = m_ == 13 ? 3 : (m_ - 1) / 2;  // even powers A^2..A^(2K) needed
@@ -134,8 +174,8 @@ void ExpmFrechet::compute(const double* A, int n, bool derivative_thresholds) {
     combine_into(V, n, {}, b[0]);
     for (int k = 1; k <= K; ++k)
       for (size_t i = 0; i < nn; ++i) {
-        W_[i] += b[2 * k + 1] * P_[k - 1][i];
-        V[i] += b[2 * k] * P_[k - 1][i];
+        W_[i] += T(b[2 * k + 1]) * P_[k - 1][i];
+        V[i] += T(b[2 * k]) * P_[k - 1][i];
       }
   }
   gemm(n, 1.0, A_, W_, 0.0, U);
@@ -149,15 +189,16 @@ void ExpmFrechet::compute(const double* A, int n, bool derivative_thresholds) {
     R_[0][i] = V[i] + U[i];
   }
   ipiv_.resize(n);
-  int info = LAPACKE_dgetrf(LAPACK_COL_MAJOR, n, n, lu_.data(), n, ipiv_.data());
-  RSNN_CHECK(info == 0, "expm: the Padé denominator q_m(A) is singular (dgetrf info ", info, ")");
-  info = LAPACKE_dgetrs(LAPACK_COL_MAJOR, 'N', n, n, lu_.data(), n, ipiv_.data(), R_[0].data(), n);
-  RSNN_CHECK(info == 0, "expm: dgetrs failed with info ", info);
+  int info = getrf(n, lu_.data(), ipiv_.data());
+  RSNN_CHECK(info == 0, "expm: the Padé denominator q_m(A) is singular (getrf info ", info, ")");
+  info = getrs(n, lu_.data(), ipiv_.data(), R_[0].data());
+  RSNN_CHECK(info == 0, "expm: getrs failed with info ", info);
   for (int k = 0; k < s_; ++k) gemm(n, 1.0, R_[k], R_[k], 0.0, R_[k + 1]);
   check_finite(R_[s_].data(), nn, "expm(A) (overflow)");
 }
 
-void ExpmFrechet::frechet(const double* Ein, double* L) const {
+template <class T>
+void ExpmFrechetT<T>::frechet(const T* Ein, T* L) const {
   const int n = n_;
   RSNN_CHECK(n > 0, "expm: frechet() called before compute()");
   const size_t nn = size_t(n) * n;
@@ -187,12 +228,12 @@ void ExpmFrechet::frechet(const double* Ein, double* L) const {
     gemm(n, 1.0, A6, Lz1, 1.0, Lv);
     gemm(n, 1.0, M6, Z1_, 1.0, Lv);
   } else {
-    std::fill(Lw.begin(), Lw.end(), 0.0);
-    std::fill(Lv.begin(), Lv.end(), 0.0);
+    std::fill(Lw.begin(), Lw.end(), T(0));
+    std::fill(Lv.begin(), Lv.end(), T(0));
     for (int k = 1; k <= K; ++k)
       for (size_t i = 0; i < nn; ++i) {
-        Lw[i] += b[2 * k + 1] * w[k - 1][i];
-        Lv[i] += b[2 * k] * w[k - 1][i];
+        Lw[i] += T(b[2 * k + 1]) * w[k - 1][i];
+        Lv[i] += T(b[2 * k]) * w[k - 1][i];
       }
   }
   gemm(n, 1.0, A_, Lw, 0.0, Lu);  // L_u = A Lw + E W
@@ -203,9 +244,8 @@ void ExpmFrechet::frechet(const double* Ein, double* L) const {
     rhs[i] = Lu[i] + Lv[i];
   }
   gemm(n, 1.0, diff, R_[0], 1.0, rhs);
-  const int info =
-      LAPACKE_dgetrs(LAPACK_COL_MAJOR, 'N', n, n, lu_.data(), n, ipiv_.data(), rhs.data(), n);
-  RSNN_CHECK(info == 0, "expm: dgetrs failed with info ", info);
+  const int info = getrs(n, lu_.data(), ipiv_.data(), rhs.data());
+  RSNN_CHECK(info == 0, "expm: getrs failed with info ", info);
   // Squaring phase: L <- R L + L R with the R of the same level.
   for (int k = 0; k < s_; ++k) {
     gemm(n, 1.0, R_[k], rhs, 0.0, next);
@@ -216,7 +256,8 @@ void ExpmFrechet::frechet(const double* Ein, double* L) const {
   std::copy(rhs.begin(), rhs.end(), L);
 }
 
-void ExpmFrechet::frechet_adjoint(const double* G, double* L) const {
+template <class T>
+void ExpmFrechetT<T>::frechet_adjoint(const T* G, T* L) const {
   // L(A^T, G) = L(A, G^T)^T; buffers 13 and 14 are not used by frechet().
   const int n = n_;
   RSNN_CHECK(n > 0, "expm: frechet_adjoint() called before compute()");
@@ -227,8 +268,11 @@ void ExpmFrechet::frechet_adjoint(const double* G, double* L) const {
   transpose_into(Lt.data(), n, L);
 }
 
+template class ExpmFrechetT<double>;
+template class ExpmFrechetT<float>;
+
 void expm(const double* A, int n, double* F) {
-  const ExpmFrechet e(A, n, /*derivative_thresholds=*/false);
+  const ExpmFrechet e(A, n, PadeRule::expm);
   std::copy(e.value().begin(), e.value().end(), F);
 }
 
@@ -236,10 +280,10 @@ void expm_frechet_block(const double* A, const double* E, int n, double* F, doub
   RSNN_CHECK(n > 0, "expm_frechet_block: matrix size must be positive, got ", n);
   check_finite(E, size_t(n) * n, "E");
   // The upper right block is linear in E: scale E to A's norm so E does not add squarings.
-  const double nA = norm1(A, n), nE = norm1(E, n);
+  const double nA = norm_of(A, n, false), nE = norm_of(E, n, false);
   const double c = (nA > 0.0 && nE > 0.0) ? nA / nE : 1.0;
   const int n2 = 2 * n;
-  Mat B(size_t(n2) * n2, 0.0), FB(B.size());
+  Mat<double> B(size_t(n2) * n2, 0.0), FB(B.size());
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < n; ++j) {
       const double a = A[size_t(i) * n + j];

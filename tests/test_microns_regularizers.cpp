@@ -128,7 +128,7 @@ TEST(Expm, EveryDegreeMatchesLongDoubleTaylor) {
   const int degrees[] = {3, 5, 7, 9, 13, 13};
   for (int c = 0; c < 6; ++c) {
     const Mat A = scaled_to_norm(random_matrix(n, 0.0, 1.0, 100 + c), n, norms[c]);
-    const ExpmFrechet e(A.data(), n, /*derivative_thresholds=*/false);
+    const ExpmFrechet e(A.data(), n, rsnn::PadeRule::expm);
     EXPECT_EQ(e.degree(), degrees[c]) << "norm " << norms[c];
     EXPECT_EQ(e.squarings() > 0, norms[c] > 5.371920351148152) << "norm " << norms[c];
     EXPECT_LT(rel_diff(expm_of(A, n), expm_taylor(A, n)), 5e-14) << "norm " << norms[c];
@@ -250,6 +250,7 @@ mc::RegSpec small_spec(mc::RegKind kind, int N, mc::StarCoords coords) {
   mc::RegSpec spec;
   spec.kind = kind;
   spec.N = N;
+  spec.expm = mc::ExpmPrecision::float64;  // finite differences need double's resolution
   spec.D = mc::distance_star(random_positions(N, 21), N, coords);
   std::mt19937_64 rng(22);
   std::lognormal_distribution<double> ln(-1.0, 1.0);
@@ -468,6 +469,7 @@ TEST(MicronsData, RegularizerValuesMatchExpectedJson) {
       spec.emd_lambda = emd;
       spec.D = D;
       spec.emp_sorted = emp;
+      spec.expm = mc::ExpmPrecision::float64;  // as the NumPy/SciPy reference
       return mc::regularizer_value(spec, W.data(), nullptr);
     };
     auto expect = [&](double got, const std::string& key) {
@@ -493,6 +495,7 @@ TEST(MicronsData, FullSizeWdcGradientAlongADirection) {
   mc::RegSpec spec;
   spec.kind = mc::RegKind::wdc;
   spec.N = N;
+  spec.expm = mc::ExpmPrecision::float64;
   spec.D = mc::distance_star(positions(), N, mc::StarCoords::coded);
   for (const std::string name : {"W_bio_seed0", "W_orth_seed0"}) {
     const std::vector<float> W = load_f32(kData + "/testvectors/" + name + ".npy");
@@ -511,6 +514,101 @@ TEST(MicronsData, FullSizeWdcGradientAlongADirection) {
     const double actual = mc::regularizer_value(spec, Wp.data(), nullptr) -
                           mc::regularizer_value(spec, Wm.data(), nullptr);
     EXPECT_NEAR(actual, predicted, 1e-6 * scale) << name;
+  }
+}
+
+// ---- float32 with TensorFlow's degree rule (the original's tf.linalg.expm) ---------------
+
+TEST(ExpmFrechetF32, TensorflowDegreeRuleOnTheColumnNorm) {
+  // Diagonal matrices: both norms equal max |d|. Boundaries are strict (tf.where(less)),
+  // and the squarings use floor, so m = 7 runs unscaled up to 2 x 3.9257.
+  const struct { double norm; int m, s; } cases[] = {
+      {0.1, 3, 0},  {0.4258, 3, 0}, {0.4259, 5, 0}, {1.0, 5, 0},  {1.8801, 5, 0},
+      {1.8802, 7, 0}, {3.9, 7, 0},  {7.85, 7, 0},   {7.86, 7, 1}, {20.0, 7, 2}};
+  for (const auto& c : cases) {
+    const int n = 3;
+    std::vector<float> A(n * n, 0.0f);
+    A[0] = float(c.norm);
+    A[4] = float(0.5 * c.norm);
+    const rsnn::ExpmFrechetF e(A.data(), n, rsnn::PadeRule::tensorflow_float32);
+    EXPECT_EQ(e.degree(), c.m) << c.norm;
+    EXPECT_EQ(e.squarings(), c.s) << c.norm;
+  }
+  // TensorFlow takes the max COLUMN sum: rows (2, 0) but columns (1, 1) give m = 5.
+  const std::vector<float> B = {1.0f, 1.0f, 0.0f, 0.0f};
+  EXPECT_EQ(rsnn::ExpmFrechetF(B.data(), 2, rsnn::PadeRule::tensorflow_float32).degree(), 5);
+}
+
+TEST(ExpmFrechetF32, MatchesTheDoubleBlockMethod) {
+  const int n = 8;
+  for (double norm : {0.2, 1.2, 3.0, 7.0, 30.0}) {
+    const Mat A = scaled_to_norm(random_matrix(n, -1.0, 1.0, 600 + int(norm * 10)), n, norm);
+    const Mat E = random_matrix(n, -1.0, 1.0, 700);
+    const std::vector<float> Af(A.begin(), A.end()), Ef(E.begin(), E.end());
+    const rsnn::ExpmFrechetF ef(Af.data(), n, rsnn::PadeRule::tensorflow_float32);
+    std::vector<float> Lf(n * n), Laf(n * n);
+    ef.frechet(Ef.data(), Lf.data());
+    ef.frechet_adjoint(Ef.data(), Laf.data());
+    // the block method on the float-rounded inputs, in double
+    const Mat Ar(Af.begin(), Af.end()), Er(Ef.begin(), Ef.end());
+    Mat F(n * n), L(n * n), Lt(n * n), Et(n * n), At(n * n);
+    rsnn::expm_frechet_block(Ar.data(), Er.data(), n, F.data(), L.data());
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) At[j * n + i] = Ar[i * n + j];
+    rsnn::expm_frechet_block(At.data(), Er.data(), n, Et.data(), Lt.data());
+    const Mat Fv(ef.value().begin(), ef.value().end()), Lv(Lf.begin(), Lf.end()),
+        Lav(Laf.begin(), Laf.end());
+    // Padé 7 unscaled up to norm 7.85 (the floor) leaves about 1e-6 of truncation there.
+    const double tol = norm > 5 ? 2e-5 : 2e-6;
+    EXPECT_LT(rel_diff(Fv, F), tol) << "norm " << norm;
+    EXPECT_LT(rel_diff(Lv, L), 5 * tol) << "norm " << norm;
+    EXPECT_LT(rel_diff(Lav, Lt), 5 * tol) << "norm " << norm;
+  }
+}
+
+TEST(MicronsRegularizer, Float32ExpmAgreesWithFloat64) {
+  for (auto kind : {mc::RegKind::wdc, mc::RegKind::wdc_emd}) {
+    const int N = 9;
+    mc::RegSpec s64 = small_spec(kind, N, mc::StarCoords::coded), s32 = s64;
+    s32.expm = mc::ExpmPrecision::float32;
+    const std::vector<float> W = random_weights(N, 51);
+    std::vector<float> g32(W.size(), 0.0f), g64(W.size(), 0.0f);
+    const double v32 = mc::regularizer_value(s32, W.data(), g32.data());
+    const double v64 = mc::regularizer_value(s64, W.data(), g64.data());
+    EXPECT_NEAR(v32, v64, 1e-5 * std::fabs(v64)) << mc::reg_kind_name(kind);
+    EXPECT_NE(v32, v64) << "the two precisions ran the same code";
+    double gmax = 0.0, err = 0.0;
+    for (size_t k = 0; k < W.size(); ++k) {
+      gmax = std::max(gmax, double(std::fabs(g64[k])));
+      err = std::max(err, double(std::fabs(g32[k] - g64[k])));
+    }
+    EXPECT_LT(err, 1e-4 * gmax) << mc::reg_kind_name(kind);
+  }
+  EXPECT_EQ(mc::parse_expm_precision("float32", "--expm"), mc::ExpmPrecision::float32);
+  EXPECT_EQ(mc::parse_expm_precision("float64", "--expm"), mc::ExpmPrecision::float64);
+  try {
+    mc::parse_expm_precision("double", "--expm");
+    ADD_FAILURE() << "no throw";
+  } catch (const rsnn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--expm"), std::string::npos) << e.what();
+  }
+}
+
+// The default (float32) on the shared test vectors: the reference is float64, so 1e-5.
+TEST(MicronsData, Float32WdcValuesNearExpectedJson) {
+  SKIP_WITHOUT_DATA();
+  const std::string json = read_text(kData + "/testvectors/expected.json");
+  const int N = 312;
+  mc::RegSpec spec;
+  spec.kind = mc::RegKind::wdc;
+  spec.N = N;
+  spec.D = mc::distance_grid(12, 13, 2);
+  ASSERT_EQ(spec.expm, mc::ExpmPrecision::float32);
+  for (const std::string name : {"W_bio_seed0", "W_orth_seed0"}) {
+    const std::vector<float> W = load_f32(kData + "/testvectors/" + name + ".npy");
+    const double want = json_number(json, name, "WDC_grid");
+    EXPECT_NEAR(mc::regularizer_value(spec, W.data(), nullptr), want, 1e-5 * std::fabs(want))
+        << name;
   }
 }
 

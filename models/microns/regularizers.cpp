@@ -27,7 +27,10 @@ struct Workspace {
   Vec s, M, C;        // strengths, S A S, expm(M) with the diagonal zeroed
   Vec G, dM;          // dL/dC and dL/dM
   std::vector<std::pair<double, uint32_t>> sorted;  // (art value, index) for the EMD
-  ExpmFrechet ef;
+  ExpmFrechet ef;     // ExpmPrecision::float64
+  ExpmFrechetF ef32;  // ExpmPrecision::float32: M, G and dM pass through float buffers
+  std::vector<float> Mf, Gf, dMf;
+  bool f32 = false;   // which of the two the last comms_forward used
 };
 
 Workspace& workspace() {
@@ -35,8 +38,9 @@ Workspace& workspace() {
   return w;
 }
 
-// w.C = offdiag(expm(M)) for w.A, with s = rowsum + eps.
-void comms_forward(Workspace& w, int N, double eps, const char* who) {
+// w.C = offdiag(expm(M)) for w.A, with s = rowsum + eps; the expm in double, or in float
+// with TensorFlow's degree rule (the original's tf.linalg.expm on float32).
+void comms_forward(Workspace& w, int N, double eps, ExpmPrecision precision, const char* who) {
   w.s.assign(N, eps);
   for (int i = 0; i < N; ++i)
     for (int j = 0; j < N; ++j) w.s[i] += w.A[size_t(i) * N + j];
@@ -49,12 +53,19 @@ void comms_forward(Workspace& w, int N, double eps, const char* who) {
   w.M.resize(size_t(N) * N);
   for (int i = 0; i < N; ++i)
     for (int j = 0; j < N; ++j) w.M[size_t(i) * N + j] = r[i] * w.A[size_t(i) * N + j] * r[j];
+  w.f32 = precision == ExpmPrecision::float32;
   try {
-    w.ef.compute(w.M.data(), N);
+    if (w.f32) {
+      w.Mf.assign(w.M.begin(), w.M.end());
+      w.ef32.compute(w.Mf.data(), N, PadeRule::tensorflow_float32);
+      w.C.assign(w.ef32.value().begin(), w.ef32.value().end());
+    } else {
+      w.ef.compute(w.M.data(), N);
+      w.C = w.ef.value();
+    }
   } catch (const Error& e) {
     throw NonFiniteRegularizer(detail::concat(who, ": ", e.what()));
   }
-  w.C = w.ef.value();
   for (int i = 0; i < N; ++i) w.C[size_t(i) * N + i] = 0.0;
 }
 
@@ -62,7 +73,14 @@ void comms_forward(Workspace& w, int N, double eps, const char* who) {
 void comms_backward(Workspace& w, int N) {
   for (int i = 0; i < N; ++i) w.G[size_t(i) * N + i] = 0.0;
   w.dM.resize(w.G.size());
-  w.ef.frechet_adjoint(w.G.data(), w.dM.data());
+  if (w.f32) {
+    w.Gf.assign(w.G.begin(), w.G.end());
+    w.dMf.resize(w.Gf.size());
+    w.ef32.frechet_adjoint(w.Gf.data(), w.dMf.data());
+    w.dM.assign(w.dMf.begin(), w.dMf.end());
+  } else {
+    w.ef.frechet_adjoint(w.G.data(), w.dM.data());
+  }
   // M_ij = A_ij / sqrt(s_i s_j): direct term, then dL/ds_k = -(sum_j dM_kj M_kj +
   // sum_i dM_ik M_ik) / (2 s_k), which reaches every A_kj of row k through s_k = sum_j A_kj.
   Vec r(N), ds(N, 0.0);
@@ -84,7 +102,7 @@ void comms_backward(Workspace& w, int N) {
 // lambda * sum(A (.) C (.) D); with grad: its gradient into w.dA, C's path included.
 double wdc_term(const RegSpec& spec, Workspace& w, bool grad) {
   const int N = spec.N;
-  comms_forward(w, N, 0.0, "WDC");
+  comms_forward(w, N, 0.0, spec.expm, "WDC");
   const size_t nn = w.A.size();
   double value = 0.0;
   for (size_t k = 0; k < nn; ++k) value += w.A[k] * w.C[k] * double(spec.D[k]);
@@ -103,7 +121,7 @@ double wdc_term(const RegSpec& spec, Workspace& w, bool grad) {
 // emd_lambda * mean|sort(emp) - sort(art)|, art = comms(W) with eps 1e-10, N^2 values.
 double emd_term(const RegSpec& spec, Workspace& w, bool grad) {
   const int N = spec.N;
-  comms_forward(w, N, kEmdEps, "WDC_EMD");
+  comms_forward(w, N, kEmdEps, spec.expm, "WDC_EMD");
   const size_t nn = w.C.size();
   // Ties keep index order (a stable sort), so the gradient's scatter is deterministic.
   w.sorted.resize(nn);
@@ -141,6 +159,16 @@ RegKind reg_kind_from_name(const std::string& name) {
   if (name == "WDC") return RegKind::wdc;
   if (name == "WDC_EMD") return RegKind::wdc_emd;
   RSNN_FAIL("regularizer: unknown name '", name, "' (expected none, W, WD, WDC or WDC_EMD)");
+}
+
+ExpmPrecision parse_expm_precision(const std::string& s, const char* what) {
+  if (s == "float32") return ExpmPrecision::float32;
+  if (s == "float64") return ExpmPrecision::float64;
+  RSNN_FAIL(what, ": expected float32 or float64, got '", s, "'");
+}
+
+const char* expm_precision_name(ExpmPrecision p) {
+  return p == ExpmPrecision::float32 ? "float32" : "float64";
 }
 
 const char* reg_kind_name(RegKind kind) {
@@ -224,7 +252,7 @@ std::vector<double> communicability(const float* W, int N, double eps) {
   RSNN_CHECK(std::isfinite(eps) && eps >= 0.0, "communicability: eps must be finite and >= 0");
   Workspace& w = workspace();
   load_abs(w, W, N, "communicability");
-  comms_forward(w, N, eps, "communicability");
+  comms_forward(w, N, eps, ExpmPrecision::float64, "communicability");
   return w.C;
 }
 

@@ -3,8 +3,8 @@
 // matrix exponential) and "WDC_EMD" (spatial + Wasserstein-1 of communicability values).
 // Values are accumulated in double; W and dW are float32 as the trainer stores them.
 // Faithful-to-code choices are flags: RegSpec::l1_apply_lambda (the original's W ignores
-// lambda) and StarCoords (the original's reshape(3,-1) of the positions), both defaulting to
-// the code's behaviour. Thread-safe across threads (each thread keeps its own N x N work
+// lambda), StarCoords (the original's reshape(3,-1) of the positions) and RegSpec::expm
+// (the original's float32 tf.linalg.expm), all defaulting to the code's behaviour. Thread-safe across threads (each thread keeps its own N x N work
 // buffers for reuse between calls; BLAS threads are as the caller configured them).
 #pragma once
 #include <cstdint>
@@ -22,12 +22,21 @@ enum class RegKind { none, l1, wd, wdc, wdc_emd };  // names: "W", "WD", "WDC", 
 RegKind reg_kind_from_name(const std::string& name);
 const char* reg_kind_name(RegKind kind);
 
+// Precision of the communicability's expm and its Fréchet derivative (WDC, WDC_EMD):
+// float32 with tf.linalg.expm's Padé degree and squarings (the original's computation, and
+// its gradient is the exact derivative of that approximant), or float64 with Al-Mohy &
+// Higham's thresholds (exp's to double precision; about 3x the work at N = 312).
+enum class ExpmPrecision { float32, float64 };
+ExpmPrecision parse_expm_precision(const std::string& s, const char* what);  // bad -> Error
+const char* expm_precision_name(ExpmPrecision p);
+
 struct RegSpec {
   RegKind kind = RegKind::none;
   int N = 0;
   double lambda = 0.3;           // regu_strength
   double emd_lambda = 0.1;       // emd_strength
   bool l1_apply_lambda = false;  // original's W regularizer ignores lambda (effective 1.0)
+  ExpmPrecision expm = ExpmPrecision::float32;  // the original's
   std::vector<float> D;          // N*N distances, zero diagonal (wd, wdc, wdc_emd)
   std::vector<float> emp_sorted; // N*N empirical communicability, sorted ascending (wdc_emd)
 };

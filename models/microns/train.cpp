@@ -237,6 +237,7 @@ RegSpec build_reg(FieldCache& cache, const TrainConfig& cfg, const Variant& var)
   s.lambda = cfg.lambda;
   s.emd_lambda = cfg.emd_lambda;
   s.l1_apply_lambda = cfg.l1_apply_lambda;
+  s.expm = cfg.expm;
   if (var.dist == DistKind::grid) s.D = cache.grid_distances();
   if (var.dist == DistKind::star) s.D = cache.star_distances(cfg.star);
   if (var.reg == RegKind::wdc_emd) s.emp_sorted = cache.empirical_sorted();

@@ -27,6 +27,7 @@ struct TrainConfig {
   BioSource bio = BioSource::corr_sttc;
   StarCoords star = StarCoords::coded;
   bool l1_apply_lambda = false;
+  ExpmPrecision expm = ExpmPrecision::float32;  // communicability expm (WDC, WDC_EMD)
   double lambda = 0.3, emd_lambda = 0.1;
   // Keras evaluates the test set after every epoch (~12% of a run's FLOPs); false = only
   // after the last one (earlier epochs' val_* are NaN), when only final metrics are kept.

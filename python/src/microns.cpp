@@ -184,6 +184,9 @@ void bind_config(nb::module_& m) {
       .def_prop_rw("star", [](const TrainConfig& c) { return c.star == StarCoords::coded ? "coded" : "intended"; },
                    [](TrainConfig& c, const std::string& s) { c.star = parse_star_coords(s, "star"); })
       .def_rw("l1_apply_lambda", &TrainConfig::l1_apply_lambda)
+      .def_prop_rw("expm", [](const TrainConfig& c) { return expm_precision_name(c.expm); },
+                   [](TrainConfig& c, const std::string& s) { c.expm = parse_expm_precision(s, "expm"); },
+                   "communicability expm precision: 'float32' (the original's) or 'float64'")
       .def_rw("lambda_", &TrainConfig::lambda, "regu_strength (lambda)")
       .def_rw("emd_lambda", &TrainConfig::emd_lambda)
       .def_rw("eval_each_epoch", &TrainConfig::eval_each_epoch);
@@ -198,6 +201,7 @@ void bind_regularizers(nb::module_& m) {
       .def_ro("lambda_", &RegSpec::lambda)
       .def_ro("emd_lambda", &RegSpec::emd_lambda)
       .def_ro("l1_apply_lambda", &RegSpec::l1_apply_lambda)
+      .def_prop_ro("expm", [](const RegSpec& s) { return expm_precision_name(s.expm); })
       .def("value",
            [](const RegSpec& s, const Array& W) {
              const std::vector<float> w = square_f32(W, s.N, "W");
@@ -221,13 +225,15 @@ void bind_regularizers(nb::module_& m) {
         "The regularizer of config's variant on `field`, as the trainer builds it.");
   m.def("make_regularizer",
         [](const std::string& kind, int N, double lambda, double emd_lambda, bool l1_apply_lambda,
-           const std::optional<Array>& D, const std::optional<Array>& emp_sorted) {
+           const std::optional<Array>& D, const std::optional<Array>& emp_sorted,
+           const std::string& expm) {
           RegSpec s;
           s.kind = reg_kind_from_name(kind);
           s.N = N;
           s.lambda = lambda;
           s.emd_lambda = emd_lambda;
           s.l1_apply_lambda = l1_apply_lambda;
+          s.expm = parse_expm_precision(expm, "expm");
           if (D) s.D = square_f32(*D, N, "D");
           if (emp_sorted)
             s.emp_sorted = to_tensor(*emp_sorted, "emp_sorted").to(Device::cpu()).to_dtype(DType::f32).to_vector<float>();
@@ -236,9 +242,9 @@ void bind_regularizers(nb::module_& m) {
         },
         nb::arg("kind"), nb::arg("N"), nb::arg("lambda_") = 0.3, nb::arg("emd_lambda") = 0.1,
         nb::arg("l1_apply_lambda") = false, nb::arg("D") = nb::none(),
-        nb::arg("emp_sorted") = nb::none(),
+        nb::arg("emp_sorted") = nb::none(), nb::arg("expm") = "float32",
         "A regularizer from its parts: D (N, N) distances for WD/WDC/WDC_EMD, emp_sorted "
-        "(N*N,) for WDC_EMD.");
+        "(N*N,) for WDC_EMD; expm 'float32' (the original's tf.linalg.expm) or 'float64'.");
   m.def("initial_weights",
         [](const Field& f, const TrainConfig& c) {
           FieldCache cache(f);

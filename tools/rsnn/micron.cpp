@@ -92,11 +92,13 @@ struct MetricsCmd {
   std::string weights;
   double lambda = 0.3, emd_lambda = 0.1;
   bool l1_lambda = false;
+  std::string expm = "float32";
 };
 
 void run_metrics(const MetricsCmd& c) {
   RSNN_CHECK(std::isfinite(c.lambda) && std::isfinite(c.emd_lambda),
              "--lambda and --emd-lambda must be finite");
+  const ExpmPrecision precision = parse_expm_precision(c.expm, "--expm");
   const Field f = load_field_checked(c.field);
   const int N = f.N;
   const Tensor w = npy_load_as(c.weights, DType::f32);
@@ -115,6 +117,7 @@ void run_metrics(const MetricsCmd& c) {
     s.lambda = lam;
     s.emd_lambda = emd_lam;
     s.l1_apply_lambda = c.l1_lambda;
+    s.expm = precision;
     if (D) s.D = *D;
     if (kind == RegKind::wdc_emd) s.emp_sorted = emp;
     validate(s);
@@ -122,7 +125,7 @@ void run_metrics(const MetricsCmd& c) {
   };
   std::ostringstream o;
   o << "{\n  \"weights\": \"" << c.weights << "\",\n  \"field\": \"" << f.name
-    << "\",\n  \"N\": " << N << ",\n  \"regularizers\": {";
+    << "\",\n  \"N\": " << N << ",\n  \"expm\": \"" << c.expm << "\",\n  \"regularizers\": {";
   const std::pair<const char*, double> regs[] = {
       {"W_L1_sum", reg(RegKind::l1, nullptr, c.lambda, c.emd_lambda)},
       {"WD_grid", reg(RegKind::wd, &Dg, c.lambda, c.emd_lambda)},
@@ -180,6 +183,8 @@ void add_metrics(CLI::App* micron) {
   m->add_option("--lambda", c.lambda, "regu_strength")->capture_default_str();
   m->add_option("--emd-lambda", c.emd_lambda, "emd_strength")->capture_default_str();
   m->add_flag("--l1-lambda", c.l1_lambda, "multiply sum|W| by lambda (the original does not)");
+  m->add_option("--expm", c.expm, "communicability expm precision: float32 (the original's) | float64")
+      ->capture_default_str();
   add_null_options(m, c.null, true);
   m->callback([] { run_metrics(c); });
 }

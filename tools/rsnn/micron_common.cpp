@@ -39,6 +39,10 @@ void add_train_options(CLI::App* c, TrainOptions& o) {
       ->capture_default_str();
   c->add_flag("--l1-lambda", o.l1_lambda,
               "multiply the W variant's sum|W| by lambda (the original does not: effective 1.0)");
+  c->add_option("--expm", o.expm,
+                "communicability expm precision: float32 (the original's tf.linalg.expm, "
+                "Padé 3/5/7) | float64 (Padé to double precision, ~3x the work)")
+      ->capture_default_str();
   c->add_flag("--sign-constraint", o.sign_constraint,
               "NonNeg on the recurrent weights after every step (the original's sign_constraint)");
 }
@@ -104,6 +108,7 @@ TrainConfig make_config(const TrainOptions& o, int task, const std::string& key,
   c.bio = parse_bio_source(o.bio, "--bio");
   c.star = parse_star_coords(o.star, "--star");
   c.l1_apply_lambda = o.l1_lambda;
+  c.expm = parse_expm_precision(o.expm, "--expm");
   c.lambda = o.lambda;
   c.emd_lambda = o.emd_lambda;
   return c;
@@ -116,7 +121,7 @@ std::string settings_fingerprint(const std::string& field_name, const TrainOptio
     << ";batches=" << o.batches << ";batch=" << o.batch << ";n_test=" << o.n_test
     << ";noise=" << format_double(o.noise) << ";lr=" << format_double(o.lr)
     << ";lambda=" << format_double(o.lambda) << ";emd_lambda=" << format_double(o.emd_lambda)
-    << ";star=" << o.star << ";bio=" << o.bio << ";l1_lambda=" << o.l1_lambda
+    << ";star=" << o.star << ";bio=" << o.bio << ";l1_lambda=" << o.l1_lambda << ";expm=" << o.expm
     << ";sign=" << o.sign_constraint << ";null_clustering=" << format_double(null.clustering)
     << ";null_efficiency=" << format_double(null.efficiency);
   return s.str();
@@ -140,6 +145,7 @@ std::vector<std::string> config_lines(const Field& f, const TrainOptions& o,
           "random_network_initialization = Orthogonal",
           "star_coordinates = " + o.star,
           "l1_apply_lambda = " + b(o.l1_lambda),
+          "expm_precision = " + o.expm,
           "seed = " + std::to_string(o.seed),
           "epochs = " + std::to_string(o.epochs),
           "batches = " + std::to_string(o.batches),

@@ -29,6 +29,7 @@ struct TrainOptions {
   std::string star = "coded";      // coded | intended
   std::string bio = "corr-sttc";   // corr-sttc | precision-sttc | sttc-only
   bool l1_lambda = false;
+  std::string expm = "float32";    // float32 (the original's tf.linalg.expm) | float64
   bool sign_constraint = false;
 };
 
