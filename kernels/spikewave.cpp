@@ -71,19 +71,39 @@ void pointwise_inhibition(uint8_t* t, float* pot_first, float* pot_last, int C, 
   inhibition_passes(t, pot_first, pot_last, C, HW, T, bt.data(), bp.data(), bf.data());
 }
 
+const char* wta_key_name(WtaKey key) { return key == WtaKey::exact ? "exact" : "spyketorch"; }
+
+WtaKey parse_wta_key(const std::string& s, const std::string& what) {
+  if (s == "exact") return WtaKey::exact;
+  if (s == "spyketorch") return WtaKey::spyketorch;
+  throw Error(what + ": unknown k-WTA key '" + s + "' (expected exact or spyketorch)");
+}
+
 std::vector<Winner> k_winners(const uint8_t* t, const float* pot_first, int C, int H, int W,
-                              int T, int k, int r) {
+                              int T, int k, int r, WtaKey key) {
   RSNN_CHECK(k >= 0 && r >= 0, "k_winners: k and r must be >= 0, got ", k, ", ", r);
   const size_t HW = size_t(H) * W, N = C * HW;
   // Only neurons that fired compete (after pointwise inhibition at most H * W of them);
   // k rounds of argmax over the candidates still allowed, as the reference does over all.
   std::vector<uint32_t> cand;
+  float max_pot = 0.0f;
   for (size_t i = 0; i < N; ++i)
-    if (t[i] < T) cand.push_back(uint32_t(i));
+    if (t[i] < T) cand.push_back(uint32_t(i)), max_pot = std::max(max_pot, pot_first[i]);
+  const bool exact = key == WtaKey::exact;
+  std::vector<float> kv;  // SpykeTorch's key per candidate, compacted along with cand
+  if (!exact) {
+    RSNN_CHECK(T < 16, "k_winners: the spyketorch key follows torch's sum for T < 16 steps, got ", T);
+    const float offset = wta_key_offset(max_pot, T);
+    kv.resize(cand.size());
+    for (size_t j = 0; j < cand.size(); ++j)
+      kv[j] = wta_key(pot_first[cand[j]], t[cand[j]], T, offset,
+                      wta_key_interleaved(long(cand[j]), long(N)));
+  }
   std::vector<Winner> win;
   std::vector<char> used(C, 0);
   while (int(win.size()) < k) {
     long best = -1;
+    float best_key = 0.0f;
     size_t keep = 0;
     for (size_t j = 0; j < cand.size(); ++j) {
       const uint32_t i = cand[j];
@@ -93,8 +113,12 @@ std::vector<Winner> k_winners(const uint8_t* t, const float* pot_first, int C, i
         for (const Winner& w : win)
           blocked |= std::abs(w.y - y) <= r && std::abs(w.x - x) <= r;
       if (blocked) continue;
+      if (!exact) kv[keep] = kv[j];
       cand[keep++] = i;  // drop excluded candidates for the next rounds; order is kept
-      if (best < 0 || beats(t[i], pot_first[i], t[best], pot_first[best])) best = long(i);
+      // Strict comparisons over increasing flat indices: a tie keeps the lower index.
+      const bool better = best < 0 || (exact ? beats(t[i], pot_first[i], t[best], pot_first[best])
+                                             : kv[keep - 1] > best_key);
+      if (better) best = long(i), best_key = exact ? 0.0f : kv[keep - 1];
     }
     cand.resize(keep);
     if (best < 0) break;

@@ -18,6 +18,7 @@
 // spikes at most once, at its first crossing.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "runtime/cuda_entry.h"
@@ -106,14 +107,21 @@ struct Winner {
   uint8_t t = 0;            // its first-spike time
   float pot = 0.0f;         // its potential at that time
 };
-// k winners-take-all: up to k winners in beats() order (earliest spike, then larger
-// potential at the first spike, then the lower flat index (f, y, x), SpykeTorch's argmax
-// order); after each, its whole feature map and the (2r+1)^2 square around it in all
-// features are excluded. Neurons that never fired never win.
+// Ranking of the k-WTA candidates: exact = beats() (earliest spike, then the larger
+// potential); spyketorch = SpykeTorch's one float32 key per neuron (wta_key in
+// spikewave_math.h), which merges same-time potentials closer than its rounding.
+enum class WtaKey { exact, spyketorch };
+const char* wta_key_name(WtaKey key);
+// "exact" | "spyketorch"; anything else throws naming `what` (a flag or a file).
+WtaKey parse_wta_key(const std::string& s, const std::string& what);
+
+// k winners-take-all: up to k winners in the key's order, ties to the lower flat index
+// (f, y, x) (SpykeTorch's argmax order); after each, its whole feature map and the
+// (2r+1)^2 square around it in all features are excluded. Neurons that never fired never win.
 std::vector<Winner> k_winners(const uint8_t* t, const float* pot_first, int C, int H, int W,
-                              int T, int k, int r);
+                              int T, int k, int r, WtaKey key = WtaKey::exact);
 std::vector<Winner> k_winners_ref(const uint8_t* t, const float* pot_first, int C, int H,
-                                  int W, int T, int k, int r);
+                                  int W, int T, int k, int r, WtaKey key = WtaKey::exact);
 
 struct StdpParams {
   float a_plus = 0.004f, a_minus = -0.003f;  // rates for pre <= post and pre > post (or never)

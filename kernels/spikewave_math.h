@@ -24,9 +24,30 @@ RSNN_HD void if_step(float& pot, float add, int t, float theta, uint8_t& t_first
 
 // Winner order of k-WTA and of pointwise inhibition: earlier first spike wins, then the
 // larger potential at the first spike. (SpykeTorch encodes this order as one float,
-// n_spiked_steps * (value + max_value * T); this is the same order without its rounding.)
+// n_spiked_steps * (value + max_value * T); this is the same order without its rounding;
+// wta_key below is SpykeTorch's float.)
 RSNN_HD bool beats(uint8_t t_a, float pot_a, uint8_t t_b, float pot_b) {
   return t_a < t_b || (t_a == t_b && pot_a > pot_b);
+}
+
+// SpykeTorch's k-WTA ranking key (functional.get_k_winners), the alternative to beats() for
+// layers 1-2. offset = fl32(max pot_first over the layer's spiking neurons * T); at each step
+// from the neuron's first spike on the term fl32(pot_first + offset), 0 before; the key is the
+// float32 sum of the T terms in torch's CPU order (torch 1.13, AVX2; checked bit for bit on
+// both layers' shapes): steps in sequence from 0 for the flat indices in full blocks of 32 (four
+// 8-float vectors), and for the rest (interleaved) four partial sums of steps k, k+4, k+8,
+// ..., the steps past the last multiple of 4 into the first, then the partials in order.
+// Valid for T < 16 (more rows add a cascade level). Near-equal potentials of one spike time
+// share a key (the lower index wins the tie).
+RSNN_HD float wta_key_offset(float max_pot, int T) { return max_pot * static_cast<float>(T); }
+RSNN_HD bool wta_key_interleaved(long i, long N) { return i >= N / 32 * 32; }
+RSNN_HD float wta_key(float pot_first, int t_first, int T, float offset, bool interleaved) {
+  const float term = pot_first + offset;
+  float p[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  const int n4 = interleaved ? T / 4 * 4 : 0;
+  for (int st = 0; st < n4; ++st) p[st % 4] += st >= t_first ? term : 0.0f;
+  for (int st = n4; st < T; ++st) p[0] += st >= t_first ? term : 0.0f;
+  return ((p[0] + p[1]) + p[2]) + p[3];
 }
 
 // STDP pairing: potentiation when the presynaptic input fired at or before the

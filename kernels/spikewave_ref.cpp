@@ -129,8 +129,42 @@ void pointwise_inhibition_ref(uint8_t* t, float* pot_first, float* pot_last, int
   }
 }
 
+namespace {
+
+// SpykeTorch's get_k_winners total, tensor by tensor: truncated = spikes * value at the first
+// spike; v = max(truncated) * T; truncated += spikes * v; total = the sum over the steps,
+// in torch's CPU order (wta_key in spikewave_math.h): rows in sequence for the columns in
+// full blocks of 32, four interleaved partial sums for the rest.
+std::vector<float> spyketorch_totals(const uint8_t* t, const float* pot_first, size_t N, int T) {
+  RSNN_CHECK(T < 16, "k_winners_ref: the spyketorch key follows torch's sum for T < 16 steps, got ", T);
+  const std::vector<float> spk = expand(t, N, T);
+  std::vector<float> trunc(size_t(T) * N);
+  float mx = 0.0f;
+  for (size_t i = 0; i < trunc.size(); ++i) {
+    trunc[i] = spk[i] * pot_first[i % N];
+    mx = std::max(mx, trunc[i]);
+  }
+  const float v = mx * float(T);
+  for (size_t i = 0; i < trunc.size(); ++i) trunc[i] += spk[i] * v;
+  std::vector<float> total(N, 0.0f);
+  const size_t blocks = N / 32 * 32;
+  for (int st = 0; st < T; ++st)
+    for (size_t i = 0; i < blocks; ++i) total[i] += trunc[st * N + i];
+  const int rows4 = T / 4 * 4;
+  for (size_t i = blocks; i < N; ++i) {
+    float part[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int st = 0; st < rows4; ++st) part[st % 4] += trunc[st * N + i];
+    for (int st = rows4; st < T; ++st) part[0] += trunc[st * N + i];
+    total[i] = part[0];
+    for (int k = 1; k < 4; ++k) total[i] += part[k];
+  }
+  return total;
+}
+
+}  // namespace
+
 std::vector<Winner> k_winners_ref(const uint8_t* t, const float* pot_first, int C, int H,
-                                  int W, int T, int k, int r) {
+                                  int W, int T, int k, int r, WtaKey key) {
   const size_t HW = size_t(H) * W, N = C * HW;
   // Each neuron's (spiked steps, value at first spike); "total != 0" = spiked at all.
   std::vector<int> nspk(N);
@@ -139,14 +173,19 @@ std::vector<Winner> k_winners_ref(const uint8_t* t, const float* pot_first, int 
     nspk[i] = t[i] < T ? T - t[i] : 0;
     val[i] = pot_first[i];
   }
+  const bool exact = key == WtaKey::exact;
+  const std::vector<float> total =
+      exact ? std::vector<float>() : spyketorch_totals(t, pot_first, N, T);
   std::vector<Winner> win;
   for (int round = 0; round < k; ++round) {
     // Argmax over the flat (f, y, x) order, the first maximum winning.
     long best = -1;
     for (size_t i = 0; i < N; ++i) {
       if (nspk[i] == 0) continue;
-      if (best < 0 || nspk[i] > nspk[best] || (nspk[i] == nspk[best] && val[i] > val[best]))
-        best = long(i);
+      const bool better =
+          best < 0 || (exact ? nspk[i] > nspk[best] || (nspk[i] == nspk[best] && val[i] > val[best])
+                             : total[i] > total[best]);
+      if (better) best = long(i);
     }
     if (best < 0) break;
     const int f = int(best / HW), y = int(best % HW) / W, x = int(best % HW) % W;

@@ -96,21 +96,22 @@ void advance_rates(StdpRates& r) {
 // Pointwise inhibition, k-WTA and STDP on a trained layer's output.
 std::vector<sw::Winner> learn(std::vector<float>& w, std::vector<float>& w_t,
                               const LayerShape& s, const Wave& in, LayerOutput& out, int k,
-                              int r, const StdpRates& rates, Path path) {
+                              int r, sw::WtaKey key, const StdpRates& rates, Path path) {
   Wave& o = out.spikes;
   sw::StdpParams p;
   p.a_plus = float(rates.a_plus);
   p.a_minus = float(rates.a_minus);
   if (path == Path::fast) {
     sw::pointwise_inhibition(o.t.data(), out.pot_first.data(), nullptr, o.C, o.H, o.W, kSteps);
-    out.winners = sw::k_winners(o.t.data(), out.pot_first.data(), o.C, o.H, o.W, kSteps, k, r);
+    out.winners =
+        sw::k_winners(o.t.data(), out.pot_first.data(), o.C, o.H, o.W, kSteps, k, r, key);
     sw::stdp_update(w.data(), w_t.data(), s.Cout, s.Cin, s.K, in.t.data(), in.H, in.W,
                     out.winners, p);
   } else {
     sw::pointwise_inhibition_ref(o.t.data(), out.pot_first.data(), nullptr, o.C, o.H, o.W,
                                  kSteps);
     out.winners =
-        sw::k_winners_ref(o.t.data(), out.pot_first.data(), o.C, o.H, o.W, kSteps, k, r);
+        sw::k_winners_ref(o.t.data(), out.pot_first.data(), o.C, o.H, o.W, kSteps, k, r, key);
     sw::stdp_update_ref(w.data(), s.Cout, s.Cin, s.K, in.t.data(), in.H, in.W, kSteps,
                         out.winners, p);
     sw::transpose_weights(w.data(), s.Cout, ckk(s), w_t.data());
@@ -176,7 +177,7 @@ std::vector<sw::Winner> stdp_step_layer1(Layers12& L, const Wave& input, Path pa
   check_kr(L.k1, L.r1, "layer 1");
   advance_rates(L.rates1);
   LayerOutput out = layer1_forward(L, input, path);
-  return learn(L.w1, L.w1t, kLayer1, input, out, L.k1, L.r1, L.rates1, path);
+  return learn(L.w1, L.w1t, kLayer1, input, out, L.k1, L.r1, L.wta_key, L.rates1, path);
 }
 
 std::vector<sw::Winner> stdp_step_layer2(Layers12& L, const Wave& input, Path path) {
@@ -184,7 +185,7 @@ std::vector<sw::Winner> stdp_step_layer2(Layers12& L, const Wave& input, Path pa
   const Wave c1 = c1_output(L, input, path);
   advance_rates(L.rates2);
   LayerOutput out = layer2_forward(L, c1, path);
-  return learn(L.w2, L.w2t, kLayer2, c1, out, L.k2, L.r2, L.rates2, path);
+  return learn(L.w2, L.w2t, kLayer2, c1, out, L.k2, L.r2, L.wta_key, L.rates2, path);
 }
 
 }  // namespace rsnn::rstdp

@@ -41,6 +41,8 @@ struct Layers12 {
   // k=8, r=1 (SpykeTorch's code; the paper: 2). Row-major [Cout][Cin][K][K].
   std::vector<float> w1, w2;
   int k1 = 5, r1 = 3, k2 = 8, r2 = 1;
+  // Ranking of both layers' k-WTA candidates (spikewave.h; exact unless asked otherwise).
+  sw::WtaKey wta_key = sw::WtaKey::exact;
   StdpRates rates1, rates2;
   // Feature-innermost copies [Cin*K*K][Cout] for the fast path, kept in step with w1/w2 by
   // every function here; call refresh_transposed() after editing w1/w2 directly.
@@ -79,8 +81,9 @@ Wave c2_output(const Layers12& L, const Wave& input, Path path = Path::fast);
 
 // Save/load weights, k, r and rates under `group` of an HDF5 file: datasets w1
 // [30,6,5,5], w2 [250,30,3,3] (float32), attributes k1 r1 k2 r2, a_plus1 a_minus1
-// counter1, a_plus2 a_minus2 counter2. Loading checks shapes, finiteness, weights >= 0
-// and the attribute ranges, naming the file and the problem.
+// counter1, a_plus2 a_minus2 counter2, wta_key ("exact" | "spyketorch"; files written before
+// the option have none and were trained with exact). Loading checks shapes, finiteness,
+// weights >= 0 and the attribute values, naming the file and the problem.
 void save_layers12(H5File& file, const std::string& group, const Layers12& L);
 Layers12 load_layers12(const H5File& file, const std::string& group);
 

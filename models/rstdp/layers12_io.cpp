@@ -1,6 +1,7 @@
 // HDF5 save/load of layers 1-2 (models/rstdp/layers12.h), validated on load.
 #include <cmath>
 
+#include "kernels/spikewave.h"
 #include "models/rstdp/layers12.h"
 #include "runtime/error.h"
 #include "runtime/hdf5_io.h"
@@ -59,6 +60,7 @@ void save_layers12(H5File& file, const std::string& group, const Layers12& L) {
   file.set_attr(group, "a_plus2", L.rates2.a_plus);
   file.set_attr(group, "a_minus2", L.rates2.a_minus);
   file.set_attr(group, "counter2", L.rates2.counter);
+  file.set_attr(group, "wta_key", std::string(sw::wta_key_name(L.wta_key)));
 }
 
 Layers12 load_layers12(const H5File& file, const std::string& group) {
@@ -76,6 +78,9 @@ Layers12 load_layers12(const H5File& file, const std::string& group) {
   L.rates2.a_plus = read_rate(file, group, "a_plus2", true);
   L.rates2.a_minus = read_rate(file, group, "a_minus2", false);
   L.rates2.counter = read_int(file, group, "counter2", 0, 499);
+  if (file.has_attr(group, "wta_key"))  // older files: trained with the exact order
+    L.wta_key = sw::parse_wta_key(file.get_attr_string(group, "wta_key"),
+                                  file.path() + ": attribute '" + group + "/wta_key'");
   L.refresh_transposed();
   return L;
 }

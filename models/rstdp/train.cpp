@@ -211,6 +211,7 @@ TrainState train_rstdp(const TrainConfig& cfg) {
         << " epochs of layers 1/2/3\n";
   } else {
     s.l12 = make_layers12(cfg.seed);
+    s.l12.wta_key = cfg.wta_key;
     s.l3 = make_layer3(cfg.seed);
     s.best_l3 = s.l3;
   }

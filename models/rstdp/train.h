@@ -28,6 +28,7 @@ struct TrainConfig {
   uint64_t seed = 1;
   int batch3 = 32;         // samples per dense product in the layer-3 fast path
   int adapt_every = 1000;  // samples per adaptive-rate batch (SpykeTorch's DataLoader batch)
+  sw::WtaKey wta_key = sw::WtaKey::exact;  // k-WTA ranking of layers 1-2 (--wta-key)
   int threads = 0;         // 0: all cores
   bool progress = true;
   bool plots = true;       // run tools/plot_rstdp.py when python3 + matplotlib are found
@@ -77,7 +78,8 @@ TestResult test_layer3(const Layer3Fast& fast, const uint64_t* bits, const int* 
 // Checkpoint I/O (HDF5; save is atomic).
 void save_checkpoint(const std::string& path, const TrainConfig& cfg, const TrainState& s);
 TrainState load_checkpoint(const std::string& path);
-// Resuming needs the same seed, subsets and batch of adaptation: throws naming the flag.
+// Resuming needs the same seed, subsets, batch of adaptation and k-WTA key: throws naming
+// the flag.
 void check_resume(const std::string& path, const TrainConfig& cfg);
 
 // Layer-1 features in the image plane: each 6x5x5 kernel through the six 13x13 DoG

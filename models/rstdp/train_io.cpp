@@ -46,6 +46,7 @@ void save_checkpoint(const std::string& path, const TrainConfig& cfg, const Trai
   f.set_attr("/", "test_subset", cfg.test_subset);
   f.set_attr("/", "adapt_every", int64_t(cfg.adapt_every));
   f.set_attr("/", "data_dir", cfg.data_dir);
+  f.set_attr("/", "wta_key", std::string(sw::wta_key_name(cfg.wta_key)));
   f.set_attr("/", "done1", int64_t(s.done1));
   f.set_attr("/", "done2", int64_t(s.done2));
   f.set_attr("/", "done3", int64_t(s.done3));
@@ -106,6 +107,10 @@ void check_resume(const std::string& path, const TrainConfig& cfg) {
   same("train_subset", cfg.train_subset, "--train-subset");
   same("test_subset", cfg.test_subset, "--test-subset");
   same("adapt_every", cfg.adapt_every, "--adapt-every");
+  // Checkpoints written before the option have no attribute: their runs used exact.
+  const std::string key = f.has_attr("/", "wta_key") ? f.get_attr_string("/", "wta_key") : "exact";
+  RSNN_CHECK(key == sw::wta_key_name(cfg.wta_key), path, ": the run was made with --wta-key ", key,
+             ", now ", sw::wta_key_name(cfg.wta_key), " (use another --out or the same value)");
   const int64_t d1 = f.get_attr_int("/", "done1"), d2 = f.get_attr_int("/", "done2"),
                 d3 = f.get_attr_int("/", "done3");
   RSNN_CHECK(d1 <= cfg.epochs1, path, ": layer 1 already has ", d1, " epochs, more than --epochs-l1 ", cfg.epochs1);

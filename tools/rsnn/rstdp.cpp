@@ -35,10 +35,16 @@ void add_train(CLI::App& parent) {
       ->check(CLI::Range(1, 4096))->capture_default_str();
   cmd->add_option("--adapt-every", c->adapt_every, "samples per adaptive-rate batch")
       ->check(positive_number())->capture_default_str();
+  auto wta_key = std::make_shared<std::string>("exact");
+  cmd->add_option("--wta-key", *wta_key,
+                  "k-WTA ranking of layers 1-2: exact (earlier spike, larger potential) or "
+                  "spyketorch (SpykeTorch's float32 key; near-equal potentials tie to the lower index)")
+      ->capture_default_str();
   cmd->add_option("--threads", c->threads, "CPU threads (0 = all cores)")->check(non_negative_number())->capture_default_str();
   cmd->add_flag("--no-progress", *no_progress, "no progress bars");
   cmd->add_flag("--no-plots", *no_plots, "do not run tools/plot_rstdp.py");
-  cmd->callback([c, no_progress, no_plots] {
+  cmd->callback([c, no_progress, no_plots, wta_key] {
+    c->wta_key = sw::parse_wta_key(*wta_key, "--wta-key");
     c->progress = !*no_progress;
     c->plots = !*no_plots;
     set_num_threads(c->threads);
