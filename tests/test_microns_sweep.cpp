@@ -222,6 +222,27 @@ double json_value(const std::string& text, const std::string& key, size_t from =
   return std::stod(text.substr(text.find(':', k) + 1));
 }
 
+TEST(MicronsCli, SweepTestsAfterTheLastEpochUnlessAsked) {
+  if (!fs::exists(field_dir())) GTEST_SKIP() << "MICrONS shared data absent";
+  const std::string out = temp_dir("cli_eval");
+  const std::string args = "micron sweep " + field_args() + kNull +
+                           " --variants WDC --tasks 2 --sims 1 --epochs 2 --batches 1"
+                           " --batch 8 --n-test 16 --threads 1 --plot off --out ";
+  const CmdResult a = run_rsnn(args + out + "/last");
+  ASSERT_EQ(a.rc, 0) << a.out;
+  const CmdResult b = run_rsnn(args + out + "/each --eval-each-epoch");
+  ASSERT_EQ(b.rc, 0) << b.out;
+  const std::string name = "/runs/Task2/sim000_v02_WDC.json";
+  const RunRecord last = parse_run_record(slurp(out + "/last" + name), "last");
+  const RunRecord each = parse_run_record(slurp(out + "/each" + name), "each");
+  ASSERT_EQ(last.epochs.size(), 2u);
+  ASSERT_EQ(each.epochs.size(), 2u);
+  EXPECT_TRUE(std::isnan(last.epochs[0].val_loss));
+  EXPECT_FALSE(std::isnan(each.epochs[0].val_loss));
+  for (const auto& m : sweep_metric_names())  // the saved results: the same bits
+    EXPECT_EQ(last.metric(m), each.metric(m)) << m;
+}
+
 }  // namespace
 
 TEST(MicronsCli, MetricsPrintTheExpectedValues) {
@@ -262,7 +283,8 @@ TEST(MicronsCli, BadFlagsGetOneLineErrors) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {" --variants WX", "WX"}, {" --tasks 4", "4"}, {" --shard 3/3", "--shard"},
       {" --shard a/b", "--shard"}, {" --sims 0", "--sims"}, {" --epochs 0", "--epochs"},
-      {" --star sideways", "--star"}, {" --bio corr", "--bio"}, {" --plot maybe", "--plot"}};
+      {" --star sideways", "--star"}, {" --bio corr", "--bio"}, {" --plot maybe", "--plot"},
+      {" --expm double", "--expm"}};
   for (const auto& [flag, word] : cases) {
     const CmdResult r = run_rsnn(base + flag);
     EXPECT_NE(r.rc, 0) << flag;
