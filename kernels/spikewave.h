@@ -106,6 +106,10 @@ struct Winner {
   int f = 0, y = 0, x = 0;  // feature and output position
   uint8_t t = 0;            // its first-spike time
   float pot = 0.0f;         // its potential at that time
+  // Field by field, the potential's bits included (the fast path must equal the reference).
+  bool operator==(const Winner& o) const {
+    return f == o.f && y == o.y && x == o.x && t == o.t && pot == o.pot;
+  }
 };
 // Ranking of the k-WTA candidates: exact = beats() (earliest spike, then the larger
 // potential); spyketorch = SpykeTorch's one float32 key per neuron (wta_key in

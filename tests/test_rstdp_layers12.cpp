@@ -57,17 +57,6 @@ void expect_same(const Layers12& a, const Layers12& b) {
   EXPECT_EQ(a.rates2.counter, b.rates2.counter);
 }
 
-void expect_same_winners(const std::vector<sw::Winner>& a, const std::vector<sw::Winner>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a[i].f, b[i].f);
-    EXPECT_EQ(a[i].y, b[i].y);
-    EXPECT_EQ(a[i].x, b[i].x);
-    EXPECT_EQ(a[i].t, b[i].t);
-    EXPECT_EQ(a[i].pot, b[i].pot);
-  }
-}
-
 }  // namespace
 
 TEST(Encode, FashionMnistTrainImage0) {
@@ -188,7 +177,7 @@ TEST(Layers12, StdpStepsFastEqualReference) {
   for (const Wave& in : waves) {
     const auto wf = stdp_step_layer1(fast, in);
     const auto wr = stdp_step_layer1(ref, in, Path::reference);
-    expect_same_winners(wf, wr);
+    EXPECT_EQ(wf, wr);
     EXPECT_FALSE(wf.empty());
     EXPECT_LE(wf.size(), size_t(5));
     std::set<int> feats;
@@ -204,7 +193,7 @@ TEST(Layers12, StdpStepsFastEqualReference) {
   for (const Wave& in : std::vector<Wave>(waves.begin(), waves.begin() + 3)) {
     const auto wf = stdp_step_layer2(fast, in);
     const auto wr = stdp_step_layer2(ref, in, Path::reference);
-    expect_same_winners(wf, wr);
+    EXPECT_EQ(wf, wr);
     EXPECT_LE(wf.size(), size_t(8));
   }
   expect_same(fast, ref);

@@ -21,17 +21,6 @@ namespace {
 
 constexpr int T = 15;
 
-void expect_same_winners(const std::vector<sw::Winner>& a, const std::vector<sw::Winner>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a[i].f, b[i].f);
-    EXPECT_EQ(a[i].y, b[i].y);
-    EXPECT_EQ(a[i].x, b[i].x);
-    EXPECT_EQ(a[i].t, b[i].t);
-    EXPECT_EQ(a[i].pot, b[i].pot);
-  }
-}
-
 bool same_winners(const std::vector<sw::Winner>& a, const std::vector<sw::Winner>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
@@ -135,8 +124,8 @@ TEST(WtaKey, FastEqualsReferenceUnderBothKeys) {
       const auto re = sw::k_winners_ref(t.data(), pot.data(), C, H, W, T, 5, r, WtaKey::exact);
       const auto fs = sw::k_winners(t.data(), pot.data(), C, H, W, T, 5, r, WtaKey::spyketorch);
       const auto rs = sw::k_winners_ref(t.data(), pot.data(), C, H, W, T, 5, r, WtaKey::spyketorch);
-      expect_same_winners(fe, re);
-      expect_same_winners(fs, rs);
+      EXPECT_EQ(fe, re);
+      EXPECT_EQ(fs, rs);
       EXPECT_FALSE(fs.empty());
       differ += !same_winners(fe, fs);
     }
@@ -155,9 +144,10 @@ TEST(WtaKey, StdpStepsAndSaveLoadKeepTheKey) {
     for (int i = 0; i < 28 * 28; ++i) img[i] = uint8_t(philox::u32(s + 40, 3, i) % 7 == 0 ? 200 : 0);
     waves.push_back(encode_image(img.data(), 28, 28));
   }
-  for (const Wave& in : waves) expect_same_winners(stdp_step_layer1(fast, in), stdp_step_layer1(ref, in, Path::reference));
+  for (const Wave& in : waves)
+    EXPECT_EQ(stdp_step_layer1(fast, in), stdp_step_layer1(ref, in, Path::reference));
   for (const Wave& in : std::vector<Wave>(waves.begin(), waves.begin() + 2))
-    expect_same_winners(stdp_step_layer2(fast, in), stdp_step_layer2(ref, in, Path::reference));
+    EXPECT_EQ(stdp_step_layer2(fast, in), stdp_step_layer2(ref, in, Path::reference));
   EXPECT_EQ(fast.w1, ref.w1);
   EXPECT_EQ(fast.w2, ref.w2);
 
