@@ -13,7 +13,7 @@
 // L(A^T, E^T) = L(A, E)^T). Products go to cblas_?gemm, the solve to LAPACKE ?getrf/?getrs;
 // no threads are spawned here (BLAS threads as the caller configured them). The float
 // version with PadeRule::tensorflow_float32 is what the original's tf.linalg.expm computes
-// (and differentiates) on float32 weights, at a third of the double Padé-9/13 work.
+// (and differentiates) on float32 weights: lower degrees and half-width products.
 // A non-finite A, E or result throws rsnn::Error.
 #pragma once
 #include <vector>
@@ -41,8 +41,8 @@ class ExpmFrechetT {
 
   // (Re)computes expm(A), reusing this object's buffers when n is unchanged: a caller that
   // keeps one object (e.g. one per thread) avoids reallocating ~20 n x n matrices, whose
-  // page faults cost about a third of the work at n = 312. PadeRule::frechet may cost one
-  // more squaring than PadeRule::expm; frechet() is exact for the approximant either way
+  // page faults were a large share of the work at n = 312 (perf-log). PadeRule::frechet
+  // may cost one more squaring than PadeRule::expm; frechet() is exact for the approximant either way
   // (the derivative of r_m(A / 2^s)^(2^s)), only less tightly bounded against exp's.
   void compute(const T* A, int n, PadeRule rule = PadeRule::frechet);
 

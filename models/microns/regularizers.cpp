@@ -20,7 +20,8 @@ using Vec = std::vector<double>;
 double sign(double x) { return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0); }
 
 // Buffers of one regularizer call, kept per thread: reusing them avoids page-faulting a
-// dozen fresh N x N matrices per training step (about a third of the expm work at N = 312).
+// dozen fresh N x N matrices per training step (a large share of the expm work at N = 312,
+// perf-log).
 // regularizer_value is therefore not reentrant within one thread (it never calls itself).
 struct Workspace {
   Vec A, dA;          // |W| and d(value)/dA

@@ -25,7 +25,7 @@ const char* reg_kind_name(RegKind kind);
 // Precision of the communicability's expm and its Fréchet derivative (WDC, WDC_EMD):
 // float32 with tf.linalg.expm's Padé degree and squarings (the original's computation, and
 // its gradient is the exact derivative of that approximant), or float64 with Al-Mohy &
-// Higham's thresholds (exp's to double precision; about 3x the work at N = 312).
+// Higham's thresholds (exp's to double precision, at a higher Padé degree).
 enum class ExpmPrecision { float32, float64 };
 ExpmPrecision parse_expm_precision(const std::string& s, const char* what);  // bad -> Error
 const char* expm_precision_name(ExpmPrecision p);

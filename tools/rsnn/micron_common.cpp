@@ -41,7 +41,7 @@ void add_train_options(CLI::App* c, TrainOptions& o) {
               "multiply the W variant's sum|W| by lambda (the original does not: effective 1.0)");
   c->add_option("--expm", o.expm,
                 "communicability expm precision: float32 (the original's tf.linalg.expm, "
-                "Padé 3/5/7) | float64 (Padé to double precision, ~3x the work)")
+                "Padé 3/5/7) | float64 (Padé to double precision, slower)")
       ->capture_default_str();
   c->add_flag("--sign-constraint", o.sign_constraint,
               "NonNeg on the recurrent weights after every step (the original's sign_constraint)");
