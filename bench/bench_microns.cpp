@@ -98,7 +98,7 @@ void BM_ReluRnnStep(benchmark::State& state) {
     kernels::relu_rnn_backward(nullptr, &dWi, &dWr, &db, Tensor(), dl, x, Wi, Wr, H);
     benchmark::DoNotOptimize(dWr.raw());
   }
-  const GemmShapes s{d.T, int(d.B), int(d.n_in), int(d.N)};
+  const GemmShapes s{int(d.T), int(d.B), int(d.n_in), int(d.N)};
   state.counters["GFLOP"] = s.flops(true) / 1e9;
   const Secs f = time_gemms(s, true, 5);
   state.counters["gemm_floor_ms"] = f.wall * 1e3;

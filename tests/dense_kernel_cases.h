@@ -14,7 +14,6 @@
 #include "kernels/loss.h"
 #include "kernels/reduce.h"
 #include "kernels/softmax.h"
-#include "test_util.h"
 
 namespace rsnn::dense_cases {
 
