@@ -201,6 +201,39 @@ TEST(MicronsSweep, SummariesFollowTheOriginalLayout) {
   EXPECT_NE(slurp(out + "/config.txt").find("simulations = 3"), std::string::npos);
 }
 
+TEST(MicronsSweep, CompareScriptJudgesEachCellAgainstThePublishedTable) {
+  const std::string out = temp_dir("compare");
+  const std::string script = std::string(RSNN_SOURCE_DIR) + "/tools/microns_compare.py";
+  if (std::system("/usr/bin/python3 -c 'import csv' 2>/dev/null") != 0)
+    GTEST_SKIP() << "no /usr/bin/python3";
+  const std::string missing = "/usr/bin/python3 " + script + " " + out + " > " + out + "/err.txt 2>&1";
+  EXPECT_NE(std::system(missing.c_str()), 0);
+  EXPECT_NE(slurp(out + "/err.txt").find("summary_ci.csv: cannot open"), std::string::npos);
+  SweepPlan plan{{1, 2}, {"W*D*C", "WD"}, 3};
+  std::vector<RunRecord> recs;
+  for (const RunSpec& s : run_list(plan)) {
+    if (s.task == 2 && s.sim == 2 && s.variant == "WD") continue;
+    recs.push_back(fake_record(s, "cfg", s.variant == "WD" ? 0.5 + 0.125 * s.sim : 0.9));
+  }
+  write_summaries(out, plan, recs, {"simulations = 3"});
+  const std::string cmd = "/usr/bin/python3 " + script + " " + out + " > " + out + "/cmp.md 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << slurp(out + "/cmp.md");
+  const std::string md = slurp(out + "/cmp.md");
+  // 0.9 lies in the published CI of W*D*C task 1 (0.853, 0.981); WD's 0.625 is within 0.03 of
+  // 0.628 (no CI printed); WD task 2 (0.5, 0.625) averages 0.5625, 0.0515 above 0.511.
+  EXPECT_NE(md.find("| W*D*C | 1 | 3 | 0.900 (0.900, 0.900) | 0.917 (0.853, 0.981) | inside CI |"),
+            std::string::npos) << md;
+  EXPECT_NE(md.find("| WD | 1 | 3 | 0.625 (0.314, 0.936) | 0.628 | within 0.03 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| WD | 2 | 2 | 0.562 (") , std::string::npos) << md;
+  EXPECT_NE(md.find("| 0.511 | off (+0.051) |"), std::string::npos) << md;
+  // Modularity 0, 0.1, 0.2: WD's mean 0.1 is in the random-level range; W*D*C's is 0.366
+  // below 0.466 and more than one sd (0.1) away. Small-worldness 2 is 0.96 above 1.04.
+  EXPECT_NE(md.find("| 0.089 to 0.115 | in range |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 0.466 | off (-0.366) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 0.950 to 1.040 | off (+0.96 outside) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("accuracy: inside CI 2, off 1, within 0.03 1"), std::string::npos) << md;
+}
+
 // ---- the `rsnn micron` commands end to end ----
 namespace {
 
