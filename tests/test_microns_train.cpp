@@ -126,6 +126,47 @@ TEST(MicronsTrain, DeterministicAndKeyed) {
   test::expect_error([&] { train_run(cache, c, Device::cpu()); }, {"unknown variant 'nope'"});
 }
 
+// TF 2.21 / Keras 3.15, a Dense(4, softmax) with logits (30, 0, 0, 0) and target class 1:
+// categorical_crossentropy = 30.0 and d loss / d logits = (1, -1, 9.3576e-14, 9.3576e-14),
+// i.e. Keras used the logits; the clipped formula would give -log(1e-7) and no gradient.
+TEST(MicronsTrain, CrossEntropyFormsMatchKerasAndTheClippedFormula) {
+  const float z[4] = {30, 0, 0, 0};
+  double g[4];
+  EXPECT_NEAR(categorical_ce(z, 4, 1, CeForm::logits, g), 30.0, 1e-9);
+  EXPECT_NEAR(g[0], 1.0, 1e-12);
+  EXPECT_NEAR(g[1], -1.0, 1e-12);
+  EXPECT_NEAR(g[2], 9.3576e-14, 1e-17);
+  EXPECT_NEAR(categorical_ce(z, 4, 1, CeForm::clipped, g), -std::log(1e-7), 1e-12);
+  for (double v : g) EXPECT_EQ(v, 0.0);
+  // Inside the clip both forms are log-softmax with gradient p - onehot.
+  const float y[3] = {0.5f, -1.0f, 2.0f};
+  const double lse = std::log(std::exp(0.5) + std::exp(-1.0) + std::exp(2.0));
+  double gl[3], gc[3];
+  EXPECT_NEAR(categorical_ce(y, 3, 0, CeForm::logits, gl), lse - 0.5, 1e-12);
+  EXPECT_NEAR(categorical_ce(y, 3, 0, CeForm::clipped, gc), lse - 0.5, 1e-12);
+  for (int c = 0; c < 3; ++c) {
+    const double want = std::exp(double(y[c]) - lse) - (c == 0);
+    EXPECT_NEAR(gl[c], want, 1e-12);
+    EXPECT_NEAR(gc[c], want, 1e-12);
+  }
+  EXPECT_EQ(parse_ce_form("clipped", "--ce"), CeForm::clipped);
+  EXPECT_STREQ(ce_form_name(CeForm::logits), "logits");
+  test::expect_error([] { parse_ce_form("clip", "--ce"); }, {"--ce: expected logits or clipped, got 'clip'"});
+}
+
+// The form is used in training: a run that saturates some trials differs between the two.
+TEST(MicronsTrain, CrossEntropyFormChangesASaturatedRun) {
+  SKIP_WITHOUT_662();
+  FieldCache cache(sub144());
+  TrainConfig c = short_cfg("W", 1, 4, 64);
+  c.lr = 0.5;  // large steps push trials past the clip
+  const TrainResult a = train_run(cache, c, Device::cpu());
+  c.ce = CeForm::clipped;
+  const TrainResult b = train_run(cache, c, Device::cpu());
+  ASSERT_TRUE(a.finite && b.finite);
+  EXPECT_NE(a.W_rec, b.W_rec);
+}
+
 // A diverging run finishes with finite = false and NaN losses instead of throwing; its
 // accuracy is then Keras's argmax of NaN (class 0).
 TEST(MicronsTrain, DivergedRunReportsNotFinite) {

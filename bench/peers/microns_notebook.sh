@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The original MICrONS notebook timed on this CPU beside rsnn (spec performance.md, W6).
-#   bench/peers/microns_notebook.sh NOTEBOOK.ipynb [DATA_DIR]
+#   bench/peers/microns_notebook.sh NOTEBOOK.ipynb [DATA_DIR [--variants K,.. --sims S ...]]
 # NOTEBOOK: moneuron/neuro-constrained-RNN neuro-constrained-RNN.ipynb (public; not committed
 # here). DATA_DIR: the folder holding 6_6_2/ (default: $RSNN_SHARED_DATA_DIR/microns or
 # /work/shared/data/microns). TensorFlow lives in a virtual environment OUTSIDE the repository:
@@ -21,7 +21,7 @@ fi
 export TF_NUM_INTRAOP_THREADS=${TF_NUM_INTRAOP_THREADS:-1}
 export TF_NUM_INTEROP_THREADS=${TF_NUM_INTEROP_THREADS:-1}
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2
-"$venv/bin/python" "$here/microns_notebook.py" --notebook "$nb" --data "$data"
+"$venv/bin/python" "$here/microns_notebook.py" --notebook "$nb" --data "$data" "${@:3}"
 if [ -n "${RSNN_BENCH:-}" ]; then
   "$RSNN_BENCH" --benchmark_filter='MicronsTrain|MicronsGemmFloor'
 fi

@@ -57,6 +57,28 @@ const std::vector<float>& FieldCache::bio(BioSource src, uint64_t seed, int sim)
 
 // ---- the run -----------------------------------------------------------------------------
 
+CeForm parse_ce_form(const std::string& s, const char* what) {
+  if (s == "logits") return CeForm::logits;
+  if (s == "clipped") return CeForm::clipped;
+  RSNN_FAIL(what, ": expected logits or clipped, got '", s, "'");
+}
+
+const char* ce_form_name(CeForm f) { return f == CeForm::logits ? "logits" : "clipped"; }
+
+double categorical_ce(const float* z, int64_t C, int label, CeForm form, double* dz) {
+  double mx = z[0];
+  for (int64_t c = 1; c < C; ++c) mx = std::max(mx, double(z[c]));
+  double sum = 0;
+  for (int64_t c = 0; c < C; ++c) sum += std::exp(double(z[c]) - mx);
+  for (int64_t c = 0; c < C; ++c) dz[c] = std::exp(double(z[c]) - mx) / sum;
+  const double pl = dz[label], lo = 1e-7, hi = 1 - 1e-7;
+  dz[label] -= 1;
+  if (form == CeForm::logits) return std::log(sum) + mx - double(z[label]);
+  if (!(pl > lo && pl < hi))  // clipped (or NaN): no gradient
+    for (int64_t c = 0; c < C; ++c) dz[c] = 0;
+  return -std::log(std::min(hi, std::max(lo, pl)));
+}
+
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -91,38 +113,27 @@ struct KerasAdam {
   }
 };
 
-// Mean categorical cross-entropy of softmax(logits) with Keras's clipping of the
-// probabilities to [1e-7, 1 - 1e-7] (a clipped probability passes no gradient), computed on
-// the host (B x n_out is tiny). Counts argmax hits into *correct (argmax of an all-NaN row
-// is 0, as tf.argmax). `batch` > 0 divides by that many trials instead of B (a shard's share
-// of its batch's mean); *sum gets the unscaled sum of the trials' losses.
-ag::Var keras_ce(const ag::Var& logits, const int* labels, int* correct, int64_t batch = 0,
-                 double* sum = nullptr) {
+// Mean categorical cross-entropy of softmax(logits) in the given form, computed on the host
+// (B x n_out is tiny). Counts argmax hits into *correct (argmax of an all-NaN row is 0, as
+// tf.argmax). `batch` > 0 divides by that many trials instead of B (a shard's share of its
+// batch's mean); *sum gets the unscaled sum of the trials' losses.
+ag::Var keras_ce(const ag::Var& logits, const int* labels, CeForm form, int* correct,
+                 int64_t batch = 0, double* sum = nullptr) {
   const int64_t C = logits.shape()[1], B = batch > 0 ? batch : logits.shape()[0];
   const int64_t rows = logits.shape()[0];
   const std::vector<float> z = logits.value().to_vector<float>();
   std::vector<float> dz(z.size());
+  std::vector<double> g(C);
   double loss = 0;
   int hits = 0;
-  const double lo = 1e-7, hi = 1 - 1e-7;
   for (int64_t s = 0; s < rows; ++s) {
     const float* zs = &z[s * C];
     int am = 0;
-    double mx = zs[0];
     for (int64_t c = 1; c < C; ++c)
       if (zs[c] > zs[am]) am = int(c);
-    for (int64_t c = 1; c < C; ++c) mx = std::max(mx, double(zs[c]));
-    double sum = 0;
-    std::vector<double> p(C);
-    for (int64_t c = 0; c < C; ++c) sum += (p[c] = std::exp(zs[c] - mx));
-    for (int64_t c = 0; c < C; ++c) p[c] /= sum;
-    const int l = labels[s];
-    hits += am == l;
-    const double pl = p[l];
-    loss -= std::log(std::min(hi, std::max(lo, pl)));
-    const bool live = pl > lo && pl < hi;  // inside the clip: d/dz = p - onehot
-    for (int64_t c = 0; c < C; ++c)
-      dz[s * C + c] = live ? float((p[c] - (c == l)) / double(B)) : 0.f;
+    hits += am == labels[s];
+    loss += categorical_ce(zs, C, labels[s], form, g.data());
+    for (int64_t c = 0; c < C; ++c) dz[s * C + c] = float(g[c] / double(B));
   }
   *correct = hits;
   if (sum) *sum = loss;
@@ -274,7 +285,7 @@ std::vector<double> gather_all(const std::vector<double>& local) {
 // `spread`: the test batches dealt to the MPI ranks; their terms are added in batch order
 // either way, so the numbers do not depend on the rank count.
 std::pair<double, double> evaluate(const Model& m, const Batches& test, const RegSpec& reg,
-                                   bool spread) {
+                                   CeForm ce_form, bool spread) {
   ag::NoGradGuard ng;
   const int64_t nb = int64_t(test.x.size());
   const dist::Range mine = spread ? dist::block(nb, dist::size(), dist::rank()) : dist::Range{0, nb};
@@ -284,7 +295,7 @@ std::pair<double, double> evaluate(const Model& m, const Batches& test, const Re
     const ag::Var h = ag::relu_rnn(ag::Var(test.x[i]), m.W_in, m.W_rec, m.b);
     const ag::Var logits = ag::linear(h, m.W_out, m.b_out);
     int c = 0;
-    const float ce = keras_ce(logits, &test.labels[test.start[i]], &c).value().to_vector<float>()[0];
+    const float ce = keras_ce(logits, &test.labels[test.start[i]], ce_form, &c).value().to_vector<float>()[0];
     terms.insert(terms.end(), {double(ce) * B, double(c), double(B)});
   }
   if (spread) terms = gather_all(terms);
@@ -363,7 +374,7 @@ struct Run {
     const ag::Var h = ag::relu_rnn(ag::Var(trial_slice(xn, s)), m.W_in, m.W_rec, m.b);
     int hits = 0;
     const ag::Var ce =
-        keras_ce(ag::linear(h, m.W_out, m.b_out), labels + s.begin, &hits, cfg.batch, &stats[0]);
+        keras_ce(ag::linear(h, m.W_out, m.b_out), labels + s.begin, cfg.ce, &hits, cfg.batch, &stats[0]);
     ag::backward(ce);
     stats[1] = hits;
   }
@@ -419,7 +430,7 @@ struct Run {
     } else if (diverged) {
       log.val_accuracy = class0_fraction(test.labels.data(), int(test.labels.size()));
     } else {
-      const auto [vl, va] = evaluate(m, test, reg, plan.shards > 1);
+      const auto [vl, va] = evaluate(m, test, reg, cfg.ce, plan.shards > 1);
       log.val_loss = vl;
       log.val_accuracy = va;
     }

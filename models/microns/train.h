@@ -1,5 +1,6 @@
 // One MICrONS training run (spec §2): GaussianNoise -> ReLU SimpleRNN -> Dense softmax on
-// h_T, mean categorical cross-entropy (Keras clipping) + the variant's regularizer on W_rec,
+// h_T, mean categorical cross-entropy (from the logits, as Keras computes it for a softmax
+// layer) + the variant's regularizer on W_rec,
 // Keras Adam, optional NonNeg on W_rec after every step; epochs x batches unshuffled batches.
 #pragma once
 #include <cstdint>
@@ -16,6 +17,18 @@
 
 namespace rsnn::microns {
 
+// How the cross-entropy is computed. Keras (2 and 3) takes the logits cached on a softmax
+// layer's output, so the original's loss is unclipped log-softmax with gradient p - onehot:
+// a confidently wrong trial keeps its gradient. `clipped` is the textbook formula Keras
+// falls back to for a non-softmax output: p clipped to [1e-7, 1 - 1e-7], a clipped
+// probability passes no gradient (spec section 2 describes this one).
+enum class CeForm { logits, clipped };
+CeForm parse_ce_form(const std::string& s, const char* what);  // bad -> Error
+const char* ce_form_name(CeForm f);
+
+// One trial's cross-entropy of softmax(z[0..C)) for class `label`; d loss / d z into dz.
+double categorical_ce(const float* z, int64_t C, int label, CeForm form, double* dz);
+
 struct TrainConfig {
   Task task = Task::maze;
   std::string variant = "W*D*C";
@@ -28,6 +41,7 @@ struct TrainConfig {
   StarCoords star = StarCoords::coded;
   bool l1_apply_lambda = false;
   ExpmPrecision expm = ExpmPrecision::float32;  // communicability expm (WDC, WDC_EMD)
+  CeForm ce = CeForm::logits;
   double lambda = 0.3, emd_lambda = 0.1;
   // Keras evaluates the test set after every epoch (~12% of a run's FLOPs); false = only
   // after the last one (earlier epochs' val_* are NaN), when only final metrics are kept.

@@ -187,6 +187,9 @@ void bind_config(nb::module_& m) {
       .def_prop_rw("expm", [](const TrainConfig& c) { return expm_precision_name(c.expm); },
                    [](TrainConfig& c, const std::string& s) { c.expm = parse_expm_precision(s, "expm"); },
                    "communicability expm precision: 'float32' (the original's) or 'float64'")
+      .def_prop_rw("ce", [](const TrainConfig& c) { return ce_form_name(c.ce); },
+                   [](TrainConfig& c, const std::string& s) { c.ce = parse_ce_form(s, "ce"); },
+                   "cross-entropy: 'logits' (what Keras computes) or 'clipped'")
       .def_rw("lambda_", &TrainConfig::lambda, "regu_strength (lambda)")
       .def_rw("emd_lambda", &TrainConfig::emd_lambda)
       .def_rw("eval_each_epoch", &TrainConfig::eval_each_epoch);

@@ -80,6 +80,10 @@ def test_short_training_loss_decreases(field):
     assert run["W_rec"].shape == (312, 312) and run["loss"] == loss[-1]
     with pytest.raises(rsnn.Error, match="positive"):
         mi.train(field, mi.config(epochs=0))
+    # The cross-entropy form: Keras's (from the logits) by default, the clipped one on request.
+    assert cfg.ce == "logits" and mi.config(ce="clipped").ce == "clipped"
+    with pytest.raises(rsnn.Error, match="expected logits or clipped"):
+        mi.config(ce="clip")
 
 
 def _cli_metrics(weights):

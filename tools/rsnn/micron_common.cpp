@@ -43,6 +43,10 @@ void add_train_options(CLI::App* c, TrainOptions& o) {
                 "communicability expm precision: float32 (the original's tf.linalg.expm, "
                 "Padé 3/5/7) | float64 (Padé to double precision, slower)")
       ->capture_default_str();
+  c->add_option("--ce", o.ce,
+                "cross-entropy: logits (what Keras computes for a softmax layer: unclipped, "
+                "full gradient) | clipped (p clipped to [1e-7, 1-1e-7], no gradient there)")
+      ->capture_default_str();
   c->add_flag("--sign-constraint", o.sign_constraint,
               "NonNeg on the recurrent weights after every step (the original's sign_constraint)");
 }
@@ -109,6 +113,7 @@ TrainConfig make_config(const TrainOptions& o, int task, const std::string& key,
   c.star = parse_star_coords(o.star, "--star");
   c.l1_apply_lambda = o.l1_lambda;
   c.expm = parse_expm_precision(o.expm, "--expm");
+  c.ce = parse_ce_form(o.ce, "--ce");
   c.lambda = o.lambda;
   c.emd_lambda = o.emd_lambda;
   return c;
@@ -122,7 +127,8 @@ std::string settings_fingerprint(const std::string& field_name, const TrainOptio
     << ";noise=" << format_double(o.noise) << ";lr=" << format_double(o.lr)
     << ";lambda=" << format_double(o.lambda) << ";emd_lambda=" << format_double(o.emd_lambda)
     << ";star=" << o.star << ";bio=" << o.bio << ";l1_lambda=" << o.l1_lambda << ";expm=" << o.expm
-    << ";sign=" << o.sign_constraint << ";null_clustering=" << format_double(null.clustering)
+    << ";ce=" << o.ce << ";sign=" << o.sign_constraint
+    << ";null_clustering=" << format_double(null.clustering)
     << ";null_efficiency=" << format_double(null.efficiency);
   return s.str();
 }
@@ -146,6 +152,7 @@ std::vector<std::string> config_lines(const Field& f, const TrainOptions& o,
           "star_coordinates = " + o.star,
           "l1_apply_lambda = " + b(o.l1_lambda),
           "expm_precision = " + o.expm,
+          "cross_entropy = " + o.ce,
           "seed = " + std::to_string(o.seed),
           "epochs = " + std::to_string(o.epochs),
           "batches = " + std::to_string(o.batches),

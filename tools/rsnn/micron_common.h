@@ -30,6 +30,7 @@ struct TrainOptions {
   std::string bio = "corr-sttc";   // corr-sttc | precision-sttc | sttc-only
   bool l1_lambda = false;
   std::string expm = "float32";    // float32 (the original's tf.linalg.expm) | float64
+  std::string ce = "logits";       // logits (what Keras computes) | clipped
   bool sign_constraint = false;
 };
 
