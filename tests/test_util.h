@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 
 #include <cstdlib>
@@ -53,6 +54,18 @@ class TempDir {
  private:
   std::string dir_;
 };
+
+// |a[i] - b[i]| <= atol + rtol * |b[i]| for every element, and no NaN anywhere.
+template <class A, class B>
+void expect_close(const std::vector<A>& a, const std::vector<B>& b, double rtol, double atol,
+                  const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_FALSE(std::isnan(double(a[i])) || std::isnan(double(b[i]))) << what << " NaN at " << i;
+    ASSERT_NEAR(double(a[i]), double(b[i]), atol + rtol * std::fabs(double(b[i])))
+        << what << " at " << i;
+  }
+}
 
 // Expects f() to throw rsnn::Error whose message contains every one of `parts`.
 template <class F>
