@@ -1,47 +1,37 @@
 // Sparse projections: sampling statistics on the barrel-cortex network, determinism across
-// thread counts, structural invariants, explicit construction, values, errors.
+// thread counts, structural invariants, explicit construction. Values, errors and CUDA are
+// in test_projection_values.cpp; shared helpers in projection_testing.h.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <fstream>
+#include <filesystem>
 #include <numeric>
 #include <string>
 #include <vector>
 
 #include "kernels/projection.h"
+#include "runtime/npy.h"
 #include "runtime/random.h"
 #include "runtime/threads.h"
+
+#include "projection_testing.h"
 #include "test_util.h"
 
 using namespace rsnn;
 
 using rsnn::test::expect_error;
+using namespace rsnn::test::projection;
 
 namespace {
 
-// Minimal reader for the barrel tables: npy v1.0, '<f8', fortran order, shape (13, 13).
-// Returns a[i][j] row-major (i = presynaptic population), or empty when the file is absent.
+// A barrel table (13 x 13, i = presynaptic population) as a row-major vector; empty when the
+// file is absent.
 std::vector<double> read_table13(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return {};
-  char head[10];
-  f.read(head, 10);
-  EXPECT_EQ(std::string(head + 1, 5), "NUMPY") << path;
-  const int header_len = static_cast<unsigned char>(head[8]) | (static_cast<unsigned char>(head[9]) << 8);
-  std::string header(header_len, ' ');
-  f.read(&header[0], header_len);
-  EXPECT_NE(header.find("'descr': '<f8'"), std::string::npos) << header;
-  EXPECT_NE(header.find("'fortran_order': True"), std::string::npos) << header;
-  EXPECT_NE(header.find("(13, 13)"), std::string::npos) << header;
-  std::vector<double> flat(169);
-  f.read(reinterpret_cast<char*>(flat.data()), 169 * sizeof(double));
-  EXPECT_TRUE(f.good()) << path << ": short file";
-  std::vector<double> a(169);
-  for (int i = 0; i < 13; ++i)
-    for (int j = 0; j < 13; ++j) a[i * 13 + j] = flat[j * 13 + i];
-  return a;
+  if (!std::filesystem::exists(path)) return {};
+  const Tensor t = npy_load_as(path, DType::f64);
+  EXPECT_EQ(t.shape(), (Shape{13, 13})) << path;
+  return t.to_vector<double>();
 }
 
 const std::vector<int64_t> kPopSize = {440, 934, 94, 93, 2232, 106, 4, 55, 64, 64, 34, 60, 38};
@@ -81,56 +71,6 @@ bool barrel_spec(ProjectionSpec* spec, std::string* why) {
   spec->stream = 1;
   return true;
 }
-
-// A small spec touching every branch: empty group, p = 0, p = 1, 0 < p < 1.
-ProjectionSpec small_spec(bool same_network, bool autapses) {
-  PopulationLayout L{{"a", "b", "empty", "c"}, {37, 120, 0, 55}, {1, -1, 1, -1}};
-  ProjectionSpec s;
-  s.pre = s.post = L;
-  std::vector<double> prob = {0.3, 1.0, 0.5, 0.0,   //
-                              0.05, 0.7, 0.2, 1.0,  //
-                              0.4, 0.4, 0.4, 0.4,   //
-                              0.0, 0.01, 0.9, 0.6};
-  s.prob = Tensor::from_vector(prob, {4, 4});
-  s.same_network = same_network;
-  s.allow_autapses = autapses;
-  s.seed = 42;
-  s.stream = 7;
-  return s;
-}
-
-template <class T>
-bool same_array(const Tensor& a, const Tensor& b) {
-  if (a.numel() != b.numel() || a.dtype() != b.dtype()) return false;
-  const auto va = a.to_vector<T>(), vb = b.to_vector<T>();
-  return va.size() == 0 || std::memcmp(va.data(), vb.data(), va.size() * sizeof(T)) == 0;
-}
-
-void expect_identical(const Projection& a, const Projection& b) {
-  EXPECT_EQ(a.n_pre, b.n_pre);
-  EXPECT_EQ(a.n_post, b.n_post);
-  EXPECT_TRUE(same_array<int64_t>(a.post_ptr, b.post_ptr));
-  EXPECT_TRUE(same_array<int32_t>(a.pre_idx, b.pre_idx));
-  EXPECT_TRUE(same_array<int64_t>(a.pre_ptr, b.pre_ptr));
-  EXPECT_TRUE(same_array<int32_t>(a.post_idx, b.post_idx));
-  EXPECT_TRUE(same_array<int64_t>(a.syn_of_pre, b.syn_of_pre));
-  EXPECT_TRUE(same_array<float>(a.source_sign, b.source_sign));
-}
-
-// Dense 0/1 [n_post, n_pre] connectivity of a projection, by brute force over its CSR.
-std::vector<uint8_t> dense_mask(const Projection& p) {
-  std::vector<uint8_t> m(p.n_post * p.n_pre, 0);
-  const auto ptr = p.post_ptr.to_vector<int64_t>();
-  const auto idx = p.pre_idx.to_vector<int32_t>();
-  for (int64_t j = 0; j < p.n_post; ++j)
-    for (int64_t s = ptr[j]; s < ptr[j + 1]; ++s) m[j * p.n_pre + idx[s]] += 1;
-  return m;
-}
-
-struct ThreadGuard {
-  int saved = num_threads();
-  ~ThreadGuard() { set_num_threads(saved); }
-};
 
 }  // namespace
 
@@ -517,156 +457,4 @@ TEST(ProjectionStructure, MidSizeScale) {
   const double mean = double(n) * n * 1e-3;
   EXPECT_LE(std::abs(p.nnz() - mean), 4 * std::sqrt(mean * (1 - 1e-3)));
   p.validate("100k");
-}
-
-// ---- values -----------------------------------------------------------------------------
-
-TEST(ProjectionValues, InitUniformRangeMeanAndDeterminism) {
-  ThreadGuard guard;
-  for (DType dt : {DType::f32, DType::f64}) {
-    Tensor v = Tensor::empty({200001}, dt);
-    set_num_threads(1);
-    init_uniform(v, -0.5, 1.5, 17, 3);
-    const auto a = v.to_vector<double>();
-    set_num_threads(3);
-    init_uniform(v, -0.5, 1.5, 17, 3);
-    EXPECT_EQ(v.to_vector<double>(), a);
-    double sum = 0;
-    for (double x : a) {
-      ASSERT_GE(x, -0.5);
-      ASSERT_LE(x, 1.5);
-      sum += x;
-    }
-    EXPECT_NEAR(sum / a.size(), 0.5, 4 * 2.0 / std::sqrt(12.0 * a.size()));
-    init_uniform(v, -0.5, 1.5, 18, 3);
-    EXPECT_NE(v.to_vector<double>(), a);
-  }
-  Tensor n = Tensor::empty({100000}, DType::f64);
-  init_normal(n, 1.0, 0.25, 4, 0);
-  double s = 0, s2 = 0;
-  for (double x : n.to_vector<double>()) {
-    s += x;
-    s2 += x * x;
-  }
-  const double mean = s / n.numel(), sd = std::sqrt(s2 / n.numel() - mean * mean);
-  EXPECT_NEAR(mean, 1.0, 4 * 0.25 / std::sqrt(1e5));
-  EXPECT_NEAR(sd, 0.25, 0.005);
-  Tensor bad = Tensor::empty({4}, DType::i32);
-  expect_error([&] { init_uniform(bad, 0, 1, 0, 0); }, "float32 or float64");
-  Tensor v = Tensor::empty({4}, DType::f32);
-  expect_error([&] { init_uniform(v, 1, 0, 0, 0); }, "bad range");
-  expect_error([&] { init_normal(v, 0, -1, 0, 0); }, "standard deviation");
-  Tensor m2 = Tensor::empty({2, 2}, DType::f32);
-  expect_error([&] { init_uniform(m2, 0, 1, 0, 0); }, "1-d");
-}
-
-TEST(ProjectionValues, ClampInPlace) {
-  Tensor v = Tensor::from_vector(std::vector<float>{-2.0f, 0.25f, 0.0f, 1.0f, 3.5f, NAN});
-  clamp_(v, 0.0, 1.0);
-  const auto r = v.to_vector<float>();
-  EXPECT_EQ(r[0], 0.0f);
-  EXPECT_EQ(r[1], 0.25f);
-  EXPECT_EQ(r[2], 0.0f);
-  EXPECT_EQ(r[3], 1.0f);
-  EXPECT_EQ(r[4], 1.0f);
-  EXPECT_TRUE(std::isnan(r[5]));  // never hide a NaN
-  Tensor big = Tensor::empty({300000}, DType::f64);
-  init_normal(big, 0.0, 1.0, 1, 1);
-  const auto before = big.to_vector<double>();
-  clamp_(big, -0.5, 0.5);
-  const auto after = big.to_vector<double>();
-  for (size_t i = 0; i < before.size(); ++i)
-    ASSERT_EQ(after[i], std::min(0.5, std::max(-0.5, before[i])));
-  expect_error([&] { clamp_(v, 1.0, 0.0); }, "bad range");
-}
-
-// ---- errors -----------------------------------------------------------------------------
-
-TEST(ProjectionErrors, SpecValidation) {
-  auto with = [](auto change) {
-    ProjectionSpec s = small_spec(true, true);
-    change(s);
-    return s;
-  };
-  expect_error([&] { build_projection(with([](ProjectionSpec& s) { s.prob = Tensor(); })); },
-               "prob is undefined");
-  expect_error([&] {
-    build_projection(with([](ProjectionSpec& s) { s.prob = Tensor::zeros({4, 3}, DType::f64); }));
-  }, "expected shape [4, 4], got [4, 3]");
-  expect_error([&] {
-    build_projection(with([](ProjectionSpec& s) { s.prob.data<double>()[6] = 1.5; }));
-  }, "prob[1, 2] (b -> empty) = 1.5");
-  expect_error([&] {
-    build_projection(with([](ProjectionSpec& s) { s.prob.data<double>()[0] = -0.1; }));
-  }, "not a probability");
-  expect_error([&] {
-    build_projection(with([](ProjectionSpec& s) { s.prob.data<double>()[5] = NAN; }));
-  }, "= nan is not a probability");
-  expect_error([&] {
-    build_projection(with([](ProjectionSpec& s) { s.prob = Tensor::zeros({4, 4}, DType::i32); }));
-  }, "must be float64");
-  expect_error([&] { build_projection(with([](ProjectionSpec& s) { s.pre.signs[1] = 0; })); },
-               "pre layout: group 1 (b) has sign 0");
-  expect_error([&] { build_projection(with([](ProjectionSpec& s) { s.post.sizes[0] = -3; })); },
-               "post layout: group 0 (a) has negative size -3");
-  expect_error([&] { build_projection(with([](ProjectionSpec& s) { s.pre.names.pop_back(); })); },
-               "3 names, 4 sizes and 4 signs");
-  expect_error([&] { build_projection(with([](ProjectionSpec& s) { s.post.sizes[0] += 1; })); },
-               "same_network needs the same group sizes");
-  expect_error([&] {
-    build_projection(with([](ProjectionSpec& s) { s.pre = PopulationLayout{}; }));
-  }, "no groups");
-  // Different pre and post layouts are fine when they are different networks.
-  ProjectionSpec ok = with([](ProjectionSpec& s) {
-    s.same_network = false;
-    s.post.sizes = {5, 6, 7, 8};
-  });
-  build_projection(ok).validate("pre != post");
-  EXPECT_EQ(small_spec(true, true).pre.total(), 212);
-  EXPECT_EQ(small_spec(true, true).pre.offsets(), (std::vector<int64_t>{0, 37, 157, 157, 212}));
-}
-
-TEST(ProjectionErrors, ToDenseAndMaskChecks) {
-  const Projection p = build_projection(small_spec(false, true));
-  expect_error([&] { to_dense(p, Tensor::zeros({p.nnz() + 1}, DType::f32)); }, "to_dense: values");
-  expect_error([&] { to_dense(p, Tensor::zeros({p.nnz()}, DType::i64)); }, "float32 or float64");
-  expect_error([&] { projection_from_dense_mask(Tensor::zeros({3}), Tensor::full({3}, 1.0)); },
-               "2-d [n_post, n_pre]");
-  expect_error([&] { projection_from_dense_mask(Tensor::zeros({3, 4}), Tensor::full({3}, 1.0)); },
-               "source_sign: expected shape [4]");
-}
-
-// ---- CUDA ---------------------------------------------------------------------------------
-
-TEST(ProjectionCuda, BuiltWithoutCudaSaysSo) {
-  if (cuda_compiled()) GTEST_SKIP() << "CUDA backend compiled";
-  float x = 0;
-  expect_error([&] { detail::clamp_cuda(&x, 1, DType::f32, 0, 1, Stream{}); },
-               "built without the CUDA backend");
-}
-
-TEST(ProjectionCuda, CopyToDeviceAndValueOps) {
-  RSNN_SKIP_WITHOUT_CUDA();
-  const Projection p = build_projection(small_spec(true, false));
-  const Projection d = p.to(Device::cuda());
-  EXPECT_TRUE(d.device().is_cuda());
-  EXPECT_TRUE(d.pre_idx.device().is_cuda() && d.syn_of_pre.device().is_cuda() &&
-              d.source_sign.device().is_cuda());
-  d.validate("on cuda");
-  expect_identical(d.to(Device::cpu()), p);
-  // Values made on the device equal the CPU ones; clamp agrees with the CPU.
-  for (DType dt : {DType::f32, DType::f64}) {
-    Tensor vc = Tensor::empty({p.nnz()}, dt), vd = Tensor::empty({p.nnz()}, dt, Device::cuda());
-    init_normal(vc, 0.0, 1.0, 3, 2);
-    init_normal(vd, 0.0, 1.0, 3, 2);
-    const auto a = vc.to_vector<double>(), b = vd.to_vector<double>();
-    for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], dt == DType::f32 ? 1e-6 : 1e-12);
-    vd.copy_from(vc);
-    clamp_(vc, -0.3, 0.4);
-    clamp_(vd, -0.3, 0.4);
-    EXPECT_EQ(vc.to_vector<double>(), vd.to_vector<double>());
-    const Tensor dense = to_dense(d, vd);
-    EXPECT_TRUE(dense.device().is_cuda());
-    EXPECT_EQ(dense.to_vector<double>(), to_dense(p, vc).to_vector<double>());
-  }
 }
