@@ -232,7 +232,8 @@ TEST(MicronsSweep, CompareScriptJudgesEachCellAgainstThePublishedTable) {
   EXPECT_NE(md.find("| 0.089 (0.088, 0.090) | CIs overlap |"), std::string::npos) << md;
   EXPECT_NE(md.find("| 0.466 (0.439, 0.493) | off (-0.366) |"), std::string::npos) << md;
   EXPECT_NE(md.find("| 0.961 (0.958, 0.964) | off (+1.039) |"), std::string::npos) << md;
-  EXPECT_NE(md.find("Accuracy: 3 of 4 cells pass"), std::string::npos) << md;
+  EXPECT_NE(md.find("Accuracy: 3 of 4 cells pass (task 1: 2 of 2, task 2: 1 of 2)"),
+            std::string::npos) << md;
 }
 
 // ---- the `rsnn micron` commands end to end ----

@@ -154,8 +154,9 @@ def table(rows, metric, tally):
             n, mean, sd, lo, hi = rows[key]
             pm, plo, phi = PUBLISHED[metric][v][t]
             text, ok = verdict(rows[key], PUBLISHED[metric][v][t], metric, (v, t + 1) in SPEC_CI)
-            passed, total = tally.get(metric, (0, 0))
-            tally[metric] = (passed + ok, total + 1)
+            for k in (metric, (metric, t + 1)):
+                passed, total = tally.get(k, (0, 0))
+                tally[k] = (passed + ok, total + 1)
             print(f"| {v} | {t + 1} | {n} | {fmt(mean)} ({fmt(lo)}, {fmt(hi)}), {fmt(sd)} | "
                   f"{pm:.3f} ({plo:.3f}, {phi:.3f}) | {text} |")
 
@@ -168,8 +169,13 @@ def main():
     for metric in PUBLISHED:
         table(rows, metric, tally)
     print()
-    for metric, (passed, total) in tally.items():
-        print(f"{metric}: {passed} of {total} cells pass")
+    for metric in PUBLISHED:
+        if metric not in tally:
+            continue
+        passed, total = tally[metric]
+        per_task = ", ".join(f"task {t}: {tally[(metric, t)][0]} of {tally[(metric, t)][1]}"
+                             for t in (1, 2, 3) if (metric, t) in tally)
+        print(f"{metric}: {passed} of {total} cells pass ({per_task})")
 
 
 if __name__ == "__main__":
