@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -26,13 +25,6 @@ BarrelConfig small_config(InputForm form, int64_t T) {
   BarrelConfig c = form == InputForm::spiking ? BarrelConfig::spiking_default() : BarrelConfig::real_default();
   c.T = T;
   return c;
-}
-
-std::string temp_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("rsnn_barrel_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d.string();
 }
 
 const WhiskerData& synth_data() {
@@ -109,7 +101,8 @@ TEST(BarrelModel, BadInputIsRejected) {
 
 TEST(BarrelModel, CheckpointRoundTripGivesTheSameModel) {
   BarrelModel m(small_config(InputForm::real, 10));
-  const std::string dir = temp_dir("ckpt");
+  const test::TempDir tmp("rsnn_barrel_ckpt");
+  const std::string& dir = tmp.dir();
   const std::string path = dir + "/c.h5";
   save_checkpoint(path, m, nullptr, 3, 3, 0.5);
   std::unique_ptr<BarrelModel> r = load_checkpoint(path);
@@ -125,7 +118,6 @@ TEST(BarrelModel, CheckpointRoundTripGivesTheSameModel) {
   { H5File f = H5File::create(dir + "/other.h5"); f.write("/x", Tensor::zeros({2})); }
   EXPECT_THROW(load_checkpoint(dir + "/other.h5"), Error);
   EXPECT_THROW(load_checkpoint(dir + "/missing.h5"), Error);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(BarrelModel, ShortTrainingLearns) {
@@ -152,7 +144,9 @@ TEST(BarrelModel, ResumeContinuesExactly) {
   TrainOptions opt;
   opt.batch = 10;
   opt.progress = false;
-  const std::string dir_a = temp_dir("resume_a"), dir_b = temp_dir("resume_b");
+  const test::TempDir tmp_a("rsnn_barrel_resume_a"), tmp_b("rsnn_barrel_resume_b"),
+      tmp_none("rsnn_barrel_resume_none");
+  const std::string &dir_a = tmp_a.dir(), &dir_b = tmp_b.dir();
   BarrelModel a(cfg);
   opt.epochs = 2;
   opt.run_dir = dir_a;
@@ -175,11 +169,8 @@ TEST(BarrelModel, ResumeContinuesExactly) {
   int rows = 0;
   while (std::getline(log, line)) ++rows;
   EXPECT_EQ(rows, 3);
-  opt.run_dir = temp_dir("resume_none");
+  opt.run_dir = tmp_none.dir();
   EXPECT_THROW(train(*b, set, EncodedSet{}, opt), Error);  // nothing to resume from
-  std::filesystem::remove_all(dir_a);
-  std::filesystem::remove_all(dir_b);
-  std::filesystem::remove_all(opt.run_dir);
 }
 
 // ---- device placement ------------------------------------------------------------------

@@ -1,10 +1,8 @@
 // examples/cpp/train_lif.cpp, the C++ library guide's program (docs/cpp-library.md): it runs,
 // its loss falls over the Adam steps, and its checkpoint holds the trained parameters.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <sstream>
 #include <vector>
@@ -22,15 +20,12 @@ const char* kExe = RSNN_EXAMPLE_TRAIN_LIF_EXE;
 const char* kExe = nullptr;  // examples/cpp not configured (RSNN_FUZZ builds)
 #endif
 
-std::string temp_file(const std::string& name) {
-  return ::testing::TempDir() + "rsnn_example_" + std::to_string(::getpid()) + "_" + name;
-}
-
 }  // namespace
 
 TEST(ExampleTrainLif, LossFallsAndTheCheckpointReloads) {
   if (kExe == nullptr) GTEST_SKIP() << "example_train_lif is not part of this build";
-  const std::string ckpt = temp_file("ckpt.h5");
+  const test::TempDir tmp("rsnn_example");
+  const std::string ckpt = tmp.path("ckpt.h5");
   const test::CmdResult r = test::run_command(std::string(kExe) + " " + ckpt + " 25");
   ASSERT_EQ(r.rc, 0) << r.out;
   std::vector<double> losses;
@@ -56,13 +51,14 @@ TEST(ExampleTrainLif, LossFallsAndTheCheckpointReloads) {
   const std::vector<float> w = f.read("w").to_vector<float>();
   ASSERT_FALSE(w.empty());
   for (float x : w) ASSERT_TRUE(x >= 0.f && x <= 1.f) << x;  // the clamp hook held
-  std::filesystem::remove(ckpt);
 }
 
 TEST(ExampleTrainLif, BadStepsIsAOneLineError) {
   if (kExe == nullptr) GTEST_SKIP() << "example_train_lif is not part of this build";
-  const test::CmdResult r = test::run_command(std::string(kExe) + " " + temp_file("x.h5") + " 0");
+  const test::TempDir tmp("rsnn_example");
+  const std::string out = tmp.path("x.h5");
+  const test::CmdResult r = test::run_command(std::string(kExe) + " " + out + " 0");
   EXPECT_NE(r.rc, 0);
   EXPECT_NE(r.out.find("STEPS: expected an integer >= 1, got '0'"), std::string::npos) << r.out;
-  EXPECT_FALSE(std::filesystem::exists(temp_file("x.h5")));
+  EXPECT_FALSE(std::filesystem::exists(out));
 }

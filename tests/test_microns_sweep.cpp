@@ -26,13 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir(const std::string& tag) {
-  const std::string d = ::testing::TempDir() + "rsnn_msweep_" + tag + "_" + std::to_string(::getpid());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
 std::string slurp(const std::string& path) {
   std::ifstream is(path);
   std::ostringstream ss;
@@ -143,7 +136,8 @@ TEST(MicronsSweep, ShardsCoverEveryRunExactlyOnce) {
 }
 
 TEST(MicronsSweep, RecordsRoundTripAndResume) {
-  const std::string out = temp_dir("records");
+  const test::TempDir tmp("rsnn_msweep_records");
+  const std::string& out = tmp.dir();
   SweepPlan plan{{1}, {"W*D*C", "WD"}, 3};
   const auto runs = run_list(plan);
   RunRecord r = fake_record(runs[1], "cfg-A", 0.625);
@@ -167,7 +161,8 @@ TEST(MicronsSweep, RecordsRoundTripAndResume) {
 }
 
 TEST(MicronsSweep, SummariesFollowTheOriginalLayout) {
-  const std::string out = temp_dir("summary");
+  const test::TempDir tmp("rsnn_msweep_summary");
+  const std::string& out = tmp.dir();
   SweepPlan plan{{1, 2}, {"W*D*C", "WD"}, 3};
   std::vector<RunRecord> recs;
   for (const RunSpec& s : run_list(plan)) {
@@ -202,7 +197,8 @@ TEST(MicronsSweep, SummariesFollowTheOriginalLayout) {
 }
 
 TEST(MicronsSweep, CompareScriptJudgesEachCellAgainstThePublishedTable) {
-  const std::string out = temp_dir("compare");
+  const test::TempDir tmp("rsnn_msweep_compare");
+  const std::string& out = tmp.dir();
   const std::string script = std::string(RSNN_SOURCE_DIR) + "/tools/microns_compare.py";
   if (std::system("/usr/bin/python3 -c 'import csv' 2>/dev/null") != 0)
     GTEST_SKIP() << "no /usr/bin/python3";
@@ -259,7 +255,8 @@ double json_value(const std::string& text, const std::string& key, size_t from =
 
 TEST(MicronsCli, SweepTestsAfterTheLastEpochUnlessAsked) {
   if (!fs::exists(field_dir())) GTEST_SKIP() << "MICrONS shared data absent";
-  const std::string out = temp_dir("cli_eval");
+  const test::TempDir tmp("rsnn_msweep_cli_eval");
+  const std::string& out = tmp.dir();
   const std::string args = "micron sweep " + field_args() + kNull +
                            " --variants WDC --tasks 2 --sims 1 --epochs 2 --batches 1"
                            " --batch 8 --n-test 16 --threads 1 --plot off --out ";
@@ -313,7 +310,8 @@ TEST(MicronsCli, MetricsPrintTheExpectedValues) {
 
 TEST(MicronsCli, BadFlagsGetOneLineErrors) {
   if (!fs::exists(field_dir())) GTEST_SKIP() << "MICrONS shared data absent";
-  const std::string out = temp_dir("cli_errors");
+  const test::TempDir tmp("rsnn_msweep_cli_errors");
+  const std::string& out = tmp.dir();
   const std::string base = "micron sweep " + field_args() + kNull + " --out " + out + " --plot off";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {" --variants WX", "WX"}, {" --tasks 4", "4"}, {" --shard 3/3", "--shard"},
@@ -335,7 +333,8 @@ TEST(MicronsCli, BadFlagsGetOneLineErrors) {
 
 TEST(MicronsCli, TinySweepWritesTheLayoutAndResumes) {
   if (!fs::exists(field_dir())) GTEST_SKIP() << "MICrONS shared data absent";
-  const std::string out = temp_dir("cli_sweep");
+  const test::TempDir tmp("rsnn_msweep_cli_sweep");
+  const std::string& out = tmp.dir();
   const std::string args = "micron sweep " + field_args() + kNull +
                            " --variants 'WD,W*D*C' --tasks 2 --sims 2 --epochs 1 --batches 2"
                            " --batch 16 --n-test 32 --threads 2 --plot off --out " + out;

@@ -464,8 +464,8 @@ TEST(NpySharedData, PickledArraysAreRejected) {
 }
 
 TEST(AtomicFile, WriteTextAndDiscard) {
-  const fs::path dir = fs::temp_directory_path() / ("rsnn_atomic_" + std::to_string(getpid()));
-  fs::create_directories(dir);
+  const rsnn::test::TempDir tmp("rsnn_atomic");
+  const fs::path dir = tmp.dir();
   const std::string p = (dir / "out.txt").string();
   write_text_atomic(p, "first\n");
   write_text_atomic(p, "second\n");
@@ -490,7 +490,6 @@ TEST(AtomicFile, WriteTextAndDiscard) {
   EXPECT_EQ(files, 1);
   expect_error([&] { commit_temp((dir / "nope").string(), p); }, {"nope"});
   expect_error([&] { write_text_atomic((dir / "a/b.txt").string(), "x"); }, {"a/b.txt"});
-  fs::remove_all(dir);
 }
 
 TEST_F(Npy, SavesDeviceTensors) {

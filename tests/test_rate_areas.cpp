@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
 
 #include "autograd/gradcheck.h"
 #include "models/rate/lif_convert.h"
@@ -162,10 +161,10 @@ TEST(RateAreas, ModelFileAndLifConversionKeepTheAreas) {
   RateModel m;
   m.net = init_rate_net(areas_config(3, 20, 4), 9);
   m.task = task_defaults(TaskKind::mante);
-  const std::string path = ::testing::TempDir() + "rsnn_rate_areas.h5";
+  const rsnn::test::TempDir tmp("rsnn_rate_areas");
+  const std::string path = tmp.path("model.h5");
   save_rate_model(path, m);
   RateModel back = load_rate_model(path);
-  std::remove(path.c_str());
   EXPECT_EQ(back.net.cfg.n_areas, 3);
   EXPECT_DOUBLE_EQ(back.net.cfg.P_inter, 0.3);
   EXPECT_EQ(back.net.som_m.to_vector<float>(), m.net.som_m.to_vector<float>());
@@ -231,10 +230,10 @@ TEST(RateNoDale, WeightsAreUsedWithTheirSigns) {
   RateModel m;
   m.net = net;
   m.task = task_defaults(TaskKind::go_nogo);
-  const std::string path = ::testing::TempDir() + "rsnn_rate_nodale.h5";
+  const rsnn::test::TempDir tmp("rsnn_rate_nodale");
+  const std::string path = tmp.path("model.h5");
   save_rate_model(path, m);
   RateModel back = load_rate_model(path);
-  std::remove(path.c_str());
   EXPECT_EQ(back.net.w.to_vector<float>(), w);
 }
 

@@ -1,11 +1,8 @@
 // The rate/spiking commands end to end: a tiny training run, evaluation, grid search and a
 // recorded LIF simulation, with atomic outputs; bad input gets a one-line error.
 #include <gtest/gtest.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <array>
-#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -28,7 +25,8 @@ int lines(const std::string& s) {
 }  // namespace
 
 TEST(RateCli, TrainEvalGridSearchRecord) {
-  const std::string dir = ::testing::TempDir() + "rsnn_rate_cli_" + std::to_string(::getpid());
+  const test::TempDir tmp("rsnn_rate_cli");
+  const std::string& dir = tmp.dir();
   CmdResult tr = run("rate train --task go-nogo --N 24 --max-trials 120 --eval-trials 8 --seed 3 --out " +
                dir + " --name tiny --mat --plot off --threads 1");
   ASSERT_EQ(tr.rc, 0) << tr.out;
@@ -38,7 +36,8 @@ TEST(RateCli, TrainEvalGridSearchRecord) {
   ASSERT_TRUE(exists(base + ".h5")) << tr.out;
   EXPECT_TRUE(exists(base + ".mat"));
   EXPECT_TRUE(exists(base + "_log.csv"));
-  EXPECT_FALSE(exists(base + ".h5.tmp." + std::to_string(::getpid())));
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(base).parent_path()))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();  // renamed
   RateModel m = load_rate_model(base + ".h5");
   EXPECT_EQ(m.net.N(), 24);
   EXPECT_EQ(m.evals.size(), 2u);
@@ -66,11 +65,11 @@ TEST(RateCli, TrainEvalGridSearchRecord) {
   ASSERT_EQ(se.rc, 0) << se.out;
   EXPECT_NE(se.out.find("performance"), std::string::npos);
   EXPECT_TRUE(exists(dir + "/rec.h5"));
-  std::system(("rm -rf " + dir).c_str());
 }
 
 TEST(RateCli, MultiAreaTraining) {
-  const std::string dir = ::testing::TempDir() + "rsnn_rate_cli_areas_" + std::to_string(::getpid());
+  const test::TempDir tmp("rsnn_rate_cli_areas");
+  const std::string& dir = tmp.dir();
   CmdResult tr = run("rate train --task xor --N 12 --areas 3 --p-inter 0.4 --max-trials 3 --eval-trials 2 "
                      "--out " + dir + " --name areas --plot off --threads 1");
   ASSERT_EQ(tr.rc, 0) << tr.out;
@@ -82,7 +81,6 @@ TEST(RateCli, MultiAreaTraining) {
   CmdResult bad = run("rate train --N 10 --areas 2 --p-inter 0 --plot off --out " + dir);
   EXPECT_NE(bad.rc, 0);
   EXPECT_NE(bad.out.find("P_inter"), std::string::npos) << bad.out;
-  std::system(("rm -rf " + dir).c_str());
 }
 
 TEST(RateCli, BadInputGetsOneLineError) {

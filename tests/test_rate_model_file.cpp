@@ -5,22 +5,18 @@
 #include <hdf5.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
 
 #include "models/rate/model_file.h"
 #include "models/rate/rate_train.h"
+#include "tests/test_util.h"
 
 using namespace rsnn;
 using namespace rsnn::rate;
 
 namespace {
-std::string tmp(const std::string& name) {
-  return ::testing::TempDir() + "rsnn_rate_" + std::to_string(::getpid()) + "_" + name;
-}
-
 RateModel small_trained() {
   TrainConfig cfg;
   cfg.stages = {task_defaults(TaskKind::xor_task)};
@@ -56,7 +52,8 @@ TEST(RateModelFile, NativeRoundTrip) {
   auto w = m.net.w.to_vector<float>();
   w[3] = -0.5f;
   m.net.w = Tensor::from_vector(w, {16, 16});
-  const std::string path = tmp("model.h5");
+  const rsnn::test::TempDir tmp("rsnn_rate_model");
+  const std::string path = tmp.path("model.h5");
   save_rate_model(path, m);
   RateModel b = load_rate_model(path);
   EXPECT_EQ(b.net.N(), 16);
@@ -88,7 +85,6 @@ TEST(RateModelFile, NativeRoundTrip) {
   // the reloaded network computes the same outputs
   EvalResult e1 = evaluate_rate(m.net, m.task, m.loss, 3, 0, 4), e2 = evaluate_rate(b.net, b.task, b.loss, 3, 0, 4);
   EXPECT_EQ(e1.o.to_vector<float>(), e2.o.to_vector<float>());
-  std::remove(path.c_str());
 }
 
 TEST(RateModelFile, ClearErrors) {
@@ -100,7 +96,8 @@ TEST(RateModelFile, ClearErrors) {
   }
   // an HDF5 file with a wrongly shaped dataset names it
   RateModel m = small_trained();
-  const std::string path = tmp("bad.h5");
+  const rsnn::test::TempDir tmp("rsnn_rate_model");
+  const std::string path = tmp.path("bad.h5");
   save_rate_model(path, m);
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   ASSERT_GE(f, 0);
@@ -121,12 +118,12 @@ TEST(RateModelFile, ClearErrors) {
     EXPECT_NE(msg.find("w_out"), std::string::npos) << msg;
     EXPECT_NE(msg.find("[1, 16]"), std::string::npos) << msg;
   }
-  std::remove(path.c_str());
 }
 
 TEST(RateModelFile, MatlabExport) {
   RateModel m = small_trained();
-  const std::string path = tmp("model.mat");
+  const rsnn::test::TempDir tmp("rsnn_rate_model");
+  const std::string path = tmp.path("model.mat");
   export_matlab(path, m, MatVersion::v73);
   {
     std::ifstream f(path, std::ios::binary);
@@ -172,5 +169,4 @@ TEST(RateModelFile, MatlabExport) {
   EXPECT_EQ(read_attr(d, "MATLAB_class"), "logical");
   H5Dclose(d);
   H5Fclose(f);
-  std::remove(path.c_str());
 }

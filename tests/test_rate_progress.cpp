@@ -46,7 +46,8 @@ TEST(RateProgress, MidRunSnapshotHasTheFourPanelsData) {
   ::setenv("RSNN_PLOT_SCRIPT", script.c_str(), 1);
   const PythonScript ps = find_python_script("plot_rate.py", "RSNN_PLOT_SCRIPT", "matplotlib, h5py");
   if (!ps.found()) GTEST_SKIP() << ps.why_not;
-  const std::string dir = ::testing::TempDir() + "rsnn_rate_progress_" + std::to_string(::getpid());
+  const test::TempDir tmp("rsnn_rate_progress");
+  const std::string& dir = tmp.dir();
   test::CmdResult tr = test::run_rsnn("rate train --task go-nogo --N 24 --max-trials 120 --eval-trials 8 "
                                       "--seed 5 --out " + dir + " --name prog --plot on --threads 1");
   ASSERT_EQ(tr.rc, 0) << tr.out;
@@ -71,5 +72,4 @@ TEST(RateProgress, MidRunSnapshotHasTheFourPanelsData) {
   EXPECT_TRUE(is_png(png));
   if (const char* keep = std::getenv("RSNN_KEEP_PROGRESS_PNG"))  // to look at the panels
     std::system(("cp " + png + " " + base + "_progress.png " + keep).c_str());
-  std::system(("rm -rf " + dir).c_str());
 }

@@ -25,13 +25,6 @@ namespace {
 const std::string kFashion = "/usr/share/datasets/fashion-mnist";
 bool have_fashion() { return fs::exists(kFashion + "/train-images-idx3-ubyte.gz"); }
 
-std::string temp_dir(const std::string& name) {
-  const std::string d = ::testing::TempDir() + "rsnn_rstdp_" + name + "_" + std::to_string(::getpid());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
 // A plain IDX file: uint8 data of the given dimensions.
 void write_idx(const std::string& path, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
   std::ofstream f(path, std::ios::binary);
@@ -46,16 +39,16 @@ void write_idx(const std::string& path, const std::vector<uint32_t>& dims, const
 }
 
 // A quiet run on a Fashion-MNIST subset with the given epochs per layer, logging into `log`,
-// in a fresh folder named after `name`.
+// in the folder `out_dir`.
 TrainConfig fashion_cfg(int train, int test, int e1, int e2, int e3, std::ostream& log,
-                        const std::string& name) {
+                        const std::string& out_dir) {
   TrainConfig c;
   c.data_dir = kFashion;
   c.train_subset = train, c.test_subset = test;
   c.epochs1 = e1, c.epochs2 = e2, c.epochs3 = e3;
   c.progress = false, c.plots = false;
   c.log = &log;
-  c.out_dir = temp_dir(name);
+  c.out_dir = out_dir;
   return c;
 }
 
@@ -65,7 +58,8 @@ CmdResult run_cli(const std::string& args) { return test::run_rsnn(args); }
 }  // namespace
 
 TEST(RstdpData, PlainIdxFolderAndItsChecks) {
-  const std::string d = temp_dir("idx");
+  const test::TempDir tmp("rsnn_rstdp_idx");
+  const std::string& d = tmp.dir();
   write_idx(d + "/train-images-idx3-ubyte", {3, 28, 28}, std::vector<uint8_t>(3 * 784, 7));
   write_idx(d + "/train-labels-idx1-ubyte", {3}, {4, 0, 9});
   const Dataset ds = load_split(d, "train", 1, 2);
@@ -86,7 +80,6 @@ TEST(RstdpData, PlainIdxFolderAndItsChecks) {
   }
   write_idx(d + "/train-labels-idx1-ubyte", {2}, {4, 1});
   EXPECT_THROW(load_split(d, "train"), Error);  // 3 images, 2 labels
-  fs::remove_all(d);
 }
 
 TEST(RstdpData, FashionMnistGzip) {
@@ -148,11 +141,12 @@ TEST(RstdpTrain, EpochAdaptsTheRatesAfterEveryBatch) {
 TEST(RstdpTrain, ResumeGivesTheSameRunAndChecksItsFlags) {
   if (!have_fashion()) GTEST_SKIP() << kFashion << " absent";
   std::ostringstream log;
-  TrainConfig c = fashion_cfg(250, 120, 1, 1, 2, log, "full");
+  const test::TempDir full("rsnn_rstdp_full"), resume("rsnn_rstdp_resume");
+  TrainConfig c = fashion_cfg(250, 120, 1, 1, 2, log, full.dir());
   c.adapt_every = 100;
   const TrainState a = train_rstdp(c);
   TrainConfig c1 = c;
-  c1.out_dir = temp_dir("resume");
+  c1.out_dir = resume.dir();
   c1.epochs3 = 1;
   train_rstdp(c1);
   c1.epochs3 = 2;
@@ -181,20 +175,18 @@ TEST(RstdpTrain, ResumeGivesTheSameRunAndChecksItsFlags) {
   EXPECT_THROW(train_rstdp(bad), Error);  // fewer epochs than done
   EXPECT_TRUE(fs::exists(c1.out_dir + "/history.csv"));
   EXPECT_TRUE(fs::exists(c1.out_dir + "/c2_cache.h5"));
-  fs::remove_all(c.out_dir);
-  fs::remove_all(c1.out_dir);
 }
 
 TEST(RstdpTrain, ShortFashionRunBeatsChance) {
   if (!have_fashion()) GTEST_SKIP() << kFashion << " absent";
   std::ostringstream log;
   // Layers 1-2 need about 2,500 samples before their rates (doubled every 500) are large.
-  TrainConfig c = fashion_cfg(1500, 500, 2, 2, 6, log, "short");
+  const test::TempDir tmp("rsnn_rstdp_short");
+  TrainConfig c = fashion_cfg(1500, 500, 2, 2, 6, log, tmp.dir());
   c.threads = 1;
   const TrainState s = train_rstdp(c);
   EXPECT_GE(s.best_test, 0.45) << log.str();  // chance is 0.10 (measured: 0.606)
   EXPECT_EQ(s.history.back().layer, 3);
-  fs::remove_all(c.out_dir);
 }
 
 TEST(RstdpCli, FlagsAreValidated) {
@@ -207,7 +199,8 @@ TEST(RstdpCli, FlagsAreValidated) {
   r = run_cli("rstdp train --out /tmp/x --batch 0");
   EXPECT_NE(r.rc, 0);
   EXPECT_NE(r.out.find("--batch"), std::string::npos) << r.out;
-  const std::string d = temp_dir("cli");
+  const test::TempDir tmp("rsnn_rstdp_cli");
+  const std::string& d = tmp.dir();
   r = run_cli("rstdp train --out " + d + " --data " + d + "/nope --no-plots");
   EXPECT_NE(r.rc, 0);
   EXPECT_NE(r.out.find("nope"), std::string::npos) << r.out;
@@ -217,5 +210,4 @@ TEST(RstdpCli, FlagsAreValidated) {
   r = run_cli("rstdp eval --checkpoint x.h5 --which middle");
   EXPECT_NE(r.rc, 0);
   EXPECT_NE(r.out.find("--which"), std::string::npos) << r.out;
-  fs::remove_all(d);
 }
