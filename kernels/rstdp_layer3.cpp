@@ -85,37 +85,50 @@ void Layer3Fast::set_layer(const Layer3& l3) {
              kL3Weights);
   l3_ = l3;
   clamped_ = std::all_of(l3_.w.begin(), l3_.w.end(), [](float w) { return w >= kL3Lo && w <= kL3Hi; });
-  wg_.resize(kL3Weights);
-  for (int f = 0; f < kL3Features; ++f)
-    for (int c = 0; c < kL3In; ++c)
-      for (int k = 0; k < kL3K * kL3K; ++k)
-        wg_[(size_t(k) * kL3In + c) * kL3Features + f] = l3_.w[size_t(f) * kL3KernelSize + c * 25 + k];
+  wt_.resize(kL3Weights);
+  for (int f = 0; f < kL3Features; ++f) transpose_kernel(f);
 }
 
-void Layer3Fast::batch_potentials(const uint64_t* bits, int B, float* out, float* x) const {
-  // Expand the bits to 0/1 floats [B][16 * 250] (position-major, as the bits).
+void Layer3Fast::transpose_kernel(int f) {
+  const float* w = l3_.w.data() + size_t(f) * kL3KernelSize;
+  float* t = wt_.data() + size_t(f) * kL3KernelSize;
+  for (int c = 0; c < kL3In; ++c)
+    for (int k = 0; k < kL3K * kL3K; ++k) t[k * kL3In + c] = w[c * kL3K * kL3K + k];
+}
+
+void Layer3Fast::batch_potentials(const uint64_t* bits, int B, float* out, float* x, float* s) const {
+  constexpr int kRow = kL3Side * kL3In;           // one input row of one sample (1,000)
+  constexpr int kOutRow = kL3Side * kL3Features;  // one output row of one sample (800)
+  // 0/1 floats in [iy][b][ix][c] order: for one kernel row ky, the input rows that all output
+  // rows and samples see then form a single strided matrix.
   for (int b = 0; b < B; ++b) {
-    float* xb = x + size_t(b) * kL3Bits;
     const uint64_t* bb = bits + size_t(b) * kL3Words;
-    for (int i = 0; i < kL3Bits; ++i) xb[i] = float((bb[i >> 6] >> (i & 63)) & 1u);
-  }
-  // out[b][p][f] = sum over input rows iy of the window: X[b, iy, ix0..ix1, :] times the
-  // weight rows (ky, kx0..kx1, :, :), which are contiguous in the [ky][kx][c][f] copy.
-  // Positions alternate between threads: x = 0, 2 and x = 1, 3 cost the same (7 column blocks).
-#pragma omp parallel for schedule(static, 1) num_threads(threads_) if (threads_ > 1 && !omp_in_parallel())
-  for (int p = 0; p < kL3Pos; ++p) {
-    const int y = p / kL3Side, x0 = p % kL3Side;
-    const int ix0 = std::max(0, x0 - kL3Pad), ix1 = std::min(kL3Side - 1, x0 + kL3Pad);
-    bool first = true;
-    for (int iy = std::max(0, y - kL3Pad); iy <= std::min(kL3Side - 1, y + kL3Pad); ++iy) {
-      const int ky = iy - y + kL3Pad, kx0 = ix0 - x0 + kL3Pad;
-      const float* A = x + (iy * kL3Side + ix0) * kL3In;
-      const float* W = wg_.data() + size_t(ky * kL3K + kx0) * kL3In * kL3Features;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, kL3Features, (ix1 - ix0 + 1) * kL3In,
-                  1.0f, A, kL3Bits, W, kL3Features, first ? 0.0f : 1.0f, out + p * kL3Features,
-                  kL3Pos * kL3Features);
-      first = false;
+    for (int iy = 0; iy < kL3Side; ++iy) {
+      float* xr = x + (size_t(iy) * B + b) * kRow;
+      for (int j = 0, i = iy * kRow; j < kRow; ++j, ++i) xr[j] = float((bb[i >> 6] >> (i & 63)) & 1u);
     }
+  }
+  // s[y][b][x0][f]: per output column x0 and kernel row ky, one sgemm over the (y, b) rows
+  // it reaches, so each weight slice is packed once per batch rather than once per position.
+  // ky = 2 reaches every row and goes first (beta 0); the others add. Columns x0 = 0, 2 and
+  // 1, 3 cost the same (7 column blocks), hence the alternation between two threads.
+#pragma omp parallel for schedule(static, 1) num_threads(threads_) if (threads_ > 1 && !omp_in_parallel())
+  for (int x0 = 0; x0 < kL3Side; ++x0) {
+    const int ix0 = std::max(0, x0 - kL3Pad), ix1 = std::min(kL3Side - 1, x0 + kL3Pad);
+    const int kx0 = ix0 - x0 + kL3Pad;
+    for (int j = 0; j < kL3K; ++j) {
+      const int ky = (j + kL3Pad) % kL3K;
+      const int y0 = std::max(0, kL3Pad - ky), y1 = std::min(kL3Side - 1, kL3Side - 1 + kL3Pad - ky);
+      const int iy0 = y0 + ky - kL3Pad;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (y1 - y0 + 1) * B, kL3Features,
+                  (ix1 - ix0 + 1) * kL3In, 1.0f, x + size_t(iy0) * B * kRow + ix0 * kL3In, kRow,
+                  wt_.data() + size_t(ky * kL3K + kx0) * kL3In, kL3KernelSize, j == 0 ? 0.0f : 1.0f,
+                  s + size_t(y0) * B * kOutRow + x0 * kL3Features, kOutRow);
+    }
+    for (int y = 0; y < kL3Side; ++y)
+      for (int b = 0; b < B; ++b)
+        std::copy_n(s + (size_t(y) * B + b) * kOutRow + x0 * kL3Features, kL3Features,
+                    out + (size_t(b) * kL3Pos + y * kL3Side + x0) * kL3Features);
   }
 }
 
@@ -153,11 +166,7 @@ bool Layer3Fast::apply_update(const uint64_t* bits, const L3Decision& d, const L
     return true;
   }
   l3_update_winner(l3_, bits, d, r);  // every other weight is already in range
-  const int f = d.feature();
-  const float* wf = l3_.w.data() + size_t(f) * kL3KernelSize;
-  for (int c = 0; c < kL3In; ++c)
-    for (int k = 0; k < kL3K * kL3K; ++k)
-      wg_[(size_t(k) * kL3In + c) * kL3Features + f] = wf[c * 25 + k];
+  transpose_kernel(d.feature());
   return false;
 }
 
@@ -197,7 +206,8 @@ std::vector<L3Outcome> Layer3Fast::train(const uint64_t* bits, const int* labels
                                          const RStdpRates& rates) {
   BlasThreadsGuard single(true);
   std::vector<L3Outcome> out(static_cast<size_t>(n));
-  std::vector<float> pot(size_t(batch_) * kL3Pos * kL3Features), x(size_t(batch_) * kL3Bits);
+  std::vector<float> pot(size_t(batch_) * kL3Pos * kL3Features), x(size_t(batch_) * kL3Bits),
+      scratch(pot.size());
   std::vector<int> changed;
   auto act = std::make_unique<L3Active>();
   std::vector<char> is_changed(kL3Features);
@@ -206,7 +216,7 @@ std::vector<L3Outcome> Layer3Fast::train(const uint64_t* bits, const int* labels
   for (int64_t s0 = 0, next = 0; s0 < n; s0 = next) {
     const int B = static_cast<int>(std::min<int64_t>(batch_, n - s0));
     next = s0 + B;
-    batch_potentials(bits + s0 * kL3Words, B, pot.data(), x.data());
+    batch_potentials(bits + s0 * kL3Words, B, pot.data(), x.data(), scratch.data());
     changed.clear();
     std::fill(is_changed.begin(), is_changed.end(), 0);
     std::fill(drift.begin(), drift.end(), 0.0f);
@@ -243,14 +253,15 @@ std::vector<L3Decision> Layer3Fast::infer(const uint64_t* bits, int64_t n, int t
   const int64_t B = batch_;
 #pragma omp parallel num_threads(nth) if (nth > 1 && n > B)
   {
-    std::vector<float> pot(size_t(B) * kL3Pos * kL3Features), x(size_t(B) * kL3Bits);
+    std::vector<float> pot(size_t(B) * kL3Pos * kL3Features), x(size_t(B) * kL3Bits),
+        scratch(pot.size());
     auto act = std::make_unique<L3Active>();
     const int64_t nb = (n + B - 1) / B;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t k = 0; k < nb; ++k) {
       const int64_t s0 = k * B;
       const int b1 = static_cast<int>(std::min<int64_t>(B, n - s0));
-      batch_potentials(bits + s0 * kL3Words, b1, pot.data(), x.data());
+      batch_potentials(bits + s0 * kL3Words, b1, pot.data(), x.data(), scratch.data());
       for (int b = 0; b < b1; ++b) {
         act->build(bits + (s0 + b) * kL3Words);
         out[s0 + b] = decide_fast(*act, pot.data() + size_t(b) * kL3Pos * kL3Features);

@@ -141,18 +141,21 @@ class Layer3Fast {
   std::vector<L3Decision> infer(const uint64_t* bits, int64_t n, int threads = 1) const;
 
  private:
-  // Float potentials [B][16][200] of samples [0, B) under the current weights.
-  void batch_potentials(const uint64_t* bits, int B, float* out, float* x) const;
+  // Float potentials [B][16][200] of samples [0, B) under the current weights; x and s are
+  // scratch of B x 4000 and B x 3200 floats.
+  void batch_potentials(const uint64_t* bits, int B, float* out, float* x, float* s) const;
   // Decision from approximate potentials [16][200] whose entries are within a relative
   // 1e-3 of exact, refined exactly for near-maximal entries.
   L3Decision decide_fast(const L3Active& act, const float* approx) const;
   void refresh_changed(const L3Active& act, const std::vector<int>& changed, const float* drift,
                        const char* is_changed, float* approx) const;
-  // Returns true when the update clamped other kernels too (the first one), refreshing wg_.
+  // wt_ of kernel f from l3_.w.
+  void transpose_kernel(int f);
+  // Returns true when the update clamped other kernels too (the first one), refreshing wt_.
   bool apply_update(const uint64_t* bits, const L3Decision& d, const L3Rates& r);
 
   Layer3 l3_;
-  std::vector<float> wg_;  // [ky][kx][c][f]
+  std::vector<float> wt_;  // [f][ky][kx][c]: a window row's taps are contiguous per kernel
   bool clamped_ = false;   // every weight in [0.2, 0.8] (true after any update)
   int batch_;
   int threads_ = 1;
