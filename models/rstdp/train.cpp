@@ -103,9 +103,15 @@ void stdp_stage(int layer, const TrainConfig& cfg, TrainState& s, const std::vec
   }
 }
 
+// Redraws the run's plots in the background; between epochs (wait false) at most once a
+// minute, since 680 layer-3 epochs of about 12 s would otherwise start 680 Pythons beside
+// the training's two threads. wait: the final draw, always made and waited for.
 void plot(const TrainConfig& cfg, std::ostream& log, bool wait) {
   static int pid = -1;
+  static Clock::time_point last{};
+  static bool drawn = false;
   if (!cfg.plots) return;
+  if (!wait && drawn && since(last) < 60.0) return;
   static const PythonScript ps = find_python_script("plot_rstdp.py", "RSNN_RSTDP_PLOT_SCRIPT", "matplotlib, numpy");
   if (!ps.found()) {
     static bool told = false;
@@ -118,6 +124,7 @@ void plot(const TrainConfig& cfg, std::ostream& log, bool wait) {
     wait_process(pid);
   }
   pid = spawn_process({ps.python, ps.script, cfg.out_dir}, true);
+  last = Clock::now(), drawn = true;
   if (wait && pid > 0) wait_process(pid), pid = -1;
 }
 
