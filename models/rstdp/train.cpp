@@ -104,8 +104,8 @@ void stdp_stage(int layer, const TrainConfig& cfg, TrainState& s, const std::vec
 }
 
 // Redraws the run's plots in the background; between epochs (wait false) at most once a
-// minute, since 680 layer-3 epochs of about 12 s would otherwise start 680 Pythons beside
-// the training's two threads. wait: the final draw, always made and waited for.
+// minute, so that a long layer-3 schedule does not start a Python beside the training's
+// threads after every short epoch. wait: the final draw, always made and waited for.
 void plot(const TrainConfig& cfg, std::ostream& log, bool wait) {
   static int pid = -1;
   static Clock::time_point last{};
