@@ -10,7 +10,9 @@ exactly as the notebook's training cell does (compile with Adam / categorical cr
 10 epochs with its callback) and then calls its model_metrics() on the first simulation's
 history of --metrics-of (every simulation's with --metrics-each): the graph metrics of a
 trained matrix. Prints one JSON object: CPU and wall seconds per fit (with its per-epoch loss
-and accuracy, to compare training curves with rsnn's) and for the metrics.
+and accuracy, to compare training curves with rsnn's) and for the metrics. With --save-weights
+it also writes each run's recurrent matrix before and after training as NPY, so rsnn's metrics
+(`rsnn micron metrics --weights`) can be checked on the notebook's own matrices.
 """
 import argparse
 import json
@@ -35,6 +37,16 @@ def adapt(src, data_dir, sims, task):
     return src
 
 
+def save_weights(folder, run, matrices):
+    import numpy as np
+    # '*' is legal in file names but awkward in shells; 's' keeps W*D*C* distinct from WDC.
+    stem = os.path.join(folder, run.replace("*", "s").replace("!", "p"))
+    for tag, w in (("init", matrices[0]), ("final", matrices[-1])):
+        tmp = "%s_%s.tmp-%d.npy" % (stem, tag, os.getpid())
+        np.save(tmp, np.asarray(w, dtype=np.float32))
+        os.replace(tmp, "%s_%s.npy" % (stem, tag))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--notebook", required=True)
@@ -46,9 +58,16 @@ def main():
                     help="model_metrics of --metrics-of for every simulation, not only the first")
     ap.add_argument("--sims", type=int, default=1,
                     help="simulations (bio matrices) to train each variant on; runs are KEY or KEY@simI")
+    ap.add_argument("--save-weights", metavar="DIR",
+                    help="write each run's recurrent matrix before and after training to "
+                         "DIR/<run>_init.npy and DIR/<run>_final.npy (run: KEY or KEY@simI, '*' written "
+                         "'s' and '!' written 'p'), "
+                         "to inspect with `rsnn micron metrics --weights`")
     args = ap.parse_args()
     if args.sims < 1:
         sys.exit("microns_notebook.py: --sims must be at least 1, got %d" % args.sims)
+    if args.save_weights:
+        os.makedirs(args.save_weights, exist_ok=True)
     cells = code_cells(args.notebook)
     ns = {"__name__": "__notebook__"}
     train_cell = None
@@ -81,6 +100,8 @@ def main():
                 "accuracy": float(h.history["accuracy"][-1]),
                 "loss_curve": [float(x) for x in h.history["loss"]],
                 "accuracy_curve": [float(x) for x in h.history["accuracy"]]}
+            if args.save_weights:
+                save_weights(args.save_weights, name, h.history["RNN_Weight_Matrix"])
             if sim == 0 or (args.metrics_each and key == args.metrics_of):
                 hist[name] = h
     key = args.metrics_of
