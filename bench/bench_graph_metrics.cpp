@@ -18,18 +18,16 @@
 #include "kernels/graph_metrics.h"
 #include "runtime/npy.h"
 #include "runtime/tensor.h"
+#include "tests/shared_data.h"
 
 using namespace rsnn;
 using namespace rsnn::graph;
 
 namespace {
 
-// RSNN_SHARED_DATA, else ../shared/data beside the checkout (found from this file's path).
 std::string w_path(int which) {
-  const char* env = std::getenv("RSNN_SHARED_DATA");
-  const std::string base =
-      env ? env : (std::filesystem::path(__FILE__).parent_path() / "../../shared/data").string();
-  return base + "/microns/testvectors/" + (which == 0 ? "W_bio_seed0.npy" : "W_orth_seed0.npy");
+  return test::shared_data_dir() + "/microns/testvectors/" +
+         (which == 0 ? "W_bio_seed0.npy" : "W_orth_seed0.npy");
 }
 
 // Loads each test vector once; empty when the file is absent.

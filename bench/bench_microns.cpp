@@ -5,7 +5,7 @@
 //   MicronsRun/<variant>: one whole train_run on field 6_6_2 (10 epochs x 40 batches of 128 +
 //     test evaluation), vs the sgemm calls of its RNN work alone; `reg_cpu_s` is the CPU time the
 //     regularizer (value + gradient) takes for the 400 steps, measured separately.
-// Needs RSNN_SHARED_DATA (the folder holding microns/6_6_2); skipped without it.
+// Reads ../shared/data/microns/6_6_2 (RSNN_SHARED_DATA overrides the folder); skipped without it.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 #include <omp.h>
@@ -14,11 +14,14 @@
 #include <ctime>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 #include "kernels/relu_rnn.h"
 #include "models/microns/train.h"
 #include "runtime/random.h"
+#include "tests/shared_data.h"
 
 using namespace rsnn;
 
@@ -108,11 +111,12 @@ BENCHMARK(BM_ReluRnnStep)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime
 
 void BM_MicronsRun(benchmark::State& state, const char* variant) {
   one_thread();
-  const char* root = std::getenv("RSNN_SHARED_DATA");
-  if (!root) return state.SkipWithError("set RSNN_SHARED_DATA (holding microns/6_6_2)");
+  const std::string root = test::shared_data_dir() + "/microns";
+  if (!std::filesystem::is_directory(root + "/6_6_2"))
+    return state.SkipWithError((root + "/6_6_2 is absent: set RSNN_SHARED_DATA").c_str());
   microns::LoadOptions o;
-  o.positions_path = std::string(root) + "/microns/6_6_2_derived/positions_plain_int64_Nx3.npy";
-  static const microns::Field f = microns::load_field(std::string(root) + "/microns/6_6_2", o);
+  o.positions_path = root + "/6_6_2_derived/positions_plain_int64_Nx3.npy";
+  static const microns::Field f = microns::load_field(root + "/6_6_2", o);
   microns::FieldCache cache(f);
   microns::TrainConfig c;
   c.variant = variant;

@@ -18,6 +18,7 @@
 
 #include "runtime/device.h"
 #include "runtime/error.h"
+#include "tests/shared_data.h"
 
 // Skip a CUDA test, saying why, when no device is usable.
 #define RSNN_SKIP_WITHOUT_CUDA()                                                    \
@@ -27,12 +28,6 @@
   } while (0)
 
 namespace rsnn::test {
-// ../shared/data beside the checkout (RSNN_SHARED_DATA overrides it).
-inline std::string shared_data_dir() {
-  if (const char* env = std::getenv("RSNN_SHARED_DATA")) return env;
-  return RSNN_SHARED_DATA_DIR;
-}
-
 // A fresh directory under the system's temporary directory, removed with all it holds when
 // the object goes out of scope.
 class TempDir {
