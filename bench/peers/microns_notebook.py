@@ -60,9 +60,9 @@ def main():
                     help="simulations (bio matrices) to train each variant on; runs are KEY or KEY@simI")
     ap.add_argument("--save-weights", metavar="DIR",
                     help="write each run's recurrent matrix before and after training to "
-                         "DIR/<run>_init.npy and DIR/<run>_final.npy (run: KEY or KEY@simI, '*' written "
-                         "'s' and '!' written 'p'), "
-                         "to inspect with `rsnn micron metrics --weights`")
+                         "DIR/<run>_init.npy and DIR/<run>_final.npy (run: KEY or KEY@simI, "
+                         "'*' written 's' and '!' written 'p'), to inspect with "
+                         "`rsnn micron metrics --weights`")
     args = ap.parse_args()
     if args.sims < 1:
         sys.exit("microns_notebook.py: --sims must be at least 1, got %d" % args.sims)
